@@ -1,0 +1,94 @@
+# imaptrace - offline IMAP session trace analyzer
+#
+#   make             build ./imaptrace
+#   make demo        install missing dependencies (as root), build, analyze samples/
+#   make check       install missing dependencies (as root), build, run every test suite
+#   make SANITIZE=1 check   the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make fuzz FUZZ_SECONDS=N   libFuzzer harnesses (clang)
+#   make bench       speed and memory against a bare libpcap loop and tshark
+#   make install PREFIX=/usr/local
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS     = libpcap json-c zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljson-c -lz)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+
+IMT_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE \
+	     -Iinclude $(PKG_CFLAGS) -MMD -MP
+
+ifeq ($(SANITIZE),1)
+BUILD   = build/san
+SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD   = build/out
+SAN     =
+endif
+
+LIB_SRC  = $(filter-out analyzer/main.c,$(wildcard analyzer/*.c))
+LIB_OBJ  = $(LIB_SRC:analyzer/%.c=$(BUILD)/%.o)
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRC = $(wildcard tests/helpers/*.c)
+TEST_HELPER_OBJ = $(TEST_HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%.o)
+
+ifeq ($(SANITIZE),1)
+PROG = $(BUILD)/imaptrace
+else
+PROG = imaptrace
+endif
+
+.PHONY: all deps demo check unit e2e tests install clean fuzz bench
+all: $(PROG)
+
+$(BUILD)/%.o: analyzer/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(IMT_CFLAGS) $(SAN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libimt.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROG): $(BUILD)/main.o $(BUILD)/libimt.a
+	$(CC) $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/helpers/%.o: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libimt.a $(TEST_HELPER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(TEST_HELPER_OBJ) $(BUILD)/libimt.a $(CHECK_LIBS) $(PKG_LIBS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+tests: $(PROG) $(TEST_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	./imaptrace -F text samples/dovecot-curl-login.pcap
+
+# Every suite: unit tests (Check), then end-to-end tests on real and crafted captures.
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@IMAPTRACE=$(abspath $(PROG)) BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh $(TEST_BIN)
+
+fuzz:
+	@sh tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+bench: all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 imaptrace $(DESTDIR)$(PREFIX)/bin/imaptrace
+	install -m 644 docs/imaptrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/imaptrace.1
+
+clean:
+	rm -rf build imaptrace
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/main.d $(TEST_HELPER_OBJ:.o=.d)

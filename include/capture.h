@@ -1,0 +1,104 @@
+/*
+ * capture.h - reading packet capture files.
+ *
+ * The capture stage is the source of the pipeline: it reads pcap
+ * (microsecond and nanosecond) and pcapng files through libpcap, from a
+ * path or standard input ("-"), optionally gzip-compressed, applies a BPF
+ * filter compiled by libpcap, and pushes each packet to its consumer.
+ * Several files are read in a row as one capture: frame numbers continue
+ * from one file to the next.
+ */
+#ifndef IMT_CAPTURE_H
+#define IMT_CAPTURE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* Errors: enum, name and description from one table. */
+#define CAP_ERRORS(X) \
+	X(CAP_OK, "ok", "no error") \
+	X(CAP_ERR_OPEN, "open", "the capture file could not be opened") \
+	X(CAP_ERR_FORMAT, "format", "the file is not a pcap or pcapng capture") \
+	X(CAP_ERR_CORRUPT, "corrupt", "the capture file is corrupt or truncated") \
+	X(CAP_ERR_FILTER, "filter", "the BPF filter expression does not compile") \
+	X(CAP_ERR_LINKTYPE, "linktype", "the capture's link-layer type is not supported") \
+	X(CAP_ERR_NOMEM, "nomem", "out of memory") \
+	X(CAP_ERR_STOPPED, "stopped", "the consumer asked to stop")
+
+enum cap_error {
+#define CAP_ERROR_ENUM(e, name, desc) e,
+	CAP_ERRORS(CAP_ERROR_ENUM)
+#undef CAP_ERROR_ENUM
+	CAP_ERR__COUNT
+};
+
+/* Returns the short name of err ("corrupt"...). */
+const char *cap_error_name(enum cap_error err);
+/* Returns a one-line description of err. */
+const char *cap_error_desc(enum cap_error err);
+
+/* Link-layer types the ip stage decodes (values are libpcap's DLT_). */
+#define CAP_LINK_NULL      0    /* BSD loopback, host byte order family */
+#define CAP_LINK_EN10MB    1    /* Ethernet */
+#define CAP_LINK_RAW       101  /* raw IPv4/IPv6 (LINKTYPE_RAW) */
+#define CAP_LINK_LOOP      108  /* OpenBSD loopback, network byte order */
+#define CAP_LINK_LINUX_SLL 113
+#define CAP_LINK_IPV4      228
+#define CAP_LINK_IPV6      229
+#define CAP_LINK_LINUX_SLL2 276
+
+/* One packet.  `data` lives only during the callback. */
+struct cap_packet {
+	uint64_t frame;          /* 1-based, continuous across files */
+	int64_t ts_sec;          /* seconds since the epoch */
+	uint32_t ts_nsec;        /* nanoseconds within the second */
+	int ts_nano;             /* 1 when the file has nanosecond precision */
+	int linktype;            /* DLT_ value of the packet's interface */
+	const uint8_t *data;
+	uint32_t caplen;         /* bytes present in data */
+	uint32_t len;            /* bytes on the wire; len > caplen = snapped */
+	const char *file;        /* the file it came from */
+};
+
+struct cap_callbacks {
+	/* Called for each packet that passes the filter.  Returns 0 to
+	 * continue, non-zero to stop reading (cap_read_file then returns
+	 * CAP_ERR_STOPPED). */
+	int (*on_packet)(void *user, const struct cap_packet *pkt);
+};
+
+struct cap_reader;
+
+/*
+ * Creates a reader.  `filter` is a BPF expression or NULL.  Returns NULL
+ * only when out of memory.  The filter is compiled per file, for that
+ * file's link type, so errors in it surface from cap_read_file().
+ */
+struct cap_reader *cap_reader_new(const char *filter,
+				  const struct cap_callbacks *cb, void *user);
+
+/*
+ * Reads one whole file ("-" is standard input) and pushes its packets.
+ * Returns CAP_OK at the end of the file, or an error; on error a message
+ * naming the file (and the frame, for corrupt data) is available from
+ * cap_reader_errmsg().  Packets before the error were all delivered.
+ */
+enum cap_error cap_read_file(struct cap_reader *r, const char *path);
+
+/* Returns the message of the last error ("" when none).  Lives until the
+ * next call on r. */
+const char *cap_reader_errmsg(const struct cap_reader *r);
+
+/* Counters since creation. */
+struct cap_stats {
+	uint64_t frames;         /* packets read, filtered or not */
+	uint64_t frames_passed;  /* packets that passed the filter */
+	uint64_t bytes;          /* captured bytes read */
+	uint64_t files;
+};
+void cap_reader_stats(const struct cap_reader *r, struct cap_stats *st_r);
+
+/* Frees r; accepts NULL. */
+void cap_reader_free(struct cap_reader *r);
+
+#endif
