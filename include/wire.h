@@ -13,10 +13,16 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* True when [off, off + need) lies inside a buffer of `have` bytes. */
+/* True when [off, off + need) lies inside a buffer of `have` bytes.  A
+ * function rather than a bare expression so a constant offset of 0 does
+ * not trip -Wtype-limits. */
+static inline int wire_has(size_t have, size_t off, size_t need)
+{
+	return off <= have && need <= have - off;
+}
+
 #define WIRE_HAS(have, off, need) \
-	((size_t)(off) <= (size_t)(have) && \
-	 (size_t)(need) <= (size_t)(have) - (size_t)(off))
+	wire_has((size_t)(have), (size_t)(off), (size_t)(need))
 
 static inline uint16_t wire_be16(const uint8_t *p)
 {

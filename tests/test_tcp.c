@@ -1,0 +1,1447 @@
+/*
+ * test_tcp.c - unit tests of the TCP reassembly stage (tcp.h).
+ *
+ * Segments are built in memory (no pcap); every callback is recorded:
+ * each direction's delivered stream is kept as text with gaps written
+ * inline as "<gN@O>" (N bytes missing at offset O), and findings as
+ * short strings, so tests compare exact streams, offsets and evidence.
+ * The recorder also checks on every call that offsets are contiguous.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp.h"
+
+/* ---- recorder ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (b->len + len + 1 > cap)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		ck_assert_ptr_nonnull(b->p);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	buf_add(b, tmp, (size_t)n);
+}
+
+static const char *buf_str(const struct buf *b)
+{
+	return b->p ? b->p : "";
+}
+
+struct rec;
+
+struct rflow {
+	struct rec *r;
+	struct tcp_flow_info info;
+	struct buf view[2];
+	uint64_t pos[2];
+	uint64_t ndata[2];
+	struct buf log;          /* findings */
+	int closed;
+	enum tcp_close_reason reason;
+	char history[32];
+	uint64_t last_frame;
+	uint64_t bytes[2], gap_bytes[2], packets[2];
+};
+
+#define MAXFLOWS 20000
+
+struct rec {
+	struct rflow *f[MAXFLOWS];
+	int n;
+	struct buf glog;         /* global findings */
+	int nglobal;
+	int quiet;               /* gaps not written into the view */
+	int ignore;              /* on_open returns NULL */
+	int stop_after;          /* on_data asks to stop after this many calls */
+	struct buf order;        /* data and gaps of both directions, in
+				    call order: "C@0 S@0 CG@4 ..." */
+};
+
+static void *rec_open(void *user, const struct tcp_flow_info *info)
+{
+	struct rec *r = user;
+	struct rflow *f;
+
+	ck_assert_int_lt(r->n, MAXFLOWS);
+	f = calloc(1, sizeof(*f));
+	ck_assert_ptr_nonnull(f);
+	f->r = r;
+	f->info = *info;
+	r->f[r->n++] = f;
+	return r->ignore ? NULL : f;
+}
+
+static int rec_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+		    size_t len, uint64_t offset, const struct tcp_meta *m)
+{
+	struct rflow *f = flow;
+
+	(void)m;
+	/* Plain tests here: every ck_assert writes to Check's pipe, too slow
+	 * for a million calls. */
+	if (f->closed || len == 0 || offset != f->pos[dir])
+		ck_abort_msg("on_data: closed %d len %zu offset %" PRIu64
+			     " expected %" PRIu64, f->closed, len, offset,
+			     f->pos[dir]);
+	f->pos[dir] += len;
+	f->ndata[dir]++;
+	buf_add(&f->view[dir], data, len);
+	if (!f->r->quiet)
+		buf_printf(&f->r->order, "%s@%" PRIu64 " ", dir ? "S" : "C",
+			   offset);
+	return f->r->stop_after && f->ndata[0] + f->ndata[1] >=
+				  (uint64_t)f->r->stop_after;
+}
+
+static void rec_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+		    uint64_t bytes, const struct tcp_meta *m)
+{
+	struct rflow *f = flow;
+
+	(void)m;
+	if (f->closed || bytes == 0 || offset != f->pos[dir])
+		ck_abort_msg("on_gap: closed %d bytes %" PRIu64 " offset %" PRIu64
+			     " expected %" PRIu64, f->closed, bytes, offset,
+			     f->pos[dir]);
+	f->pos[dir] += bytes;
+	if (!f->r->quiet) {
+		buf_printf(&f->view[dir], "<g%" PRIu64 "@%" PRIu64 ">", bytes,
+			   offset);
+		buf_printf(&f->r->order, "%sG@%" PRIu64 " ", dir ? "S" : "C",
+			   offset);
+	}
+}
+
+static void fmt_finding(struct buf *b, const struct imt_finding_report *f)
+{
+	buf_printf(b, "%s d%d o%" PRIu64 " f%" PRIu64, imt_finding_info(f->id)->id,
+		   f->dir, f->offset, f->frame);
+	if (f->other_frame)
+		buf_printf(b, " of%" PRIu64, f->other_frame);
+	if (f->limit)
+		buf_printf(b, " %s=%" PRIu64, f->limit, f->value);
+	buf_add(b, ";", 1);
+}
+
+static void rec_finding(void *flow, const struct imt_finding_report *rep,
+			const struct tcp_meta *m)
+{
+	struct rflow *f = flow;
+
+	(void)m;
+	ck_assert(!f->closed);
+	fmt_finding(&f->log, rep);
+}
+
+static void rec_close(void *flow, const struct tcp_close_info *ci)
+{
+	struct rflow *f = flow;
+
+	ck_assert(!f->closed);
+	f->closed = 1;
+	f->reason = ci->reason;
+	f->last_frame = ci->last.frame;
+	snprintf(f->history, sizeof(f->history), "%s", ci->history);
+	for (int d = 0; d < 2; d++) {
+		f->bytes[d] = ci->bytes[d];
+		f->gap_bytes[d] = ci->gap_bytes[d];
+		f->packets[d] = ci->packets[d];
+		/* All data was delivered before on_close (unless the
+		 * consumer asked to stop). */
+		if (!f->r->stop_after)
+			ck_assert_uint_eq(f->pos[d],
+					  ci->bytes[d] + ci->gap_bytes[d]);
+	}
+}
+
+static void rec_global(void *user, const struct imt_finding_report *rep,
+		       const struct tcp_meta *m)
+{
+	struct rec *r = user;
+
+	(void)m;
+	r->nglobal++;
+	fmt_finding(&r->glog, rep);
+}
+
+/* Looks like a server: "* ..." or "+ ...".  A client: "a<digit>". */
+static int test_classify(const uint8_t *d, size_t len)
+{
+	if (len >= 2 && (d[0] == '*' || d[0] == '+') && d[1] == ' ')
+		return 1;
+	if (len >= 2 && d[0] == 'a' && d[1] >= '0' && d[1] <= '9')
+		return 0;
+	return -1;
+}
+
+static const struct tcp_callbacks rec_cb = {
+	.on_open = rec_open, .on_data = rec_data, .on_gap = rec_gap,
+	.on_finding = rec_finding, .on_close = rec_close,
+	.on_global_finding = rec_global, .classify = test_classify,
+};
+
+static const uint16_t imap_ports[] = { 143 };
+
+static struct rec *R;
+
+static struct tcp_reasm *mk(const struct imt_limits *lim, int with_ports)
+{
+	struct tcp_config cfg = { imap_ports, with_ports ? 1 : 0 };
+	struct imt_limits def;
+	struct tcp_reasm *t;
+
+	if (lim == NULL) {
+		imt_limits_default(&def);
+		lim = &def;
+	}
+	R = calloc(1, sizeof(*R));
+	ck_assert_ptr_nonnull(R);
+	t = tcp_reasm_new(lim, &cfg, &rec_cb, R);
+	ck_assert_ptr_nonnull(t);
+	return t;
+}
+
+static void rec_free(struct rec *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		free(r->f[i]->view[0].p);
+		free(r->f[i]->view[1].p);
+		free(r->f[i]->log.p);
+		free(r->f[i]);
+	}
+	free(r->glog.p);
+	free(r->order.p);
+	free(r);
+}
+
+static void done(struct tcp_reasm *t)
+{
+	tcp_reasm_free(t);
+	rec_free(R);
+	R = NULL;
+}
+
+/* ---- segments ---- */
+
+static struct ip_endpoint ep4(uint8_t last, uint16_t port)
+{
+	struct ip_endpoint e;
+
+	memset(&e, 0, sizeof(e));
+	e.family = 4;
+	e.addr[0] = 10;
+	e.addr[3] = last;
+	e.port = port;
+	return e;
+}
+
+static void feed(struct tcp_reasm *t, uint64_t frame, int64_t ts,
+		 struct ip_endpoint src, struct ip_endpoint dst, uint32_t seq,
+		 uint32_t ack, uint8_t flags, const void *data, uint32_t len,
+		 uint32_t missing)
+{
+	struct ip_segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.frame = frame;
+	s.ts_sec = ts;
+	s.src = src;
+	s.dst = dst;
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.payload = data;
+	s.payload_len = len;
+	s.payload_missing = missing;
+	tcp_reasm_feed(t, &s);
+}
+
+/* A connection whose sequence numbers advance as it sends. */
+struct conn {
+	struct tcp_reasm *t;
+	struct ip_endpoint c, s;
+	uint32_t cs, ss;         /* next sequence number of each side */
+	uint64_t frame;
+	int64_t ts;
+};
+
+static struct conn conn_mk(struct tcp_reasm *t, uint16_t cport,
+			   uint16_t sport, uint32_t cisn, uint32_t sisn)
+{
+	struct conn x = { t, ep4(1, cport), ep4(2, sport), cisn, sisn, 0, 100 };
+
+	return x;
+}
+
+/* Sends from the client (who = 0) or the server (1); returns the frame. */
+static uint64_t snd(struct conn *x, int who, uint8_t flags, const char *d)
+{
+	uint32_t len = d ? (uint32_t)strlen(d) : 0;
+	uint32_t *seq = who ? &x->ss : &x->cs;
+	uint32_t ack = who ? x->cs : x->ss;
+
+	feed(x->t, ++x->frame, x->ts, who ? x->s : x->c, who ? x->c : x->s,
+	     *seq, ack, flags, d, len, 0);
+	*seq += len + ((flags & TCPF_SYN) ? 1 : 0) + ((flags & TCPF_FIN) ? 1 : 0);
+	return x->frame;
+}
+
+/* Sends bytes at an explicit offset from the side's current position
+ * without advancing it (for reordering and retransmissions). */
+static uint64_t snd_at(struct conn *x, int who, uint32_t rel, uint8_t flags,
+		       const char *d)
+{
+	uint32_t seq = (who ? x->ss : x->cs) + rel;
+
+	feed(x->t, ++x->frame, x->ts, who ? x->s : x->c, who ? x->c : x->s,
+	     seq, who ? x->cs : x->ss, flags, d, (uint32_t)strlen(d), 0);
+	return x->frame;
+}
+
+static void handshake(struct conn *x)
+{
+	snd(x, 0, TCPF_SYN, NULL);
+	snd(x, 1, TCPF_SYN | TCPF_ACK, NULL);
+	snd(x, 0, TCPF_ACK, NULL);
+}
+
+#define AP (TCPF_ACK | TCPF_PSH)
+
+static const char *view(int i, int dir)
+{
+	ck_assert_int_lt(i, R->n);
+	return buf_str(&R->f[i]->view[dir]);
+}
+
+static const char *flog(int i)
+{
+	ck_assert_int_lt(i, R->n);
+	return buf_str(&R->f[i]->log);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_handshake_both_ways)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	struct tcp_stats st;
+
+	handshake(&x);
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_uint_eq(R->f[0]->info.first.frame, 1);
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_SYN);
+	ck_assert_int_eq(R->f[0]->info.midstream, 0);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 40000);
+	ck_assert_uint_eq(R->f[0]->info.server.port, 143);
+	snd(&x, 1, AP, "* OK ready\r\n");
+	snd(&x, 0, AP, "a1 LOGIN u p\r\n");
+	snd(&x, 1, AP, "a1 OK\r\n");
+	snd(&x, 0, AP, "a2 LOGOUT\r\n");
+	snd(&x, 1, AP, "* BYE\r\n");
+	snd(&x, 1, AP, "a2 OK\r\n");
+	snd(&x, 1, TCPF_FIN | TCPF_ACK, NULL);
+	ck_assert(!R->f[0]->closed);
+	snd(&x, 0, TCPF_FIN | TCPF_ACK, NULL);
+	ck_assert(R->f[0]->closed);
+	snd(&x, 1, TCPF_ACK, NULL);       /* the last ACK: a tombstone's */
+	tcp_reasm_finish(t);
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\na2 LOGOUT\r\n");
+	ck_assert_str_eq(view(0, 1), "* OK ready\r\na1 OK\r\n* BYE\r\na2 OK\r\n");
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_FIN);
+	ck_assert_str_eq(R->f[0]->history, "ShAdDfF");
+	ck_assert_uint_eq(R->f[0]->last_frame, 11);
+	ck_assert_uint_eq(R->f[0]->bytes[0], 25);
+	ck_assert_uint_eq(R->f[0]->bytes[1], 33);
+	ck_assert_uint_eq(R->f[0]->packets[0], 5);
+	ck_assert_uint_eq(R->f[0]->packets[1], 6);
+	ck_assert_str_eq(flog(0), "");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_opened, 1);
+	ck_assert_uint_eq(st.flows_open, 0);
+	ck_assert_uint_eq(st.retransmissions, 0);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_orient_port_midstream)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 7000);
+
+	/* The capture starts with the server talking. */
+	snd(&x, 1, AP, "* OK ready\r\n");
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_PORT);
+	ck_assert_int_eq(R->f[0]->info.midstream, 1);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 40000);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 NOOP\r\n");
+	ck_assert_str_eq(view(0, 1), "* OK ready\r\n");
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_END);
+	ck_assert_str_eq(R->f[0]->history, "dD");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_orient_content)
+{
+	struct tcp_reasm *t = mk(NULL, 0);
+	struct conn x = conn_mk(t, 40000, 1430, 1000, 7000);
+
+	/* Pure ACKs first: counted, not opened. */
+	snd(&x, 0, TCPF_ACK, NULL);
+	snd(&x, 1, TCPF_ACK, NULL);
+	ck_assert_int_eq(R->n, 0);
+	snd(&x, 1, AP, "* OK ready\r\n");
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_CONTENT);
+	ck_assert_int_eq(R->f[0]->info.midstream, 1);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 40000);
+	ck_assert_uint_eq(R->f[0]->info.first.frame, 1);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 1), "* OK ready\r\n");
+	ck_assert_str_eq(view(0, 0), "a1 NOOP\r\n");
+	ck_assert_uint_eq(R->f[0]->packets[0], 2);
+	ck_assert_uint_eq(R->f[0]->packets[1], 2);
+	ck_assert_str_eq(R->f[0]->history, "AadD");
+	done(t);
+
+	/* The client speaks first and looks like one. */
+	t = mk(NULL, 0);
+	x = conn_mk(t, 40000, 1430, 1000, 7000);
+	snd(&x, 0, AP, "a1 CAPABILITY\r\n");
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_CONTENT);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 40000);
+	done(t);
+
+	/* Cannot tell: the first sender is the client. */
+	t = mk(NULL, 0);
+	x = conn_mk(t, 40000, 1430, 1000, 7000);
+	snd(&x, 1, AP, "hello\r\n");
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_FIRST_SENDER);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 1430);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_orient_no_classify)
+{
+	struct tcp_callbacks cb = rec_cb;
+	struct tcp_config cfg = { NULL, 0 };
+	struct tcp_reasm *t;
+	struct conn x;
+
+	R = calloc(1, sizeof(*R));
+	cb.classify = NULL;
+	t = tcp_reasm_new(NULL, &cfg, &cb, R);
+	x = conn_mk(t, 40000, 1430, 1000, 7000);
+	snd(&x, 1, AP, "* OK ready\r\n");
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_FIRST_SENDER);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 1430);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_orient_synack_only)
+{
+	struct tcp_reasm *t = mk(NULL, 0);
+	struct conn x = conn_mk(t, 40000, 1430, 1000, 5000);
+
+	/* The capture missed the SYN; the SYN-ACK gives both bases. */
+	x.cs = 1001;
+	snd(&x, 1, TCPF_SYN | TCPF_ACK, NULL);
+	ck_assert_int_eq(R->n, 0);
+	snd(&x, 0, TCPF_ACK, NULL);
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_int_eq(R->f[0]->info.how, TCP_BY_SYN);
+	ck_assert_int_eq(R->f[0]->info.midstream, 0);
+	ck_assert_uint_eq(R->f[0]->info.client.port, 40000);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 NOOP\r\n");
+	ck_assert_str_eq(R->f[0]->history, "hAD");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_out_of_order)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	struct tcp_stats st;
+
+	handshake(&x);
+	snd_at(&x, 0, 6, TCPF_PSH, "ccc");
+	snd_at(&x, 0, 3, TCPF_PSH, "bbb");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.held_bytes, 6);
+	ck_assert_str_eq(view(0, 0), "");
+	snd_at(&x, 0, 0, TCPF_PSH, "aaa");
+	ck_assert_str_eq(view(0, 0), "aaabbbccc");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.held_bytes, 0);
+	ck_assert_uint_eq(st.held_bytes_peak, 6);
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(R->f[0]->history, "ShADW");
+	ck_assert_str_eq(flog(0), "");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_retransmission)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	struct tcp_stats st;
+
+	handshake(&x);
+	snd_at(&x, 0, 0, AP, "a1 LOGIN u p\r\n");
+	snd(&x, 0, AP, "a1 LOGIN u p\r\n");
+	snd(&x, 0, AP, "a2 NOOP\r\n");
+	snd_at(&x, 0, (uint32_t)-9, AP, "a2 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\na2 NOOP\r\n");
+	ck_assert_str_eq(flog(0), "");
+	ck_assert_str_eq(R->f[0]->history, "ShADT");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.retransmissions, 2);
+	ck_assert_uint_eq(st.overlaps_mismatched, 0);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_overlap_mismatch_delivered)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	struct tcp_stats st;
+	uint64_t f1, f2;
+
+	handshake(&x);
+	f1 = snd(&x, 0, AP, "a1 LOGIN u p\r\n");
+	f2 = snd_at(&x, 0, (uint32_t)-14, AP, "a1 LOGIN x p\r\n");
+	ck_assert_uint_eq(f1, 4);
+	ck_assert_uint_eq(f2, 5);
+	/* Partly old (different), partly new. */
+	snd(&x, 0, AP, "abcdef");
+	snd_at(&x, 0, (uint32_t)-4, AP, "cdXYgh");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\nabcdefgh");
+	ck_assert_str_eq(flog(0),
+	    "tcp-overlap-mismatch d0 o9 f5 of4;"
+	    "tcp-overlap-mismatch d0 o18 f7 of6;");
+	ck_assert_str_eq(R->f[0]->history, "ShADTO");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.overlaps_mismatched, 2);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_overlap_mismatch_held)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd_at(&x, 0, 5, TCPF_PSH, "WORLD");          /* frame 4 */
+	snd_at(&x, 0, 7, TCPF_PSH, "XLDZZ");          /* frame 5 */
+	snd_at(&x, 0, 0, TCPF_PSH, "HELLO");
+	ck_assert_str_eq(view(0, 0), "HELLOWORLDZZ");
+	ck_assert_str_eq(flog(0), "tcp-overlap-mismatch d0 o7 f5 of4;");
+	done(t);
+
+	/* An in-order segment over held bytes: the held copy came first. */
+	t = mk(NULL, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	handshake(&x);
+	snd_at(&x, 0, 5, TCPF_PSH, "WORLD");          /* frame 4 */
+	snd_at(&x, 0, 0, TCPF_PSH, "HELLOWXRLD!");    /* frame 5 */
+	ck_assert_str_eq(view(0, 0), "HELLOWORLD!");
+	ck_assert_str_eq(flog(0), "tcp-overlap-mismatch d0 o6 f5 of4;");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(R->f[0]->history, "ShADWTO");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_gap_by_ack)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd_at(&x, 0, 0, TCPF_PSH, "aaaa");
+	snd_at(&x, 0, 8, TCPF_PSH, "cccc");
+	ck_assert_str_eq(view(0, 0), "aaaa");
+	/* The server got all 12 bytes: 4..8 are lost from the capture. */
+	x.cs += 12;
+	snd(&x, 1, TCPF_ACK, NULL);
+	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc");
+	/* Lost at the end with nothing after: the ACK tells too. */
+	x.cs += 5;
+	snd(&x, 1, TCPF_ACK, NULL);
+	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc<g5@12>");
+	tcp_reasm_finish(t);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[0], 9);
+	ck_assert_uint_eq(R->f[0]->bytes[0], 8);
+	ck_assert_str_eq(R->f[0]->history, "ShADWaG");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_ack_before_own_data)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd(&x, 1, AP, "* OK\r\n");
+	snd_at(&x, 0, 0, AP, "a1 LOG");
+	snd_at(&x, 0, 10, AP, " p\r\n");
+	x.cs += 14;
+	/* The answer ACKs the whole command: the client's bytes (and the
+	 * hole) come out before the answer itself. */
+	snd(&x, 1, AP, "a1 OK\r\n");
+	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 CG@6 C@10 S@6 ");
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_gap_by_flow_cap)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn x;
+	char a[601], b[601];
+
+	imt_limits_default(&lim);
+	lim.max_flow_buffer = 1000;
+	t = mk(&lim, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	memset(a, 'A', 600);
+	memset(b, 'B', 600);
+	a[600] = b[600] = '\0';
+	handshake(&x);
+	snd_at(&x, 0, 100, TCPF_PSH, a);
+	ck_assert_str_eq(view(0, 0), "");
+	snd_at(&x, 0, 700, TCPF_PSH, b);
+	ck_assert_uint_eq(R->f[0]->pos[0], 1300);
+	ck_assert_int_eq(strncmp(view(0, 0), "<g100@0>AAA", 11), 0);
+	ck_assert_uint_eq(strlen(view(0, 0)), 8 + 1200);
+	ck_assert_str_eq(flog(0), "limit-reached d0 o0 f5 max-buffer=1000;");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_gap_by_total_cap)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn x, y;
+	char a[901];
+
+	imt_limits_default(&lim);
+	lim.max_total_buffer = 1000;
+	t = mk(&lim, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	y = conn_mk(t, 40001, 143, 3000, 6000);
+	y.frame = 100;
+	memset(a, 'A', 900);
+	a[900] = '\0';
+	handshake(&x);
+	handshake(&y);
+	snd_at(&x, 0, 100, TCPF_PSH, a);
+	snd_at(&y, 0, 50, TCPF_PSH, "yyyy");
+	ck_assert_str_eq(view(0, 0), "");
+	/* x keeps its data held; y cannot hold more and skips its hole. */
+	ck_assert_str_eq(view(1, 0), "<g50@0>yyyy");
+	ck_assert_str_eq(flog(1), "limit-reached d0 o0 f104 max-buffer=1000;");
+	tcp_reasm_finish(t);
+	ck_assert_int_eq(strncmp(view(0, 0), "<g100@0>AAA", 11), 0);
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_END);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_gap_at_end)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd_at(&x, 0, 0, TCPF_PSH, "a1 ");
+	snd_at(&x, 0, 10, TCPF_PSH, "\r\n");
+	snd_at(&x, 0, 20, TCPF_PSH, "a2 X\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 <g7@3>\r\n<g8@12>a2 X\r\n");
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_END);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[0], 15);
+	/* The stage stays usable. */
+	x = conn_mk(t, 40001, 143, 1, 2);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	ck_assert_int_eq(R->n, 2);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_snaplen_missing)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	/* In order: 5 bytes present, 10 cut by the snapshot length. */
+	feed(t, 10, 100, x.c, x.s, x.cs, x.ss, AP, "abcde", 5, 10);
+	feed(t, 11, 100, x.c, x.s, x.cs + 15, x.ss, AP, "xyz", 3, 0);
+	ck_assert_str_eq(view(0, 0), "abcde<g10@5>xyz");
+	done(t);
+
+	/* Ahead: a placeholder is held and reported when reached. */
+	t = mk(NULL, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	handshake(&x);
+	feed(t, 10, 100, x.c, x.s, x.cs + 5, x.ss, TCPF_PSH, "fgh", 3, 2);
+	feed(t, 11, 100, x.c, x.s, x.cs + 10, x.ss, TCPF_PSH, "KLM", 3, 0);
+	feed(t, 12, 100, x.c, x.s, x.cs, x.ss, TCPF_PSH, "abcde", 5, 0);
+	ck_assert_str_eq(view(0, 0), "abcdefgh<g2@8>KLM");
+	done(t);
+
+	/* Real bytes in order beat a placeholder for cut bytes. */
+	t = mk(NULL, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	handshake(&x);
+	feed(t, 10, 100, x.c, x.s, x.cs + 5, x.ss, TCPF_PSH, "fgh", 3, 2);
+	feed(t, 11, 100, x.c, x.s, x.cs + 10, x.ss, TCPF_PSH, "KLM", 3, 0);
+	feed(t, 12, 100, x.c, x.s, x.cs, x.ss, TCPF_PSH, "abcdefghIJKLM", 13, 0);
+	ck_assert_str_eq(view(0, 0), "abcdefghIJKLM");
+	ck_assert_str_eq(flog(0), "");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_seq_wrap)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 0xFFFFFFF0u, 0xFFFFFFFEu);
+
+	handshake(&x);
+	ck_assert_uint_eq(x.cs, 0xFFFFFFF1u);
+	snd_at(&x, 0, 20, TCPF_PSH, "2222222222");   /* seq 0x00000005 */
+	snd_at(&x, 0, 0, TCPF_PSH, "0000000000");
+	snd_at(&x, 0, 10, TCPF_PSH, "1111111111");   /* crosses 2^32 */
+	x.cs += 30;
+	snd_at(&x, 0, (uint32_t)-20, TCPF_PSH, "1111111111");
+	snd(&x, 1, AP, "* OK wrapped\r\n");          /* server wraps too */
+	snd(&x, 1, AP, "* OK again\r\n");
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "000000000011111111112222222222a1 NOOP\r\n");
+	ck_assert_str_eq(view(0, 1), "* OK wrapped\r\n* OK again\r\n");
+	ck_assert_str_eq(flog(0), "");
+	ck_assert_uint_eq(R->f[0]->gap_bytes[0], 0);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[1], 0);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_offsets_past_4g)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 123, 5000);
+	uint64_t step = 4 + (1u << 30);
+
+	/* 5 segments of 4 bytes, each followed by 1 GiB the snapshot cut:
+	 * the stream passes 4 GiB and the sequence space wraps. */
+	for (int i = 0; i < 5; i++) {
+		feed(t, (uint64_t)i + 1, 100, x.c, x.s, x.cs, x.ss, AP, "abcd", 4,
+		     1u << 30);
+		x.cs += (uint32_t)step;
+	}
+	snd(&x, 0, AP, "END");
+	ck_assert_uint_eq(R->f[0]->pos[0], 5 * step + 3);
+	ck_assert_int_eq(strcmp(view(0, 0) + strlen(view(0, 0)) - 3, "END"), 0);
+	tcp_reasm_finish(t);
+	ck_assert_uint_eq(R->f[0]->bytes[0], 23);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[0], 5ull << 30);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_midstream_before_base)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	snd(&x, 0, AP, "a2 NOOP\r\n");
+	ck_assert_int_eq(R->f[0]->info.midstream, 1);
+	/* Bytes before the first one seen cannot be placed. */
+	snd_at(&x, 0, (uint32_t)-20, AP, "a1 LOGIN u p\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a2 NOOP\r\n");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_fin_with_hole)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd_at(&x, 0, 0, TCPF_PSH, "aaaa");
+	snd_at(&x, 0, 8, TCPF_PSH, "cccc");
+	x.cs += 12;
+	snd(&x, 0, TCPF_FIN, NULL);
+	ck_assert(!R->f[0]->closed);
+	snd(&x, 1, TCPF_FIN, NULL);
+	ck_assert(R->f[0]->closed);
+	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc");
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_FIN);
+	ck_assert_str_eq(R->f[0]->history, "ShADWFfG");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_rst)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	uint32_t cs;
+
+	handshake(&x);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	cs = x.cs;
+	snd(&x, 1, TCPF_RST | TCPF_ACK, NULL);
+	ck_assert(R->f[0]->closed);
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_RST);
+	ck_assert_str_eq(flog(0), "tcp-reset d1 o0 f5;");
+	ck_assert_str_eq(R->f[0]->history, "ShADr");
+	/* A late retransmission is absorbed: no new midstream flow. */
+	snd_at(&x, 0, (uint32_t)-9, AP, "a1 NOOP\r\n");
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_int_eq(R->nglobal, 0);
+	/* New data after the reset is reported once. */
+	x.cs = cs;
+	snd(&x, 0, AP, "a2 NOOP\r\n");
+	snd(&x, 0, AP, "a3 NOOP\r\n");
+	ck_assert_int_eq(R->n, 1);
+	ck_assert_int_eq(R->nglobal, 1);
+	ck_assert_str_eq(buf_str(&R->glog), "tcp-data-after-close d0 o9 f7;");
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_rst_with_hole)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd_at(&x, 0, 0, TCPF_PSH, "aaaa");
+	snd_at(&x, 0, 8, TCPF_PSH, "cccc");
+	snd(&x, 0, TCPF_RST, NULL);
+	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc");
+	ck_assert_str_eq(flog(0), "tcp-reset d0 o12 f6;");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_data_after_fin)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd(&x, 0, AP, "a2 LOGOUT\r\n");
+	snd(&x, 0, TCPF_FIN | TCPF_ACK, NULL);
+	x.cs--;                           /* same sequence as the FIN */
+	snd(&x, 0, AP, "junk\r\n");
+	/* A retransmission from before the FIN is no data after close. */
+	snd_at(&x, 0, (uint32_t)-17, AP, "a2 LOGOUT\r\n");
+	snd(&x, 0, AP, "more\r\n");
+	snd(&x, 1, AP, "* BYE\r\n");
+	ck_assert_str_eq(view(0, 0), "a2 LOGOUT\r\n");
+	ck_assert_str_eq(view(0, 1), "* BYE\r\n");
+	ck_assert_str_eq(flog(0), "tcp-data-after-close d0 o11 f6;");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(R->f[0]->history, "ShADFTd");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_reuse_after_close)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd(&x, 1, AP, "* OK one\r\n");
+	snd(&x, 0, TCPF_FIN | TCPF_ACK, NULL);
+	snd(&x, 1, TCPF_FIN | TCPF_ACK, NULL);
+	snd(&x, 0, TCPF_ACK, NULL);
+	ck_assert_int_eq(R->n, 1);
+	/* The old SYN again: a retransmission, absorbed. */
+	feed(t, 50, 100, x.c, x.s, 1000, 0, TCPF_SYN, NULL, 0, 0);
+	ck_assert_int_eq(R->n, 1);
+	/* A new SYN: a new session on the same tuple. */
+	x.cs = 90000;
+	x.ss = 70000;
+	handshake(&x);
+	ck_assert_int_eq(R->n, 2);
+	ck_assert_int_eq(R->f[1]->info.midstream, 0);
+	snd(&x, 1, AP, "* OK two\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_FIN);
+	ck_assert_int_eq(R->f[1]->reason, TCP_CLOSE_END);
+	ck_assert_str_eq(view(0, 1), "* OK one\r\n");
+	ck_assert_str_eq(view(1, 1), "* OK two\r\n");
+	ck_assert_str_eq(R->f[1]->history, "ShAd");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_reuse_open_flow)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd(&x, 1, AP, "* OK one\r\n");
+	snd_at(&x, 1, 20, TCPF_PSH, "held");
+	x.cs = 90000;
+	x.ss = 70000;
+	handshake(&x);
+	ck_assert_int_eq(R->n, 2);
+	ck_assert(R->f[0]->closed);
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_REUSED);
+	ck_assert_str_eq(view(0, 1), "* OK one\r\n<g20@10>held");
+	ck_assert_uint_eq(R->f[0]->last_frame, 6);
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_idle_timeout)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn a, b;
+
+	imt_limits_default(&lim);
+	lim.idle_timeout = 10;
+	t = mk(&lim, 1);
+	a = conn_mk(t, 40000, 143, 1000, 5000);
+	b = conn_mk(t, 40001, 143, 1000, 5000);
+	b.frame = 100;
+	snd(&a, 0, AP, "a1 NOOP\r\n");        /* t = 100 */
+	/* The clock jumps back by 100 s and runs for 50 s. */
+	for (b.ts = 0; b.ts <= 50; b.ts += 10)
+		snd(&b, 0, AP, "x");
+	ck_assert(!R->f[0]->closed);
+	b.ts = 105;
+	snd(&b, 0, AP, "x");
+	ck_assert(!R->f[0]->closed);
+	b.ts = 111;
+	snd(&b, 0, AP, "x");
+	ck_assert(R->f[0]->closed);
+	ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_TIMEOUT);
+	ck_assert_uint_eq(R->f[0]->last_frame, 1);
+	ck_assert(!R->f[1]->closed);
+	/* A packet after the timeout starts a new (midstream) flow. */
+	a.ts = 112;
+	snd(&a, 0, AP, "a2 NOOP\r\n");
+	ck_assert_int_eq(R->n, 3);
+	ck_assert_int_eq(R->f[2]->info.midstream, 1);
+	ck_assert_str_eq(view(2, 0), "a2 NOOP\r\n");
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_tombstone_expires)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn x;
+
+	imt_limits_default(&lim);
+	lim.idle_timeout = 30;
+	t = mk(&lim, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	handshake(&x);
+	snd(&x, 0, TCPF_FIN | TCPF_ACK, NULL);
+	snd(&x, 1, TCPF_FIN | TCPF_ACK, NULL);
+	x.ts = 120;
+	snd(&x, 0, TCPF_ACK, NULL);
+	ck_assert_int_eq(R->n, 1);
+	x.ts = 200;
+	snd(&x, 0, AP, "late\r\n");
+	ck_assert_int_eq(R->n, 2);
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_flow_cap_eviction)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn a, b, c;
+	struct tcp_stats st;
+
+	imt_limits_default(&lim);
+	lim.max_flows = 2;
+	t = mk(&lim, 1);
+	a = conn_mk(t, 40001, 143, 1000, 5000);
+	b = conn_mk(t, 40002, 143, 1000, 5000);
+	c = conn_mk(t, 40003, 143, 1000, 5000);
+	b.frame = 100;
+	c.frame = 200;
+	snd(&a, 0, AP, "a1 NOOP\r\n");
+	snd(&b, 0, AP, "b1 NOOP\r\n");
+	snd(&a, 0, AP, "a2 NOOP\r\n");
+	snd(&c, 0, AP, "c1 NOOP\r\n");
+	/* b was the least recently active. */
+	ck_assert(!R->f[0]->closed);
+	ck_assert(R->f[1]->closed);
+	ck_assert_int_eq(R->f[1]->reason, TCP_CLOSE_EVICTED);
+	ck_assert_uint_eq(R->f[1]->last_frame, 101);
+	ck_assert_str_eq(buf_str(&R->glog), "limit-reached d-1 o0 f201 max-flows=2;");
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_evicted, 1);
+	ck_assert_uint_eq(st.flows_open, 2);
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_syn_only_evicted_first)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct conn a, b, c, d;
+
+	imt_limits_default(&lim);
+	lim.max_flows = 3;
+	t = mk(&lim, 1);
+	a = conn_mk(t, 40001, 143, 1000, 5000);
+	b = conn_mk(t, 40002, 143, 1000, 5000);
+	c = conn_mk(t, 40003, 143, 1000, 5000);
+	d = conn_mk(t, 40004, 143, 1000, 5000);
+	snd(&a, 0, AP, "a1 NOOP\r\n");
+	snd(&b, 0, AP, "b1 NOOP\r\n");
+	snd(&c, 0, TCPF_SYN, NULL);           /* most recent, but only a SYN */
+	snd(&d, 0, AP, "d1 NOOP\r\n");
+	ck_assert_int_eq(R->n, 3);
+	ck_assert(!R->f[0]->closed);
+	ck_assert(!R->f[1]->closed);
+	ck_assert_int_eq(R->nglobal, 1);
+	tcp_reasm_finish(t);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_syn_flood)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct tcp_stats st;
+	struct conn x;
+
+	imt_limits_default(&lim);
+	lim.max_flows = 100;
+	t = mk(&lim, 1);
+	for (uint32_t i = 0; i < 10000; i++)
+		feed(t, i + 1, 100, ep4(9, (uint16_t)(1024 + i)), ep4(2, 143),
+		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	ck_assert_int_eq(R->n, 0);
+	ck_assert_int_eq(R->nglobal, 1);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_evicted, 9900);
+	ck_assert_uint_eq(st.flows_opened, 0);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	handshake(&x);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 NOOP\r\n");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_ignored_and_stopped)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	struct tcp_stats st;
+
+	R->ignore = 1;
+	handshake(&x);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	snd(&x, 1, TCPF_RST, NULL);
+	ck_assert_int_eq(R->n, 1);
+	ck_assert(!R->f[0]->closed);
+	ck_assert_uint_eq(R->f[0]->pos[0], 0);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_opened, 1);
+	done(t);
+
+	t = mk(NULL, 1);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	R->stop_after = 1;
+	handshake(&x);
+	snd(&x, 0, AP, "a1 NOOP\r\n");
+	snd(&x, 0, AP, "a2 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 NOOP\r\n");
+	ck_assert(R->f[0]->closed);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(tcp_orient_name(TCP_BY_FIRST_SENDER), "first-sender");
+	ck_assert_str_eq(tcp_close_reason_name(TCP_CLOSE_REUSED), "port-reused");
+	ck_assert_str_eq(tcp_close_reason_name(TCP_CLOSE_END), "end-of-capture");
+	tcp_reasm_free(NULL);
+}
+END_TEST
+
+/* ---- permutations and volume ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng_state >> 33);
+}
+
+struct pseg {
+	int who;
+	uint32_t rel, len;
+};
+
+START_TEST(test_permutations)
+{
+	enum { N = 4000, MAXSEG = 1000 };
+	static char data[2][N];
+	static struct pseg segs[MAXSEG];
+	int nseg = 0;
+
+	rng_state = 42;
+	for (int w = 0; w < 2; w++) {
+		for (int i = 0; i < N; i++)
+			data[w][i] = (char)('A' + rng() % 26);
+		for (uint32_t off = 0; off < N; ) {
+			uint32_t len = 1 + rng() % 40;
+
+			if (off + len > N)
+				len = N - off;
+			segs[nseg++] = (struct pseg){ w, off, len };
+			/* Some identical retransmissions and overlaps. */
+			if (rng() % 5 == 0 && off >= 10)
+				segs[nseg++] = (struct pseg){ w, off - 10, len + 10 };
+			off += len;
+			ck_assert_int_lt(nseg, MAXSEG - 2);
+		}
+	}
+	for (int round = 0; round < 200; round++) {
+		struct tcp_reasm *t = mk(NULL, 1);
+		struct conn x = conn_mk(t, 40000, 143, 0xFFFFF000u, 77);
+
+		handshake(&x);
+		for (int i = nseg - 1; i > 0; i--) {
+			int j = (int)(rng() % (uint32_t)(i + 1));
+			struct pseg tmp = segs[i];
+
+			segs[i] = segs[j];
+			segs[j] = tmp;
+		}
+		for (int i = 0; i < nseg; i++) {
+			struct pseg *p = &segs[i];
+
+			feed(t, (uint64_t)i + 10, 100, p->who ? x.s : x.c,
+			     p->who ? x.c : x.s,
+			     (p->who ? x.ss : x.cs) + p->rel, 0, TCPF_PSH,
+			     data[p->who] + p->rel, p->len, 0);
+		}
+		x.cs += N;
+		x.ss += N;
+		snd(&x, 0, TCPF_FIN, NULL);
+		snd(&x, 1, TCPF_FIN, NULL);
+		ck_assert_int_eq(R->n, 1);
+		ck_assert(R->f[0]->closed);
+		ck_assert_int_eq(R->f[0]->reason, TCP_CLOSE_FIN);
+		for (int w = 0; w < 2; w++) {
+			ck_assert_uint_eq(R->f[0]->view[w].len, N);
+			ck_assert_int_eq(memcmp(R->f[0]->view[w].p, data[w], N), 0);
+		}
+		ck_assert_str_eq(flog(0), "");
+		done(t);
+	}
+}
+END_TEST
+
+static void check_pattern(const struct buf *b, size_t n, uint32_t mult)
+{
+	ck_assert_uint_eq(b->len, n);
+	for (size_t i = 0; i < n; i++)
+		if ((uint8_t)b->p[i] != (uint8_t)(i * mult % 251))
+			ck_abort_msg("byte %zu differs", i);
+}
+
+START_TEST(test_million_one_byte)
+{
+	enum { N = 1000000 };
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 0xFFFF0000u, 5000);
+	struct tcp_stats st;
+
+	R->quiet = 1;
+	handshake(&x);
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t b = (uint8_t)(i * 7u % 251);
+
+		feed(t, i + 10, 100, x.c, x.s, x.cs + i, x.ss, AP, &b, 1, 0);
+	}
+	tcp_reasm_finish(t);
+	check_pattern(&R->f[0]->view[0], N, 7);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.held_bytes_peak, 0);
+	done(t);
+}
+END_TEST
+
+static void feed_order(const uint32_t *order, uint32_t n, uint32_t seglen,
+		       const struct imt_limits *lim, int expect_whole)
+{
+	struct tcp_reasm *t = mk(lim, 1);
+	struct conn x = conn_mk(t, 40000, 143, 0x7FFFFF00u, 5000);
+	uint8_t *data = malloc((size_t)n * seglen);
+	struct tcp_stats st;
+
+	ck_assert_ptr_nonnull(data);
+	R->quiet = 1;
+	for (size_t i = 0; i < (size_t)n * seglen; i++)
+		data[i] = (uint8_t)(i * 13 % 251);
+	handshake(&x);
+	for (uint32_t i = 0; i < n; i++)
+		feed(t, i + 10, 100, x.c, x.s, x.cs + order[i] * seglen, x.ss,
+		     TCPF_PSH, data + (size_t)order[i] * seglen, seglen, 0);
+	tcp_reasm_finish(t);
+	ck_assert_uint_eq(R->f[0]->pos[0], (uint64_t)n * seglen);
+	ck_assert_uint_eq(R->f[0]->bytes[0] + R->f[0]->gap_bytes[0],
+			  (uint64_t)n * seglen);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.held_bytes, 0);
+	if (expect_whole) {
+		check_pattern(&R->f[0]->view[0], (size_t)n * seglen, 13);
+		ck_assert_str_eq(flog(0), "");
+	} else {
+		ck_assert_ptr_nonnull(strstr(flog(0), "max-buffer"));
+		ck_assert_uint_gt(R->f[0]->gap_bytes[0], 0);
+	}
+	free(data);
+	done(t);
+}
+
+START_TEST(test_100k_reversed)
+{
+	enum { N = 100000 };
+	uint32_t *order = malloc(N * sizeof(*order));
+	struct imt_limits lim;
+
+	imt_limits_default(&lim);
+	lim.max_flow_buffer = lim.max_total_buffer = 64u << 20;
+	for (uint32_t i = 0; i < N; i++)
+		order[i] = N - 1 - i;
+	feed_order(order, N, 10, &lim, 1);
+	/* Within the default caps: holes are skipped, nothing is lost twice. */
+	feed_order(order, N, 10, NULL, 0);
+	free(order);
+}
+END_TEST
+
+START_TEST(test_100k_random)
+{
+	enum { N = 100000 };
+	uint32_t *order = malloc(N * sizeof(*order));
+	struct imt_limits lim;
+
+	imt_limits_default(&lim);
+	lim.max_flow_buffer = lim.max_total_buffer = 64u << 20;
+	for (uint32_t i = 0; i < N; i++)
+		order[i] = i;
+	rng_state = 7;
+	for (uint32_t i = N - 1; i > 0; i--) {
+		uint32_t j = rng() % (i + 1), tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	feed_order(order, N, 10, &lim, 1);
+	free(order);
+}
+END_TEST
+
+/*
+ * Random packets on a few tuples with random flags, sequence numbers near
+ * each other, snaplen cuts, a clock that jumps both ways and tiny caps.
+ * The recorder checks the invariants on every call (contiguous offsets,
+ * nothing after close, everything delivered before on_close); the
+ * sanitizers check the memory.
+ */
+START_TEST(test_random_chaos)
+{
+	/* Round 0: all flags.  Round 1: no SYN or RST, so that flows live
+	 * long and the hold queues and caps get the work. */
+	int round = _i;
+	static const uint8_t flagset[] = {
+		TCPF_SYN, TCPF_SYN | TCPF_ACK, TCPF_ACK, AP, AP, AP, TCPF_PSH,
+		TCPF_FIN | TCPF_ACK, TCPF_RST, AP | TCPF_FIN,
+	};
+	uint8_t payload[300];
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct tcp_stats st;
+	int64_t ts = 1000;
+
+	imt_limits_default(&lim);
+	lim.max_flows = round == 0 ? 4 : 16;
+	lim.max_flow_buffer = 2000;
+	lim.max_total_buffer = 5000;
+	lim.idle_timeout = 30;
+	t = mk(&lim, 1);
+	R->quiet = 1;
+	rng_state = 99 + (uint64_t)round;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)rng();
+	for (uint32_t i = 0; i < 30000; i++) {
+		uint32_t r = rng();
+		int who = r & 1, tuple = (int)(r >> 1) % 6;
+		struct ip_endpoint c = ep4(1, (uint16_t)(40000 + tuple));
+		struct ip_endpoint sv = ep4(2, tuple == 5 ? 1430 : 143);
+		uint8_t fl = round == 0 ? flagset[rng() % sizeof(flagset)] :
+				 flagset[2 + rng() % 5];
+		uint32_t len = rng() % 4 ? rng() % 200 : 0;
+		uint32_t miss = rng() % 10 == 0 ? rng() % 100 : 0;
+		uint32_t seq = (uint32_t)(who ? 0xFFFFF000u : 1000u) +
+			       rng() % 3000;
+
+		ts += (int64_t)(rng() % 5) - (rng() % 50 == 0 ? 60 : 0);
+		if (rng() % 500 == 0)
+			ts += 40;
+		feed(t, i + 1, ts, who ? sv : c, who ? c : sv, seq,
+		     (who ? 1000u : 0xFFFFF000u) + rng() % 3000, fl,
+		     payload + rng() % 100, len, miss);
+	}
+	tcp_reasm_finish(t);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_open, 0);
+	ck_assert_uint_eq(st.held_bytes, 0);
+	ck_assert_uint_gt(st.flows_opened, 10);
+	ck_assert_uint_gt(st.retransmissions, 0);
+	for (int i = 0; i < R->n; i++)
+		ck_assert(R->f[i]->closed);
+	done(t);
+}
+END_TEST
+
+static Suite *tcp_suite(void)
+{
+	Suite *s = suite_create("tcp");
+	TCase *c = tcase_create("core");
+	TCase *v = tcase_create("volume");
+
+	tcase_add_test(c, test_handshake_both_ways);
+	tcase_add_test(c, test_orient_port_midstream);
+	tcase_add_test(c, test_orient_content);
+	tcase_add_test(c, test_orient_no_classify);
+	tcase_add_test(c, test_orient_synack_only);
+	tcase_add_test(c, test_out_of_order);
+	tcase_add_test(c, test_retransmission);
+	tcase_add_test(c, test_overlap_mismatch_delivered);
+	tcase_add_test(c, test_overlap_mismatch_held);
+	tcase_add_test(c, test_gap_by_ack);
+	tcase_add_test(c, test_ack_before_own_data);
+	tcase_add_test(c, test_gap_by_flow_cap);
+	tcase_add_test(c, test_gap_by_total_cap);
+	tcase_add_test(c, test_gap_at_end);
+	tcase_add_test(c, test_snaplen_missing);
+	tcase_add_test(c, test_seq_wrap);
+	tcase_add_test(c, test_offsets_past_4g);
+	tcase_add_test(c, test_midstream_before_base);
+	tcase_add_test(c, test_fin_with_hole);
+	tcase_add_test(c, test_rst);
+	tcase_add_test(c, test_rst_with_hole);
+	tcase_add_test(c, test_data_after_fin);
+	tcase_add_test(c, test_reuse_after_close);
+	tcase_add_test(c, test_reuse_open_flow);
+	tcase_add_test(c, test_idle_timeout);
+	tcase_add_test(c, test_tombstone_expires);
+	tcase_add_test(c, test_flow_cap_eviction);
+	tcase_add_test(c, test_syn_only_evicted_first);
+	tcase_add_test(c, test_syn_flood);
+	tcase_add_test(c, test_ignored_and_stopped);
+	tcase_add_test(c, test_names);
+	tcase_add_test(v, test_permutations);
+	tcase_add_test(v, test_million_one_byte);
+	tcase_add_test(v, test_100k_reversed);
+	tcase_add_test(v, test_100k_random);
+	tcase_add_loop_test(v, test_random_chaos, 0, 2);
+	/* Correctness only; generous for sanitizer builds. */
+	tcase_set_timeout(v, 300);
+	suite_add_tcase(s, c);
+	suite_add_tcase(s, v);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(tcp_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
