@@ -177,10 +177,22 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 /*
  * Parses len bytes that follow the previous ones in the stream.  Elements
  * complete inside this call are delivered before it returns.  Callbacks
- * may call imap_parser_set_mode() and imap_parser_set_utf8(); they must
- * not feed or free the parser.
+ * may call imap_parser_set_mode(), imap_parser_set_utf8() and
+ * imap_parser_pause(); they must not feed or free the parser.  Returns
+ * len, or fewer when a callback paused the parser: the bytes not consumed
+ * are the caller's.
  */
-void imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len);
+size_t imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len);
+
+/*
+ * From a callback during imap_parser_feed(): makes that feed return as
+ * soon as the callback returns, having consumed the stream up to the end
+ * of what was just reported (for on_element, the element's final LF).
+ * After STARTTLS or COMPRESS the following bytes are a TLS handshake or
+ * a DEFLATE stream, not IMAP.  The next feed continues normally.  Called
+ * outside a feed it has no effect.
+ */
+void imap_parser_pause(struct imap_parser *p);
 
 /*
  * `bytes` bytes of the stream are missing at the current position.

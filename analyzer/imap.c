@@ -1,0 +1,1179 @@
+/*
+ * imap.c - the streaming IMAP parser (see imap.h).
+ *
+ * Framing is a three-state machine fed in any chunking:
+ *   LINE     line text is scanned (memchr for LF) and kept in a buffer
+ *            capped at limits.max_line; past the cap it is only counted.
+ *   LITERAL  the data of a literal announced at the end of the line so
+ *            far is skipped in blocks; only a short preview is kept.
+ *            Afterwards the same logical line continues in LINE.
+ *   SKIP     after a gap, bytes up to the next LF are dropped.
+ * When a logical line is complete it is parsed once (imap_deliver):
+ * head (tag, command, status, response code) here, arguments by the
+ * tokenizer in imap_token.c.
+ *
+ * Findings about bytes of a line (bare CR/LF, NUL, 8-bit, length) are
+ * collected as once-per-line flags and reported in a fixed order when the
+ * line is delivered or a literal starts, never from the middle of a
+ * chunk: that keeps the callbacks identical however the stream is cut,
+ * and lets a resynchronising parser drop a junk line with its findings.
+ */
+#include "imap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_cmd.h"
+#include "imap_token.h"
+
+enum imap_state { IMAP_S_LINE, IMAP_S_LITERAL, IMAP_S_SKIP };
+
+/* The once-per-line framing findings, in the order they are reported. */
+enum imap_fbit {
+	FB_BARE_CR, FB_BARE_LF, FB_NUL, FB_EIGHT_BIT, FB_TOO_LONG,
+	FB_OVERSIZED, FB__COUNT
+};
+
+static const enum imt_finding imap_fbit_id[FB__COUNT] = {
+	[FB_BARE_CR] = F_BARE_CR,
+	[FB_BARE_LF] = F_BARE_LF,
+	[FB_NUL] = F_NUL_IN_LINE,
+	[FB_EIGHT_BIT] = F_EIGHT_BIT_IN_LINE,
+	[FB_TOO_LONG] = F_LINE_TOO_LONG,
+	[FB_OVERSIZED] = F_OVERSIZED_ARGUMENT,
+};
+
+/* Findings from parsing a completed line, also in report order. */
+#define PF_INVALID_TAG  0x01
+#define PF_TAG_CUT      0x02
+#define PF_TOKENS       0x04
+#define PF_DEPTH        0x08
+#define PF_SYNTAX       0x10
+
+/* Bytes of the current line segment kept to find a literal marker when
+ * the line itself was cut: "~{" + 20 digits + "+}" fits easily. */
+#define IMAP_TAIL 48
+/* More digits than this cannot be a sane literal size (2^64 has 20). */
+#define IMAP_MAX_LIT_DIGITS 20
+
+#define IMAP_NO_REC SIZE_MAX
+
+struct imap_parser {
+	enum imap_side side;
+	struct imt_limits lim;
+	struct imap_callbacks cb;
+	void *user;
+	enum imap_client_mode mode;
+	int utf8;
+	int feeding;             /* inside imap_parser_feed() */
+	int paused;              /* a callback asked the feed to return */
+	uint64_t offset;         /* stream offset of the next byte */
+	enum imap_state state;
+	int resync;              /* drop lines silently until one parses */
+
+	/* The logical line (element) being read. */
+	int el_active;
+	uint64_t el_offset;
+	enum imap_client_mode el_mode;   /* mode latched at the line start */
+	uint32_t el_literals;
+	uint64_t el_lit_bytes;
+
+	char *line;              /* line text, then previews at delivery */
+	size_t line_len;         /* stored bytes, <= lim.max_line */
+	size_t line_alloc;
+	size_t buf_cap;          /* lim.max_line + pv_cap */
+	int line_trunc;
+	uint64_t line_total;     /* line text seen, stored or not */
+	uint64_t seg_total;      /* line text since the line start or last literal */
+	char tail[IMAP_TAIL];    /* last bytes of the segment */
+	size_t tail_len;
+	int pending_cr;          /* a CR ended the last chunk */
+	uint64_t cr_offset;
+	int in_quote, q_escape;  /* to tell 8-bit in quoted strings */
+
+	unsigned f_raised, f_emitted;
+	uint64_t f_off[FB__COUNT];
+
+	/* The literal whose data is being skipped. */
+	uint64_t lit_left;
+	int lit_data_seen;
+	size_t lit_rec;          /* its record, or IMAP_NO_REC */
+	uint32_t lit_want;       /* preview bytes wanted */
+
+	struct imap_lit_rec *lits;
+	size_t nlits, lits_alloc;
+	char *pv;                /* preview arena for this line */
+	size_t pv_len, pv_alloc, pv_cap;
+
+	struct imap_toks toks;
+	unsigned pf;             /* PF_ flags of the line being delivered */
+	const char *syntax_why;
+	char code[48];
+};
+
+/* Octets the line scanner must look at; all others are plain text. */
+static const uint8_t imap_special[128] = {
+	[0] = 1, ['\r'] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+const char *imap_kind_name(enum imap_kind k)
+{
+	static const char *const names[] = {
+#define IMAP_KIND_NAME(e, name) [e] = name,
+		IMAP_KINDS(IMAP_KIND_NAME)
+#undef IMAP_KIND_NAME
+	};
+
+	if ((size_t)k >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[k];
+}
+
+static void imap_report(struct imap_parser *p, enum imt_finding id,
+			uint64_t off, const char *limit, uint64_t value,
+			const char *detail)
+{
+	struct imt_finding_report f;
+
+	if (p->cb.on_finding == NULL)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.id = id;
+	f.dir = p->side == IMAP_SIDE_CLIENT ? 0 : 1;
+	f.offset = off;
+	f.limit = limit;
+	f.value = value;
+	f.detail = detail;
+	p->cb.on_finding(p->user, &f);
+}
+
+/* Grows *buf to hold need bytes, doubling, never past cap.  Returns 0
+ * when it holds need bytes, -1 when the cap or memory says no. */
+static int imap_grow(char **buf, size_t *alloc, size_t need, size_t cap)
+{
+	size_t n;
+	char *nb;
+
+	if (need <= *alloc)
+		return 0;
+	if (need > cap)
+		return -1;
+	n = *alloc != 0 ? *alloc : 256;
+	while (n < need)
+		n = n > cap / 2 ? cap : n * 2;
+	nb = realloc(*buf, n);
+	if (nb == NULL)
+		return -1;
+	*buf = nb;
+	*alloc = n;
+	return 0;
+}
+
+static void imap_el_reset(struct imap_parser *p)
+{
+	p->el_active = 0;
+	p->el_literals = 0;
+	p->el_lit_bytes = 0;
+	p->line_len = 0;
+	p->line_trunc = 0;
+	p->line_total = 0;
+	p->seg_total = 0;
+	p->tail_len = 0;
+	p->pending_cr = 0;
+	p->in_quote = 0;
+	p->q_escape = 0;
+	p->f_raised = 0;
+	p->f_emitted = 0;
+	p->nlits = 0;
+	p->pv_len = 0;
+}
+
+static void imap_el_start(struct imap_parser *p)
+{
+	p->el_active = 1;
+	p->el_offset = p->offset;
+	/* Read once per line: a callback may have switched it after the
+	 * previous element, and the switch applies from here on. */
+	p->el_mode = p->mode;
+}
+
+struct imap_parser *imap_parser_new(enum imap_side side,
+				    const struct imt_limits *lim,
+				    const struct imap_callbacks *cb, void *user)
+{
+	struct imap_parser *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->side = side;
+	p->lim = *lim;
+	if (cb != NULL)
+		p->cb = *cb;
+	p->user = user;
+	p->mode = IMAP_MODE_COMMAND;
+	p->state = IMAP_S_LINE;
+	/* Room for every preview of a line, at least one full preview;
+	 * token offsets are 32-bit, so line + previews must fit in them. */
+	p->pv_cap = p->lim.max_line;
+	if (p->pv_cap < p->lim.literal_preview)
+		p->pv_cap = p->lim.literal_preview;
+	if (p->pv_cap > UINT32_MAX - (size_t)p->lim.max_line)
+		p->pv_cap = UINT32_MAX - (size_t)p->lim.max_line;
+	p->buf_cap = (size_t)p->lim.max_line + p->pv_cap;
+	p->lit_rec = IMAP_NO_REC;
+	imap_toks_init(&p->toks, p->lim.max_tokens, p->lim.max_depth);
+	return p;
+}
+
+void imap_parser_free(struct imap_parser *p)
+{
+	if (p == NULL)
+		return;
+	imap_toks_free(&p->toks);
+	free(p->line);
+	free(p->lits);
+	free(p->pv);
+	free(p);
+}
+
+void imap_parser_set_mode(struct imap_parser *p, enum imap_client_mode mode)
+{
+	p->mode = mode;
+}
+
+void imap_parser_set_utf8(struct imap_parser *p, int enabled)
+{
+	p->utf8 = enabled != 0;
+}
+
+void imap_parser_set_midstream(struct imap_parser *p)
+{
+	p->resync = 1;
+}
+
+uint64_t imap_parser_offset(const struct imap_parser *p)
+{
+	return p->offset;
+}
+
+static void imap_raise(struct imap_parser *p, enum imap_fbit b, uint64_t off)
+{
+	if ((p->f_raised & (1u << b)) == 0) {
+		p->f_raised |= 1u << b;
+		p->f_off[b] = off;
+	}
+}
+
+/* Reports the framing findings raised and not reported yet. */
+static void imap_flush_framing(struct imap_parser *p)
+{
+	unsigned todo = p->f_raised & ~p->f_emitted;
+
+	for (int b = 0; todo != 0 && b < FB__COUNT; b++) {
+		uint64_t value = 0;
+
+		if ((todo & (1u << b)) == 0)
+			continue;
+		if (b == FB_TOO_LONG || b == FB_OVERSIZED)
+			value = p->line_total;
+		imap_report(p, imap_fbit_id[b], p->f_off[b], NULL, value, NULL);
+	}
+	p->f_emitted |= todo;
+}
+
+/* Looks at the octets of line text that matter for findings: NUL, bare
+ * CR (the caller passes only CRs not followed by LF), 8-bit outside
+ * quoted strings.  One table test per plain octet. */
+static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
+		      uint64_t off)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = s[i];
+
+		if (c < 0x80 && !imap_special[c]) {
+			p->q_escape = 0;
+			continue;
+		}
+		if (c == '"') {
+			if (!p->q_escape)
+				p->in_quote = !p->in_quote;
+			p->q_escape = 0;
+			continue;
+		}
+		if (c == '\\') {
+			p->q_escape = p->in_quote && !p->q_escape;
+			continue;
+		}
+		p->q_escape = 0;
+		if (c == 0)
+			imap_raise(p, FB_NUL, off + i);
+		else if (c == '\r')
+			imap_raise(p, FB_BARE_CR, off + i);
+		else if (c >= 0x80 && !p->in_quote && !p->utf8)
+			imap_raise(p, FB_EIGHT_BIT, off + i);
+	}
+}
+
+static void imap_tail_add(struct imap_parser *p, const uint8_t *s, size_t n)
+{
+	if (n >= IMAP_TAIL) {
+		memcpy(p->tail, s + n - IMAP_TAIL, IMAP_TAIL);
+		p->tail_len = IMAP_TAIL;
+	} else {
+		size_t keep = p->tail_len;
+
+		if (keep > IMAP_TAIL - n)
+			keep = IMAP_TAIL - n;
+		memmove(p->tail, p->tail + p->tail_len - keep, keep);
+		memcpy(p->tail + keep, s, n);
+		p->tail_len = keep + n;
+	}
+}
+
+/* Adds n octets of line text that start at stream offset off. */
+static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
+			    uint64_t off)
+{
+	uint64_t before = p->line_total;
+	size_t k = 0;
+
+	if (n == 0)
+		return;
+	imap_scan(p, s, n, off);
+	if (!p->line_trunc) {
+		k = p->lim.max_line - p->line_len;
+		if (k > n)
+			k = n;
+		if (k > 0 && imap_grow(&p->line, &p->line_alloc,
+				       p->line_len + k, p->buf_cap) != 0)
+			k = 0;
+		if (k > 0)
+			memcpy(p->line + p->line_len, s, k);
+		p->line_len += k;
+		/* Once a byte is lost nothing more is stored, so the kept
+		 * text stays a prefix of the line. */
+		if (k < n)
+			p->line_trunc = 1;
+	}
+	p->line_total += n;
+	p->seg_total += n;
+	imap_tail_add(p, s, n);
+	if (p->line_total > p->lim.max_line)
+		imap_raise(p, FB_TOO_LONG, before >= p->lim.max_line ? off :
+			   off + (p->lim.max_line - before));
+	if (p->line_total > p->lim.oversized_arg)
+		imap_raise(p, FB_OVERSIZED, before >= p->lim.oversized_arg ? off :
+			   off + (p->lim.oversized_arg - before));
+}
+
+/*
+ * Adds a segment of line text that ends at an LF (has_lf) or at the end
+ * of the chunk.  A CR is only known to be bare when the next octet is
+ * not LF, so a CR at the end of a chunk waits.  Returns 1 when the LF
+ * that follows was preceded by CR.
+ */
+static int imap_segment(struct imap_parser *p, const uint8_t *s, size_t n,
+			int has_lf)
+{
+	static const uint8_t cr = '\r';
+	uint64_t off = p->offset;
+	int crlf = 0;
+
+	if (p->pending_cr) {
+		p->pending_cr = 0;
+		if (n == 0 && has_lf)
+			return 1;
+		imap_line_bytes(p, &cr, 1, p->cr_offset);
+	}
+	if (n > 0 && s[n - 1] == '\r') {
+		n--;
+		if (has_lf) {
+			crlf = 1;
+		} else {
+			p->pending_cr = 1;
+			p->cr_offset = off + n;
+		}
+	}
+	imap_line_bytes(p, s, n, off);
+	return crlf;
+}
+
+/*
+ * Finds a literal marker at the end of s[0, n): "{N}", "{N+}", "{N-}",
+ * "~{N}".  Returns the marker's length and fills *r (size, flags, bad
+ * when the size cannot be read), or 0 when there is none.  *minus_r is
+ * set for {N-}.
+ */
+static size_t imap_marker(const char *s, size_t n, struct imap_lit_rec *r,
+			  int *minus_r)
+{
+	size_t i, j, d;
+
+	if (n < 3 || s[n - 1] != '}')
+		return 0;
+	memset(r, 0, sizeof(*r));
+	*minus_r = 0;
+	i = n - 1;
+	if (s[i - 1] == '+' || s[i - 1] == '-') {
+		r->flags |= IMAP_TOKF_NONSYNC;
+		*minus_r = s[i - 1] == '-';
+		i--;
+	}
+	j = i;
+	while (j > 0 && s[j - 1] >= '0' && s[j - 1] <= '9')
+		j--;
+	if (j == i || j == 0 || s[j - 1] != '{')
+		return 0;
+	d = j;
+	j--;
+	if (j > 0 && s[j - 1] == '~') {
+		r->flags |= IMAP_TOKF_LITERAL8;
+		j--;
+	}
+	if (i - d > IMAP_MAX_LIT_DIGITS ||
+	    imap_parse_u64(s + d, i - d, &r->size) != 0)
+		r->bad = 1;
+	r->mark_len = (uint32_t)(n - j);
+	return n - j;
+}
+
+/* Remembers where a marker lies in the stored line so the tokenizer
+ * makes a LITERAL of it.  Returns the record index or IMAP_NO_REC. */
+static size_t imap_lit_record(struct imap_parser *p,
+			      const struct imap_lit_rec *r, uint64_t mark_off)
+{
+	if (mark_off + r->mark_len > p->line_len || p->line_trunc)
+		return IMAP_NO_REC;	/* not in the stored text */
+	if (p->nlits >= p->lim.max_tokens)
+		return IMAP_NO_REC;	/* its token could not be stored */
+	if (p->nlits >= p->lits_alloc) {
+		size_t n = p->lits_alloc != 0 ? p->lits_alloc * 2 : 8;
+		struct imap_lit_rec *nl;
+
+		if (n > p->lim.max_tokens)
+			n = p->lim.max_tokens;
+		nl = realloc(p->lits, n * sizeof(*nl));
+		if (nl == NULL)
+			return IMAP_NO_REC;
+		p->lits = nl;
+		p->lits_alloc = n;
+	}
+	p->lits[p->nlits] = *r;
+	p->lits[p->nlits].mark_off = (uint32_t)mark_off;
+	p->lits[p->nlits].prev_off = (uint32_t)p->pv_len;
+	p->lits[p->nlits].prev_len = 0;
+	return p->nlits++;
+}
+
+static void imap_literal_start(struct imap_parser *p,
+			       const struct imap_lit_rec *r, int minus,
+			       uint64_t mark_off)
+{
+	struct imap_literal lit;
+	uint64_t want;
+
+	p->el_literals++;
+	p->el_lit_bytes = r->size > UINT64_MAX - p->el_lit_bytes ?
+			  UINT64_MAX : p->el_lit_bytes + r->size;
+	p->lit_rec = imap_lit_record(p, r, mark_off);
+	p->lit_want = 0;
+	if (p->lit_rec != IMAP_NO_REC) {
+		/* Reserve the preview now so data chunks never allocate. */
+		want = r->size < p->lim.literal_preview ? r->size :
+		       p->lim.literal_preview;
+		if (want > p->pv_cap - p->pv_len)
+			want = p->pv_cap - p->pv_len;
+		if (want > 0 && imap_grow(&p->pv, &p->pv_alloc,
+					  p->pv_len + want, p->pv_cap) != 0)
+			want = 0;
+		p->lit_want = (uint32_t)want;
+		p->pv_len += want;
+	}
+	/* A marker ends the segment: the next line text must not see it. */
+	p->tail_len = 0;
+	p->seg_total = 0;
+	p->in_quote = 0;
+	p->q_escape = 0;
+	if (!p->resync) {
+		imap_flush_framing(p);
+		if (r->size > p->lim.max_literal)
+			imap_report(p, F_LITERAL_TOO_LARGE, p->offset, NULL,
+				    r->size, NULL);
+		if (p->cb.on_literal_begin != NULL) {
+			memset(&lit, 0, sizeof(lit));
+			lit.size = r->size;
+			lit.nonsync = (r->flags & IMAP_TOKF_NONSYNC) != 0;
+			lit.minus = minus;
+			lit.binary = (r->flags & IMAP_TOKF_LITERAL8) != 0;
+			lit.data_offset = p->offset;
+			p->cb.on_literal_begin(p->user, &lit);
+		}
+	}
+	if (r->size > 0) {
+		p->state = IMAP_S_LITERAL;
+		p->lit_left = r->size;
+		p->lit_data_seen = 0;
+	}
+}
+
+/* ---- parsing a completed line ---- */
+
+static int imap_is_tag_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\+", c) == NULL;
+}
+
+static int imap_is_atom_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
+}
+
+static int imap_valid_tag(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!imap_is_tag_char((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int imap_valid_atom(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!imap_is_atom_char((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int imap_all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	}
+	return n > 0;
+}
+
+/* End of the word at s[i]: the next space (or stop char), or n. */
+static size_t imap_word_end(const char *s, size_t i, size_t n, char stop)
+{
+	while (i < n && s[i] != ' ' && s[i] != stop)
+		i++;
+	return i;
+}
+
+static size_t imap_skip_sp(const char *s, size_t i, size_t n)
+{
+	while (i < n && s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* Copies s[0, n) upper-cased and NUL-terminated into dst[size], cut. */
+static size_t imap_upcopy(char *dst, size_t size, const char *s, size_t n)
+{
+	if (n > size - 1)
+		n = size - 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		dst[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+static int imap_word_is(const char *s, size_t n, const char *w)
+{
+	size_t wl = strlen(w);
+
+	if (n != wl)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((s[i] | 0x20) != (w[i] | 0x20))
+			return 0;
+	}
+	return 1;
+}
+
+static int imap_is_status_word(const char *s, size_t n)
+{
+	return imap_word_is(s, n, "OK") || imap_word_is(s, n, "NO") ||
+	       imap_word_is(s, n, "BAD") || imap_word_is(s, n, "BYE") ||
+	       imap_word_is(s, n, "PREAUTH");
+}
+
+static void imap_tokens(struct imap_parser *p, size_t start, size_t end,
+			int lenient)
+{
+	struct imap_tok_in in;
+
+	memset(&in, 0, sizeof(in));
+	in.buf = p->line;
+	in.start = start;
+	in.end = end;
+	in.lits = p->lits;
+	in.nlits = p->nlits;
+	in.prev_base = p->line_len;
+	/* A cut line ends anywhere: its last token and its lists are cut,
+	 * which line-too-long already says. */
+	in.lenient = lenient || p->line_trunc;
+	in.truncated = p->line_trunc;
+	imap_tokenize(&p->toks, &in);
+	if (p->toks.syntax_err) {
+		p->pf |= PF_SYNTAX;
+		p->syntax_why = "bad arguments (unbalanced parentheses, "
+				"unterminated string, or '{' without literal)";
+	}
+}
+
+static void imap_bad_line(struct imap_parser *p, struct imap_element *el,
+			  const char *why)
+{
+	el->kind = IMAP_EL_UNPARSED;
+	el->has_number = 0;
+	el->number = 0;
+	el->tag = NULL;
+	el->tag_len = 0;
+	el->name[0] = '\0';
+	p->pf |= PF_SYNTAX;
+	p->syntax_why = why;
+}
+
+static void imap_set_tag(struct imap_parser *p, struct imap_element *el,
+			 size_t len)
+{
+	el->tag = p->line;
+	el->tag_len = len;
+	if (len > p->lim.max_tag) {
+		el->tag_len = p->lim.max_tag;
+		p->pf |= PF_TAG_CUT;
+	}
+}
+
+/*
+ * resp-text after a status word or "+": an optional "[CODE args]" and
+ * free text.  A '[' without its ']' is plain text (RFC 3501 allows '['
+ * in text).  Code arguments are tokenized leniently: unknown codes carry
+ * free text.
+ */
+static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
+			   size_t i)
+{
+	const char *s = p->line;
+	size_t n = p->line_len;
+
+	i = imap_skip_sp(s, i, n);
+	if (i < n && s[i] == '[') {
+		size_t depth = 0, close = n, ne;
+
+		/* Not quote-aware: an unknown code's arguments are free text
+		 * up to ']' (RFC 3501 resp-text-code), quotes included. */
+		for (size_t j = i; j < n; j++) {
+			if (s[j] == '[') {
+				depth++;
+			} else if (s[j] == ']' && --depth == 0) {
+				close = j;
+				break;
+			}
+		}
+		ne = imap_word_end(s, i + 1, close, ']');
+		if (close < n && ne > i + 1) {
+			el->code_len = imap_upcopy(p->code, sizeof(p->code),
+						   s + i + 1, ne - (i + 1));
+			el->code = p->code;
+			if (ne < close) {
+				el->code_args = s + ne + 1;
+				el->code_args_len = close - (ne + 1);
+				imap_tokens(p, ne + 1, close, 1);
+			}
+			i = imap_skip_sp(s, close + 1, n);
+		}
+	}
+	el->text = s + i;
+	el->text_len = n - i;
+}
+
+static void imap_parse_client(struct imap_parser *p, struct imap_element *el)
+{
+	const char *s = p->line;
+	size_t n = p->line_len, te, ns, ne, args;
+
+	if (p->el_mode == IMAP_MODE_LINE) {
+		el->kind = IMAP_EL_CLIENT_LINE;
+		return;
+	}
+	te = imap_word_end(s, 0, n, ' ');
+	if (n == 0 || te == 0 || te == n) {
+		imap_bad_line(p, el, n == 0 ? "empty command line" :
+			      "missing command after the tag");
+		return;
+	}
+	ns = imap_skip_sp(s, te, n);
+	ne = imap_word_end(s, ns, n, ' ');
+	if (!imap_valid_atom(s + ns, ne - ns)) {
+		imap_bad_line(p, el, "missing or malformed command name");
+		return;
+	}
+	el->kind = IMAP_EL_COMMAND;
+	imap_set_tag(p, el, te);
+	if (!imap_valid_tag(s, te))
+		p->pf |= PF_INVALID_TAG;
+	imap_upcopy(el->name, sizeof(el->name), s + ns, ne - ns);
+	args = ne;
+	if (strcmp(el->name, "UID") == 0) {
+		/* "UID FETCH": the subcommand is part of the name. */
+		size_t ss = imap_skip_sp(s, ne, n);
+		size_t se = imap_word_end(s, ss, n, ' ');
+		char joined[48];
+
+		if (se > ss && se - ss < sizeof(joined) - 4) {
+			memcpy(joined, "UID ", 4);
+			memcpy(joined + 4, s + ss, se - ss);
+			if (imap_cmd_lookup(joined, 4 + (se - ss)) != CMD_UNKNOWN) {
+				imap_upcopy(el->name, sizeof(el->name), joined,
+					    4 + (se - ss));
+				args = se;
+			}
+		}
+	}
+	imap_tokens(p, args, n, 0);
+}
+
+static void imap_parse_untagged(struct imap_parser *p, struct imap_element *el)
+{
+	const char *s = p->line;
+	size_t n = p->line_len, ws, we;
+
+	ws = imap_skip_sp(s, 1, n);
+	we = imap_word_end(s, ws, n, '[');
+	if (we == ws) {
+		imap_bad_line(p, el, "untagged response without a name");
+		return;
+	}
+	if (imap_is_status_word(s + ws, we - ws)) {
+		el->kind = IMAP_EL_UNTAGGED;
+		el->is_status = 1;
+		imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
+		imap_resp_text(p, el, we);
+		return;
+	}
+	we = imap_word_end(s, ws, n, '\0');
+	if (imap_parse_u64(s + ws, we - ws, &el->number) == 0) {
+		el->has_number = 1;
+		ws = imap_skip_sp(s, we, n);
+		we = imap_word_end(s, ws, n, '(');
+	} else if (imap_all_digits(s + ws, we - ws)) {
+		imap_bad_line(p, el, "message number out of range");
+		return;
+	}
+	if (!imap_valid_atom(s + ws, we - ws)) {
+		imap_bad_line(p, el, "malformed untagged response name");
+		return;
+	}
+	el->kind = IMAP_EL_UNTAGGED;
+	imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
+	imap_tokens(p, we, n, 0);
+}
+
+static void imap_parse_server(struct imap_parser *p, struct imap_element *el)
+{
+	const char *s = p->line;
+	size_t n = p->line_len, te, ws, we;
+
+	if (n >= 1 && s[0] == '+') {
+		/* "+" alone or "+text" happen on real servers: accepted. */
+		el->kind = IMAP_EL_CONTINUATION;
+		imap_resp_text(p, el, 1);
+		return;
+	}
+	if (n >= 1 && s[0] == '*' && (n == 1 || s[1] == ' ')) {
+		imap_parse_untagged(p, el);
+		return;
+	}
+	te = imap_word_end(s, 0, n, ' ');
+	if (te == 0 || te == n || !imap_valid_tag(s, te)) {
+		imap_bad_line(p, el, "not an untagged, continuation or tagged "
+			      "response");
+		return;
+	}
+	ws = imap_skip_sp(s, te, n);
+	we = imap_word_end(s, ws, n, '[');
+	if (!imap_valid_atom(s + ws, we - ws)) {
+		imap_bad_line(p, el, "tagged response without a status");
+		return;
+	}
+	el->kind = IMAP_EL_TAGGED;
+	imap_set_tag(p, el, te);
+	el->is_status = 1;
+	imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
+	imap_resp_text(p, el, we);
+}
+
+/*
+ * While resynchronising only a line that looks like real protocol ends
+ * the resync: message text that a gap left us in ("From: a", "* item",
+ * "+ added") must not pass for commands or responses.
+ */
+static int imap_plausible(const struct imap_parser *p,
+			  const struct imap_element *el)
+{
+	static const char *const data_names[] = {
+		"CAPABILITY", "LIST", "LSUB", "XLIST", "STATUS", "SEARCH",
+		"ESEARCH", "FLAGS", "ENABLED", "NAMESPACE", "ID", "SORT",
+		"THREAD", "QUOTA", "QUOTAROOT", "ACL", "LISTRIGHTS",
+		"MYRIGHTS", "METADATA", "VANISHED",
+	};
+	static const char *const num_names[] = {
+		"EXISTS", "RECENT", "EXPUNGE", "FETCH",
+	};
+
+	if (el->kind == IMAP_EL_UNPARSED || (p->pf & PF_SYNTAX))
+		return 0;
+	switch (el->kind) {
+	case IMAP_EL_COMMAND:
+		/* "From: Bob" or "X-Spam-Flag: NO": header lines end their
+		 * first word with ':', tags practically never do. */
+		if (memchr(el->tag, ':', el->tag_len) != NULL)
+			return 0;
+		return !(p->pf & PF_INVALID_TAG) &&
+		       (el->name[0] == 'X' ||
+			imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN);
+	case IMAP_EL_TAGGED:
+		if (memchr(el->tag, ':', el->tag_len) != NULL)
+			return 0;
+		return imap_is_status_word(el->name, strlen(el->name)) &&
+		       strcmp(el->name, "BYE") != 0 &&
+		       strcmp(el->name, "PREAUTH") != 0;
+	case IMAP_EL_CONTINUATION:
+		/* Only "+", "+ [code]..." or a base64 challenge. */
+		if (el->code != NULL || el->text_len == 0)
+			return 1;
+		for (size_t i = 0; i < el->text_len; i++) {
+			char c = el->text[i];
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+			      c == '='))
+				return 0;
+		}
+		return 1;
+	case IMAP_EL_UNTAGGED:
+		if (el->is_status)
+			return 1;
+		if (el->has_number) {
+			for (size_t i = 0; i < sizeof(num_names) / sizeof(*num_names); i++)
+				if (strcmp(el->name, num_names[i]) == 0)
+					return 1;
+			return 0;
+		}
+		for (size_t i = 0; i < sizeof(data_names) / sizeof(*data_names); i++)
+			if (strcmp(el->name, data_names[i]) == 0)
+				return 1;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void imap_report_parse(struct imap_parser *p,
+			      const struct imap_element *el)
+{
+	uint64_t off = el->offset;
+
+	if (p->pf & PF_INVALID_TAG)
+		imap_report(p, F_INVALID_TAG, off, NULL, 0, NULL);
+	if (p->pf & PF_TAG_CUT)
+		imap_report(p, F_LIMIT_REACHED, off, "max-tag", p->lim.max_tag,
+			    "tag cut");
+	if (p->pf & PF_TOKENS)
+		imap_report(p, F_LIMIT_REACHED, off, "max-tokens",
+			    p->lim.max_tokens, "tokens past the cap not kept");
+	if (p->pf & PF_DEPTH)
+		imap_report(p, F_LIMIT_REACHED, off, "max-depth",
+			    p->lim.max_depth, "lists nested deeper not kept");
+	if (p->pf & PF_SYNTAX)
+		imap_report(p, F_SYNTAX_ERROR, off, NULL, 0, p->syntax_why);
+}
+
+/* Fills the element fields every kind shares. */
+static void imap_el_fill(struct imap_parser *p, struct imap_element *el)
+{
+	memset(el, 0, sizeof(*el));
+	el->kind = IMAP_EL_UNPARSED;
+	el->offset = p->el_offset;
+	el->length = p->offset - p->el_offset;
+	/* Never NULL, so consumers need not special-case empty lines. */
+	el->buf = p->line != NULL ? p->line : "";
+	el->line = el->buf;
+	el->line_len = p->line_len;
+	el->line_truncated = p->line_trunc;
+	el->literals = p->el_literals;
+	el->literal_bytes = p->el_lit_bytes;
+	el->syntax_ok = 1;
+}
+
+/* A logical line is complete: parse it and hand it over. */
+static void imap_deliver(struct imap_parser *p)
+{
+	struct imap_element el;
+
+	/* Previews go behind the line text so token offsets share one
+	 * base; the buffer was sized for both at creation's caps. */
+	if (p->pv_len > 0 && imap_grow(&p->line, &p->line_alloc,
+				       p->line_len + p->pv_len, p->buf_cap) == 0)
+		memcpy(p->line + p->line_len, p->pv, p->pv_len);
+	else
+		for (size_t i = 0; i < p->nlits; i++)
+			p->lits[i].prev_len = 0;
+	imap_el_fill(p, &el);
+	imap_toks_reset(&p->toks);
+	p->pf = 0;
+	p->syntax_why = NULL;
+	if (p->side == IMAP_SIDE_CLIENT)
+		imap_parse_client(p, &el);
+	else
+		imap_parse_server(p, &el);
+	if (p->toks.hit_tokens)
+		p->pf |= PF_TOKENS;
+	if (p->toks.hit_depth)
+		p->pf |= PF_DEPTH;
+	el.tokens = p->toks.ntok > 0 ? p->toks.tok : NULL;
+	el.ntokens = p->toks.ntok;
+	el.tokens_dropped = p->toks.dropped;
+	el.syntax_ok = !(p->pf & PF_SYNTAX);
+	if (p->resync) {
+		if (!imap_plausible(p, &el)) {
+			imap_el_reset(p);
+			return;
+		}
+		p->resync = 0;
+	}
+	imap_flush_framing(p);
+	imap_report_parse(p, &el);
+	if (p->cb.on_element != NULL)
+		p->cb.on_element(p->user, &el);
+	imap_el_reset(p);
+}
+
+/* The LF of a line was read (and consumed). */
+static void imap_line_end(struct imap_parser *p, int crlf)
+{
+	struct imap_lit_rec r;
+	size_t mlen;
+	int minus;
+
+	if (!crlf)
+		imap_raise(p, FB_BARE_LF, p->offset - 1);
+	if (p->side == IMAP_SIDE_SERVER || p->el_mode == IMAP_MODE_COMMAND) {
+		/* The segment is whole in the line buffer unless the line
+		 * was cut; then the tail holds its last bytes. */
+		if (p->seg_total < 3)
+			mlen = 0;
+		else if (!p->line_trunc)
+			mlen = imap_marker(p->line + p->line_len - p->seg_total,
+					   p->seg_total, &r, &minus);
+		else
+			mlen = imap_marker(p->tail, p->tail_len, &r, &minus);
+		if (mlen > 0 && !r.bad) {
+			imap_literal_start(p, &r, minus, p->line_total - mlen);
+			return;
+		}
+		if (mlen > 0) {
+			/* The size is unreadable, so the data cannot be
+			 * framed: like a server rejecting the command, take
+			 * the line as ended and read the next one. */
+			imap_lit_record(p, &r, p->line_total - mlen);
+			if (!p->resync)
+				imap_report(p, F_LITERAL_TOO_LARGE, p->offset - 1,
+					    NULL, UINT64_MAX, "literal size unreadable");
+		}
+	}
+	imap_deliver(p);
+}
+
+/* Consumes line text up to and including an LF; returns bytes used. */
+static size_t imap_line_chunk(struct imap_parser *p, const uint8_t *s, size_t n)
+{
+	const uint8_t *lf;
+	size_t seg;
+	int crlf;
+
+	if (!p->el_active)
+		imap_el_start(p);
+	lf = memchr(s, '\n', n);
+	seg = lf != NULL ? (size_t)(lf - s) : n;
+	crlf = imap_segment(p, s, seg, lf != NULL);
+	p->offset += seg;
+	if (lf == NULL)
+		return n;
+	p->offset++;
+	imap_line_end(p, crlf);
+	return seg + 1;
+}
+
+/* Skips literal data; returns bytes used. */
+static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
+				 size_t n)
+{
+	size_t k = n;
+
+	if (k > p->lit_left)
+		k = (size_t)p->lit_left;
+	if (!p->lit_data_seen) {
+		p->lit_data_seen = 1;
+		if (!p->resync && p->cb.on_literal_data != NULL)
+			p->cb.on_literal_data(p->user, p->offset);
+	}
+	if (p->lit_rec != IMAP_NO_REC) {
+		struct imap_lit_rec *r = &p->lits[p->lit_rec];
+		size_t c = p->lit_want - r->prev_len;
+
+		if (c > k)
+			c = k;
+		if (c > 0)
+			memcpy(p->pv + r->prev_off + r->prev_len, s, c);
+		r->prev_len += (uint32_t)c;
+	}
+	p->lit_left -= k;
+	p->offset += k;
+	if (p->lit_left == 0)
+		p->state = IMAP_S_LINE;
+	return k;
+}
+
+void imap_parser_pause(struct imap_parser *p)
+{
+	if (p->feeding)
+		p->paused = 1;
+}
+
+size_t imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len)
+{
+	size_t pos = 0;
+
+	p->feeding = 1;
+	p->paused = 0;
+	while (pos < len && !p->paused) {
+		const uint8_t *s = data + pos;
+		size_t n = len - pos;
+
+		switch (p->state) {
+		case IMAP_S_SKIP: {
+			const uint8_t *lf = memchr(s, '\n', n);
+			if (lf == NULL) {
+				p->offset += n;
+				pos = len;
+				break;
+			}
+			n = (size_t)(lf - s) + 1;
+			p->offset += n;
+			pos += n;
+			p->state = IMAP_S_LINE;
+			break;
+		}
+		case IMAP_S_LITERAL:
+			pos += imap_literal_chunk(p, s, n);
+			break;
+		case IMAP_S_LINE:
+			pos += imap_line_chunk(p, s, n);
+			break;
+		}
+	}
+	p->feeding = 0;
+	p->paused = 0;
+	return pos;
+}
+
+enum imap_gap_result imap_parser_gap(struct imap_parser *p, uint64_t bytes)
+{
+	if (bytes == 0)
+		return IMAP_GAP_IN_LITERAL;	/* nothing lost */
+	p->offset += bytes;
+	if (p->state == IMAP_S_LITERAL && bytes <= p->lit_left) {
+		/* Data only: the framing is intact.  The preview stops at
+		 * what arrived, and the first byte is no longer observable. */
+		p->lit_left -= bytes;
+		p->lit_data_seen = 1;
+		if (p->lit_rec != IMAP_NO_REC)
+			p->lit_want = p->lits[p->lit_rec].prev_len;
+		if (p->lit_left == 0)
+			p->state = IMAP_S_LINE;
+		return IMAP_GAP_IN_LITERAL;
+	}
+	imap_el_reset(p);
+	p->state = IMAP_S_SKIP;
+	p->resync = 1;
+	return IMAP_GAP_RESYNC;
+}
+
+int imap_parser_finish(struct imap_parser *p)
+{
+	struct imap_element el;
+	int pending = p->el_active;
+
+	if (p->state == IMAP_S_SKIP) {
+		p->state = IMAP_S_LINE;
+		imap_el_reset(p);
+		return 0;
+	}
+	if (p->state == IMAP_S_LITERAL && !p->resync)
+		imap_report(p, F_LITERAL_TRUNCATED, p->offset, NULL,
+			    p->lit_left, NULL);
+	if (pending && !p->resync) {
+		/* A CR at the very end may be half a CRLF the capture cut:
+		 * it is kept in the line but not called bare. */
+		if (p->pending_cr && !p->line_trunc &&
+		    p->line_len < p->lim.max_line &&
+		    imap_grow(&p->line, &p->line_alloc, p->line_len + 1,
+			      p->buf_cap) == 0)
+			p->line[p->line_len++] = '\r';
+		imap_flush_framing(p);
+		imap_el_fill(p, &el);
+		if (p->cb.on_element != NULL)
+			p->cb.on_element(p->user, &el);
+	}
+	imap_el_reset(p);
+	p->state = IMAP_S_LINE;
+	return pending;
+}
+
+/* ---- guessing the direction ---- */
+
+int imap_classify(const uint8_t *data, size_t len)
+{
+	const char *s = (const char *)data;
+	size_t n = 0, te, ws, we, ss, se;
+	char joined[48];
+
+	while (n < len && s[n] != '\r' && s[n] != '\n')
+		n++;
+	if (n >= 1 && s[0] == '+' && (n == 1 ? len > 1 : s[1] == ' '))
+		return 1;
+	if (n >= 3 && s[0] == '*' && s[1] == ' ' && imap_is_atom_char((unsigned char)s[2]))
+		return 1;
+	te = imap_word_end(s, 0, n, ' ');
+	if (te == n || !imap_valid_tag(s, te))
+		return -1;
+	ws = te + 1;
+	we = imap_word_end(s, ws, n, ' ');
+	if (imap_word_is(s + ws, we - ws, "OK") ||
+	    imap_word_is(s + ws, we - ws, "NO") ||
+	    imap_word_is(s + ws, we - ws, "BAD"))
+		return 1;
+	if (imap_word_is(s + ws, we - ws, "UID")) {
+		ss = imap_skip_sp(s, we, n);
+		se = imap_word_end(s, ss, n, ' ');
+		if (se == ss || se - ss > sizeof(joined) - 5)
+			return -1;
+		memcpy(joined, "UID ", 4);
+		memcpy(joined + 4, s + ss, se - ss);
+		return imap_cmd_lookup(joined, 4 + (se - ss)) != CMD_UNKNOWN ? 0 : -1;
+	}
+	if (we > ws && imap_cmd_lookup(s + ws, we - ws) != CMD_UNKNOWN)
+		return 0;
+	return -1;
+}

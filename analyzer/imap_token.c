@@ -1,0 +1,323 @@
+/*
+ * imap_token.c - the tokenizer of the IMAP parser (see imap_token.h).
+ *
+ * The grammar is RFC 3501 §9 / RFC 9051 §9, read leniently where real
+ * servers and clients are lenient: runs of spaces, missing spaces between
+ * a list and its neighbour, ']' and wildcards inside atoms are accepted.
+ * What a real peer would reject is a syntax error: unbalanced
+ * parentheses, an unterminated quoted string or bracket section, a '{'
+ * that does not announce a literal.
+ */
+#include "imap_token.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A LIST whose stored token could not be kept (token cap). */
+#define IMAP_TOK_NONE UINT32_MAX
+
+void imap_toks_init(struct imap_toks *t, size_t max_tokens, size_t max_depth)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max_tokens;
+	t->max_depth = max_depth;
+}
+
+void imap_toks_free(struct imap_toks *t)
+{
+	free(t->tok);
+	free(t->stack);
+	t->tok = NULL;
+	t->stack = NULL;
+	t->alloc = t->salloc = 0;
+}
+
+void imap_toks_reset(struct imap_toks *t)
+{
+	t->ntok = 0;
+	t->dropped = 0;
+	t->sdepth = 0;
+	t->deep = 0;
+	t->hit_tokens = 0;
+	t->hit_depth = 0;
+	t->syntax_err = 0;
+}
+
+int imap_parse_u64(const char *s, size_t len, uint64_t *num_r)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*num_r = v;
+	return 0;
+}
+
+/* Makes room for one more token; grows by doubling up to the cap so a
+ * parser that saw a long line once never allocates again. */
+static int imap_toks_room(struct imap_toks *t)
+{
+	size_t n;
+	struct imap_token *nt;
+
+	if (t->ntok < t->alloc)
+		return 0;
+	n = t->alloc != 0 ? t->alloc * 2 : 32;
+	if (n > t->max)
+		n = t->max;
+	if (n <= t->alloc)
+		return -1;
+	nt = realloc(t->tok, n * sizeof(*nt));
+	if (nt == NULL)
+		return -1;
+	t->tok = nt;
+	t->alloc = n;
+	return 0;
+}
+
+/* Stores a token; returns its index or IMAP_TOK_NONE when it was only
+ * counted (inside too-deep lists, past the token cap, out of memory). */
+static uint32_t imap_tok_push(struct imap_toks *t, enum imap_tok_type type,
+			      uint8_t flags, size_t off, size_t len, uint64_t num)
+{
+	struct imap_token *k;
+
+	if (t->deep != 0) {
+		t->dropped++;
+		return IMAP_TOK_NONE;
+	}
+	if (t->ntok >= t->max || imap_toks_room(t) != 0) {
+		t->hit_tokens = 1;
+		t->dropped++;
+		return IMAP_TOK_NONE;
+	}
+	k = &t->tok[t->ntok];
+	k->type = (uint8_t)type;
+	k->flags = flags;
+	k->depth = t->sdepth > UINT16_MAX ? UINT16_MAX : (uint16_t)t->sdepth;
+	k->off = (uint32_t)off;
+	k->len = (uint32_t)len;
+	k->num = num;
+	return (uint32_t)t->ntok++;
+}
+
+static void imap_list_open(struct imap_toks *t, size_t off)
+{
+	uint32_t idx;
+
+	/* Past the depth cap lists are only counted, so the matching ')'
+	 * still closes the right one and memory stays bounded. */
+	if (t->deep != 0 || t->sdepth >= t->max_depth) {
+		t->hit_depth = 1;
+		t->deep++;
+		t->dropped++;
+		return;
+	}
+	if (t->sdepth >= t->salloc) {
+		size_t n = t->salloc != 0 ? t->salloc * 2 : 16;
+		uint32_t *ns;
+
+		if (n > t->max_depth)
+			n = t->max_depth;
+		ns = realloc(t->stack, n * sizeof(*ns));
+		if (ns == NULL) {
+			t->deep++;
+			t->dropped++;
+			return;
+		}
+		t->stack = ns;
+		t->salloc = n;
+	}
+	idx = imap_tok_push(t, IMAP_TOK_LIST, 0, off, 0, 0);
+	t->stack[t->sdepth++] = idx;
+}
+
+/* Returns 0, or -1 for a ')' that closes nothing. */
+static int imap_list_close(struct imap_toks *t, size_t off)
+{
+	uint32_t idx, end;
+
+	if (t->deep != 0) {
+		t->deep--;
+		t->dropped++;
+		return 0;
+	}
+	if (t->sdepth == 0)
+		return -1;
+	idx = t->stack[--t->sdepth];
+	end = imap_tok_push(t, IMAP_TOK_LIST_END, 0, off, 0, 0);
+	if (idx != IMAP_TOK_NONE)
+		t->tok[idx].num = end != IMAP_TOK_NONE ? end : t->ntok - 1;
+	return 0;
+}
+
+/* The end of a bracket section that starts at buf[i] == '['; quoted
+ * strings inside (HEADER.FIELDS ("X-Foo")) may hold brackets.  Returns
+ * the offset after the matching ']', or `end` when it is missing. */
+static size_t imap_bracket_end(const char *buf, size_t i, size_t end,
+			       int *unterminated_r)
+{
+	size_t nest = 0;
+	int quoted = 0;
+
+	for (; i < end; i++) {
+		char c = buf[i];
+		if (quoted) {
+			if (c == '\\' && i + 1 < end)
+				i++;
+			else if (c == '"')
+				quoted = 0;
+		} else if (c == '"') {
+			quoted = 1;
+		} else if (c == '[') {
+			nest++;
+		} else if (c == ']' && --nest == 0) {
+			*unterminated_r = 0;
+			return i + 1;
+		}
+	}
+	*unterminated_r = 1;
+	return end;
+}
+
+/*
+ * The end of an atom starting at i.  Atoms stop at SP, parentheses,
+ * a quote and a recorded literal marker; a bracket section
+ * (BODY[HEADER.FIELDS (FROM DATE)]<0.1024>) is part of the atom.
+ */
+static size_t imap_atom_end(const char *buf, size_t i, size_t end,
+			    size_t next_mark, int *bad_r)
+{
+	while (i < end && i != next_mark) {
+		char c = buf[i];
+		if (c == ' ' || c == '(' || c == ')' || c == '"')
+			break;
+		if (c == '[') {
+			int unterminated;
+			i = imap_bracket_end(buf, i, end, &unterminated);
+			if (unterminated)
+				*bad_r = 1;
+			continue;
+		}
+		i++;
+	}
+	return i;
+}
+
+static void imap_atom_push(struct imap_toks *t, const char *buf,
+			   size_t off, size_t len)
+{
+	uint64_t num;
+
+	if (imap_parse_u64(buf + off, len, &num) == 0)
+		imap_tok_push(t, IMAP_TOK_NUMBER, 0, off, len, num);
+	else
+		imap_tok_push(t, IMAP_TOK_ATOM, 0, off, len, 0);
+}
+
+static void imap_literal_push(struct imap_toks *t, const struct imap_tok_in *in,
+			      const struct imap_lit_rec *r)
+{
+	uint8_t flags = r->flags;
+
+	if (r->bad) {
+		/* The size could not be read: the framing layer did not
+		 * skip any data, so this is text, not a literal. */
+		imap_tok_push(t, IMAP_TOK_ATOM, 0, r->mark_off, r->mark_len, 0);
+		return;
+	}
+	if (r->size > r->prev_len)
+		flags |= IMAP_TOKF_TRUNCATED;
+	imap_tok_push(t, IMAP_TOK_LITERAL, flags, in->prev_base + r->prev_off,
+		      r->prev_len, r->size);
+}
+
+static size_t imap_quoted(struct imap_toks *t, const char *buf, size_t i,
+			  size_t end, int *bad_r)
+{
+	size_t j = i + 1;
+
+	while (j < end) {
+		if (buf[j] == '\\' && j + 1 < end)
+			j += 2;
+		else if (buf[j] == '"')
+			break;
+		else
+			j++;
+	}
+	if (j >= end) {
+		*bad_r = 1;
+		imap_tok_push(t, IMAP_TOK_QUOTED, IMAP_TOKF_TRUNCATED, i + 1,
+			      end - (i + 1), 0);
+		return end;
+	}
+	imap_tok_push(t, IMAP_TOK_QUOTED, 0, i + 1, j - (i + 1), 0);
+	return j + 1;
+}
+
+void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
+{
+	const char *buf = in->buf;
+	size_t i = in->start, end = in->end, li = 0;
+	size_t first = t->ntok;
+	int bad = 0;
+
+	while (li < in->nlits && in->lits[li].mark_off < i)
+		li++;
+	while (i < end) {
+		size_t next_mark = li < in->nlits ? in->lits[li].mark_off : SIZE_MAX;
+		char c = buf[i];
+
+		if (i == next_mark) {
+			imap_literal_push(t, in, &in->lits[li]);
+			i += in->lits[li].mark_len;
+			li++;
+			continue;
+		}
+		if (c == ' ') {
+			i++;
+		} else if (c == '(') {
+			imap_list_open(t, i);
+			i++;
+		} else if (c == ')') {
+			if (imap_list_close(t, i) != 0)
+				bad = 1;
+			i++;
+		} else if (c == '"') {
+			i = imap_quoted(t, buf, i, end, &bad);
+		} else {
+			size_t j = imap_atom_end(buf, i, end, next_mark, &bad);
+			if (j == i)
+				j = i + 1;	/* cannot happen; stay linear */
+			/* A '{' that announces nothing: a real literal would
+			 * have been recorded by the framing layer. */
+			if (c == '{' || (c == '~' && i + 1 < end && buf[i + 1] == '{'))
+				bad = 1;
+			imap_atom_push(t, buf, i, j - i);
+			i = j;
+		}
+		while (li < in->nlits && in->lits[li].mark_off < i)
+			li++;
+	}
+	if (t->deep != 0 || t->sdepth != 0)
+		bad = 1;
+	/* Lists the line left open point at the last token, as imap.h says. */
+	for (size_t d = 0; d < t->sdepth; d++) {
+		if (t->stack[d] != IMAP_TOK_NONE)
+			t->tok[t->stack[d]].num = t->ntok - 1;
+	}
+	t->sdepth = 0;
+	t->deep = 0;
+	if (in->truncated && t->ntok > first)
+		t->tok[t->ntok - 1].flags |= IMAP_TOKF_TRUNCATED;
+	if (bad && !in->lenient)
+		t->syntax_err = 1;
+}

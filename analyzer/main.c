@@ -1,0 +1,446 @@
+/*
+ * main.c - imaptrace's command line: reads the captures in order through
+ * capture -> ip -> tcp -> session -> output, and maps what happened to
+ * the exit status (0 ok, 1 --fail-on tripped, 2 usage, 3 unreadable or
+ * corrupt capture).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "ip.h"
+#include "output.h"
+#include "session.h"
+#include "tcp.h"
+
+#define IMAPTRACE_VERSION "0.1.0"
+
+#define EXIT_FAIL_ON 1
+#define EXIT_USAGE   2
+#define EXIT_CAPTURE 3
+
+#define MAX_PORTS 64
+
+struct pipeline {
+	struct ip_decoder *ip;
+	struct tcp_reasm *tcp;
+	struct sess_engine *eng;
+	struct cap_reader *cap;
+	int progress;
+	time_t last_progress;
+	int linktype_error;
+	char errmsg[512];
+};
+
+static void usage(FILE *fp)
+{
+	fputs(
+"usage: imaptrace [options] CAPTURE...      (\"-\" reads standard input)\n"
+"\n"
+"Reads pcap/pcapng captures (optionally gzip-compressed), reassembles TCP,\n"
+"parses IMAP in both directions and writes a timeline of every session with\n"
+"its protocol violations and security findings.\n"
+"\n"
+"output:\n"
+"  -o FILE               write to FILE instead of standard output\n"
+"  -F ndjson|json|text   format (default: text on a terminal, else ndjson)\n"
+"  --violations-only     only violation events (plus session_start/_end)\n"
+"  --summary             one summary per session and the capture totals\n"
+"  --show-secrets        do not redact passwords and SASL payloads\n"
+"  --fail-on SEVERITY    exit 1 if a finding of SEVERITY (info, low, medium,\n"
+"                        high) or higher was raised\n"
+"input:\n"
+"  -f EXPR               BPF filter, as tcpdump takes it\n"
+"  -p PORTS              comma-separated IMAP ports (default 143); other ports\n"
+"                        are still recognised by content\n"
+"  --tls-ports PORTS     implicit-TLS IMAP ports (default 993)\n"
+"limits (each hit is reported as a limit-reached finding):\n"
+"  --max-flows N         TCP flows tracked at once (default 100000)\n"
+"  --max-buffer N        out-of-order bytes held per flow direction (default 1048576)\n"
+"  --max-total-buffer N  out-of-order bytes held in all (default 16777216)\n"
+"  --max-line N          IMAP line length before line-too-long (default 8192)\n"
+"  --max-literal N       literal size before literal-too-large (default 1073741824)\n"
+"  --max-depth N         parenthesis nesting kept (default 64)\n"
+"  --idle-timeout S      seconds before an idle flow is closed (default 600)\n"
+"  --brute-force N/S     auth-brute-force after N failures in S seconds (default 5/600)\n"
+"other:\n"
+"  --list-findings       print the catalog of findings (id, category, severity,\n"
+"                        RFC, message) as tab-separated lines and exit\n"
+"  -q                    no progress on standard error\n"
+"  -v                    print read statistics on standard error at the end\n"
+"  --version, --help\n"
+"\n"
+"exit status: 0 success, 1 --fail-on tripped, 2 bad usage, 3 a capture could\n"
+"not be read or was corrupt (everything read before is still written).\n",
+	fp);
+}
+
+static int parse_num(const char *s, uint64_t max, uint64_t *v_r)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*v_r = v;
+	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *v_r)
+{
+	uint64_t v;
+
+	if (parse_num(s, UINT32_MAX, &v) != 0)
+		return -1;
+	*v_r = (uint32_t)v;
+	return 0;
+}
+
+static int parse_ports(const char *s, uint16_t *ports, size_t *n_r)
+{
+	char buf[512];
+	char *save = NULL;
+	size_t n = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (char *tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (n == MAX_PORTS || parse_num(tok, 65535, &v) != 0 || v == 0)
+			return -1;
+		ports[n++] = (uint16_t)v;
+	}
+	*n_r = n;
+	return n > 0 ? 0 : -1;
+}
+
+static void on_segment(void *user, const struct ip_segment *seg)
+{
+	struct pipeline *pl = user;
+
+	tcp_reasm_feed(pl->tcp, seg);
+}
+
+static void on_ip_finding(void *user, const struct imt_finding_report *f)
+{
+	struct pipeline *pl = user;
+
+	sess_engine_global_finding(pl->eng, f, 0, 0, 0);
+}
+
+static void show_progress(struct pipeline *pl, int final)
+{
+	struct cap_stats cs;
+	struct tcp_stats ts;
+
+	cap_reader_stats(pl->cap, &cs);
+	tcp_reasm_stats(pl->tcp, &ts);
+	fprintf(stderr, "\rimaptrace: %llu frames, %.1f MB, %llu flows open   %s",
+		(unsigned long long)cs.frames, (double)cs.bytes / 1e6,
+		(unsigned long long)ts.flows_open, final ? "\n" : "");
+}
+
+static int on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct pipeline *pl = user;
+
+	if (ip_decoder_feed(pl->ip, pkt) == CAP_ERR_LINKTYPE) {
+		snprintf(pl->errmsg, sizeof(pl->errmsg),
+			 "%s: frame %llu: unsupported link-layer type %d",
+			 pkt->file, (unsigned long long)pkt->frame, pkt->linktype);
+		pl->linktype_error = 1;
+		return 1;
+	}
+	if (pl->progress && (pkt->frame & 0xffff) == 0) {
+		time_t now = time(NULL);
+
+		if (now != pl->last_progress) {
+			pl->last_progress = now;
+			show_progress(pl, 0);
+		}
+	}
+	return 0;
+}
+
+static void print_stats(struct pipeline *pl)
+{
+	struct cap_stats cs;
+	struct ip_stats is;
+	struct tcp_stats ts;
+
+	cap_reader_stats(pl->cap, &cs);
+	ip_decoder_stats(pl->ip, &is);
+	tcp_reasm_stats(pl->tcp, &ts);
+	fprintf(stderr,
+		"imaptrace: %llu files, %llu frames (%llu passed the filter), %llu bytes\n"
+		"imaptrace: %llu TCP segments, %llu non-TCP, %llu malformed, "
+		"%llu fragments (%llu datagrams rebuilt, %llu dropped)\n"
+		"imaptrace: %llu flows, %llu evicted, %llu retransmissions, "
+		"%llu overlap mismatches, %llu bytes held at peak\n",
+		(unsigned long long)cs.files, (unsigned long long)cs.frames,
+		(unsigned long long)cs.frames_passed, (unsigned long long)cs.bytes,
+		(unsigned long long)is.tcp_segments, (unsigned long long)is.non_tcp,
+		(unsigned long long)is.malformed, (unsigned long long)is.fragments,
+		(unsigned long long)is.reassembled, (unsigned long long)is.frag_dropped,
+		(unsigned long long)ts.flows_opened, (unsigned long long)ts.flows_evicted,
+		(unsigned long long)ts.retransmissions,
+		(unsigned long long)ts.overlaps_mismatched,
+		(unsigned long long)ts.held_bytes_peak);
+}
+
+static void list_findings(void)
+{
+	for (int i = 0; i < F__COUNT; i++) {
+		const struct imt_finding_info *fi = imt_finding_info((enum imt_finding)i);
+
+		printf("%s\t%s\t%s\t%s\t%s\n", fi->id, fi->category,
+		       imt_severity_name(fi->severity), fi->rfc, fi->message);
+	}
+}
+
+enum {
+	OPT_VIOLATIONS_ONLY = 256, OPT_SUMMARY, OPT_SHOW_SECRETS, OPT_FAIL_ON,
+	OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_MAX_TOTAL_BUFFER, OPT_MAX_LINE,
+	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
+	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS,
+};
+
+static const struct option long_opts[] = {
+	{ "violations-only", no_argument, NULL, OPT_VIOLATIONS_ONLY },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "max-buffer", required_argument, NULL, OPT_MAX_BUFFER },
+	{ "max-total-buffer", required_argument, NULL, OPT_MAX_TOTAL_BUFFER },
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "max-literal", required_argument, NULL, OPT_MAX_LITERAL },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
+	{ "brute-force", required_argument, NULL, OPT_BRUTE },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "list-findings", no_argument, NULL, OPT_LIST_FINDINGS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct cli {
+	struct sess_config cfg;
+	struct out_options oo;
+	int format_set;
+	const char *out_path;
+	const char *filter;
+	int fail_on;
+	int quiet, verbose;
+	uint16_t ports[MAX_PORTS], tls_ports[MAX_PORTS];
+};
+
+static int bad_value(const char *opt, const char *val)
+{
+	fprintf(stderr, "imaptrace: invalid value for %s: '%s'\n", opt, val);
+	return -1;
+}
+
+static int parse_limit(int c, const char *v, struct imt_limits *l)
+{
+	uint64_t big;
+
+	switch (c) {
+	case OPT_MAX_FLOWS:
+		return parse_u32(v, &l->max_flows) == 0 && l->max_flows > 0 ? 0 :
+		       bad_value("--max-flows", v);
+	case OPT_MAX_BUFFER:
+		return parse_u32(v, &l->max_flow_buffer) == 0 ? 0 : bad_value("--max-buffer", v);
+	case OPT_MAX_TOTAL_BUFFER:
+		return parse_u32(v, &l->max_total_buffer) == 0 ? 0 :
+		       bad_value("--max-total-buffer", v);
+	case OPT_MAX_LINE:
+		return parse_u32(v, &l->max_line) == 0 && l->max_line >= 64 ? 0 :
+		       bad_value("--max-line (at least 64)", v);
+	case OPT_MAX_LITERAL:
+		if (parse_num(v, UINT64_MAX, &big) != 0)
+			return bad_value("--max-literal", v);
+		l->max_literal = big;
+		return 0;
+	case OPT_MAX_DEPTH:
+		return parse_u32(v, &l->max_depth) == 0 && l->max_depth > 0 &&
+		       l->max_depth <= 65535 ? 0 : bad_value("--max-depth (1 to 65535)", v);
+	case OPT_IDLE_TIMEOUT:
+		return parse_u32(v, &l->idle_timeout) == 0 ? 0 : bad_value("--idle-timeout", v);
+	}
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+	int c;
+	size_t n;
+	enum imt_severity sev;
+
+	while ((c = getopt_long(argc, argv, "o:F:f:p:qv", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': cli->out_path = optarg; break;
+		case 'F':
+			if (out_format_parse(optarg, &cli->oo.format) != 0)
+				return bad_value("-F", optarg);
+			cli->format_set = 1;
+			break;
+		case 'f': cli->filter = optarg; break;
+		case 'p':
+			if (parse_ports(optarg, cli->ports, &n) != 0)
+				return bad_value("-p", optarg);
+			cli->cfg.ports = cli->ports;
+			cli->cfg.nports = n;
+			break;
+		case OPT_TLS_PORTS:
+			if (parse_ports(optarg, cli->tls_ports, &n) != 0)
+				return bad_value("--tls-ports", optarg);
+			cli->cfg.tls_ports = cli->tls_ports;
+			cli->cfg.ntls_ports = n;
+			break;
+		case 'q': cli->quiet = 1; break;
+		case 'v': cli->verbose = 1; break;
+		case OPT_VIOLATIONS_ONLY: cli->oo.violations_only = 1; break;
+		case OPT_SUMMARY: cli->oo.summary = 1; break;
+		case OPT_SHOW_SECRETS: cli->cfg.show_secrets = 1; break;
+		case OPT_FAIL_ON:
+			if (imt_severity_parse(optarg, &sev) != 0)
+				return bad_value("--fail-on", optarg);
+			cli->fail_on = (int)sev;
+			break;
+		case OPT_BRUTE:
+			if (sscanf(optarg, "%u/%u", &cli->cfg.brute_failures,
+				   &cli->cfg.brute_window) != 2 ||
+			    cli->cfg.brute_failures == 0 || cli->cfg.brute_failures > 16)
+				return bad_value("--brute-force (N/SECONDS, N from 1 to 16)", optarg);
+			break;
+		case OPT_VERSION:
+			printf("imaptrace %s\n", IMAPTRACE_VERSION);
+			exit(0);
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_LIST_FINDINGS:
+			list_findings();
+			exit(0);
+		case '?':
+			return -1;
+		default:
+			if (parse_limit(c, optarg, &cli->cfg.lim) != 0)
+				return -1;
+			break;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "imaptrace: no capture given\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
+{
+	struct pipeline pl;
+	struct output *out;
+	struct ip_callbacks ipcb = { on_segment, on_ip_finding };
+	struct tcp_callbacks tcb;
+	struct cap_callbacks ccb = { on_packet };
+	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
+	int status = 0;
+
+	memset(&pl, 0, sizeof(pl));
+	pl.progress = !cli->quiet && isatty(STDERR_FILENO);
+	out = out_new(out_fp, &cli->oo);
+	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;
+	sess_engine_tcp_callbacks(&tcb);
+	pl.tcp = pl.eng != NULL ? tcp_reasm_new(&cli->cfg.lim, &tcfg, &tcb, pl.eng) : NULL;
+	pl.ip = ip_decoder_new(&cli->cfg.lim, &ipcb, &pl);
+	pl.cap = cap_reader_new(cli->filter, &ccb, &pl);
+	if (out == NULL || pl.eng == NULL || pl.tcp == NULL || pl.ip == NULL ||
+	    pl.cap == NULL) {
+		fprintf(stderr, "imaptrace: out of memory\n");
+		exit(EXIT_CAPTURE);
+	}
+	for (int i = 0; i < nfiles; i++) {
+		enum cap_error err = cap_read_file(pl.cap, files[i]);
+		const char *msg = NULL;
+
+		if (err == CAP_ERR_STOPPED && pl.linktype_error)
+			msg = pl.errmsg;
+		else if (err != CAP_OK)
+			msg = cap_reader_errmsg(pl.cap);
+		out_capture(out, files[i], msg);
+		if (msg == NULL)
+			continue;
+		fprintf(stderr, "imaptrace: %s\n", msg);
+		if (err == CAP_ERR_FILTER) {
+			status = EXIT_USAGE;
+			break;
+		}
+		status = EXIT_CAPTURE;
+	}
+	/* Whatever was read is analysed to the end and written out. */
+	tcp_reasm_finish(pl.tcp);
+	sess_engine_totals(pl.eng);
+	if (out_finish(out) != 0) {
+		fprintf(stderr, "imaptrace: writing the output: %s\n", strerror(errno));
+		status = EXIT_CAPTURE;
+	}
+	if (pl.progress)
+		show_progress(&pl, 1);
+	if (cli->verbose)
+		print_stats(&pl);
+	if (status == 0 && cli->fail_on >= 0 && out_max_severity(out) >= cli->fail_on)
+		status = EXIT_FAIL_ON;
+	cap_reader_free(pl.cap);
+	ip_decoder_free(pl.ip);
+	tcp_reasm_free(pl.tcp);
+	sess_engine_free(pl.eng);
+	out_free(out);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	FILE *out_fp = stdout;
+	int status;
+
+	memset(&cli, 0, sizeof(cli));
+	sess_config_default(&cli.cfg);
+	cli.fail_on = -1;
+	if (parse_args(argc, argv, &cli) != 0) {
+		fprintf(stderr, "Try 'imaptrace --help'.\n");
+		return EXIT_USAGE;
+	}
+	if (cli.out_path != NULL && strcmp(cli.out_path, "-") != 0) {
+		out_fp = fopen(cli.out_path, "w");
+		if (out_fp == NULL) {
+			fprintf(stderr, "imaptrace: %s: %s\n", cli.out_path, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	if (!cli.format_set)
+		cli.oo.format = isatty(fileno(out_fp)) ? OUT_TEXT : OUT_NDJSON;
+	cli.oo.color = cli.oo.format == OUT_TEXT && isatty(fileno(out_fp));
+	setvbuf(out_fp, NULL, _IOFBF, 1 << 20);
+	status = run(&cli, argv + optind, argc - optind, out_fp);
+	if (out_fp != stdout && fclose(out_fp) != 0) {
+		fprintf(stderr, "imaptrace: %s: %s\n", cli.out_path, strerror(errno));
+		status = EXIT_CAPTURE;
+	}
+	return status;
+}

@@ -1,0 +1,61 @@
+/*
+ * output.h - writing events as NDJSON, one JSON document, or text.
+ *
+ * Events are json-c objects built by the session engine.  The output
+ * stage takes ownership of each one and writes it in the chosen format:
+ *  - ndjson: one object per line, in the order given (capture order);
+ *  - json:   one pretty-printed document {captures, sessions[timeline],
+ *            totals}, written by out_finish();
+ *  - text:   one aligned line per event, then per-session summaries.
+ * Output is buffered; out_finish() flushes.
+ */
+#ifndef IMT_OUTPUT_H
+#define IMT_OUTPUT_H
+
+#include <stdio.h>
+#include <json-c/json.h>
+
+#include "findings.h"
+
+enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT };
+
+struct out_options {
+	enum out_format format;
+	int violations_only;     /* only violation, session_start, session_end */
+	int summary;             /* only session_end and the totals */
+	int color;               /* text: ANSI colours for findings */
+};
+
+struct output;
+
+/* Creates an output writing to fp (not closed by out_free).  NULL only
+ * when out of memory. */
+struct output *out_new(FILE *fp, const struct out_options *opt);
+
+/*
+ * Takes ownership of ev (a JSON object with at least "type" and
+ * "session") and writes or keeps it.  Returns 0, or -1 when writing
+ * failed (errno set); the event is consumed either way.
+ */
+int out_event(struct output *o, struct json_object *ev);
+
+/* Records a capture file read (for the json document and the totals). */
+void out_capture(struct output *o, const char *path, const char *error);
+
+/* Sets a totals field (the capture-wide counters); takes ownership of v. */
+void out_total(struct output *o, const char *key, struct json_object *v);
+
+/* Writes whatever is pending (json document, text summaries, totals)
+ * and flushes.  Returns 0, or -1 on a write error. */
+int out_finish(struct output *o);
+
+/* Highest severity of the violation events seen so far, or -1. */
+int out_max_severity(const struct output *o);
+
+/* Frees o (without writing); accepts NULL. */
+void out_free(struct output *o);
+
+/* Parses "ndjson", "json" or "text"; returns 0 or -1. */
+int out_format_parse(const char *name, enum out_format *fmt_r);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * session.h - the session engine: TCP streams in, IMAP timelines out.
+ *
+ * The engine sits behind the TCP stage (it provides the tcp_callbacks),
+ * recognises IMAP flows by port or by content, runs one IMAP parser per
+ * direction, follows STARTTLS, COMPRESS=DEFLATE, AUTHENTICATE and IDLE,
+ * pairs tagged results with their commands, tracks each session's state
+ * and mailbox, raises the findings of the catalog (findings.h) and hands
+ * every event, as a json-c object, to the output stage.
+ */
+#ifndef IMT_SESSION_H
+#define IMT_SESSION_H
+
+#include <stdint.h>
+
+#include "imt_limits.h"
+#include "output.h"
+#include "tcp.h"
+
+struct sess_config {
+	struct imt_limits lim;
+	const uint16_t *ports;       /* IMAP ports (plaintext) */
+	size_t nports;
+	const uint16_t *tls_ports;   /* implicit-TLS IMAP ports (993) */
+	size_t ntls_ports;
+	int show_secrets;            /* do not redact passwords and SASL data */
+	unsigned brute_failures;     /* auth-brute-force: this many failures... */
+	unsigned brute_window;       /* ...within this many seconds */
+};
+
+/* Fills *cfg with the defaults (ports 143 and 993, 5 failures in 600 s). */
+void sess_config_default(struct sess_config *cfg);
+
+struct sess_engine;
+
+/* Creates the engine writing to out (not owned).  NULL only when out of
+ * memory. */
+struct sess_engine *sess_engine_new(const struct sess_config *cfg,
+				    struct output *out);
+
+/* Callbacks to give the TCP stage, with the engine as their user. */
+void sess_engine_tcp_callbacks(struct tcp_callbacks *cb_r);
+
+/* A finding not tied to a session (capture or ip stage). */
+void sess_engine_global_finding(struct sess_engine *e,
+				const struct imt_finding_report *f,
+				int64_t ts_sec, uint32_t ts_nsec, int ts_nano);
+
+/* Writes the capture-wide totals to the output. */
+void sess_engine_totals(struct sess_engine *e);
+
+/* Frees the engine; all sessions must have been closed (tcp_reasm_finish)
+ * before.  Accepts NULL. */
+void sess_engine_free(struct sess_engine *e);
+
+#endif

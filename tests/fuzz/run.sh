@@ -1,0 +1,57 @@
+#!/bin/sh
+# Builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang and runs
+# each for $1 seconds (default 60), one after the other.
+#   seeds:     tests/fuzz/seeds/<name>/     (committed, read only)
+#   corpus:    tests/fuzz/corpus-<name>/    (grown by the run, git-ignored)
+#   crashes:   build/fuzz/<name>-crash-*    (add them to tests/fuzz/regressions/)
+# Environment: FUZZ_CC (default clang), FUZZ_ONLY (run only this harness),
+# FUZZ_FLAGS (more libFuzzer options).
+cd "$(dirname "$0")/../.." || exit 2
+secs=${1:-60}
+cc=${FUZZ_CC:-clang}
+out=build/fuzz
+mkdir -p "$out"
+
+# The library sources each harness links besides itself.  A new harness
+# adds a case here; one without a case is reported and skipped.
+sources() {
+	case "$1" in
+	fuzz_imap_client|fuzz_imap_server)
+		echo analyzer/imap.c analyzer/imap_token.c analyzer/imap_cmd.c \
+		     analyzer/findings.c analyzer/imt_limits.c ;;
+	*)
+		return 1 ;;
+	esac
+}
+
+status=0
+for h in tests/fuzz/fuzz_*.c; do
+	[ -f "$h" ] || continue
+	name=$(basename "$h" .c)
+	[ -n "$FUZZ_ONLY" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
+	if ! src=$(sources "$name"); then
+		echo "fuzz: $name: no source list in tests/fuzz/run.sh, skipped" >&2
+		status=1
+		continue
+	fi
+	# shellcheck disable=SC2086
+	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o "$out/$name" "$h" $src; then
+		echo "fuzz: $name: build failed" >&2
+		status=1
+		continue
+	fi
+	mkdir -p "tests/fuzz/corpus-$name"
+	seeds=
+	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
+	echo "fuzz: $name for ${secs}s"
+	# shellcheck disable=SC2086
+	if ! "$out/$name" -max_total_time="$secs" -print_final_stats=1 \
+	    -artifact_prefix="$out/$name-" $FUZZ_FLAGS \
+	    "tests/fuzz/corpus-$name" $seeds; then
+		echo "fuzz: $name FAILED (see $out/$name-*)" >&2
+		status=1
+	fi
+done
+exit $status
