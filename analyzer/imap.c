@@ -921,6 +921,12 @@ static void imap_deliver(struct imap_parser *p)
 {
 	struct imap_element el;
 
+	/* Stray CRs before the line end ("NOOP\r\r\n") were reported as
+	 * bare-cr; servers ignore them, so the parse does too.  Lines with
+	 * literals keep their bytes: previews are placed by offset. */
+	while (p->nlits == 0 && !p->line_trunc && p->line_len > 0 &&
+	       p->line[p->line_len - 1] == '\r')
+		p->line_len--;
 	/* Previews go behind the line text so token offsets share one
 	 * base; the buffer was sized for both at creation's caps. */
 	if (p->pv_len > 0 && imap_grow(&p->line, &p->line_alloc,
@@ -1043,6 +1049,19 @@ static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
 	if (p->lit_left == 0)
 		p->state = IMAP_S_LINE;
 	return k;
+}
+
+int imap_parser_cancel_literal(struct imap_parser *p)
+{
+	/* The peer refused a synchronizing literal (a tagged NO or BAD
+	 * instead of "+"): its data will not come, and the element ends at
+	 * the announcement, as the peer sees it. */
+	if (p->state != IMAP_S_LITERAL || p->lit_data_seen)
+		return 0;
+	p->lit_left = 0;
+	p->state = IMAP_S_LINE;
+	imap_deliver(p);
+	return 1;
 }
 
 void imap_parser_pause(struct imap_parser *p)

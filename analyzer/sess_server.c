@@ -639,6 +639,13 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 	memcpy(tag, el->tag, tl);
 	tag[tl] = '\0';
 	pc = pending_find(s, tag, tl);
+	if (pc == NULL && s->lit_waiting && st != 0 &&
+	    imap_parser_cancel_literal(s->dir[0].parser)) {
+		/* The server refused the client's synchronizing literal: the
+		 * command it belongs to is complete now, without its data. */
+		s->lit_waiting = 0;
+		pc = pending_find(s, tag, tl);
+	}
 	s->results[st]++;
 	emit_result(s, el, tag, pc);
 	if (st == 3)

@@ -209,6 +209,16 @@ enum imap_gap_result imap_parser_gap(struct imap_parser *p, uint64_t bytes);
  * line start, which is usual when a capture starts). */
 void imap_parser_set_midstream(struct imap_parser *p);
 
+/*
+ * The literal being waited for will not come: the peer refused it (a
+ * server's tagged NO or BAD instead of "+").  If the parser is at the
+ * start of a literal's data, the pending element is delivered as it
+ * stands and parsing goes on with the next line; returns 1.  Otherwise
+ * nothing changes; returns 0.  Not to be called from this parser's own
+ * callbacks.
+ */
+int imap_parser_cancel_literal(struct imap_parser *p);
+
 /* Client side: what the next line is.  Takes effect at the next line. */
 void imap_parser_set_mode(struct imap_parser *p, enum imap_client_mode mode);
 

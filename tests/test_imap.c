@@ -602,7 +602,7 @@ START_TEST(test_bare_lf_cr_nul)
 	HAS(t, "F bare-cr @17\nEL command @8+13 line=\"A2 NOOP a%0db\" tag=\"A2\" "
 	    "name=NOOP\n  atom d0 \"a%0db\"\n");
 	HAS(t, "F nul-in-line @30\nEL command @21+13 line=\"A3 NOOP a%00b\"");
-	HAS(t, "F bare-cr @42\nEL command @34+11 line=\"A4 NOOP %0d\"");
+	HAS(t, "F bare-cr @42\nEL command @34+11 line=\"A4 NOOP \"");
 	HAS(t, "EL command @45+9 line=\"A5 NOOP\" tag=\"A5\" name=NOOP\nFIN 0 @54\n");
 	COUNT(t, "F ", 4);
 	free(t);
