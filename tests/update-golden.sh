@@ -6,4 +6,6 @@ mkdir -p tests/golden
 for cap in samples/*.pcap; do
 	./imaptrace -q -F ndjson "$cap" >"tests/golden/$(basename "$cap" .pcap).ndjson"
 done
+# The text format is checked on one sample.
+./imaptrace -q -F text samples/dovecot-imaplib-session.pcap >tests/golden/dovecot-imaplib-session.txt
 git diff --stat -- tests/golden
