@@ -147,6 +147,14 @@ static void add_code(struct json_object *ev, const struct imap_element *el)
 		ev_str(ev, "code_args", el->code_args, el->code_args_len, 512);
 }
 
+/* A finding whose detail is the element's human-readable text. */
+static void sess_finding_text(struct session *s, enum imt_finding id,
+			      const struct imap_element *el, const char *tag)
+{
+	sess_finding_n(s, id, 1, el->offset, el->text_len > 0 ? el->text : NULL,
+		       el->text_len, tag);
+}
+
 /* ---- response codes ---------------------------------------------------- */
 
 static void uidvalidity_seen(struct session *s, uint64_t v)
@@ -187,7 +195,7 @@ static void status_code(struct session *s, const struct imap_element *el)
 	if (code_is(el, "CAPABILITY"))
 		sess_set_caps(s, el->code_args, el->code_args_len, 1);
 	else if (code_is(el, "ALERT"))
-		sess_finding_n(s, F_SERVER_ALERT, 1, el->offset, el->text_len > 0 ? el->text : NULL, el->text_len, NULL);
+		sess_finding_text(s, F_SERVER_ALERT, el, NULL);
 	else if (code_is(el, "UIDVALIDITY") &&
 		 parse_u64(el->code_args, el->code_args_len, &v) == 0)
 		uidvalidity_seen(s, v);
@@ -362,7 +370,7 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 		status_code(s, el);
 		if (strcmp(el->name, "BYE") == 0) {
 			if (!s->logout_sent)
-				sess_finding_n(s, F_UNEXPECTED_BYE, 1, el->offset, el->text_len > 0 ? el->text : NULL, el->text_len, NULL);
+				sess_finding_text(s, F_UNEXPECTED_BYE, el, NULL);
 			s->bye_seen = 1;
 			sess_state(s, ST_LOGOUT, "BYE");
 		} else if (strcmp(el->name, "BAD") == 0) {
@@ -651,7 +659,7 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 	if (st == 3)
 		sess_finding(s, F_BAD_STATUS, 1, el->offset, el->name, tag);
 	else if (st == 2)
-		sess_finding_n(s, F_SERVER_BAD, 1, el->offset, el->text_len > 0 ? el->text : NULL, el->text_len, tag);
+		sess_finding_text(s, F_SERVER_BAD, el, tag);
 	status_code(s, el);
 	if (pc == NULL) {
 		if (!s->midstream && !s->gap_seen[0] && !s->gap_seen[1])
