@@ -7,6 +7,8 @@
  * transcript is checked for what the case is about.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1161,11 +1163,5 @@ static Suite *imap_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(imap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return imt_check_main(imap_suite());
 }

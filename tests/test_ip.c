@@ -7,6 +7,8 @@
  * read past caplen.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -934,11 +936,5 @@ static Suite *ip_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ip_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return imt_check_main(ip_suite());
 }

@@ -8,6 +8,8 @@
  * The recorder also checks on every call that offsets are contiguous.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1437,11 +1439,5 @@ static Suite *tcp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tcp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return imt_check_main(tcp_suite());
 }
