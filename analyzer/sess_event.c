@@ -12,11 +12,46 @@
 
 #include "sess_int.h"
 
+/*
+ * Events come in capture order, so most share the second of the one
+ * before: the text of the last second is kept and only the fraction is
+ * written, instead of gmtime_r() and snprintf() for every event.
+ */
 void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 {
+	static int64_t last_sec;
+	static int have_last;
+	static char date[64];
+	static size_t date_len;
+	uint32_t frac = nano ? nsec : nsec / 1000;
+	size_t digits = nano ? 9 : 6;
 	struct tm tm;
 	time_t t = (time_t)sec;
 
+	if (!have_last || sec != last_sec) {
+		int n;
+
+		if (gmtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		n = snprintf(date, sizeof(date), "%04d-%02d-%02dT%02d:%02d:%02d",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec);
+		date_len = n > 0 && (size_t)n < sizeof(date) ? (size_t)n : 0;
+		last_sec = sec;
+		have_last = 1;
+	}
+	if (date_len > 0 && frac < (nano ? 1000000000u : 1000000u) &&
+	    size >= date_len + digits + 3) {
+		memcpy(buf, date, date_len);
+		buf[date_len] = '.';
+		for (size_t i = digits; i > 0; i--) {
+			buf[date_len + i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		buf[date_len + digits + 1] = 'Z';
+		buf[date_len + digits + 2] = '\0';
+		return;
+	}
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
 	if (nano)
@@ -71,12 +106,28 @@ struct json_object *ev_text(const char *p, size_t len, size_t cap, int *cut_r)
 {
 	/* Worst case every byte becomes four characters. */
 	size_t in = len < cap ? len : cap;
-	char *out = malloc(in * 4 + 1);
+	char *out;
 	size_t o = 0, i = 0;
 	struct json_object *js;
 
 	if (cut_r != NULL)
 		*cut_r = len > cap;
+	/* Nearly all protocol text is ASCII, which is valid UTF-8 as it
+	 * stands: found eight bytes at a time, it is taken without a copy. */
+	while (i + 8 <= in) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
+	while (i < in && (unsigned char)p[i] < 0x80)
+		i++;
+	if (i == in)
+		return json_object_new_string_len(p, (int)in);
+	i = 0;
+	out = malloc(in * 4 + 1);
 	if (out == NULL)
 		return json_object_new_string("");
 	while (i < in) {
@@ -97,12 +148,25 @@ struct json_object *ev_text(const char *p, size_t len, size_t cap, int *cut_r)
 	return js;
 }
 
+/*
+ * The keys given to the ev_ helpers are string literals or other static
+ * text, so json-c is told not to copy them (JSON_C_OBJECT_KEY_IS_CONSTANT):
+ * a malloc and a free less per field.
+ */
+static void ev_add(struct json_object *ev, const char *key,
+		   struct json_object *v)
+{
+	json_object_object_add_ex(ev, key, v, JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+#define NEW_KEY (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
+
 void ev_str(struct json_object *ev, const char *key, const char *p, size_t len,
 	    size_t cap)
 {
 	int cut = 0;
 
-	json_object_object_add(ev, key, ev_text(p != NULL ? p : "", p != NULL ? len : 0,
+	ev_add(ev, key, ev_text(p != NULL ? p : "", p != NULL ? len : 0,
 						cap, &cut));
 	if (cut) {
 		char k[64];
@@ -120,7 +184,7 @@ void ev_cstr(struct json_object *ev, const char *key, const char *s)
 void ev_u64(struct json_object *ev, const char *key, uint64_t v)
 {
 	/* JSON numbers past 2^63 would not round-trip through json-c's int64. */
-	json_object_object_add(ev, key, v > INT64_MAX ?
+	ev_add(ev, key, v > INT64_MAX ?
 			       json_object_new_uint64(v) :
 			       json_object_new_int64((int64_t)v));
 }
@@ -132,7 +196,7 @@ void ev_ms(struct json_object *ev, const char *key, double ms)
 	char buf[48];
 
 	snprintf(buf, sizeof(buf), "%.6f", ms);
-	json_object_object_add(ev, key, json_object_new_double_s(ms, buf));
+	ev_add(ev, key, json_object_new_double_s(ms, buf));
 }
 
 struct json_object *ev_new(struct session *s, const char *type, int dir,
@@ -142,15 +206,19 @@ struct json_object *ev_new(struct session *s, const char *type, int dir,
 	char ts[48];
 
 	ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);
-	json_object_object_add(ev, "ts", json_object_new_string(ts));
-	ev_u64(ev, "session", s->id);
-	json_object_object_add(ev, "client", json_object_new_string(s->client));
-	json_object_object_add(ev, "server", json_object_new_string(s->server));
-	json_object_object_add(ev, "type", json_object_new_string(type));
+	/* A new object: the keys cannot be there yet. */
+	json_object_object_add_ex(ev, "ts", json_object_new_string(ts), NEW_KEY);
+	json_object_object_add_ex(ev, "session", s->id > INT64_MAX ?
+				  json_object_new_uint64(s->id) :
+				  json_object_new_int64((int64_t)s->id), NEW_KEY);
+	json_object_object_add_ex(ev, "client", json_object_new_string(s->client),
+				  NEW_KEY);
+	json_object_object_add_ex(ev, "server", json_object_new_string(s->server),
+				  NEW_KEY);
+	json_object_object_add_ex(ev, "type", json_object_new_string(type), NEW_KEY);
 	ev_u64(ev, "frame", s->cur.frame);
 	if (dir >= 0) {
-		json_object_object_add(ev, "dir",
-				       json_object_new_string(dir == 0 ? "c2s" : "s2c"));
+		ev_add(ev, "dir", json_object_new_string(dir == 0 ? "c2s" : "s2c"));
 		ev_u64(ev, "offset", offset);
 	}
 	return ev;

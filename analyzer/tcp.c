@@ -377,9 +377,17 @@ static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 		memset(n, 0, sizeof(*n));
 	} else {
 		*n = *r;
-		/* Re-place the kept bytes by their offsets in the wider ring. */
-		for (uint64_t o = r->end - r->fill; o < r->end; o++)
-			n->buf[o & (cap - 1)] = r->buf[o & (r->cap - 1)];
+		/* Re-place the kept bytes by their offsets in the wider ring,
+		 * in runs that wrap in neither ring. */
+		for (uint64_t o = r->end - r->fill; o < r->end; ) {
+			uint32_t from = (uint32_t)(o & (r->cap - 1));
+			uint32_t to = (uint32_t)(o & (cap - 1));
+			uint64_t k = tcp_min64(r->end - o,
+			    tcp_min64(r->cap - from, cap - to));
+
+			memcpy(n->buf + to, r->buf + from, (size_t)k);
+			o += k;
+		}
 		t->recent_bytes -= r->cap;
 		free(r);
 	}

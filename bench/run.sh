@@ -1,0 +1,156 @@
+#!/bin/sh
+# bench/run.sh - imaptrace's speed and memory against the floor of any
+# libpcap reader (bench/bareloop.c) and against tshark.  Run by `make bench`
+# from the top of the tree, after `make` has built ./imaptrace.
+#
+# Environment:
+#   BENCH_SIZE_MB   size of the main capture (default 1000)
+#   BENCH_ROUNDS    interleaved rounds of bare loop and imaptrace (default 5)
+#   BENCH_SEED      generator seed (default 1)
+#   BENCH_2GB=1     also run imaptrace once on a 2000 MB capture (peak RSS)
+#   BENCH_TSHARK_MB size of the tshark capture (default 30; 0 skips tshark)
+#
+# Prints one table and PASS/MISS per target.  Exits non-zero only when
+# something failed (a build, the generator, a run), never on a missed target.
+set -eu
+cd "$(dirname "$0")/.."
+
+SIZE=${BENCH_SIZE_MB:-1000}
+ROUNDS=${BENCH_ROUNDS:-5}
+SEED=${BENCH_SEED:-1}
+TSIZE=${BENCH_TSHARK_MB:-30}
+OUT=build/bench
+DATA=bench/data
+CC=${CC:-cc}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ -x ./imaptrace ] || die "./imaptrace is missing: run make first"
+if [ ! -x /usr/bin/time ]; then
+	if [ "$(id -u)" = 0 ]; then
+		apt-get install -y time >/dev/null 2>&1 || die "cannot install 'time'"
+	else
+		die "/usr/bin/time is missing: apt-get install time"
+	fi
+fi
+
+mkdir -p "$OUT" "$DATA"
+$CC -std=c11 -O2 -Wall -Wextra -o "$OUT/gen" bench/gen.c -lm || die "gen.c did not build"
+$CC -std=c11 -O2 -Wall -Wextra -o "$OUT/bareloop" bench/bareloop.c \
+	$(pkg-config --cflags --libs libpcap 2>/dev/null || echo -lpcap) ||
+	die "bareloop.c did not build"
+
+# capture SIZE_MB -> path; generated once, kept in bench/data (git-ignored)
+capture() {
+	f="$DATA/imap-${1}mb-s$SEED.pcap"
+	if [ ! -s "$f" ]; then
+		echo "generating $f ..." >&2
+		"$OUT/gen" "$f.tmp" "$1" "$SEED" >&2 || die "generator failed"
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# timed NAME CMD... -> appends "NAME wall_s rss_kb" to $RES: wall time from
+# date (ns), peak RSS from /usr/bin/time; the command's output is discarded
+RES=$(mktemp)
+TMP=$(mktemp)
+trap 'rm -f "$RES" "$TMP"' EXIT
+timed() {
+	name=$1
+	shift
+	t0=$(date +%s%N)
+	if ! /usr/bin/time -o "$TMP" -f '%M' "$@" >/dev/null 2>&1; then
+		cat "$TMP" >&2
+		die "$name failed: $*"
+	fi
+	t1=$(date +%s%N)
+	echo "$name $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(tail -n 1 "$TMP")" >>"$RES"
+}
+
+# median of the values of column 2 (wall) or 3 (RSS) for NAME
+median() {
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$RES" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print 0;
+			else if (NR % 2) print v[(NR + 1) / 2];
+			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+maxcol() {
+	awk -v n="$1" -v c="$2" '$1 == n && $c > m { m = $c } END { print m + 0 }' "$RES"
+}
+
+F=$(capture "$SIZE")
+BYTES=$(stat -c %s "$F")
+MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+
+# Warm the page cache: every run then reads the file from memory, so the
+# comparison is of CPU work, not of the disk.
+cat "$F" >/dev/null
+
+echo "capture: $F ($MB MB), $ROUNDS interleaved rounds, median wall time"
+i=1
+while [ "$i" -le "$ROUNDS" ]; do
+	timed bare "$OUT/bareloop" "$F"
+	timed imaptrace ./imaptrace -q -F ndjson -o /dev/null "$F"
+	printf '  round %d/%d: bare %ss, imaptrace %ss\n' "$i" "$ROUNDS" \
+		"$(awk '$1 == "bare" { v = $2 } END { print v }' "$RES")" \
+		"$(awk '$1 == "imaptrace" { v = $2 } END { print v }' "$RES")"
+	i=$((i + 1))
+done
+
+# tshark on a smaller capture from the same generator: at ~3 MB/s it would
+# take minutes on the main one.  Its MB/s is compared, not its time.
+TS_NOTE=""
+if [ "$TSIZE" != 0 ] && command -v tshark >/dev/null 2>&1; then
+	TF=$(capture "$TSIZE")
+	TBYTES=$(stat -c %s "$TF")
+	cat "$TF" >/dev/null
+	timed tshark tshark -n -r "$TF" -Y imap -T ek
+	TS_NOTE="tshark ran on $TF ($(awk -v b="$TBYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB), not on the main capture: its MB/s is from that run, its time is extrapolated to $MB MB"
+else
+	TBYTES=0
+	TS_NOTE="tshark: not installed or BENCH_TSHARK_MB=0, skipped"
+fi
+
+if [ "${BENCH_2GB:-0}" = 1 ]; then
+	F2=$(capture 2000)
+	cat "$F2" >/dev/null
+	timed imaptrace2g ./imaptrace -q -F ndjson -o /dev/null "$F2"
+fi
+
+BW=$(median bare 2)
+IW=$(median imaptrace 2)
+BR=$(maxcol bare 3)
+IR=$(maxcol imaptrace 3)
+TW=$(median tshark 2)
+TR=$(maxcol tshark 3)
+I2R=$(maxcol imaptrace2g 3)
+
+awk -v bytes="$BYTES" -v tbytes="$TBYTES" -v bw="$BW" -v iw="$IW" -v tw="$TW" \
+    -v br="$BR" -v ir="$IR" -v tr="$TR" -v i2r="$I2R" -v mb="$MB" \
+    -v rounds="$ROUNDS" '
+function mbs(b, t) { return t > 0 ? b / 1e6 / t : 0 }
+BEGIN {
+	bm = mbs(bytes, bw); im = mbs(bytes, iw); tm = mbs(tbytes, tw)
+	printf "\n%-34s %10s %10s %12s %9s\n", "reader (" mb " MB capture)", "wall s", "MB/s", "peak RSS MB", "ratio"
+	printf "%-34s %10.3f %10.0f %12.1f %9s\n", "bare pcap_next_ex loop", bw, bm, br / 1024, "1.00x"
+	printf "%-34s %10.3f %10.0f %12.1f %8.2fx\n", "imaptrace -F ndjson -o /dev/null", iw, im, ir / 1024, iw / bw
+	if (tw > 0)
+		printf "%-34s %10.1f %10.1f %12.1f %8.0fx\n", "tshark -Y imap -T ek (extrap.)", bytes / 1e6 / tm, tm, tr / 1024, im / tm
+	printf "\nratios: imaptrace/bare wall time %.2fx", iw / bw
+	if (tw > 0)
+		printf "; imaptrace/tshark MB/s %.0fx", im / tm
+	printf "\n"
+	if (i2r > 0)
+		printf "peak RSS: %.1f MB on the main capture, %.1f MB on 2000 MB\n", ir / 1024, i2r / 1024
+	printf "\ntargets:\n"
+	printf "  %-4s imaptrace at most 2.0x the bare loop (%.2fx)\n", iw / bw <= 2.0 ? "PASS" : "MISS", iw / bw
+	if (tw > 0)
+		printf "  %-4s at least 300x the MB/s of tshark -T ek (%.0fx)\n", im / tm >= 300 ? "PASS" : "MISS", im / tm
+	printf "  %-4s peak RSS at most 32 MB (%.1f MB)\n", ir <= 32768 ? "PASS" : "MISS", ir / 1024
+	if (i2r > 0)
+		printf "  %-4s peak RSS at most 32 MB on 2000 MB (%.1f MB)\n", i2r <= 32768 ? "PASS" : "MISS", i2r / 1024
+}'
+echo
+echo "$TS_NOTE"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
