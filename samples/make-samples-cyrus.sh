@@ -80,7 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$WORK"/{run,lib,spool,sieve,socket,cap,log,fetchmail,offlineimap}
+mkdir -p "$WORK"/{run,spool,sieve,socket,cap,log,fetchmail,offlineimap} "$WORK"/lib/{db,proc,socket,log,msg,user,quota,sieve}
 openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
@@ -233,6 +233,7 @@ capture cyrus-imaplib-session.pcap   $PY imaplib_session.py
 capture cyrus-imaplib-failures.pcap  $PY imaplib_failures.py
 capture cyrus-fetchmail.pcap         fetchmail_session
 capture cyrus-offlineimap.pcap       offlineimap_session
+capture cyrus-fetch-parts.pcap       $PY cyrus_fetch_parts.py
 
 if [ -n "${KEEP_LOGS:-}" ]; then
     mkdir -p "$KEEP_LOGS" && cp -r "$WORK/log" "$WORK/master.log" "$KEEP_LOGS/"
@@ -272,10 +273,10 @@ fi
 log "versions:"
 {
     echo "cyrus-imapd $(dpkg-query -W -f='${Version}' cyrus-imapd)"
-    fetchmail -V 2>/dev/null | head -1
+    fetchmail -V 2>/dev/null | sed -n 1p
     offlineimap --version 2>/dev/null | sed 's/^/offlineimap /'
     $PY --version
-    tcpdump --version 2>&1 | head -1
-} >&2
+    tcpdump --version 2>&1 | sed -n 1p
+} >&2 || true
 log "captures in $OUT:"
 (cd "$OUT" && ls -l cyrus-*.pcap) >&2
