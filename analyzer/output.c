@@ -347,17 +347,35 @@ static void keep_json(struct output *o, struct json_object *ev)
 
 /* ---- text ---------------------------------------------------------------- */
 
-static void text_field(struct json_object *ev, const char *key, char *buf,
-		       size_t size, size_t *o, const char *fmt)
+/* Appends fmt with v to buf at *o, never past size; nothing if v is NULL. */
+static void text_put(char *buf, size_t size, size_t *o, const char *fmt,
+		     const char *v)
 {
-	const char *v = get_str(ev, key);
-
 	if (v != NULL && *o < size) {
 		int n = snprintf(buf + *o, size - *o, fmt, v);
 
 		if (n > 0)
 			*o += (size_t)n < size - *o ? (size_t)n : size - *o - 1;
 	}
+}
+
+static void text_field(struct json_object *ev, const char *key, char *buf,
+		       size_t size, size_t *o, const char *fmt)
+{
+	text_put(buf, size, o, fmt, get_str(ev, key));
+}
+
+/* Milliseconds for people: to the microsecond. */
+static void text_ms(struct json_object *ev, const char *key, char *buf,
+		    size_t size, size_t *o, const char *fmt)
+{
+	struct json_object *v;
+	char num[32];
+
+	if (!json_object_object_get_ex(ev, key, &v) || v == NULL)
+		return;
+	snprintf(num, sizeof(num), "%.3f", json_object_get_double(v));
+	text_put(buf, size, o, fmt, num);
 }
 
 static void text_code(struct json_object *ev, char *buf, size_t size, size_t *o)
@@ -393,7 +411,7 @@ static void put_text(struct output *o, struct json_object *ev)
 		text_code(ev, what, sizeof(what), &w);
 		text_field(ev, "text", what, sizeof(what), &w, "%s");
 		text_field(ev, "command", what, sizeof(what), &w, "  (%s");
-		text_field(ev, "latency_ms", what, sizeof(what), &w, " %s ms)");
+		text_ms(ev, "latency_ms", what, sizeof(what), &w, " %s ms)");
 	} else if (strcmp(type, "response") == 0) {
 		what[w++] = '*';
 		what[w++] = ' ';
@@ -434,7 +452,7 @@ static void put_text(struct output *o, struct json_object *ev)
 	} else if (strcmp(type, "session_end") == 0) {
 		text_field(ev, "reason", what, sizeof(what), &w, "end (%s)");
 		text_field(ev, "state", what, sizeof(what), &w, " in state %s");
-		text_field(ev, "duration_ms", what, sizeof(what), &w, " after %s ms");
+		text_ms(ev, "duration_ms", what, sizeof(what), &w, " after %s ms");
 	} else {
 		snprintf(what + w, sizeof(what) - w, "%s", type);
 		w += strlen(what + w);
@@ -460,12 +478,13 @@ static void text_summaries(struct output *o)
 		struct json_object *v = json_object_object_get(ev, "violations");
 
 		fprintf(o->fp,
-			"  #%s %s -> %s  user %s  state %s  end %s  %s ms\n"
+			"  #%s %s -> %s  user %s  state %s  end %s  %.3f ms\n"
 			"      bytes c2s %s s2c %s  commands %s  OK %s NO %s BAD %s  unanswered %s\n"
 			"      findings high %s medium %s low %s info %s  history %s\n",
 			get_str(ev, "session"), get_str(ev, "client"), get_str(ev, "server"),
 			get_str(ev, "user") ? get_str(ev, "user") : "-",
-			get_str(ev, "state"), get_str(ev, "reason"), get_str(ev, "duration_ms"),
+			get_str(ev, "state"), get_str(ev, "reason"),
+			json_object_get_double(json_object_object_get(ev, "duration_ms")),
 			get_str(b, "c2s"), get_str(b, "s2c"), get_str(ev, "commands"),
 			get_str(r, "OK"), get_str(r, "NO"), get_str(r, "BAD"),
 			get_str(ev, "unanswered"),
