@@ -1,0 +1,173 @@
+/*
+ * tcp_int.h - internals of the TCP stage shared by tcp.c (segments,
+ * flows, callbacks) and tcp_store.c (the hold tree, the recently
+ * delivered bytes and the flow table).  Nothing outside the stage
+ * includes this.
+ */
+#ifndef IMT_TCP_INT_H
+#define IMT_TCP_INT_H
+
+#include <stdint.h>
+
+#include "tcp.h"
+
+/* Zeek-style history letters, in the order of enum tcp_hist. */
+#define TCP_HIST_CODES "SHADFRGTOW"
+enum tcp_hist {
+	TH_SYN, TH_SYNACK, TH_ACK, TH_DATA, TH_FIN, TH_RST, TH_GAP,
+	TH_RETRANS, TH_OVERLAP, TH_OOO, TH__COUNT
+};
+#define TCP_HIST_MAX (2 * TH__COUNT)
+
+/* Recently delivered bytes kept per direction for overlap checks. */
+#define TCP_RECENT_MIN 4096u
+#define TCP_RECENT_MAX 65536u
+/* Delivery records (offset, frame) kept per direction. */
+#define TCP_NREC 32
+/* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
+#define TCP_TOMB_SECS 120
+/* An ACK that jumps further than this is taken as bogus, not as loss. */
+#define TCP_MAX_ACK_JUMP (1 << 30)
+#define TCP_NS_PER_SEC 1000000000LL
+#define TCP_INITIAL_BUCKETS 256u
+
+enum tcp_list { TL_TOMB, TL_EMBRYO, TL_OPEN, TL__COUNT };
+
+/* A held piece of one direction's stream.  Pieces never overlap. */
+struct tcp_node {
+	struct tcp_node *left, *right;
+	uint64_t off;            /* stream offset of data[skip] */
+	uint64_t frame;          /* packet the bytes came from */
+	uint32_t len;            /* bytes still held */
+	uint32_t skip;           /* bytes trimmed from the front */
+	uint32_t cost;           /* charged against the hold caps */
+	int height;
+	int missing;             /* snaplen-cut bytes: a gap, no data */
+	uint8_t data[];
+};
+
+struct tcp_rec {
+	uint64_t off, frame;
+};
+
+/* Ring of the most recent delivered bytes: [end - fill, end). */
+struct tcp_recent {
+	uint64_t end;
+	uint32_t cap;            /* a power of two */
+	uint32_t fill;
+	uint32_t nrec, rhead;
+	struct tcp_rec rec[TCP_NREC];
+	uint8_t buf[];
+};
+
+struct tcp_side {
+	uint32_t isn;            /* sequence number of stream offset 0 */
+	uint32_t syn_seq;        /* of its SYN, when syn */
+	uint64_t off;            /* next expected stream offset */
+	uint64_t fin_off;        /* stream offset the FIN follows */
+	struct tcp_node *held;
+	uint64_t held_cost;
+	struct tcp_recent *recent;
+	uint64_t bytes, gap_bytes, packets;
+	unsigned has_base : 1, syn : 1, fin : 1, limit_told : 1,
+		 after_close_told : 1;
+	uint16_t hist;           /* history letters recorded (bit set) */
+};
+
+struct tcp_flow {
+	struct tcp_flow *hnext;
+	struct tcp_flow *prev, *next;
+	struct ip_endpoint ep[2]; /* ep[0] sent the first packet */
+	uint64_t hash;
+	int64_t last_ns;
+	int list;
+	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1;
+	int client_side;
+	enum tcp_orient how;
+	struct tcp_meta first, last;
+	void *handle;
+	struct tcp_side s[2];
+	uint8_t hist[TCP_HIST_MAX];
+	uint8_t nhist;
+};
+
+struct tcp_lru {
+	struct tcp_flow *head, *tail;
+};
+
+struct tcp_reasm {
+	struct imt_limits lim;
+	uint16_t *ports;
+	size_t nports;
+	struct tcp_callbacks cb;
+	void *user;
+	struct tcp_flow **bucket;
+	uint32_t nbucket;        /* a power of two */
+	uint32_t nflows;         /* in the table, tombstones included */
+	uint64_t seed;
+	struct tcp_lru lru[TL__COUNT];
+	int64_t now_ns;
+	int have_now;
+	uint64_t held_cost;
+	uint64_t recent_bytes;
+	int embryo_evict_told;
+	struct tcp_stats st;
+};
+
+/* The segment being processed, for evidence and once-only counters. */
+struct tcp_cur {
+	const struct tcp_meta *m;
+	uint64_t frame;
+	int retrans_counted;
+	int mismatch_told;
+};
+
+/* The same wrap-safe difference the SEQ_ macros compare with. */
+static inline int32_t tcp_seq_delta(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+static inline uint32_t tcp_next_seq(const struct tcp_side *sd)
+{
+	return sd->isn + (uint32_t)sd->off;
+}
+
+static inline uint64_t tcp_min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* tcp_store.c */
+struct tcp_node *tcp_avl_insert(struct tcp_node *root,
+				struct tcp_node *n);
+struct tcp_node *tcp_avl_pop_min(struct tcp_node *root,
+				 struct tcp_node **min_r);
+struct tcp_node *tcp_avl_min(struct tcp_node *n);
+struct tcp_node *tcp_avl_floor(struct tcp_node *n, uint64_t off);
+struct tcp_node *tcp_avl_after(struct tcp_node *n, uint64_t off);
+void tcp_node_free(struct tcp_reasm *t, struct tcp_side *sd,
+		   struct tcp_node *n);
+void tcp_avl_free(struct tcp_reasm *t, struct tcp_side *sd,
+		  struct tcp_node *n);
+void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k);
+void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
+		    const uint8_t *data, uint64_t len, uint64_t off,
+		    uint64_t frame);
+uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
+int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
+		       const uint8_t *q, uint64_t len, uint64_t *at_r);
+uint64_t tcp_mix(uint64_t x);
+uint64_t tcp_flow_hash(const struct tcp_reasm *t,
+		       const struct ip_endpoint *a,
+		       const struct ip_endpoint *b);
+void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src);
+void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f);
+void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list);
+void tcp_touch(struct tcp_reasm *t, struct tcp_flow *f, int list);
+void tcp_rehash(struct tcp_reasm *t);
+struct tcp_flow *tcp_lookup(struct tcp_reasm *t,
+			    const struct ip_endpoint *src,
+			    const struct ip_endpoint *dst, int *side_r);
+
+#endif

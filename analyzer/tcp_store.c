@@ -1,0 +1,401 @@
+/*
+ * tcp_store.c - where the TCP stage keeps things: the AVL tree of bytes
+ * that arrived early, the ring of recently delivered bytes used to spot
+ * retransmissions that differ, and the flow table with its LRU lists.
+ * See the layout comment at the top of tcp.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_int.h"
+#include "wire.h"
+
+/* ---- the hold tree (AVL keyed by stream offset) ---- */
+
+static int tcp_node_height(const struct tcp_node *n)
+{
+	return n ? n->height : 0;
+}
+
+static void tcp_node_fix(struct tcp_node *n)
+{
+	int l = tcp_node_height(n->left), r = tcp_node_height(n->right);
+
+	n->height = (l > r ? l : r) + 1;
+}
+
+static struct tcp_node *tcp_rot_right(struct tcp_node *n)
+{
+	struct tcp_node *l = n->left;
+
+	n->left = l->right;
+	l->right = n;
+	tcp_node_fix(n);
+	tcp_node_fix(l);
+	return l;
+}
+
+static struct tcp_node *tcp_rot_left(struct tcp_node *n)
+{
+	struct tcp_node *r = n->right;
+
+	n->right = r->left;
+	r->left = n;
+	tcp_node_fix(n);
+	tcp_node_fix(r);
+	return r;
+}
+
+static struct tcp_node *tcp_avl_balance(struct tcp_node *n)
+{
+	int b;
+
+	tcp_node_fix(n);
+	b = tcp_node_height(n->left) - tcp_node_height(n->right);
+	if (b > 1) {
+		if (tcp_node_height(n->left->left) <
+		    tcp_node_height(n->left->right))
+			n->left = tcp_rot_left(n->left);
+		return tcp_rot_right(n);
+	}
+	if (b < -1) {
+		if (tcp_node_height(n->right->right) <
+		    tcp_node_height(n->right->left))
+			n->right = tcp_rot_right(n->right);
+		return tcp_rot_left(n);
+	}
+	return n;
+}
+
+/* Depth is O(log n), so recursion stays shallow. */
+struct tcp_node *tcp_avl_insert(struct tcp_node *root,
+				struct tcp_node *n)
+{
+	if (root == NULL)
+		return n;
+	if (n->off < root->off)
+		root->left = tcp_avl_insert(root->left, n);
+	else
+		root->right = tcp_avl_insert(root->right, n);
+	return tcp_avl_balance(root);
+}
+
+struct tcp_node *tcp_avl_pop_min(struct tcp_node *root,
+				 struct tcp_node **min_r)
+{
+	if (root->left == NULL) {
+		*min_r = root;
+		return root->right;
+	}
+	root->left = tcp_avl_pop_min(root->left, min_r);
+	return tcp_avl_balance(root);
+}
+
+struct tcp_node *tcp_avl_min(struct tcp_node *n)
+{
+	while (n != NULL && n->left != NULL)
+		n = n->left;
+	return n;
+}
+
+/* The piece with the largest offset <= off, or NULL. */
+struct tcp_node *tcp_avl_floor(struct tcp_node *n, uint64_t off)
+{
+	struct tcp_node *best = NULL;
+
+	while (n != NULL) {
+		if (n->off <= off) {
+			best = n;
+			n = n->right;
+		} else {
+			n = n->left;
+		}
+	}
+	return best;
+}
+
+/* The piece with the smallest offset > off, or NULL. */
+struct tcp_node *tcp_avl_after(struct tcp_node *n, uint64_t off)
+{
+	struct tcp_node *best = NULL;
+
+	while (n != NULL) {
+		if (n->off > off) {
+			best = n;
+			n = n->left;
+		} else {
+			n = n->right;
+		}
+	}
+	return best;
+}
+
+void tcp_node_free(struct tcp_reasm *t, struct tcp_side *sd,
+		   struct tcp_node *n)
+{
+	t->held_cost -= n->cost;
+	sd->held_cost -= n->cost;
+	if (!n->missing)
+		t->st.held_bytes -= n->len;
+	free(n);
+}
+
+void tcp_avl_free(struct tcp_reasm *t, struct tcp_side *sd,
+		  struct tcp_node *n)
+{
+	if (n == NULL)
+		return;
+	tcp_avl_free(t, sd, n->left);
+	tcp_avl_free(t, sd, n->right);
+	tcp_node_free(t, sd, n);
+}
+
+/* Drops the first k bytes of a held piece; it keeps its place in the
+ * tree because pieces do not overlap. */
+void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
+{
+	n->off += k;
+	n->len -= (uint32_t)k;
+	n->skip += (uint32_t)k;
+	if (!n->missing)
+		t->st.held_bytes -= k;
+}
+
+/* ---- recently delivered bytes ---- */
+
+static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
+					  struct tcp_recent *r, uint32_t want)
+{
+	uint32_t cap = r ? r->cap : TCP_RECENT_MIN;
+	struct tcp_recent *n;
+
+	while (cap < want && cap < TCP_RECENT_MAX)
+		cap *= 2;
+	if (r != NULL && cap <= r->cap)
+		return r;
+	if (BUDGET_EXCEEDED(t->recent_bytes, (uint64_t)cap - (r ? r->cap : 0),
+			    t->lim.max_total_buffer))
+		return r;
+	n = malloc(sizeof(*n) + cap);
+	if (n == NULL)
+		return r;
+	if (r == NULL) {
+		memset(n, 0, sizeof(*n));
+	} else {
+		*n = *r;
+		/* Re-place the kept bytes by their offsets in the wider ring,
+		 * in runs that wrap in neither ring. */
+		for (uint64_t o = r->end - r->fill; o < r->end; ) {
+			uint32_t from = (uint32_t)(o & (r->cap - 1));
+			uint32_t to = (uint32_t)(o & (cap - 1));
+			uint64_t k = tcp_min64(r->end - o,
+			    tcp_min64(r->cap - from, cap - to));
+
+			memcpy(n->buf + to, r->buf + from, (size_t)k);
+			o += k;
+		}
+		t->recent_bytes -= r->cap;
+		free(r);
+	}
+	n->cap = cap;
+	t->recent_bytes += cap;
+	return n;
+}
+
+void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
+		    const uint8_t *data, uint64_t len, uint64_t off,
+		    uint64_t frame)
+{
+	struct tcp_recent *r = sd->recent;
+	struct tcp_rec *last;
+
+	if (r == NULL || (r->fill + len > r->cap && r->cap < TCP_RECENT_MAX))
+		r = sd->recent = tcp_recent_grow(t, r,
+		    (uint32_t)tcp_min64((r ? r->fill : 0) + len, TCP_RECENT_MAX));
+	if (r == NULL)
+		return;
+	if (r->end != off)
+		r->fill = 0;
+	if (len > r->cap) {
+		data += len - r->cap;
+		off += len - r->cap;
+		len = r->cap;
+	}
+	for (uint64_t i = 0; i < len; ) {
+		uint32_t pos = (uint32_t)((off + i) & (r->cap - 1));
+		uint64_t n = tcp_min64(len - i, r->cap - pos);
+
+		memcpy(r->buf + pos, data + i, n);
+		i += n;
+	}
+	r->end = off + len;
+	r->fill = (uint32_t)tcp_min64((uint64_t)r->fill + len, r->cap);
+	last = r->nrec ? &r->rec[(r->rhead + TCP_NREC - 1) % TCP_NREC] : NULL;
+	if (last == NULL || last->frame != frame) {
+		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
+		r->rhead = (r->rhead + 1) % TCP_NREC;
+		if (r->nrec < TCP_NREC)
+			r->nrec++;
+	}
+}
+
+/* The frame that delivered the byte at off, or 0 when forgotten. */
+uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
+{
+	for (uint32_t i = 1; r != NULL && i <= r->nrec; i++) {
+		const struct tcp_rec *c =
+		    &r->rec[(r->rhead + TCP_NREC - i) % TCP_NREC];
+
+		if (c->off <= off)
+			return c->frame;
+	}
+	return 0;
+}
+
+/*
+ * Compares bytes q[0..len) at stream offset off with what was delivered,
+ * as far as the ring remembers.  Returns 1 and the first differing offset
+ * in *at_r, or 0.
+ */
+int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
+		       const uint8_t *q, uint64_t len, uint64_t *at_r)
+{
+	uint64_t lo, hi;
+
+	if (r == NULL || r->fill == 0)
+		return 0;
+	lo = off > r->end - r->fill ? off : r->end - r->fill;
+	hi = tcp_min64(off + len, r->end);
+	for (uint64_t o = lo; o < hi; o++) {
+		if (r->buf[o & (r->cap - 1)] != q[o - off]) {
+			*at_r = o;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+uint64_t tcp_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t tcp_ep_hash(uint64_t seed, const struct ip_endpoint *ep)
+{
+	uint64_t a, b;
+
+	memcpy(&a, ep->addr, 8);
+	memcpy(&b, ep->addr + 8, 8);
+	return tcp_mix(tcp_mix(seed ^ a ^ ((uint64_t)ep->port << 48 |
+					   (uint64_t)ep->family << 40)) ^ b);
+}
+
+/* Symmetric in its endpoints: both directions land in one bucket. */
+uint64_t tcp_flow_hash(const struct tcp_reasm *t,
+		       const struct ip_endpoint *a,
+		       const struct ip_endpoint *b)
+{
+	return tcp_mix(tcp_ep_hash(t->seed, a) ^ tcp_ep_hash(t->seed, b));
+}
+
+static int tcp_ep_eq(const struct ip_endpoint *a, const struct ip_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* Copies an endpoint with the bytes that carry no meaning zeroed, so
+ * that endpoints hash and compare by value. */
+void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->family = src->family;
+	dst->port = src->port;
+	memcpy(dst->addr, src->addr, src->family == 4 ? 4 : sizeof(dst->addr));
+}
+
+void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)
+{
+	struct tcp_lru *l = &t->lru[f->list];
+
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
+{
+	struct tcp_lru *l = &t->lru[list];
+
+	f->list = list;
+	f->prev = l->tail;
+	f->next = NULL;
+	if (l->tail)
+		l->tail->next = f;
+	else
+		l->head = f;
+	l->tail = f;
+}
+
+/* Marks activity now and moves the flow to its list's recent end. */
+void tcp_touch(struct tcp_reasm *t, struct tcp_flow *f, int list)
+{
+	tcp_lru_unlink(t, f);
+	f->last_ns = t->now_ns;
+	tcp_lru_append(t, f, list);
+}
+
+void tcp_rehash(struct tcp_reasm *t)
+{
+	uint32_t n = t->nbucket * 2;
+	struct tcp_flow **b = calloc(n, sizeof(*b));
+
+	/* Out of memory: longer chains, still correct. */
+	if (b == NULL)
+		return;
+	for (uint32_t i = 0; i < t->nbucket; i++) {
+		struct tcp_flow *f = t->bucket[i], *next;
+
+		for (; f != NULL; f = next) {
+			next = f->hnext;
+			f->hnext = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+		}
+	}
+	free(t->bucket);
+	t->bucket = b;
+	t->nbucket = n;
+}
+
+struct tcp_flow *tcp_lookup(struct tcp_reasm *t,
+			    const struct ip_endpoint *src,
+			    const struct ip_endpoint *dst, int *side_r)
+{
+	uint64_t h = tcp_flow_hash(t, src, dst);
+	struct tcp_flow *f = t->bucket[h & (t->nbucket - 1)];
+
+	for (; f != NULL; f = f->hnext) {
+		if (f->hash != h)
+			continue;
+		if (tcp_ep_eq(&f->ep[0], src) && tcp_ep_eq(&f->ep[1], dst)) {
+			*side_r = 0;
+			return f;
+		}
+		if (tcp_ep_eq(&f->ep[0], dst) && tcp_ep_eq(&f->ep[1], src)) {
+			*side_r = 1;
+			return f;
+		}
+	}
+	return NULL;
+}
