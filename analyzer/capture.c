@@ -68,9 +68,11 @@ static const struct {
 #undef CAP_ERROR_ROW
 };
 
-/* The byte source of one file: zlib plus the peeked prefix. */
+/* The byte source of one file: zlib (or a caller's FILE *, read as is,
+ * for cap_read_stream()) plus the peeked prefix. */
 struct cap_src {
 	gzFile gz;
+	FILE *fp;                /* not owned; used instead of gz when set */
 	uint8_t peek[CAP_PEEK];
 	size_t peek_len;
 	size_t peek_off;
@@ -308,7 +310,13 @@ static ssize_t cap_src_read(struct cap_src *src, void *buf, size_t n)
 
 		if (want > (1u << 30))
 			want = 1u << 30;
-		got = gzread(src->gz, out + done, (unsigned)want);
+		if (src->fp != NULL) {
+			got = (int)fread(out + done, 1, want, src->fp);
+			if (got == 0 && ferror(src->fp))
+				got = -1;
+		} else {
+			got = gzread(src->gz, out + done, (unsigned)want);
+		}
 		if (got < 0) {
 			src->failed = 1;
 			break;
@@ -347,11 +355,25 @@ static const cookie_io_functions_t cap_cookie_io = {
 	.close = cap_cookie_close,
 };
 
+/* zlib's error code; Z_OK for a FILE * source, which has no zlib. */
+static int cap_src_zerr(struct cap_src *src)
+{
+	int zerr = Z_OK;
+
+	if (src->gz != NULL)
+		(void)gzerror(src->gz, &zerr);
+	return zerr;
+}
+
 /* zlib's error text without the "<fd:N>: " it puts in front. */
 static const char *cap_gz_reason(struct cap_src *src)
 {
 	int zerr;
-	const char *z = gzerror(src->gz, &zerr), *sep;
+	const char *z, *sep;
+
+	if (src->gz == NULL)
+		return "read error";
+	z = gzerror(src->gz, &zerr);
 
 	if (strncmp(z, "<fd:", 4) == 0 && (sep = strstr(z, ">: ")) != NULL)
 		return sep + 3;
@@ -366,9 +388,8 @@ static const char *cap_gz_reason(struct cap_src *src)
  */
 static const char *cap_src_error(struct cap_src *src, const char *fallback)
 {
-	int zerr;
+	int zerr = cap_src_zerr(src);
 
-	(void)gzerror(src->gz, &zerr);
 	if (!src->failed && zerr != Z_BUF_ERROR)
 		return fallback;
 	snprintf(src->text, sizeof(src->text), "%s (gzip: %s)", fallback,
@@ -380,9 +401,8 @@ static const char *cap_src_error(struct cap_src *src, const char *fallback)
  * was cut (its trailer is missing), because data may be missing too. */
 static enum cap_error cap_src_eof(struct cap_reader *r, struct cap_src *src)
 {
-	int zerr;
+	int zerr = cap_src_zerr(src);
 
-	(void)gzerror(src->gz, &zerr);
 	if (!src->failed && zerr != Z_BUF_ERROR)
 		return CAP_OK;
 	return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: gzip: %s",
@@ -819,10 +839,25 @@ static enum cap_error cap_read_pcapng(struct cap_reader *r,
 
 /* ---- files -------------------------------------------------------- */
 
+/* Reads the first bytes of a new source into its peek buffer. */
+static enum cap_error cap_src_peek(struct cap_reader *r, struct cap_src *src)
+{
+	ssize_t got;
+
+	got = cap_src_read(src, src->peek, sizeof(src->peek));
+	if (got < 0)
+		return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s%s",
+				r->name, (unsigned long long)r->st.frames + 1,
+				src->gz != NULL ? "gzip: " : "",
+				cap_gz_reason(src));
+	src->peek_len = (size_t)got;
+	src->peek_off = 0;
+	return CAP_OK;
+}
+
 static enum cap_error cap_open_src(struct cap_reader *r, const char *path,
 				   struct cap_src *src)
 {
-	ssize_t got;
 	int fd;
 
 	memset(src, 0, sizeof(*src));
@@ -839,14 +874,7 @@ static enum cap_error cap_open_src(struct cap_reader *r, const char *path,
 		return cap_fail(r, CAP_ERR_NOMEM, "%s: out of memory", r->name);
 	}
 	gzbuffer(src->gz, 1u << 17);
-	got = cap_src_read(src, src->peek, sizeof(src->peek));
-	if (got < 0)
-		return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: gzip: %s",
-				r->name, (unsigned long long)r->st.frames + 1,
-				cap_gz_reason(src));
-	src->peek_len = (size_t)got;
-	src->peek_off = 0;
-	return CAP_OK;
+	return cap_src_peek(r, src);
 }
 
 static enum cap_error cap_dispatch(struct cap_reader *r, struct cap_src *src)
@@ -881,6 +909,24 @@ enum cap_error cap_read_file(struct cap_reader *r, const char *path)
 	}
 	if (src.gz != NULL)
 		gzclose(src.gz);
+	return err;
+}
+
+enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
+			       const char *name)
+{
+	struct cap_src src;
+	enum cap_error err;
+
+	r->errmsg[0] = '\0';
+	r->name = name;
+	memset(&src, 0, sizeof(src));
+	src.fp = fp;
+	err = cap_src_peek(r, &src);
+	if (err == CAP_OK) {
+		r->st.files++;
+		err = cap_dispatch(r, &src);
+	}
 	return err;
 }
 

@@ -191,10 +191,20 @@ static struct pending_cmd *pending_add(struct session *s)
 			.id = F_LIMIT_REACHED, .dir = 0, .limit = "max-pending",
 			.offset = imap_parser_offset(s->dir[0].parser),
 			.value = max,
-			.detail = "too many commands without a result; the oldest is forgotten",
+			.detail = "too many commands without a result; the oldest are forgotten",
 		};
-		sess_finding_report(s, &f);
-		pending_remove(s, &s->pending[0]);
+		/* The oldest eighth goes at once, so a client that never
+		 * waits costs one memmove per max/8 commands, not one per
+		 * command; and it is reported once per session, not once
+		 * per command. */
+		size_t drop = max / 8 > 0 ? max / 8 : 1;
+
+		if (!s->pending_told)
+			sess_finding_report(s, &f);
+		s->pending_told = 1;
+		memmove(s->pending, s->pending + drop,
+			(s->npending - drop) * sizeof(*s->pending));
+		s->npending -= drop;
 	}
 	if (s->npending == s->cap_pending) {
 		size_t ncap = s->cap_pending ? s->cap_pending * 2 : 8;

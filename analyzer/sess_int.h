@@ -125,6 +125,7 @@ struct session {
 	/* Outstanding commands, oldest first. */
 	struct pending_cmd *pending;
 	size_t npending, cap_pending;
+	int pending_told;                /* max-pending reported (once) */
 	uint32_t recent_tags[SESS_RECENT_TAGS];
 	unsigned nrecent;
 

@@ -14,10 +14,16 @@
 
 struct pending_cmd *pending_find(struct session *s, const char *tag, size_t len)
 {
-	for (size_t i = 0; i < s->npending; i++)
-		if (strlen(s->pending[i].tag) == len &&
-		    memcmp(s->pending[i].tag, tag, len) == 0)
+	/* Cheap tests first: up to max-pending entries are scanned for
+	 * every command and result.  len <= SESS_TAG_MAX, so t[len] is in
+	 * the array. */
+	for (size_t i = 0; i < s->npending; i++) {
+		const char *t = s->pending[i].tag;
+
+		if (t[len] == '\0' && (len == 0 || t[len - 1] == tag[len - 1]) &&
+		    memcmp(t, tag, len) == 0 && strlen(t) == len)
 			return &s->pending[i];
+	}
 	return NULL;
 }
 

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Errors: enum, name and description from one table. */
 #define CAP_ERRORS(X) \
@@ -84,6 +85,18 @@ struct cap_reader *cap_reader_new(const char *filter,
  * cap_reader_errmsg().  Packets before the error were all delivered.
  */
 enum cap_error cap_read_file(struct cap_reader *r, const char *path);
+
+/*
+ * Like cap_read_file(), from a stream the caller opened (a pipe, or a
+ * memory buffer from fmemopen(): the pipeline fuzz harness uses it) and
+ * keeps: fp is read from its current position to its end and not closed.
+ * The bytes are taken as they are: a gzip-compressed stream is not
+ * decompressed (cap_read_file() does that).  `name` (not copied, must
+ * outlive the call) names the stream in messages and packets.  Returns
+ * as cap_read_file() does.
+ */
+enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
+			       const char *name);
 
 /* Returns the message of the last error ("" when none).  Lives until the
  * next call on r. */

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Builds every libFuzzer harness tests/fuzz/fuzz_*.c with clang and runs
 # each for $1 seconds (default 60), one after the other.
-#   seeds:     tests/fuzz/seeds/<name>/     (committed, read only)
+#   seeds:     tests/fuzz/seeds/<name>/     (committed, read only); the
+#              pipeline harness also gets samples/*.pcap and
+#              tests/captures/*.pcap* under 64 KiB, copied into
+#              build/fuzz/seeds-fuzz_pipeline/ at run time
 #   corpus:    tests/fuzz/corpus-<name>/    (grown by the run, git-ignored)
 #   crashes:   build/fuzz/<name>-crash-*    (add them to tests/fuzz/regressions/)
 # Environment: FUZZ_CC (default clang), FUZZ_ONLY (run only this harness),
-# FUZZ_FLAGS (more libFuzzer options).
+# FUZZ_FLAGS (more libFuzzer options), FUZZ_NICE (nice level, default 10).
 cd "$(dirname "$0")/../.." || exit 2
 secs=${1:-60}
 cc=${FUZZ_CC:-clang}
@@ -19,6 +22,9 @@ sources() {
 	fuzz_imap_client|fuzz_imap_server)
 		echo analyzer/imap.c analyzer/imap_token.c analyzer/imap_cmd.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
+	fuzz_pipeline)
+		# Every analyzer source except main.c.
+		ls analyzer/*.c | grep -v '^analyzer/main\.c$' | tr '\n' ' ' ;;
 	*)
 		return 1 ;;
 	esac
@@ -35,9 +41,15 @@ for h in tests/fuzz/fuzz_*.c; do
 		continue
 	fi
 	# shellcheck disable=SC2086
+	libs=
+	extra=
+	[ "$name" = fuzz_pipeline ] && libs="-lpcap -ljson-c -lz" &&
+		extra="-max_len=65536"
+	# shellcheck disable=SC2086
 	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude \
+	    $(pkg-config --cflags libpcap json-c zlib 2>/dev/null) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o "$out/$name" "$h" $src; then
+	    -o "$out/$name" "$h" $src $libs; then
 		echo "fuzz: $name: build failed" >&2
 		status=1
 		continue
@@ -45,10 +57,19 @@ for h in tests/fuzz/fuzz_*.c; do
 	mkdir -p "tests/fuzz/corpus-$name"
 	seeds=
 	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
+	if [ "$name" = fuzz_pipeline ]; then
+		rm -rf "$out/seeds-$name"
+		mkdir -p "$out/seeds-$name"
+		for f in samples/*.pcap tests/captures/*.pcap tests/captures/*.pcapng; do
+			[ -f "$f" ] && [ "$(wc -c <"$f")" -le 65536 ] &&
+				cp "$f" "$out/seeds-$name/"
+		done
+		seeds="$seeds $out/seeds-$name"
+	fi
 	echo "fuzz: $name for ${secs}s"
 	# shellcheck disable=SC2086
-	if ! "$out/$name" -max_total_time="$secs" -print_final_stats=1 \
-	    -artifact_prefix="$out/$name-" $FUZZ_FLAGS \
+	if ! nice -n "${FUZZ_NICE:-10}" "$out/$name" -max_total_time="$secs" \
+	    -print_final_stats=1 -artifact_prefix="$out/$name-" $extra $FUZZ_FLAGS \
 	    "tests/fuzz/corpus-$name" $seeds; then
 		echo "fuzz: $name FAILED (see $out/$name-*)" >&2
 		status=1
