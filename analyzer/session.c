@@ -221,8 +221,10 @@ static int recognize_by_content(struct session *s, int d, const uint8_t *data,
 static int looks_like_tls(const uint8_t *data, size_t len)
 {
 	/* A TLS record: handshake, alert, change cipher spec or application
-	 * data, version 3.x. */
-	return len >= 2 && data[0] >= 0x14 && data[0] <= 0x17 && data[1] == 0x03;
+	 * data, version 3.x.  No IMAP line starts with 0x14-0x17, so when
+	 * only one byte has arrived yet, that byte decides. */
+	return len >= 1 && data[0] >= 0x14 && data[0] <= 0x17 &&
+	       (len < 2 || data[1] == 0x03);
 }
 
 static void dir_tls_bytes(struct session *s, int d, const uint8_t *data,
