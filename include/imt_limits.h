@@ -3,8 +3,10 @@
  *
  * Each limit bounds memory or time under hostile input.  Hitting one is
  * never silent: the stage that enforces it reports a limit-reached finding
- * naming the limit and what was dropped.  All of them can be overridden
- * from the command line (see imaptrace(1)).
+ * naming the limit and what was dropped.  The ones users tune (flows,
+ * buffers, line, literal, depth, idle timeout) are command-line options
+ * (see imaptrace(1)); the others are changed here.  docs/limits.md says
+ * which is which.
  */
 #ifndef IMT_LIMITS_H
 #define IMT_LIMITS_H
