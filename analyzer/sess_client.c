@@ -10,15 +10,6 @@
 
 #include "sess_int.h"
 
-static uint32_t tag_hash(const char *tag)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *tag != '\0'; tag++)
-		h = (h ^ (uint8_t)*tag) * 16777619u;
-	return h | 1;   /* 0 marks an empty slot */
-}
-
 static int tag_recent(const struct session *s, uint32_t h)
 {
 	for (unsigned i = 0; i < SESS_RECENT_TAGS; i++)
@@ -265,14 +256,13 @@ static void check_args(struct session *s, const struct imap_element *el,
 	if (el->line_truncated || el->tokens_dropped > 0)
 		return;
 	if (n < ci->min_args || (ci->max_args >= 0 && n > ci->max_args)) {
-		snprintf(detail, sizeof(detail), "%s takes %d%s argument%s, got %d",
-			 ci->name, ci->min_args,
-			 ci->max_args < 0 ? " or more" :
-			 ci->max_args != ci->min_args ? " to more" : "",
-			 ci->min_args == 1 && ci->max_args == 1 ? "" : "s", n);
 		if (ci->max_args > ci->min_args)
 			snprintf(detail, sizeof(detail), "%s takes %d to %d arguments, got %d",
 				 ci->name, ci->min_args, ci->max_args, n);
+		else
+			snprintf(detail, sizeof(detail), "%s takes %d%s argument%s, got %d",
+				 ci->name, ci->min_args, ci->max_args < 0 ? " or more" : "",
+				 ci->min_args == 1 && ci->max_args == 1 ? "" : "s", n);
 		sess_finding(s, F_BAD_ARGUMENTS, 0, el->offset, detail, tag);
 		return;
 	}
@@ -375,24 +365,13 @@ static void emit_command(struct session *s, const struct imap_element *el,
 {
 	struct json_object *ev = ev_new(s, "command", 0, el->offset);
 	struct json_object *lit;
-	size_t cap = s->e->cfg.lim.max_args_text;
 	int redact = -1;
-	char stackbuf[1024];
-	char *args = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
-	size_t n;
 
 	if (!s->e->cfg.show_secrets && (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE))
 		redact = 1;
 	ev_cstr(ev, "tag", tag);
 	ev_cstr(ev, "command", el->name);
-	if (args != NULL) {
-		n = render_tokens(el, 0, el->ntokens, args, cap + 1, redact);
-		ev_str(ev, "args", args, n < cap ? n : cap, cap);
-		if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
-			json_object_object_add(ev, "args_truncated", json_object_new_boolean(1));
-		if (args != stackbuf)
-			free(args);
-	}
+	ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact);
 	lit = json_object_new_object();
 	ev_u64(lit, "count", el->literals);
 	ev_u64(lit, "bytes", el->literal_bytes);
@@ -419,7 +398,7 @@ static void client_command(struct session *s, const struct imap_element *el)
 		sess_finding(s, F_COMMAND_AFTER_LOGOUT, 0, el->offset, el->name, tag);
 	if (pending_find(s, tag, tl) != NULL)
 		sess_finding(s, F_DUPLICATE_TAG, 0, el->offset, NULL, tag);
-	else if (tag_recent(s, h = tag_hash(tag)))
+	else if (tag_recent(s, h = sess_tag_hash(tag)))
 		sess_finding(s, F_TAG_REUSED, 0, el->offset, NULL, tag);
 	if (cmd == CMD_UNKNOWN) {
 		if ((el->name[0] | 0x20) != 'x')

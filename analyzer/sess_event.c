@@ -308,6 +308,37 @@ void sess_state(struct session *s, unsigned to, const char *cause)
 	ev_emit(s, ev);
 }
 
+uint32_t sess_tag_hash(const char *tag)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *tag != '\0'; tag++)
+		h = (h ^ (uint8_t)*tag) * 16777619u;
+	return h | 1;   /* 0 marks an empty slot */
+}
+
+void ev_tokens(struct json_object *ev, const char *key,
+	       const struct imap_element *el, size_t cap, int redact_from)
+{
+	char stackbuf[1024];
+	char *buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
+	size_t n;
+
+	if (buf == NULL)
+		return;
+	n = render_tokens(el, 0, el->ntokens, buf, cap + 1, redact_from);
+	ev_str(ev, key, buf, n < cap ? n : cap, cap);
+	/* Cut here, or already cut by the parser's line or token caps. */
+	if (n > cap || el->tokens_dropped > 0 || el->line_truncated) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "%s_truncated", key);
+		json_object_object_add(ev, k, json_object_new_boolean(1));
+	}
+	if (buf != stackbuf)
+		free(buf);
+}
+
 size_t token_text(const struct imap_element *el, const struct imap_token *t,
 		  const char **p_r)
 {

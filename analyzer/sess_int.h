@@ -183,6 +183,13 @@ void sess_finding_n(struct session *s, enum imt_finding id, int dir,
 		    const char *tag);
 void sess_finding_report(struct session *s, const struct imt_finding_report *f);
 void sess_state(struct session *s, unsigned to, const char *cause);
+/* Renders el's tokens as readable text into ev[key], cut at cap, with
+ * "<key>_truncated" when anything was cut; top-level arguments from
+ * redact_from on (-1: none) become "<redacted>". */
+void ev_tokens(struct json_object *ev, const char *key,
+	       const struct imap_element *el, size_t cap, int redact_from);
+/* The hash that identifies a tag in the recently completed tags; never 0. */
+uint32_t sess_tag_hash(const char *tag);
 size_t render_tokens(const struct imap_element *el, size_t from, size_t to,
 		     char *buf, size_t size, int redact_from);
 double ts_diff_ms(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0);

@@ -338,19 +338,7 @@ static void emit_response(struct session *s, const struct imap_element *el,
 		add_code(ev, el);
 		ev_str(ev, "text", el->text, el->text_len, cap);
 	} else if (el->ntokens > 0) {
-		char buf[1024];
-		char *data = cap + 1 <= sizeof(buf) ? buf : malloc(cap + 1);
-
-		if (data != NULL) {
-			size_t n = render_tokens(el, 0, el->ntokens, data, cap + 1, -1);
-
-			ev_str(ev, "data", data, n < cap ? n : cap, cap);
-			if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
-				json_object_object_add(ev, "data_truncated",
-						       json_object_new_boolean(1));
-			if (data != buf)
-				free(data);
-		}
+		ev_tokens(ev, "data", el, cap, -1);
 	}
 	if (el->literals > 0) {
 		struct json_object *lit = json_object_new_object();
@@ -636,11 +624,7 @@ static void emit_result(struct session *s, const struct imap_element *el,
 
 static void remember_tag(struct session *s, const char *tag)
 {
-	uint32_t h = 2166136261u;
-
-	for (const char *p = tag; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	s->recent_tags[s->nrecent++ % SESS_RECENT_TAGS] = h | 1;
+	s->recent_tags[s->nrecent++ % SESS_RECENT_TAGS] = sess_tag_hash(tag);
 }
 
 static void server_tagged(struct session *s, const struct imap_element *el)

@@ -576,11 +576,6 @@ static void tcp_on_global_finding(void *user, const struct imt_finding_report *f
 	sess_engine_global_finding(user, f, m->ts_sec, m->ts_nsec, m->ts_nano);
 }
 
-static int tcp_classify(const uint8_t *data, size_t len)
-{
-	return imap_classify(data, len);
-}
-
 void sess_engine_tcp_callbacks(struct tcp_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -590,7 +585,7 @@ void sess_engine_tcp_callbacks(struct tcp_callbacks *cb)
 	cb->on_finding = tcp_on_finding;
 	cb->on_close = tcp_on_close;
 	cb->on_global_finding = tcp_on_global_finding;
-	cb->classify = tcp_classify;
+	cb->classify = imap_classify;
 }
 
 void sess_engine_global_finding(struct sess_engine *e,
