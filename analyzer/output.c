@@ -1,7 +1,8 @@
 /*
- * output.c - writing events.  NDJSON goes straight out in capture order;
- * the json document and the text summaries need the whole capture, so
- * they keep what they need until out_finish().
+ * output.c - writing events.  NDJSON goes straight out in capture order,
+ * as the text the event writer built; the json document and the text
+ * format read each event back through json-c, and the document and the
+ * text summaries keep what they need until out_finish().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,22 +10,6 @@
 #include <string.h>
 
 #include "output.h"
-
-/*
- * NDJSON is written by the walker below rather than by
- * json_object_to_json_string_length(): json-c formats every number with
- * snprintf, escapes strings byte by byte through a printbuf and keeps a
- * printbuf per serialized object, which made up a third of the run time
- * on large captures.  The walker writes exactly json-c's PLAIN |
- * NOSLASHESCAPE text (the golden outputs compare byte for byte) and
- * hands anything it does not know (a double without its text, an
- * unsigned past INT64_MAX) to json-c.
- */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
 
 struct output {
 	FILE *fp;
@@ -36,7 +21,7 @@ struct output {
 	struct json_object *by_id;      /* json: session id -> its object */
 	struct json_object *totals;
 	struct json_object *summaries;  /* text: session_end events */
-	struct jbuf nd;                 /* ndjson: the line being written */
+	struct json_tokener *tok;       /* json, text: events read back */
 };
 
 int out_format_parse(const char *name, enum out_format *fmt_r)
@@ -78,7 +63,8 @@ void out_free(struct output *o)
 	json_object_put(o->by_id);
 	json_object_put(o->totals);
 	json_object_put(o->summaries);
-	free(o->nd.p);
+	if (o->tok != NULL)
+		json_tokener_free(o->tok);
 	free(o);
 }
 
@@ -101,221 +87,37 @@ static int severity_of(struct json_object *ev)
 	return (int)sev;
 }
 
-static int wanted(const struct output *o, const char *type)
+int out_wants(const struct output *o, enum imt_event_type type)
 {
 	if (o->opt.summary)
-		return strcmp(type, "session_end") == 0;
+		return type == EV_SESSION_END;
 	if (o->opt.violations_only)
-		return strcmp(type, "violation") == 0 ||
-		       strcmp(type, "session_start") == 0 ||
-		       strcmp(type, "session_end") == 0;
+		return type == EV_VIOLATION || type == EV_SESSION_START ||
+		       type == EV_SESSION_END;
 	return 1;
 }
 
-static int jb_grow(struct jbuf *b, size_t n)
+static void put_line(struct output *o, const char *p, size_t len)
 {
-	size_t cap;
-	char *p;
-
-	if (b->failed)
-		return -1;
-	cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < n)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->failed = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Makes room for n more bytes; 0, or -1 when out of memory. */
-static inline int jb_need(struct jbuf *b, size_t n)
-{
-	if (n <= b->cap - b->len)
-		return 0;
-	return jb_grow(b, n);
-}
-
-static inline void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-	if (jb_need(b, n) == 0) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-}
-
-static inline void jb_char(struct jbuf *b, char c)
-{
-	if (jb_need(b, 1) == 0)
-		b->p[b->len++] = c;
-}
-
-/* Bytes json-c escapes (PLAIN | NOSLASHESCAPE): controls, '"', '\\'. */
-static int jb_plain(unsigned char c)
-{
-	return c >= 0x20 && c != '"' && c != '\\';
-}
-
-static void jb_string(struct jbuf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
-
-	/* Worst case: every byte becomes \u00XX. */
-	if (jb_need(b, n * 6 + 2) != 0)
-		return;
-	b->p[b->len++] = '"';
-	while (i < n) {
-		size_t run = i;
-		unsigned char c;
-		char *d = b->p + b->len;
-
-		/* Copied as it is scanned: most strings need no escape. */
-		while (run < n && jb_plain((unsigned char)s[run]))
-			*d++ = s[run++];
-		b->len += run - i;
-		if (run == n)
-			break;
-		c = (unsigned char)s[run];
-		b->p[b->len++] = '\\';
-		switch (c) {
-		case '\b': b->p[b->len++] = 'b'; break;
-		case '\n': b->p[b->len++] = 'n'; break;
-		case '\r': b->p[b->len++] = 'r'; break;
-		case '\t': b->p[b->len++] = 't'; break;
-		case '\f': b->p[b->len++] = 'f'; break;
-		case '"': b->p[b->len++] = '"'; break;
-		case '\\': b->p[b->len++] = '\\'; break;
-		default:
-			memcpy(b->p + b->len, "u00", 3);
-			b->len += 3;
-			b->p[b->len++] = hex[c >> 4];
-			b->p[b->len++] = hex[c & 0xf];
-			break;
-		}
-		i = run + 1;
-	}
-	b->p[b->len++] = '"';
-}
-
-static void jb_int(struct jbuf *b, int64_t v)
-{
-	char d[24];
-	size_t n = 0;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		d[sizeof(d) - 1 - n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		d[sizeof(d) - 1 - n++] = '-';
-	jb_put(b, d + sizeof(d) - n, n);
-}
-
-/* json-c's own text of v, for the rare values the walker leaves to it. */
-static void jb_jsonc(struct jbuf *b, struct json_object *v)
-{
-	size_t n;
-	const char *s = json_object_to_json_string_length(v,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-
-	if (s == NULL)
-		b->failed = 1;
-	else
-		jb_put(b, s, n);
-}
-
-static void jb_value(struct jbuf *b, struct json_object *v)
-{
-	int first = 1;
-
-	switch (json_object_get_type(v)) {
-	case json_type_null:
-		jb_put(b, "null", 4);
-		break;
-	case json_type_boolean:
-		if (json_object_get_boolean(v))
-			jb_put(b, "true", 4);
-		else
-			jb_put(b, "false", 5);
-		break;
-	case json_type_int: {
-		int64_t i = json_object_get_int64(v);
-
-		/* INT64_MAX may stand for a larger unsigned value. */
-		if (i == INT64_MAX)
-			jb_jsonc(b, v);
-		else
-			jb_int(b, i);
-		break;
-	}
-	case json_type_double: {
-		/* json_object_new_double_s() keeps its text as user data. */
-		const char *t = json_object_get_userdata(v);
-
-		if (t != NULL)
-			jb_put(b, t, strlen(t));
-		else
-			jb_jsonc(b, v);
-		break;
-	}
-	case json_type_string:
-		jb_string(b, json_object_get_string(v),
-			  (size_t)json_object_get_string_len(v));
-		break;
-	case json_type_object:
-		jb_char(b, '{');
-		json_object_object_foreach(v, key, val) {
-			if (!first)
-				jb_char(b, ',');
-			first = 0;
-			jb_string(b, key, strlen(key));
-			jb_char(b, ':');
-			jb_value(b, val);
-		}
-		jb_char(b, '}');
-		break;
-	case json_type_array: {
-		size_t n = json_object_array_length(v);
-
-		jb_put(b, "[", 1);
-		for (size_t i = 0; i < n; i++) {
-			if (i > 0)
-				jb_put(b, ",", 1);
-			jb_value(b, json_object_array_get_idx(v, i));
-		}
-		jb_put(b, "]", 1);
-		break;
-	}
-	}
-}
-
-static void put_ndjson(struct output *o, struct json_object *ev)
-{
-	struct jbuf *b = &o->nd;
-
-	b->len = 0;
-	jb_value(b, ev);
-	jb_put(b, "\n", 1);
-	if (b->failed) {
+	if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
 		o->write_error = 1;
-		errno = ENOMEM;
-		b->failed = 0;
-		return;
+}
+
+/* Reads an event's text back as a json-c object; NULL if it is not
+ * valid JSON (a bug: the writer makes only valid text). */
+static struct json_object *read_back(struct output *o, const struct imt_event *ev)
+{
+	struct json_object *obj;
+
+	if (o->tok == NULL && (o->tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_reset(o->tok);
+	obj = json_tokener_parse_ex(o->tok, ev->text, (int)ev->len);
+	if (obj != NULL && json_tokener_get_error(o->tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
 	}
-	if (fwrite(b->p, 1, b->len, o->fp) != b->len)
-		o->write_error = 1;
-	/* A huge event should not pin its buffer for the rest of the run. */
-	if (b->cap > (1u << 20)) {
-		free(b->p);
-		b->p = NULL;
-		b->cap = 0;
-	}
+	return obj;
 }
 
 /* json: events go into their session's timeline. */
@@ -493,32 +295,32 @@ static void text_summaries(struct output *o)
 	}
 }
 
-int out_event(struct output *o, struct json_object *ev)
+int out_event(struct output *o, const struct imt_event *ev)
 {
-	const char *type = get_str(ev, "type");
-	int sev = severity_of(ev);
+	struct json_object *obj;
 
-	if (sev > o->max_sev)
-		o->max_sev = sev;
-	if (type == NULL || !wanted(o, type)) {
-		json_object_put(ev);
+	if (ev->severity > o->max_sev)
+		o->max_sev = ev->severity;
+	if (ev->muted || !out_wants(o, ev->type))
 		return 0;
+	if (ev->failed || ev->len > INT32_MAX) {
+		errno = ENOMEM;
+		return -1;
 	}
-	switch (o->opt.format) {
-	case OUT_NDJSON:
-		put_ndjson(o, ev);
-		json_object_put(ev);
-		break;
-	case OUT_JSON:
-		keep_json(o, ev);
-		break;
-	case OUT_TEXT:
-		if (strcmp(type, "session_end") == 0)
-			json_object_array_add(o->summaries, json_object_get(ev));
+	if (o->opt.format == OUT_NDJSON) {
+		put_line(o, ev->text, ev->len);
+	} else if ((obj = read_back(o, ev)) == NULL) {
+		o->write_error = 1;
+		errno = EINVAL;
+		return -1;
+	} else if (o->opt.format == OUT_JSON) {
+		keep_json(o, obj);
+	} else {
+		if (ev->type == EV_SESSION_END)
+			json_object_array_add(o->summaries, json_object_get(obj));
 		if (!o->opt.summary)
-			put_text(o, ev);
-		json_object_put(ev);
-		break;
+			put_text(o, obj);
+		json_object_put(obj);
 	}
 	if (o->write_error) {
 		errno = errno ? errno : EIO;
@@ -545,6 +347,8 @@ void out_total(struct output *o, const char *key, struct json_object *v)
 int out_finish(struct output *o)
 {
 	struct json_object *ev;
+	const char *text;
+	size_t n;
 
 	switch (o->opt.format) {
 	case OUT_JSON:
@@ -564,7 +368,12 @@ int out_finish(struct output *o)
 			json_object_object_add(ev, "captures", json_object_get(o->captures));
 			json_object_object_foreach(o->totals, k, v)
 				json_object_object_add(ev, k, json_object_get(v));
-			put_ndjson(o, ev);
+			text = json_object_to_json_string_length(ev,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+			if (text != NULL)
+				put_line(o, text, n);
+			else
+				o->write_error = 1;
 			json_object_put(ev);
 		}
 		break;

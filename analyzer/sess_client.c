@@ -363,19 +363,18 @@ static void command_effects(struct session *s, const struct imap_element *el,
 static void emit_command(struct session *s, const struct imap_element *el,
 			 const char *tag, enum imap_cmd cmd)
 {
-	struct json_object *ev = ev_new(s, "command", 0, el->offset);
-	struct json_object *lit;
+	struct imt_event *ev = ev_new(s, EV_COMMAND, 0, el->offset);
 	int redact = -1;
 
 	if (!s->e->cfg.show_secrets && (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE))
 		redact = 1;
-	ev_cstr(ev, "tag", tag);
-	ev_cstr(ev, "command", el->name);
+	event_cstring(ev, "tag", tag);
+	event_cstring(ev, "command", el->name);
 	ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact);
-	lit = json_object_new_object();
-	ev_u64(lit, "count", el->literals);
-	ev_u64(lit, "bytes", el->literal_bytes);
-	json_object_object_add(ev, "literals", lit);
+	event_object(ev, "literals");
+	event_u64(ev, "count", el->literals);
+	event_u64(ev, "bytes", el->literal_bytes);
+	event_close(ev);
 	ev_emit(s, ev);
 }
 
@@ -425,15 +424,15 @@ static void client_command(struct session *s, const struct imap_element *el)
 static void emit_client_data(struct session *s, const struct imap_element *el,
 			     const char *kind, int secret)
 {
-	struct json_object *ev = ev_new(s, "client_data", 0, el->offset);
+	struct imt_event *ev = ev_new(s, EV_CLIENT_DATA, 0, el->offset);
 
-	ev_cstr(ev, "kind", kind);
+	event_cstring(ev, "kind", kind);
 	if (secret && !s->e->cfg.show_secrets) {
 		char text[64];
 
 		snprintf(text, sizeof(text), "<redacted %zu bytes>", el->line_len);
-		ev_cstr(ev, "text", text);
-		json_object_object_add(ev, "redacted", json_object_new_boolean(1));
+		event_cstring(ev, "text", text);
+		event_bool(ev, "redacted", 1);
 	} else {
 		ev_str(ev, "text", el->line, el->line_len, s->e->cfg.lim.max_args_text);
 	}

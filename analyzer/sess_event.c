@@ -64,182 +64,86 @@ void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 			 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(nsec / 1000));
 }
 
-double ts_diff_ms(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
+int64_t ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
 {
-	return (double)(s1 - s0) * 1000.0 + ((double)n1 - (double)n0) / 1e6;
+	/* Capture times are far from the int64 limits in nanoseconds
+	 * (year 2262); a hostile timestamp is clamped rather than wrapped. */
+	const int64_t lim = INT64_MAX / 1000000000 - 1;
+	int64_t ds = s1 - s0;
+
+	if (s1 > lim || s1 < -lim || s0 > lim || s0 < -lim)
+		ds = ds > lim ? lim : ds < -lim ? -lim : ds;
+	return ds * 1000000000 + ((int64_t)n1 - (int64_t)n0);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF. */
-	if (c == 0xe0 && p[1] < 0xa0)
-		return 0;
-	if (c == 0xed && p[1] >= 0xa0)
-		return 0;
-	if (c == 0xf0 && p[1] < 0x90)
-		return 0;
-	if (c == 0xf4 && p[1] >= 0x90)
-		return 0;
-	return n;
-}
-
-struct json_object *ev_text(const char *p, size_t len, size_t cap, int *cut_r)
-{
-	/* Worst case every byte becomes four characters. */
-	size_t in = len < cap ? len : cap;
-	char *out;
-	size_t o = 0, i = 0;
-	struct json_object *js;
-
-	if (cut_r != NULL)
-		*cut_r = len > cap;
-	/* Nearly all protocol text is ASCII, which is valid UTF-8 as it
-	 * stands: found eight bytes at a time, it is taken without a copy. */
-	while (i + 8 <= in) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		if (w & 0x8080808080808080ull)
-			break;
-		i += 8;
-	}
-	while (i < in && (unsigned char)p[i] < 0x80)
-		i++;
-	if (i == in)
-		return json_object_new_string_len(p, (int)in);
-	i = 0;
-	out = malloc(in * 4 + 1);
-	if (out == NULL)
-		return json_object_new_string("");
-	while (i < in) {
-		const unsigned char *u = (const unsigned char *)p + i;
-		size_t n = utf8_seq(u, in - i);
-
-		if (n == 0) {
-			o += (size_t)sprintf(out + o, "\\x%02X", u[0]);
-			i++;
-			continue;
-		}
-		memcpy(out + o, u, n);
-		o += n;
-		i += n;
-	}
-	js = json_object_new_string_len(out, (int)o);
-	free(out);
-	return js;
-}
-
-/*
- * The keys given to the ev_ helpers are string literals or other static
- * text, so json-c is told not to copy them (JSON_C_OBJECT_KEY_IS_CONSTANT):
- * a malloc and a free less per field.
- */
-static void ev_add(struct json_object *ev, const char *key,
-		   struct json_object *v)
-{
-	json_object_object_add_ex(ev, key, v, JSON_C_OBJECT_KEY_IS_CONSTANT);
-}
-
-#define NEW_KEY (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
-
-void ev_str(struct json_object *ev, const char *key, const char *p, size_t len,
+void ev_str(struct imt_event *ev, const char *key, const char *p, size_t len,
 	    size_t cap)
 {
-	int cut = 0;
-
-	ev_add(ev, key, ev_text(p != NULL ? p : "", p != NULL ? len : 0,
-						cap, &cut));
-	if (cut) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "%s_truncated", key);
-		json_object_object_add(ev, k, json_object_new_boolean(1));
-	}
+	event_string(ev, key, p, len < cap ? len : cap);
+	if (len > cap)
+		ev_truncated(ev, key);
 }
 
-void ev_cstr(struct json_object *ev, const char *key, const char *s)
+void ev_truncated(struct imt_event *ev, const char *key)
 {
-	ev_str(ev, key, s, strlen(s), SIZE_MAX);
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_truncated", key);
+	event_bool(ev, k, 1);
 }
 
-void ev_u64(struct json_object *ev, const char *key, uint64_t v)
+struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
+			 uint64_t offset)
 {
-	/* JSON numbers past 2^63 would not round-trip through json-c's int64. */
-	ev_add(ev, key, v > INT64_MAX ?
-			       json_object_new_uint64(v) :
-			       json_object_new_int64((int64_t)v));
-}
-
-void ev_ms(struct json_object *ev, const char *key, double ms)
-{
-	/* Millisecond values keep nanosecond resolution and no binary
-	 * noise (0.030, not 0.029999999999999999). */
-	char buf[48];
-
-	snprintf(buf, sizeof(buf), "%.6f", ms);
-	ev_add(ev, key, json_object_new_double_s(ms, buf));
-}
-
-struct json_object *ev_new(struct session *s, const char *type, int dir,
-			   uint64_t offset)
-{
-	struct json_object *ev = json_object_new_object();
+	struct sess_engine *e = s->e;
+	struct imt_event *ev;
 	char ts[48];
 
+	/* Events are built one at a time; the pool only guards against an
+	 * event started while another is being built. */
+	if (e->events_busy >= SESS_EVENT_POOL) {
+		ev = &e->event_spill;
+		event_begin(ev, type, s->id, 1);
+		return ev;
+	}
+	ev = &e->events[e->events_busy++];
+	event_begin(ev, type, s->id, !out_wants(e->out, type));
 	ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);
-	/* A new object: the keys cannot be there yet. */
-	json_object_object_add_ex(ev, "ts", json_object_new_string(ts), NEW_KEY);
-	json_object_object_add_ex(ev, "session", s->id > INT64_MAX ?
-				  json_object_new_uint64(s->id) :
-				  json_object_new_int64((int64_t)s->id), NEW_KEY);
-	json_object_object_add_ex(ev, "client", json_object_new_string(s->client),
-				  NEW_KEY);
-	json_object_object_add_ex(ev, "server", json_object_new_string(s->server),
-				  NEW_KEY);
-	json_object_object_add_ex(ev, "type", json_object_new_string(type), NEW_KEY);
-	ev_u64(ev, "frame", s->cur.frame);
+	event_ascii(ev, "ts", ts, strlen(ts));
+	event_u64(ev, "session", s->id);
+	event_ascii(ev, "client", s->client, strlen(s->client));
+	event_ascii(ev, "server", s->server, strlen(s->server));
+	event_cstring(ev, "type", event_type_name(type));
+	event_u64(ev, "frame", s->cur.frame);
 	if (dir >= 0) {
-		ev_add(ev, "dir", json_object_new_string(dir == 0 ? "c2s" : "s2c"));
-		ev_u64(ev, "offset", offset);
+		event_ascii(ev, "dir", dir == 0 ? "c2s" : "s2c", 3);
+		event_u64(ev, "offset", offset);
 	}
 	return ev;
 }
 
-void ev_emit(struct session *s, struct json_object *ev)
+void ev_emit(struct session *s, struct imt_event *ev)
 {
-	out_event(s->e->out, ev);
+	struct sess_engine *e = s->e;
+
+	if (ev == &e->event_spill)
+		return;
+	event_end(ev);
+	out_event(e->out, ev);
+	e->events_busy--;
 }
 
-static void finding_fill(struct json_object *ev, enum imt_finding id)
+static void finding_fill(struct imt_event *ev, enum imt_finding id)
 {
 	const struct imt_finding_info *fi = imt_finding_info(id);
 
-	json_object_object_add(ev, "id", json_object_new_string(fi->id));
-	json_object_object_add(ev, "category", json_object_new_string(fi->category));
-	json_object_object_add(ev, "severity",
-			       json_object_new_string(imt_severity_name(fi->severity)));
-	json_object_object_add(ev, "message", json_object_new_string(fi->message));
+	ev->severity = (int)fi->severity;
+	event_cstring(ev, "id", fi->id);
+	event_cstring(ev, "category", fi->category);
+	event_cstring(ev, "severity", imt_severity_name(fi->severity));
+	event_cstring(ev, "message", fi->message);
 	if (fi->rfc[0] != '\0')
-		json_object_object_add(ev, "rfc", json_object_new_string(fi->rfc));
+		event_cstring(ev, "rfc", fi->rfc);
 }
 
 static void finding_count(struct session *s, enum imt_finding id)
@@ -261,11 +165,11 @@ void sess_finding_n(struct session *s, enum imt_finding id, int dir,
 		    uint64_t offset, const char *detail, size_t detail_len,
 		    const char *tag)
 {
-	struct json_object *ev = ev_new(s, "violation", dir, offset);
+	struct imt_event *ev = ev_new(s, EV_VIOLATION, dir, offset);
 
 	finding_fill(ev, id);
 	if (tag != NULL)
-		ev_cstr(ev, "tag", tag);
+		event_cstring(ev, "tag", tag);
 	if (detail != NULL)
 		ev_str(ev, "detail", detail, detail_len, s->e->cfg.lim.max_args_text);
 	finding_count(s, id);
@@ -274,35 +178,37 @@ void sess_finding_n(struct session *s, enum imt_finding id, int dir,
 
 void sess_finding_report(struct session *s, const struct imt_finding_report *f)
 {
-	struct json_object *ev = ev_new(s, "violation", f->dir, f->offset);
+	struct imt_event *ev;
+	uint64_t frame = s->cur.frame;
 
+	/* The report may name an earlier frame than the packet at hand. */
 	if (f->frame != 0)
-		ev_u64(ev, "frame", f->frame);
+		s->cur.frame = f->frame;
+	ev = ev_new(s, EV_VIOLATION, f->dir, f->offset);
+	s->cur.frame = frame;
 	finding_fill(ev, f->id);
 	if (f->other_frame != 0)
-		ev_u64(ev, "other_frame", f->other_frame);
+		event_u64(ev, "other_frame", f->other_frame);
 	if (f->limit != NULL)
-		ev_cstr(ev, "limit", f->limit);
+		event_cstring(ev, "limit", f->limit);
 	if (f->value != 0)
-		ev_u64(ev, "value", f->value);
+		event_u64(ev, "value", f->value);
 	if (f->detail != NULL)
-		ev_cstr(ev, "detail", f->detail);
+		event_cstring(ev, "detail", f->detail);
 	finding_count(s, f->id);
 	ev_emit(s, ev);
 }
 
 void sess_state(struct session *s, unsigned to, const char *cause)
 {
-	struct json_object *ev;
+	struct imt_event *ev;
 
 	if (s->state == to)
 		return;
-	ev = ev_new(s, "state", -1, 0);
-	json_object_object_add(ev, "from",
-			       json_object_new_string(s->state == 0 ? "unknown" :
-						      imap_state_name(s->state)));
-	json_object_object_add(ev, "to", json_object_new_string(imap_state_name(to)));
-	ev_cstr(ev, "cause", cause);
+	ev = ev_new(s, EV_STATE, -1, 0);
+	event_cstring(ev, "from", s->state == 0 ? "unknown" : imap_state_name(s->state));
+	event_cstring(ev, "to", imap_state_name(to));
+	event_cstring(ev, "cause", cause);
 	s->state = to;
 	s->expect_state = to;
 	ev_emit(s, ev);
@@ -317,24 +223,25 @@ uint32_t sess_tag_hash(const char *tag)
 	return h | 1;   /* 0 marks an empty slot */
 }
 
-void ev_tokens(struct json_object *ev, const char *key,
+void ev_tokens(struct imt_event *ev, const char *key,
 	       const struct imap_element *el, size_t cap, int redact_from)
 {
 	char stackbuf[1024];
-	char *buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
+	char *buf;
 	size_t n;
 
-	if (buf == NULL)
+	if (ev->muted)
 		return;
-	n = render_tokens(el, 0, el->ntokens, buf, cap + 1, redact_from);
-	ev_str(ev, key, buf, n < cap ? n : cap, cap);
-	/* Cut here, or already cut by the parser's line or token caps. */
-	if (n > cap || el->tokens_dropped > 0 || el->line_truncated) {
-		char k[64];
-
-		snprintf(k, sizeof(k), "%s_truncated", key);
-		json_object_object_add(ev, k, json_object_new_boolean(1));
+	buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
+	if (buf == NULL) {
+		ev->failed = 1;
+		return;
 	}
+	n = render_tokens(el, 0, el->ntokens, buf, cap + 1, redact_from);
+	event_string(ev, key, buf, n < cap ? n : cap);
+	/* Cut here, or already cut by the parser's line or token caps. */
+	if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
+		ev_truncated(ev, key);
 	if (buf != stackbuf)
 		free(buf);
 }

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 #include <zlib.h>
-#include <json-c/json.h>
 
+#include "event.h"
 #include "findings.h"
 #include "imap.h"
 #include "imap_cmd.h"
@@ -151,6 +151,7 @@ struct tls_server {
 };
 
 #define SESS_BRUTE_SLOTS 1024
+#define SESS_EVENT_POOL  4       /* events being built at once */
 #define SESS_TLS_SERVERS 256
 
 struct sess_engine {
@@ -163,18 +164,23 @@ struct sess_engine {
 	struct brute_slot *brute;
 	struct tls_server tls_servers[SESS_TLS_SERVERS];
 	unsigned ntls_servers;
+	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
+	unsigned events_busy;
+	struct imt_event event_spill;    /* muted: past the pool (a bug) */
 };
 
 /* sess_event.c */
-struct json_object *ev_new(struct session *s, const char *type, int dir,
-			   uint64_t offset);
-void ev_emit(struct session *s, struct json_object *ev);
-void ev_str(struct json_object *ev, const char *key, const char *p, size_t len,
+/* Starts an event of the session with the common fields (ts, session,
+ * client, server, type, frame, and dir/offset when dir >= 0); muted when
+ * the output does not want the type.  Never NULL. */
+struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
+			 uint64_t offset);
+/* Ends ev and hands it to the output; ev is free again. */
+void ev_emit(struct session *s, struct imt_event *ev);
+/* p[0..len) cut at cap bytes, with "<key>_truncated": true when cut. */
+void ev_str(struct imt_event *ev, const char *key, const char *p, size_t len,
 	    size_t cap);
-void ev_cstr(struct json_object *ev, const char *key, const char *s);
-void ev_u64(struct json_object *ev, const char *key, uint64_t v);
-void ev_ms(struct json_object *ev, const char *key, double ms);
-struct json_object *ev_text(const char *p, size_t len, size_t cap, int *cut_r);
+void ev_truncated(struct imt_event *ev, const char *key);
 void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano);
 void sess_finding(struct session *s, enum imt_finding id, int dir,
 		  uint64_t offset, const char *detail, const char *tag);
@@ -186,13 +192,14 @@ void sess_state(struct session *s, unsigned to, const char *cause);
 /* Renders el's tokens as readable text into ev[key], cut at cap, with
  * "<key>_truncated" when anything was cut; top-level arguments from
  * redact_from on (-1: none) become "<redacted>". */
-void ev_tokens(struct json_object *ev, const char *key,
+void ev_tokens(struct imt_event *ev, const char *key,
 	       const struct imap_element *el, size_t cap, int redact_from);
 /* The hash that identifies a tag in the recently completed tags; never 0. */
 uint32_t sess_tag_hash(const char *tag);
 size_t render_tokens(const struct imap_element *el, size_t from, size_t to,
 		     char *buf, size_t size, int redact_from);
-double ts_diff_ms(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0);
+/* (s1, n1) - (s0, n0) in nanoseconds. */
+int64_t ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0);
 
 /* sess_client.c */
 void client_element(struct session *s, const struct imap_element *el);

@@ -87,11 +87,11 @@ void sess_set_caps(struct session *s, const char *text, size_t len, int replace)
 	}
 }
 
-static struct json_object *caps_array(const struct session *s)
+static void caps_array(struct imt_event *ev, const struct session *s)
 {
-	struct json_object *a = json_object_new_array();
 	const char *p = s->caps;
 
+	event_array(ev, "capabilities");
 	while (*p != '\0') {
 		const char *e;
 
@@ -101,10 +101,10 @@ static struct json_object *caps_array(const struct session *s)
 		if (e == NULL)
 			e = p + strlen(p);
 		if (e > p)
-			json_object_array_add(a, ev_text(p, (size_t)(e - p), 256, NULL));
+			event_string(ev, NULL, p, (size_t)(e - p) < 256 ? (size_t)(e - p) : 256);
 		p = e;
 	}
-	return a;
+	event_close(ev);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -144,7 +144,7 @@ static uint64_t name_hash(const char *p)
 	return h | 1;
 }
 
-static void add_code(struct json_object *ev, const struct imap_element *el)
+static void add_code(struct imt_event *ev, const struct imap_element *el)
 {
 	if (el->code == NULL)
 		return;
@@ -325,15 +325,15 @@ static void enabled(struct session *s, const struct imap_element *el)
 static void emit_response(struct session *s, const struct imap_element *el,
 			  int has_uid, uint64_t uid)
 {
-	struct json_object *ev = ev_new(s, "response", 1, el->offset);
+	struct imt_event *ev = ev_new(s, EV_RESPONSE, 1, el->offset);
 	const char *tag = single_pending_tag(s);
 	size_t cap = s->e->cfg.lim.max_args_text;
 
-	ev_cstr(ev, "name", el->name);
+	event_cstring(ev, "name", el->name);
 	if (el->has_number)
-		ev_u64(ev, "number", el->number);
+		event_u64(ev, "number", el->number);
 	if (has_uid)
-		ev_u64(ev, "uid", uid);
+		event_u64(ev, "uid", uid);
 	if (el->is_status) {
 		add_code(ev, el);
 		ev_str(ev, "text", el->text, el->text_len, cap);
@@ -341,14 +341,13 @@ static void emit_response(struct session *s, const struct imap_element *el,
 		ev_tokens(ev, "data", el, cap, -1);
 	}
 	if (el->literals > 0) {
-		struct json_object *lit = json_object_new_object();
-
-		ev_u64(lit, "count", el->literals);
-		ev_u64(lit, "bytes", el->literal_bytes);
-		json_object_object_add(ev, "literals", lit);
+		event_object(ev, "literals");
+		event_u64(ev, "count", el->literals);
+		event_u64(ev, "bytes", el->literal_bytes);
+		event_close(ev);
 	}
 	if (tag != NULL)
-		ev_cstr(ev, "in_reply_to", tag);
+		event_cstring(ev, "in_reply_to", tag);
 	ev_emit(s, ev);
 }
 
@@ -395,7 +394,7 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 
 static int greeting(struct session *s, const struct imap_element *el)
 {
-	struct json_object *ev;
+	struct imt_event *ev;
 
 	s->greeted = 1;
 	if (s->midstream)
@@ -407,12 +406,12 @@ static int greeting(struct session *s, const struct imap_element *el)
 		return 0;
 	}
 	status_code(s, el);
-	ev = ev_new(s, "greeting", 1, el->offset);
-	ev_cstr(ev, "status", el->name);
+	ev = ev_new(s, EV_GREETING, 1, el->offset);
+	event_cstring(ev, "status", el->name);
 	add_code(ev, el);
 	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (code_is(el, "CAPABILITY"))
-		json_object_object_add(ev, "capabilities", caps_array(s));
+		caps_array(ev, s);
 	ev_emit(s, ev);
 	if (strcmp(el->name, "PREAUTH") == 0) {
 		sess_state(s, ST_AUTH, "PREAUTH");
@@ -429,7 +428,7 @@ static int greeting(struct session *s, const struct imap_element *el)
 
 static void server_continuation(struct session *s, const struct imap_element *el)
 {
-	struct json_object *ev = ev_new(s, "continuation", 1, el->offset);
+	struct imt_event *ev = ev_new(s, EV_CONTINUATION, 1, el->offset);
 	const char *what = NULL;
 	const char *tag = NULL;
 
@@ -455,11 +454,11 @@ static void server_continuation(struct session *s, const struct imap_element *el
 	}
 	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (what != NULL)
-		ev_cstr(ev, "for", what);
+		event_cstring(ev, "for", what);
 	else
-		json_object_object_add(ev, "for", NULL);
+		event_null(ev, "for");
 	if (tag != NULL)
-		ev_cstr(ev, "tag", tag);
+		event_cstring(ev, "tag", tag);
 	ev_emit(s, ev);
 	if (what == NULL && !s->midstream && !s->gap_seen[0] && !s->gap_seen[1])
 		sess_finding(s, F_UNEXPECTED_CONTINUATION, 1, el->offset, NULL, NULL);
@@ -604,20 +603,20 @@ static void result_effects(struct session *s, struct pending_cmd *pc, int st,
 static void emit_result(struct session *s, const struct imap_element *el,
 			const char *tag, struct pending_cmd *pc)
 {
-	struct json_object *ev = ev_new(s, "result", 1, el->offset);
+	struct imt_event *ev = ev_new(s, EV_RESULT, 1, el->offset);
 
-	ev_cstr(ev, "tag", tag);
+	event_cstring(ev, "tag", tag);
 	if (pc != NULL)
-		ev_cstr(ev, "command", pc->name);
+		event_cstring(ev, "command", pc->name);
 	else
-		json_object_object_add(ev, "command", NULL);
-	ev_cstr(ev, "status", el->name);
+		event_null(ev, "command");
+	event_cstring(ev, "status", el->name);
 	add_code(ev, el);
 	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (pc != NULL) {
-		ev_ms(ev, "latency_ms", ts_diff_ms(s->cur.ts_sec, s->cur.ts_nsec,
+		event_ms(ev, "latency_ms", ts_diff_ns(s->cur.ts_sec, s->cur.ts_nsec,
 						   pc->ts_sec, pc->ts_nsec));
-		ev_u64(ev, "command_frame", pc->frame);
+		event_u64(ev, "command_frame", pc->frame);
 	}
 	ev_emit(s, ev);
 }

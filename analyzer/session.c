@@ -49,6 +49,9 @@ void sess_engine_free(struct sess_engine *e)
 {
 	if (e == NULL)
 		return;
+	for (int i = 0; i < SESS_EVENT_POOL; i++)
+		event_release(&e->events[i]);
+	event_release(&e->event_spill);
 	free(e->zbuf);
 	free(e->brute);
 	free(e);
@@ -159,18 +162,17 @@ static void session_free(struct session *s)
 static void session_recognized(struct session *s, const char *how)
 {
 	struct sess_engine *e = s->e;
-	struct json_object *ev;
+	struct imt_event *ev;
 	struct tcp_meta cur = s->cur;
 
 	s->id = e->next_id++;
 	e->sessions++;
 	s->recognized_by = how;
 	s->cur = s->first;
-	ev = ev_new(s, "session_start", -1, 0);
-	json_object_object_add(ev, "port_guess", json_object_new_string(how));
-	json_object_object_add(ev, "orientation",
-			       json_object_new_string(tcp_orient_name(s->how)));
-	json_object_object_add(ev, "midstream", json_object_new_boolean(s->midstream));
+	ev = ev_new(s, EV_SESSION_START, -1, 0);
+	event_cstring(ev, "port_guess", how);
+	event_cstring(ev, "orientation", tcp_orient_name(s->how));
+	event_bool(ev, "midstream", s->midstream);
 	ev_emit(s, ev);
 	if (s->midstream)
 		sess_finding(s, F_TCP_MIDSTREAM, -1, 0, NULL, NULL);
@@ -191,7 +193,7 @@ static void *tcp_on_open(void *user, const struct tcp_flow_info *info)
 		s->tls = 1;
 		s->dir[0].mode = s->dir[1].mode = DIR_TLS;
 		s->state = 0;
-		ev_emit(s, ev_new(s, "tls", -1, 0));
+		ev_emit(s, ev_new(s, EV_TLS, -1, 0));
 	}
 	return s;
 }
@@ -310,9 +312,9 @@ void sess_stream_result(struct session *s, int ok)
 
 void sess_start_tls(struct session *s, const char *after_tag)
 {
-	struct json_object *ev = ev_new(s, "tls", -1, 0);
+	struct imt_event *ev = ev_new(s, EV_TLS, -1, 0);
 
-	ev_cstr(ev, "after_tag", after_tag);
+	event_cstring(ev, "after_tag", after_tag);
 	ev_emit(s, ev);
 	s->tls = 1;
 	s->dir[1].mode = DIR_TLS;
@@ -325,10 +327,10 @@ void sess_start_tls(struct session *s, const char *after_tag)
 
 void sess_start_compress(struct session *s, const char *after_tag)
 {
-	struct json_object *ev = ev_new(s, "compress", -1, 0);
+	struct imt_event *ev = ev_new(s, EV_COMPRESS, -1, 0);
 
-	ev_cstr(ev, "after_tag", after_tag);
-	ev_cstr(ev, "mechanism", "DEFLATE");
+	event_cstring(ev, "after_tag", after_tag);
+	event_cstring(ev, "mechanism", "DEFLATE");
 	ev_emit(s, ev);
 	s->compress = 1;
 	if (inflate_start(&s->dir[1]) != 0)
@@ -339,12 +341,12 @@ void sess_start_compress(struct session *s, const char *after_tag)
 
 static void dir_lost(struct session *s, int d, const char *why)
 {
-	struct json_object *ev = ev_new(s, "gap", d, imap_parser_offset(s->dir[d].parser));
+	struct imt_event *ev = ev_new(s, EV_GAP, d, imap_parser_offset(s->dir[d].parser));
 
 	s->dir[d].mode = DIR_LOST;
-	ev_u64(ev, "bytes", 0);
-	ev_cstr(ev, "resync", "none");
-	ev_cstr(ev, "detail", why);
+	event_u64(ev, "bytes", 0);
+	event_cstring(ev, "resync", "none");
+	event_cstring(ev, "detail", why);
 	ev_emit(s, ev);
 }
 
@@ -466,7 +468,7 @@ static void tcp_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
 	int d = dir == TCP_C2S ? 0 : 1;
 	struct sess_dir *sd = &s->dir[d];
 	const char *resync = "none";
-	struct json_object *ev;
+	struct imt_event *ev;
 	char detail[96];
 
 	s->cur = *m;
@@ -491,9 +493,9 @@ static void tcp_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
 	default:
 		break;
 	}
-	ev = ev_new(s, "gap", d, offset);
-	ev_u64(ev, "bytes", bytes);
-	ev_cstr(ev, "resync", resync);
+	ev = ev_new(s, EV_GAP, d, offset);
+	event_u64(ev, "bytes", bytes);
+	event_cstring(ev, "resync", resync);
 	ev_emit(s, ev);
 	snprintf(detail, sizeof(detail), "%llu bytes missing", (unsigned long long)bytes);
 	sess_finding(s, F_TCP_GAP, d, offset, detail, NULL);
@@ -512,7 +514,7 @@ static void tcp_on_finding(void *flow, const struct imt_finding_report *f,
 
 static void session_end(struct session *s, const struct tcp_close_info *ci)
 {
-	struct json_object *ev, *o;
+	struct imt_event *ev;
 	static const char *const status_names[] = { "OK", "NO", "BAD", "other" };
 	/* A command whose result may lie in a hole of the capture is not
 	 * reported as unanswered. */
@@ -528,36 +530,36 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 			sess_finding(s, F_UNANSWERED_COMMAND, 0, s->pending[i].offset,
 				     s->pending[i].name, s->pending[i].tag);
 	}
-	ev = ev_new(s, "session_end", -1, 0);
-	ev_cstr(ev, "reason", tcp_close_reason_name(ci->reason));
-	ev_ms(ev, "duration_ms", ts_diff_ms(ci->last.ts_sec, ci->last.ts_nsec,
+	ev = ev_new(s, EV_SESSION_END, -1, 0);
+	event_cstring(ev, "reason", tcp_close_reason_name(ci->reason));
+	event_ms(ev, "duration_ms", ts_diff_ns(ci->last.ts_sec, ci->last.ts_nsec,
 					    s->first.ts_sec, s->first.ts_nsec));
-	ev_cstr(ev, "state", s->state == 0 ? "unknown" : imap_state_name(s->state));
+	event_cstring(ev, "state", s->state == 0 ? "unknown" : imap_state_name(s->state));
 	if (s->user[0] != '\0')
-		ev_cstr(ev, "user", s->user);
+		event_cstring(ev, "user", s->user);
 	else
-		json_object_object_add(ev, "user", NULL);
-	o = json_object_new_object();
-	ev_u64(o, "c2s", ci->bytes[0]);
-	ev_u64(o, "s2c", ci->bytes[1]);
-	json_object_object_add(ev, "bytes", o);
-	o = json_object_new_object();
-	ev_u64(o, "c2s", ci->gap_bytes[0]);
-	ev_u64(o, "s2c", ci->gap_bytes[1]);
-	json_object_object_add(ev, "missing_bytes", o);
-	json_object_object_add(ev, "tls", json_object_new_boolean(s->tls));
-	json_object_object_add(ev, "compressed", json_object_new_boolean(s->compress));
-	ev_u64(ev, "commands", s->commands);
-	o = json_object_new_object();
+		event_null(ev, "user");
+	event_object(ev, "bytes");
+	event_u64(ev, "c2s", ci->bytes[0]);
+	event_u64(ev, "s2c", ci->bytes[1]);
+	event_close(ev);
+	event_object(ev, "missing_bytes");
+	event_u64(ev, "c2s", ci->gap_bytes[0]);
+	event_u64(ev, "s2c", ci->gap_bytes[1]);
+	event_close(ev);
+	event_bool(ev, "tls", s->tls);
+	event_bool(ev, "compressed", s->compress);
+	event_u64(ev, "commands", s->commands);
+	event_object(ev, "results");
 	for (int i = 0; i < 4; i++)
-		ev_u64(o, status_names[i], s->results[i]);
-	json_object_object_add(ev, "results", o);
-	o = json_object_new_object();
+		event_u64(ev, status_names[i], s->results[i]);
+	event_close(ev);
+	event_object(ev, "violations");
 	for (int i = 0; i < 4; i++)
-		ev_u64(o, imt_severity_name((enum imt_severity)i), s->violations[i]);
-	json_object_object_add(ev, "violations", o);
-	ev_u64(ev, "unanswered", s->npending);
-	ev_cstr(ev, "history", ci->history != NULL ? ci->history : "");
+		event_u64(ev, imt_severity_name((enum imt_severity)i), s->violations[i]);
+	event_close(ev);
+	event_u64(ev, "unanswered", s->npending);
+	event_cstring(ev, "history", ci->history != NULL ? ci->history : "");
 	ev_emit(s, ev);
 }
 

@@ -1,9 +1,10 @@
 /*
  * output.h - writing events as NDJSON, one JSON document, or text.
  *
- * Events are json-c objects built by the session engine.  The output
- * stage takes ownership of each one and writes it in the chosen format:
- *  - ndjson: one object per line, in the order given (capture order);
+ * Events come from the session engine as JSON text (event.h).  The
+ * output stage writes each in the chosen format:
+ *  - ndjson: the event's text on one line, in the order given (capture
+ *            order);
  *  - json:   one pretty-printed document {captures, sessions[timeline],
  *            totals}, written by out_finish();
  *  - text:   one aligned line per event, then per-session summaries.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#include "event.h"
 #include "findings.h"
 
 enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT };
@@ -32,12 +34,17 @@ struct output;
  * when out of memory. */
 struct output *out_new(FILE *fp, const struct out_options *opt);
 
+/* True when the output writes events of this type (--summary and
+ * --violations-only leave some out): others may be built muted. */
+int out_wants(const struct output *o, enum imt_event_type type);
+
 /*
- * Takes ownership of ev (a JSON object with at least "type" and
- * "session") and writes or keeps it.  Returns 0, or -1 when writing
- * failed (errno set); the event is consumed either way.
+ * Writes or keeps ev (ended with event_end()); ev is only read, during
+ * the call.  A violation's severity counts for out_max_severity() even
+ * when the event is muted or not wanted.  Returns 0, or -1 when writing
+ * failed or the event could not be built (errno set).
  */
-int out_event(struct output *o, struct json_object *ev);
+int out_event(struct output *o, const struct imt_event *ev);
 
 /* Records a capture file read (for the json document and the totals). */
 void out_capture(struct output *o, const char *path, const char *error);

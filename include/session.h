@@ -6,7 +6,8 @@
  * direction, follows STARTTLS, COMPRESS=DEFLATE, AUTHENTICATE and IDLE,
  * pairs tagged results with their commands, tracks each session's state
  * and mailbox, raises the findings of the catalog (findings.h) and hands
- * every event, as a json-c object, to the output stage.
+ * every event, as JSON text built field by field (event.h), to the
+ * output stage.
  */
 #ifndef IMT_SESSION_H
 #define IMT_SESSION_H

@@ -1,8 +1,10 @@
 /*
- * test_output.c - the output stage.  Its NDJSON writer must produce
- * exactly what json-c's own serializer produces for the same objects,
- * and the selections (--summary, --violations-only) must keep the right
- * events.
+ * test_output.c - the event writer and the output stage.  The writer's
+ * text must be exactly what json-c's own serializer writes for the same
+ * object (the NDJSON contract, and the golden outputs, rest on it), its
+ * strings valid UTF-8 with "\xNN" for other bytes; the selections
+ * (--summary, --violations-only) must keep the right events, and the
+ * json document and text formats must read events back whole.
  */
 #include <check.h>
 #include <stdio.h>
@@ -10,10 +12,44 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "event.h"
 #include "output.h"
 
-/* Writes ev through an NDJSON output into a memory buffer; returns it. */
-static char *ndjson_of(struct json_object *ev, const struct out_options *opt)
+static struct imt_event ev;
+
+static void start(enum imt_event_type type)
+{
+	event_begin(&ev, type, 1, 0);
+	event_ascii(&ev, "ts", "2026-01-01T00:00:00.000001Z", 27);
+	event_u64(&ev, "session", 1);
+	event_cstring(&ev, "type", event_type_name(type));
+}
+
+/* ev's text as a C string (caller frees). */
+static char *text_of(void)
+{
+	char *t;
+
+	ck_assert_int_eq(event_end(&ev), 0);
+	t = malloc(ev.len + 1);
+	memcpy(t, ev.text, ev.len);
+	t[ev.len] = '\0';
+	return t;
+}
+
+/* The writer's text is valid JSON that json-c writes back identically. */
+static void assert_json_c_agrees(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	ck_assert_msg(o != NULL, "not JSON: %s", text);
+	ck_assert_str_eq(json_object_to_json_string_ext(o,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), text);
+	json_object_put(o);
+}
+
+/* Writes ev through an output into a memory buffer; returns it. */
+static char *output_of(const struct out_options *opt)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -22,82 +58,217 @@ static char *ndjson_of(struct json_object *ev, const struct out_options *opt)
 
 	ck_assert_ptr_nonnull(fp);
 	o = out_new(fp, opt);
-	ck_assert_int_eq(out_event(o, ev), 0);
+	ck_assert_int_eq(event_end(&ev), 0);
+	ck_assert_int_eq(out_event(o, &ev), 0);
 	ck_assert_int_eq(out_finish(o), 0);
 	out_free(o);
 	fclose(fp);
 	return buf;
 }
 
-static struct json_object *event(const char *type)
+START_TEST(strings_match_json_c)
 {
-	struct json_object *ev = json_object_new_object();
+	/* Every ASCII byte value, escapes, slashes, quotes, valid UTF-8. */
+	char ascii[128];
+	struct json_object *ref = json_object_new_object();
+	char *t;
 
-	json_object_object_add(ev, "ts", json_object_new_string("2026-01-01T00:00:00.000001Z"));
-	json_object_object_add(ev, "session", json_object_new_int64(1));
-	json_object_object_add(ev, "type", json_object_new_string(type));
-	return ev;
-}
-
-/* The writer's line equals json-c's PLAIN|NOSLASHESCAPE text plus "\n". */
-static void assert_same_as_json_c(struct json_object *ev)
-{
-	struct out_options opt = { .format = OUT_NDJSON };
-	const char *ref = json_object_to_json_string_ext(ev,
-		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *want = malloc(strlen(ref) + 2);
-	char *got;
-
-	sprintf(want, "%s\n", ref);
-	got = ndjson_of(json_object_get(ev), &opt);
-	ck_assert_str_eq(got, want);
-	free(got);
-	free(want);
-}
-
-START_TEST(ndjson_strings_match_json_c)
-{
-	/* Every byte value, escapes, slashes, quotes, UTF-8 and \xNN text. */
-	char all[256];
-	struct json_object *ev = event("command");
-
-	for (int i = 0; i < 256; i++)
-		all[i] = (char)(i == 0 ? 1 : i);
-	json_object_object_add(ev, "bytes", json_object_new_string_len(all, 256));
-	json_object_object_add(ev, "nul", json_object_new_string_len("a\0b", 3));
-	json_object_object_add(ev, "text",
-			       json_object_new_string("a/b \"q\" \\ \t\r\n \xc3\xa9 \\xFF"));
-	json_object_object_add(ev, "empty", json_object_new_string(""));
-	assert_same_as_json_c(ev);
-	json_object_put(ev);
+	for (int i = 0; i < 128; i++)
+		ascii[i] = (char)(i == 0 ? 1 : i);
+	start(EV_COMMAND);
+	event_string(&ev, "bytes", ascii, sizeof(ascii));
+	event_string(&ev, "nul", "a\0b", 3);
+	event_cstring(&ev, "text", "a/b \"q\" \\ \t\r\n\b\f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	event_cstring(&ev, "empty", "");
+	event_string(&ev, "none", NULL, 5);
+	t = text_of();
+	assert_json_c_agrees(t);
+	/* And the same object built with json-c serializes to the same text. */
+	json_object_object_add(ref, "ts", json_object_new_string("2026-01-01T00:00:00.000001Z"));
+	json_object_object_add(ref, "session", json_object_new_int64(1));
+	json_object_object_add(ref, "type", json_object_new_string("command"));
+	json_object_object_add(ref, "bytes", json_object_new_string_len(ascii, 128));
+	json_object_object_add(ref, "nul", json_object_new_string_len("a\0b", 3));
+	json_object_object_add(ref, "text", json_object_new_string(
+		"a/b \"q\" \\ \t\r\n\b\f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+	json_object_object_add(ref, "empty", json_object_new_string(""));
+	json_object_object_add(ref, "none", json_object_new_string(""));
+	ck_assert_str_eq(json_object_to_json_string_ext(ref,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), t);
+	json_object_put(ref);
+	free(t);
 }
 END_TEST
 
-START_TEST(ndjson_numbers_match_json_c)
+/* One string through the writer; returns the JSON text of the value. */
+static char *string_text(const char *p, size_t n)
 {
-	struct json_object *ev = event("result");
-	struct json_object *nested = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
+	char *t, *v;
 
-	json_object_object_add(ev, "zero", json_object_new_int64(0));
-	json_object_object_add(ev, "neg", json_object_new_int64(-42));
-	json_object_object_add(ev, "min", json_object_new_int64(INT64_MIN));
-	json_object_object_add(ev, "max", json_object_new_int64(INT64_MAX));
-	json_object_object_add(ev, "big", json_object_new_uint64(UINT64_MAX));
-	json_object_object_add(ev, "ms", json_object_new_double_s(0.03, "0.030000"));
-	json_object_object_add(ev, "raw_double", json_object_new_double(1.5));
-	json_object_object_add(ev, "yes", json_object_new_boolean(1));
-	json_object_object_add(ev, "no", json_object_new_boolean(0));
-	json_object_object_add(ev, "null", NULL);
-	json_object_array_add(arr, json_object_new_string("IMAP4rev1"));
-	json_object_array_add(arr, json_object_new_int64(7));
-	json_object_object_add(nested, "c2s", json_object_new_int64(12));
-	json_object_object_add(nested, "list", arr);
-	json_object_object_add(ev, "bytes", nested);
-	json_object_object_add(ev, "empty_obj", json_object_new_object());
-	json_object_object_add(ev, "empty_arr", json_object_new_array());
-	assert_same_as_json_c(ev);
-	json_object_put(ev);
+	event_begin(&ev, EV_RESPONSE, 1, 0);
+	event_string(&ev, "s", p, n);
+	t = text_of();
+	assert_json_c_agrees(t);
+	/* {"s":VALUE} */
+	v = strdup(t + 5);
+	v[strlen(v) - 1] = '\0';
+	free(t);
+	return v;
+}
+
+START_TEST(invalid_utf8_becomes_hex_text)
+{
+	static const struct { const char *in; size_t n; const char *out; } cases[] = {
+		{ "\xff", 1, "\"\\\\xFF\"" },
+		{ "a\x80z", 3, "\"a\\\\x80z\"" },
+		{ "\xc0\x80", 2, "\"\\\\xC0\\\\x80\"" },              /* overlong */
+		{ "\xed\xa0\x80", 3, "\"\\\\xED\\\\xA0\\\\x80\"" },   /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, "\"\\\\xF4\\\\x90\\\\x80\\\\x80\"" }, /* > U+10FFFF */
+		{ "\xe2\x82", 2, "\"\\\\xE2\\\\x82\"" },              /* cut short */
+		{ "\xc3\xa9", 2, "\"\xc3\xa9\"" },                    /* valid */
+		{ "\xc3", 1, "\"\\\\xC3\"" },
+		{ "12345678\xff" "abcdefgh", 17, "\"12345678\\\\xFFabcdefgh\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *v = string_text(cases[i].in, cases[i].n);
+
+		ck_assert_str_eq(v, cases[i].out);
+		free(v);
+	}
+}
+END_TEST
+
+START_TEST(every_byte_at_every_position)
+{
+	/* The eight-byte fast path must not change any text: each byte value
+	 * at each position of a 17-byte string gives the same as alone. */
+	for (int c = 1; c < 256; c++) {
+		char one = (char)c;
+		char *alone = string_text(&one, 1);
+		size_t an = strlen(alone) - 2;   /* without the quotes */
+
+		for (size_t pos = 0; pos < 17; pos++) {
+			char s[17];
+			char want[64];
+			char *v;
+
+			memset(s, 'a', sizeof(s));
+			s[pos] = one;
+			snprintf(want, sizeof(want), "\"%.*s%.*s%.*s\"", (int)pos,
+				 "aaaaaaaaaaaaaaaaa", (int)an, alone + 1,
+				 (int)(16 - pos), "aaaaaaaaaaaaaaaaa");
+			v = string_text(s, sizeof(s));
+			ck_assert_str_eq(v, want);
+			free(v);
+		}
+		free(alone);
+	}
+}
+END_TEST
+
+START_TEST(numbers_and_nesting_match_json_c)
+{
+	char *t;
+
+	start(EV_RESULT);
+	event_u64(&ev, "zero", 0);
+	event_i64(&ev, "neg", -42);
+	event_i64(&ev, "min", INT64_MIN);
+	event_i64(&ev, "max", INT64_MAX);
+	event_u64(&ev, "big", UINT64_MAX);
+	event_ms(&ev, "ms", 30000);
+	event_ms(&ev, "whole", 1000000);
+	event_ms(&ev, "back", -1500000);
+	event_ms(&ev, "tiny", 1);
+	event_bool(&ev, "yes", 1);
+	event_bool(&ev, "no", 0);
+	event_null(&ev, "null");
+	event_object(&ev, "bytes");
+	event_u64(&ev, "c2s", 12);
+	event_array(&ev, "list");
+	event_cstring(&ev, NULL, "IMAP4rev1");
+	event_u64(&ev, NULL, 7);
+	event_object(&ev, NULL);
+	event_close(&ev);
+	event_close(&ev);
+	event_close(&ev);
+	event_object(&ev, "empty_obj");
+	event_close(&ev);
+	event_array(&ev, "empty_arr");
+	event_close(&ev);
+	event_array(&ev, "left_open");
+	event_bool(&ev, NULL, 1);
+	t = text_of();
+	assert_json_c_agrees(t);
+	ck_assert_str_eq(t, "{\"ts\":\"2026-01-01T00:00:00.000001Z\",\"session\":1,"
+		"\"type\":\"result\",\"zero\":0,\"neg\":-42,\"min\":-9223372036854775808,"
+		"\"max\":9223372036854775807,\"big\":18446744073709551615,"
+		"\"ms\":0.030000,\"whole\":1.000000,\"back\":-1.500000,\"tiny\":0.000001,"
+		"\"yes\":true,\"no\":false,\"null\":null,"
+		"\"bytes\":{\"c2s\":12,\"list\":[\"IMAP4rev1\",7,{}]},"
+		"\"empty_obj\":{},\"empty_arr\":[],\"left_open\":[true]}");
+	free(t);
+}
+END_TEST
+
+START_TEST(muted_events_write_nothing)
+{
+	event_begin(&ev, EV_RESPONSE, 3, 1);
+	event_cstring(&ev, "name", "FETCH");
+	event_object(&ev, "literals");
+	event_u64(&ev, "count", 1);
+	event_close(&ev);
+	ck_assert_int_eq(event_end(&ev), 0);
+	ck_assert_uint_eq(ev.len, 0);
+	ck_assert_uint_eq(ev.depth, 0);
+}
+END_TEST
+
+START_TEST(large_strings_grow_the_buffer)
+{
+	size_t n = 3u << 20;
+	char *big = malloc(n);
+	char *t;
+
+	memset(big, '"', n);   /* each becomes two characters */
+	start(EV_RESPONSE);
+	event_string(&ev, "data", big, n);
+	t = text_of();
+	ck_assert_uint_eq(strlen(t), ev.len);
+	ck_assert_uint_gt(ev.len, 2 * n);
+	assert_json_c_agrees(t);
+	free(t);
+	free(big);
+	/* The next event does not keep the huge buffer. */
+	start(EV_RESPONSE);
+	ck_assert_uint_le(ev.cap, 1u << 20);
+}
+END_TEST
+
+START_TEST(event_types_have_names)
+{
+	ck_assert_str_eq(event_type_name(EV_SESSION_START), "session_start");
+	ck_assert_str_eq(event_type_name(EV_CLIENT_DATA), "client_data");
+	ck_assert_str_eq(event_type_name(EV_SESSION_END), "session_end");
+	ck_assert_str_eq(event_type_name(EV__COUNT), "unknown");
+}
+END_TEST
+
+START_TEST(ndjson_is_the_text_and_a_newline)
+{
+	struct out_options opt = { .format = OUT_NDJSON };
+	char *out, *t;
+
+	start(EV_COMMAND);
+	event_cstring(&ev, "tag", "A1");
+	t = text_of();
+	out = output_of(&opt);
+	ck_assert_uint_eq(strlen(out), strlen(t) + 1);
+	ck_assert_int_eq(strncmp(out, t, strlen(t)), 0);
+	ck_assert_int_eq(out[strlen(t)], '\n');
+	free(out);
+	free(t);
 }
 END_TEST
 
@@ -107,14 +278,17 @@ START_TEST(selections_keep_the_right_events)
 	struct out_options vonly = { .format = OUT_NDJSON, .violations_only = 1 };
 	char *out;
 
-	out = ndjson_of(event("command"), &vonly);
+	start(EV_COMMAND);
+	out = output_of(&vonly);
 	ck_assert_str_eq(out, "");
 	free(out);
-	out = ndjson_of(event("session_start"), &vonly);
+	start(EV_SESSION_START);
+	out = output_of(&vonly);
 	ck_assert_ptr_nonnull(strstr(out, "session_start"));
 	free(out);
 	/* --summary ends with the totals object. */
-	out = ndjson_of(event("response"), &summary);
+	start(EV_RESPONSE);
+	out = output_of(&summary);
 	ck_assert_ptr_null(strstr(out, "response"));
 	ck_assert_ptr_nonnull(strstr(out, "\"type\":\"totals\""));
 	free(out);
@@ -125,19 +299,59 @@ START_TEST(max_severity_counts_filtered_events)
 {
 	/* --fail-on must see findings even when they are not written. */
 	struct out_options summary = { .format = OUT_NDJSON, .summary = 1 };
-	struct json_object *ev = event("violation");
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *fp = open_memstream(&buf, &len);
 	struct output *o = out_new(fp, &summary);
 
-	json_object_object_add(ev, "severity", json_object_new_string("medium"));
+	ck_assert_int_eq(out_wants(o, EV_VIOLATION), 0);
+	event_begin(&ev, EV_VIOLATION, 1, !out_wants(o, EV_VIOLATION));
+	ev.severity = SEV_MEDIUM;
+	event_end(&ev);
 	ck_assert_int_eq(out_max_severity(o), -1);
-	out_event(o, ev);
+	ck_assert_int_eq(out_event(o, &ev), 0);
 	ck_assert_int_eq(out_max_severity(o), SEV_MEDIUM);
 	out_free(o);
 	fclose(fp);
 	free(buf);
+}
+END_TEST
+
+START_TEST(json_and_text_read_events_back)
+{
+	struct out_options json = { .format = OUT_JSON };
+	struct out_options text = { .format = OUT_TEXT };
+	struct json_object *doc, *sessions, *timeline, *e0;
+	char *out;
+
+	start(EV_RESULT);
+	event_u64(&ev, "frame", 7);
+	event_cstring(&ev, "tag", "A1");
+	event_cstring(&ev, "status", "OK");
+	event_cstring(&ev, "text", "done \xff");
+	event_ms(&ev, "latency_ms", 1234567);
+	out = output_of(&json);
+	doc = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(doc);
+	sessions = json_object_object_get(doc, "sessions");
+	ck_assert_uint_eq(json_object_array_length(sessions), 1);
+	timeline = json_object_object_get(json_object_array_get_idx(sessions, 0), "timeline");
+	e0 = json_object_array_get_idx(timeline, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(e0, "text")), "done \\xFF");
+	ck_assert_ptr_nonnull(strstr(out, "\"latency_ms\": 1.234567"));
+	json_object_put(doc);
+	free(out);
+
+	start(EV_RESULT);
+	event_u64(&ev, "frame", 7);
+	event_cstring(&ev, "tag", "A1");
+	event_cstring(&ev, "status", "OK");
+	event_cstring(&ev, "text", "done");
+	event_cstring(&ev, "command", "NOOP");
+	event_ms(&ev, "latency_ms", 1234567);
+	out = output_of(&text);
+	ck_assert_ptr_nonnull(strstr(out, "A1 OK done  (NOOP 1.235 ms)"));
+	free(out);
 }
 END_TEST
 
@@ -146,15 +360,25 @@ static Suite *output_suite(void)
 	Suite *s = suite_create("output");
 	TCase *tc = tcase_create("output");
 
-	tcase_add_test(tc, ndjson_strings_match_json_c);
-	tcase_add_test(tc, ndjson_numbers_match_json_c);
+	tcase_add_test(tc, strings_match_json_c);
+	tcase_add_test(tc, invalid_utf8_becomes_hex_text);
+	tcase_add_test(tc, every_byte_at_every_position);
+	tcase_add_test(tc, numbers_and_nesting_match_json_c);
+	tcase_add_test(tc, muted_events_write_nothing);
+	tcase_add_test(tc, large_strings_grow_the_buffer);
+	tcase_add_test(tc, event_types_have_names);
+	tcase_add_test(tc, ndjson_is_the_text_and_a_newline);
 	tcase_add_test(tc, selections_keep_the_right_events);
 	tcase_add_test(tc, max_severity_counts_filtered_events);
+	tcase_add_test(tc, json_and_text_read_events_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	return imt_check_main(output_suite());
+	int rc = imt_check_main(output_suite());
+
+	event_release(&ev);
+	return rc;
 }

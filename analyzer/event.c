@@ -1,0 +1,376 @@
+/*
+ * event.c - writing one event's JSON text as it is built (event.h).
+ *
+ * The text matches json-c's PLAIN | NOSLASHESCAPE serializer: strings
+ * escape '"', '\\' and the control bytes (\b \f \n \r \t by name, the
+ * others as \u00xx in lower-case hex), and nothing else; integers in
+ * decimal; no white space.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+
+static const char *const type_names[] = {
+#define X(e, name) name,
+	IMT_EVENT_TYPES(X)
+#undef X
+};
+
+const char *event_type_name(enum imt_event_type t)
+{
+	if ((unsigned)t >= EV__COUNT)
+		return "unknown";
+	return type_names[t];
+}
+
+/* A huge event should not pin its buffer for the rest of the run. */
+#define EVENT_KEEP_CAP (1u << 20)
+
+static int event_grow(struct imt_event *ev, size_t n)
+{
+	size_t cap = ev->cap ? ev->cap : 4096;
+	char *p;
+
+	while (cap - ev->len < n) {
+		if (cap > SIZE_MAX / 2)
+			goto fail;
+		cap *= 2;
+	}
+	p = realloc(ev->text, cap);
+	if (p == NULL)
+		goto fail;
+	ev->text = p;
+	ev->cap = cap;
+	return 0;
+fail:
+	ev->failed = 1;
+	return -1;
+}
+
+/* Room for n more bytes: 0, or -1 (then nothing may be written). */
+static inline int event_room(struct imt_event *ev, size_t n)
+{
+	if (ev->muted || ev->failed)
+		return -1;
+	if (n <= ev->cap - ev->len)
+		return 0;
+	return event_grow(ev, n);
+}
+
+void event_begin(struct imt_event *ev, enum imt_event_type type,
+		 uint64_t session, int muted)
+{
+	if (ev->cap > EVENT_KEEP_CAP) {
+		free(ev->text);
+		ev->text = NULL;
+		ev->cap = 0;
+	}
+	ev->type = type;
+	ev->session = session;
+	ev->severity = -1;
+	ev->muted = muted;
+	ev->failed = 0;
+	ev->len = 0;
+	ev->depth = 1;
+	ev->has_member = 0;
+	ev->is_array = 0;
+	if (event_room(ev, 1) == 0)
+		ev->text[ev->len++] = '{';
+}
+
+int event_end(struct imt_event *ev)
+{
+	while (ev->depth > 0)
+		event_close(ev);
+	return ev->failed ? -1 : 0;
+}
+
+void event_release(struct imt_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->text);
+	ev->text = NULL;
+	ev->len = ev->cap = 0;
+}
+
+/*
+ * Starts a member: the comma, then "key": (objects) or nothing (arrays).
+ * Returns 0 with room for `value` more bytes reserved, or -1.
+ */
+static int event_member(struct imt_event *ev, const char *key, size_t value)
+{
+	uint32_t bit = 1u << (ev->depth & 31);
+	size_t klen = key != NULL ? strlen(key) : 0;
+	char *d;
+
+	if (ev->depth == 0 || event_room(ev, klen + 4 + value) != 0)
+		return -1;
+	d = ev->text + ev->len;
+	if (ev->has_member & bit)
+		*d++ = ',';
+	ev->has_member |= bit;
+	if (!(ev->is_array & bit) && key != NULL) {
+		*d++ = '"';
+		memcpy(d, key, klen);
+		d += klen;
+		*d++ = '"';
+		*d++ = ':';
+	}
+	ev->len = (size_t)(d - ev->text);
+	return 0;
+}
+
+static inline void put(struct imt_event *ev, const char *s, size_t n)
+{
+	memcpy(ev->text + ev->len, s, n);
+	ev->len += n;
+}
+
+/* ---- strings ----------------------------------------------------------- */
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* True when none of the 8 bytes of w needs a look: all printable ASCII,
+ * none a '"' or a '\\'. */
+static inline int plain8(uint64_t w)
+{
+	uint64_t ctl = (w - 0x20 * ONES) & ~w;
+	uint64_t quote = w ^ ('"' * ONES), bslash = w ^ ('\\' * ONES);
+
+	quote = (quote - ONES) & ~quote;
+	bslash = (bslash - ONES) & ~bslash;
+	return ((w | ctl | quote | bslash) & HIGHS) == 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates and code points past U+10FFFF. */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* Writes s as a JSON string, quotes included; room is reserved. */
+static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
+{
+	static const char lower[] = "0123456789abcdef";
+	static const char upper[] = "0123456789ABCDEF";
+	char *d = ev->text + ev->len;
+	size_t i = 0;
+
+	*d++ = '"';
+	while (i < n) {
+		unsigned char c;
+		size_t k;
+
+		/* Nearly all protocol text is plain ASCII: eight bytes a step. */
+		while (i + 8 <= n) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (!plain8(w))
+				break;
+			memcpy(d, s + i, 8);
+			d += 8;
+			i += 8;
+		}
+		if (i == n)
+			break;
+		c = s[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*d++ = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			k = utf8_seq(s + i, n - i);
+			if (k > 0) {
+				memcpy(d, s + i, k);
+				d += k;
+				i += k;
+				continue;
+			}
+			/* Not UTF-8: the text "\xNN", its backslash escaped. */
+			memcpy(d, "\\\\x", 3);
+			d[3] = upper[c >> 4];
+			d[4] = upper[c & 0xf];
+			d += 5;
+			i++;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '\b': *d++ = 'b'; break;
+		case '\f': *d++ = 'f'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\r': *d++ = 'r'; break;
+		case '\t': *d++ = 't'; break;
+		case '"': *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		default:
+			memcpy(d, "u00", 3);
+			d[3] = lower[c >> 4];
+			d[4] = lower[c & 0xf];
+			d += 5;
+			break;
+		}
+		i++;
+	}
+	*d++ = '"';
+	ev->len = (size_t)(d - ev->text);
+}
+
+void event_string(struct imt_event *ev, const char *key, const char *p,
+		  size_t len)
+{
+	/* Worst case: every byte becomes six characters (\u00xx). */
+	if (len > (SIZE_MAX - 16) / 6 || event_member(ev, key, len * 6 + 2) != 0)
+		return;
+	put_string(ev, (const unsigned char *)(p != NULL ? p : ""),
+		   p != NULL ? len : 0);
+}
+
+void event_cstring(struct imt_event *ev, const char *key, const char *s)
+{
+	event_string(ev, key, s, s != NULL ? strlen(s) : 0);
+}
+
+void event_ascii(struct imt_event *ev, const char *key, const char *s,
+		 size_t len)
+{
+	if (event_member(ev, key, len + 2) != 0)
+		return;
+	ev->text[ev->len++] = '"';
+	put(ev, s, len);
+	ev->text[ev->len++] = '"';
+}
+
+/* ---- numbers and the rest ---------------------------------------------- */
+
+/* Writes v in decimal at the end of buf (24 bytes); returns the start. */
+static char *u64_text(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+static void put_number(struct imt_event *ev, const char *key, int neg,
+		       uint64_t mag)
+{
+	char buf[24];
+	char *p = u64_text(buf + sizeof(buf), mag);
+
+	if (neg)
+		*--p = '-';
+	if (event_member(ev, key, (size_t)(buf + sizeof(buf) - p)) == 0)
+		put(ev, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+void event_u64(struct imt_event *ev, const char *key, uint64_t v)
+{
+	put_number(ev, key, 0, v);
+}
+
+void event_i64(struct imt_event *ev, const char *key, int64_t v)
+{
+	put_number(ev, key, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
+void event_bool(struct imt_event *ev, const char *key, int v)
+{
+	if (event_member(ev, key, 5) == 0)
+		put(ev, v ? "true" : "false", v ? 4 : 5);
+}
+
+void event_null(struct imt_event *ev, const char *key)
+{
+	if (event_member(ev, key, 4) == 0)
+		put(ev, "null", 4);
+}
+
+void event_ms(struct imt_event *ev, const char *key, int64_t ns)
+{
+	uint64_t mag = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
+	uint64_t frac = mag % 1000000;
+	char buf[40];
+	char *end = buf + sizeof(buf);
+	char *p = end;
+
+	for (int i = 0; i < 6; i++) {
+		*--p = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	*--p = '.';
+	p = u64_text(p, mag / 1000000);
+	if (ns < 0)
+		*--p = '-';
+	if (event_member(ev, key, (size_t)(end - p)) == 0)
+		put(ev, p, (size_t)(end - p));
+}
+
+static void event_open(struct imt_event *ev, const char *key, int array)
+{
+	uint32_t bit;
+
+	if (ev->depth >= EVENT_MAX_DEPTH) {
+		/* A programming error, not input: the tables nest two deep. */
+		ev->failed = 1;
+		return;
+	}
+	/* The depth is kept even when nothing is written (a muted or
+	 * failed event), so that every event_close() has its opening. */
+	if (event_member(ev, key, 1) == 0)
+		ev->text[ev->len++] = array ? '[' : '{';
+	ev->depth++;
+	bit = 1u << ev->depth;
+	ev->has_member &= ~bit;
+	if (array)
+		ev->is_array |= bit;
+	else
+		ev->is_array &= ~bit;
+}
+
+void event_object(struct imt_event *ev, const char *key)
+{
+	event_open(ev, key, 0);
+}
+
+void event_array(struct imt_event *ev, const char *key)
+{
+	event_open(ev, key, 1);
+}
+
+void event_close(struct imt_event *ev)
+{
+	uint32_t bit = 1u << ev->depth;
+
+	if (ev->depth == 0)
+		return;
+	if (event_room(ev, 1) == 0)
+		ev->text[ev->len++] = (ev->is_array & bit) ? ']' : '}';
+	ev->depth--;
+}

@@ -1,0 +1,104 @@
+/*
+ * event.h - one output event, written as it is built.
+ *
+ * The session engine builds each event field by field with the writers
+ * below, straight into compact JSON text: exactly the text json-c's
+ * serializer gives for the same object with JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE (tests/test_output.c proves it byte for
+ * byte).  NDJSON output is that text plus a newline; the json document
+ * and the text format read it back through json-c's parser.  Building
+ * text rather than a json-c object tree saves a malloc and a hash insert
+ * per field on the hot path, where every FETCH line is an event.
+ *
+ * Field order is the order of the calls; a key is written once (the
+ * writers do not look back).  Every string value is made valid UTF-8 on
+ * the way in: a byte that is not part of a valid sequence becomes the
+ * four characters "\xNN" (upper-case hex).
+ */
+#ifndef IMT_EVENT_H
+#define IMT_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every event type: the enum and the "type" string of the contract
+ * (docs/output.md).  Append only. */
+#define IMT_EVENT_TYPES(X)                     \
+	X(EV_SESSION_START, "session_start")   \
+	X(EV_GREETING, "greeting")             \
+	X(EV_COMMAND, "command")               \
+	X(EV_CONTINUATION, "continuation")     \
+	X(EV_CLIENT_DATA, "client_data")       \
+	X(EV_RESPONSE, "response")             \
+	X(EV_RESULT, "result")                 \
+	X(EV_STATE, "state")                   \
+	X(EV_TLS, "tls")                       \
+	X(EV_COMPRESS, "compress")             \
+	X(EV_GAP, "gap")                       \
+	X(EV_VIOLATION, "violation")           \
+	X(EV_SESSION_END, "session_end")
+
+enum imt_event_type {
+#define X(e, name) e,
+	IMT_EVENT_TYPES(X)
+#undef X
+	EV__COUNT
+};
+
+/* Nesting of objects and arrays inside an event (the event itself is 1). */
+#define EVENT_MAX_DEPTH 8
+
+struct imt_event {
+	enum imt_event_type type;
+	uint64_t session;
+	int severity;        /* a violation's enum imt_severity; -1 otherwise */
+	int muted;           /* not wanted by the output: nothing is written */
+	int failed;          /* out of memory: the text is incomplete */
+	char *text;          /* the JSON text so far (not NUL-terminated) */
+	size_t len, cap;
+	unsigned depth;      /* open objects and arrays, the event's own included */
+	uint32_t has_member; /* bit d: depth d has a member already */
+	uint32_t is_array;   /* bit d: depth d is an array */
+};
+
+/* The "type" string of t; "unknown" for a value out of range. */
+const char *event_type_name(enum imt_event_type t);
+
+/* Starts ev (text kept from an earlier event is reused) as an event of
+ * the given type and session: writes "{".  A muted event takes every
+ * writer call and writes nothing. */
+void event_begin(struct imt_event *ev, enum imt_event_type type,
+		 uint64_t session, int muted);
+
+/* Closes every object and array still open.  Returns 0, or -1 when the
+ * text could not be built (out of memory). */
+int event_end(struct imt_event *ev);
+
+/* Frees the text buffer; ev may be started again.  Accepts NULL. */
+void event_release(struct imt_event *ev);
+
+/*
+ * Field writers.  key is a member name (plain ASCII that needs no
+ * escaping, kept as given) inside an object, or NULL for an element of
+ * an array.
+ */
+void event_string(struct imt_event *ev, const char *key, const char *p,
+		  size_t len);
+void event_cstring(struct imt_event *ev, const char *key, const char *s);
+/* s is trusted text: printable ASCII with no '"' or '\\' (names from the
+ * code's tables, timestamps, addresses).  Written without a scan. */
+void event_ascii(struct imt_event *ev, const char *key, const char *s,
+		 size_t len);
+void event_u64(struct imt_event *ev, const char *key, uint64_t v);
+void event_i64(struct imt_event *ev, const char *key, int64_t v);
+void event_bool(struct imt_event *ev, const char *key, int v);
+void event_null(struct imt_event *ev, const char *key);
+/* A duration given in nanoseconds, written in milliseconds with six
+ * decimals (0.030000): nanosecond resolution, no binary rounding. */
+void event_ms(struct imt_event *ev, const char *key, int64_t ns);
+/* Opens a nested object or array under key; event_close() ends it. */
+void event_object(struct imt_event *ev, const char *key);
+void event_array(struct imt_event *ev, const char *key);
+void event_close(struct imt_event *ev);
+
+#endif
