@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "ip.h"
 #include "output.h"
+#include "relay.h"
 #include "session.h"
 #include "tcp.h"
 
@@ -30,6 +31,7 @@ struct pipeline {
 	struct ip_decoder *ip;
 	struct tcp_reasm *tcp;
 	struct sess_engine *eng;
+	struct relay *relay;     /* the engine's thread, or NULL */
 	struct cap_reader *cap;
 	int progress;
 	time_t last_progress;
@@ -71,6 +73,9 @@ static void usage(FILE *fp)
 "other:\n"
 "  --list-findings       print the catalog of findings (id, category, severity,\n"
 "                        RFC, message) as tab-separated lines and exit\n"
+"  --threads N           1: one thread; 2 (default with two or more cores): the\n"
+"                        IMAP parser, session engine and output on a second\n"
+"                        thread (the output is the same)\n"
 "  -q                    no progress on standard error\n"
 "  -v                    print read statistics on standard error at the end\n"
 "  --version, --help\n"
@@ -136,8 +141,12 @@ static void on_segment(void *user, const struct ip_segment *seg)
 static void on_ip_finding(void *user, const struct imt_finding_report *f)
 {
 	struct pipeline *pl = user;
+	static const struct tcp_meta none;
 
-	sess_engine_global_finding(pl->eng, f, 0, 0, 0);
+	if (pl->relay != NULL)
+		relay_global_finding(pl->relay, f, &none);
+	else
+		sess_engine_global_finding(pl->eng, f, 0, 0, 0);
 }
 
 static void show_progress(struct pipeline *pl, int final)
@@ -214,7 +223,7 @@ enum {
 	OPT_VIOLATIONS_ONLY = 256, OPT_SUMMARY, OPT_SHOW_SECRETS, OPT_FAIL_ON,
 	OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_MAX_TOTAL_BUFFER, OPT_MAX_LINE,
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
-	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS,
+	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -231,6 +240,7 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "list-findings", no_argument, NULL, OPT_LIST_FINDINGS },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -245,6 +255,7 @@ struct cli {
 	const char *filter;
 	int fail_on;
 	int quiet, verbose;
+	uint32_t threads;        /* 1, or 2: the engine on its own thread */
 	uint16_t ports[MAX_PORTS], tls_ports[MAX_PORTS];
 };
 
@@ -321,6 +332,11 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return bad_value("--fail-on", optarg);
 			cli->fail_on = (int)sev;
 			break;
+		case OPT_THREADS:
+			if (parse_u32(optarg, &cli->threads) != 0 || cli->threads < 1 ||
+			    cli->threads > 2)
+				return bad_value("--threads (1 or 2)", optarg);
+			break;
 		case OPT_BRUTE:
 			if (sscanf(optarg, "%u/%u", &cli->cfg.brute_failures,
 				   &cli->cfg.brute_window) != 2 ||
@@ -359,6 +375,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	struct tcp_callbacks tcb;
 	struct cap_callbacks ccb = { on_packet };
 	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
+	void *tcp_user;
 	int status = 0;
 
 	memset(&pl, 0, sizeof(pl));
@@ -366,7 +383,16 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	out = out_new(out_fp, &cli->oo);
 	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;
 	sess_engine_tcp_callbacks(&tcb);
-	pl.tcp = pl.eng != NULL ? tcp_reasm_new(&cli->cfg.lim, &tcfg, &tcb, pl.eng) : NULL;
+	tcp_user = pl.eng;
+	/* Two threads: reading, IP and TCP on this one, the engine and the
+	 * output on the relay's (the same output, see relay.h).  If the
+	 * thread cannot start, everything runs here. */
+	if (pl.eng != NULL && cli->threads > 1 &&
+	    (pl.relay = relay_new(&tcb, pl.eng, IMT_RELAY_QUEUE)) != NULL) {
+		relay_tcp_callbacks(pl.relay, &tcb);
+		tcp_user = pl.relay;
+	}
+	pl.tcp = pl.eng != NULL ? tcp_reasm_new(&cli->cfg.lim, &tcfg, &tcb, tcp_user) : NULL;
 	pl.ip = ip_decoder_new(&cli->cfg.lim, &ipcb, &pl);
 	pl.cap = cap_reader_new(cli->filter, &ccb, &pl);
 	if (out == NULL || pl.eng == NULL || pl.tcp == NULL || pl.ip == NULL ||
@@ -382,6 +408,8 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 			msg = pl.errmsg;
 		else if (err != CAP_OK)
 			msg = cap_reader_errmsg(pl.cap);
+		if (pl.relay != NULL)
+			relay_sync(pl.relay);
 		out_capture(out, files[i], msg);
 		if (msg == NULL)
 			continue;
@@ -394,6 +422,8 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	}
 	/* Whatever was read is analysed to the end and written out. */
 	tcp_reasm_finish(pl.tcp);
+	relay_free(pl.relay);
+	pl.relay = NULL;
 	sess_engine_totals(pl.eng);
 	if (out_finish(out) != 0) {
 		fprintf(stderr, "imaptrace: writing the output: %s\n", strerror(errno));
@@ -422,6 +452,7 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	sess_config_default(&cli.cfg);
 	cli.fail_on = -1;
+	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	if (parse_args(argc, argv, &cli) != 0) {
 		fprintf(stderr, "Try 'imaptrace --help'.\n");
 		return EXIT_USAGE;

@@ -1,0 +1,455 @@
+/*
+ * relay.c - the TCP stage's consumer on a second thread (see relay.h).
+ *
+ * The queue is a fixed pool of chunks.  The feeding thread appends
+ * records to its current chunk and hands the chunk over when the next
+ * record does not fit; the worker replays whole chunks and gives them
+ * back.  The lock is taken once per chunk (256 KiB), not per record, so
+ * the hand-over costs nothing next to the work on either side.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay.h"
+
+#define RELAY_CHUNK        (256u * 1024u)
+#define RELAY_MIN_CHUNKS   2u
+/* Finding texts are short sentences; a longer one is cut to this. */
+#define RELAY_TEXT_MAX     4096u
+
+enum relay_kind { R_OPEN, R_DATA, R_GAP, R_FINDING, R_CLOSE, R_GLOBAL };
+
+/* The relay's handle for one flow, given to the TCP stage. */
+struct relay_flow {
+	struct relay *relay;
+	void *inner;               /* the consumer's handle (worker only) */
+	int dropped;               /* the consumer stopped it (worker only) */
+	atomic_int stopped;        /* the same, for the feeding thread */
+};
+
+struct relay_rec {
+	uint32_t kind;
+	uint32_t size;             /* the whole record, a multiple of 8 */
+	struct relay_flow *flow;
+	struct tcp_meta m;
+	union {
+		struct tcp_flow_info open;
+		struct {
+			uint64_t offset, len;   /* len bytes follow */
+			enum tcp_dir dir;
+		} data;
+		struct {
+			uint64_t offset, bytes;
+			enum tcp_dir dir;
+		} gap;
+		struct {
+			struct imt_finding_report f;
+			uint32_t detail_len, limit_len;  /* texts follow, NUL-ended */
+		} finding;
+		struct {
+			struct tcp_close_info ci;
+			uint32_t history_len;             /* follows, NUL-ended */
+		} close;
+	} u;
+};
+
+struct relay_chunk {
+	struct relay_chunk *next;
+	size_t used;
+	uint64_t data[];           /* records, 8-aligned */
+};
+
+struct relay {
+	struct tcp_callbacks inner;
+	void *inner_user;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work;       /* a chunk is full, or stop */
+	pthread_cond_t room;       /* a chunk is free */
+	pthread_cond_t idle;       /* nothing queued, nothing replaying */
+	struct relay_chunk *free_list;
+	struct relay_chunk *full_head, *full_tail;
+	struct relay_chunk *cur;   /* the feeding thread's */
+	unsigned nchunks;
+	int busy;
+	int stop;
+};
+
+static size_t relay_align(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* ---- worker ------------------------------------------------------- */
+
+static void relay_replay_finding(struct relay *r, struct relay_rec *rec,
+				 int global)
+{
+	struct imt_finding_report f = rec->u.finding.f;
+	const char *text = (const char *)(rec + 1);
+
+	f.detail = rec->u.finding.detail_len > 0 || f.detail != NULL ? text : NULL;
+	text += rec->u.finding.detail_len + 1;
+	f.limit = f.limit != NULL ? text : NULL;
+	if (global) {
+		if (r->inner.on_global_finding != NULL)
+			r->inner.on_global_finding(r->inner_user, &f, &rec->m);
+	} else if (rec->flow->inner != NULL && r->inner.on_finding != NULL) {
+		r->inner.on_finding(rec->flow->inner, &f, &rec->m);
+	}
+}
+
+static void relay_replay(struct relay *r, struct relay_rec *rec)
+{
+	struct relay_flow *fl = rec->flow;
+
+	switch ((enum relay_kind)rec->kind) {
+	case R_OPEN:
+		rec->u.open.first = rec->m;
+		fl->inner = r->inner.on_open != NULL ?
+			    r->inner.on_open(r->inner_user, &rec->u.open) : NULL;
+		break;
+	case R_DATA:
+		if (fl->inner == NULL || fl->dropped || r->inner.on_data == NULL)
+			break;
+		if (r->inner.on_data(fl->inner, rec->u.data.dir,
+				     (const uint8_t *)(rec + 1),
+				     (size_t)rec->u.data.len, rec->u.data.offset,
+				     &rec->m)) {
+			fl->dropped = 1;
+			atomic_store_explicit(&fl->stopped, 1, memory_order_relaxed);
+		}
+		break;
+	case R_GAP:
+		if (fl->inner != NULL && !fl->dropped && r->inner.on_gap != NULL)
+			r->inner.on_gap(fl->inner, rec->u.gap.dir, rec->u.gap.offset,
+					rec->u.gap.bytes, &rec->m);
+		break;
+	case R_FINDING:
+		relay_replay_finding(r, rec, 0);
+		break;
+	case R_GLOBAL:
+		relay_replay_finding(r, rec, 1);
+		break;
+	case R_CLOSE:
+		rec->u.close.ci.history = rec->u.close.history_len > 0 ||
+			rec->u.close.ci.history != NULL ? (const char *)(rec + 1) : NULL;
+		/* The TCP stage calls nothing of a flow after its close. */
+		if (fl->inner != NULL && r->inner.on_close != NULL)
+			r->inner.on_close(fl->inner, &rec->u.close.ci);
+		free(fl);
+		break;
+	}
+}
+
+static void *relay_worker(void *arg)
+{
+	struct relay *r = arg;
+
+	for (;;) {
+		struct relay_chunk *c;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->full_head == NULL && !r->stop)
+			pthread_cond_wait(&r->work, &r->mu);
+		c = r->full_head;
+		if (c == NULL) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		r->full_head = c->next;
+		if (r->full_head == NULL)
+			r->full_tail = NULL;
+		r->busy = 1;
+		pthread_mutex_unlock(&r->mu);
+
+		for (size_t at = 0; at < c->used;) {
+			struct relay_rec *rec =
+				(struct relay_rec *)((unsigned char *)c->data + at);
+
+			at += rec->size;
+			relay_replay(r, rec);
+		}
+
+		pthread_mutex_lock(&r->mu);
+		c->used = 0;
+		c->next = r->free_list;
+		r->free_list = c;
+		r->busy = 0;
+		pthread_cond_signal(&r->room);
+		if (r->full_head == NULL)
+			pthread_cond_broadcast(&r->idle);
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+/* ---- feeding side ------------------------------------------------- */
+
+/* Hands the current chunk to the worker, if it holds anything. */
+static void relay_submit(struct relay *r)
+{
+	struct relay_chunk *c = r->cur;
+
+	if (c == NULL || c->used == 0)
+		return;
+	r->cur = NULL;
+	pthread_mutex_lock(&r->mu);
+	c->next = NULL;
+	if (r->full_tail != NULL)
+		r->full_tail->next = c;
+	else
+		r->full_head = c;
+	r->full_tail = c;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Room for a record of size bytes (at most RELAY_CHUNK): waits for a
+ * free chunk when the current one is full. */
+static struct relay_rec *relay_reserve(struct relay *r, size_t size)
+{
+	struct relay_rec *rec;
+
+	if (r->cur != NULL && RELAY_CHUNK - r->cur->used < size)
+		relay_submit(r);
+	if (r->cur == NULL) {
+		pthread_mutex_lock(&r->mu);
+		while (r->free_list == NULL)
+			pthread_cond_wait(&r->room, &r->mu);
+		r->cur = r->free_list;
+		r->free_list = r->cur->next;
+		pthread_mutex_unlock(&r->mu);
+		r->cur->used = 0;
+	}
+	rec = (struct relay_rec *)((unsigned char *)r->cur->data + r->cur->used);
+	r->cur->used += size;
+	memset(rec, 0, sizeof(*rec));
+	rec->size = (uint32_t)size;
+	return rec;
+}
+
+static void *relay_on_open(void *user, const struct tcp_flow_info *info)
+{
+	struct relay *r = user;
+	struct relay_flow *fl = calloc(1, sizeof(*fl));
+	struct relay_rec *rec;
+
+	if (fl == NULL)
+		return NULL;
+	fl->relay = r;
+	atomic_init(&fl->stopped, 0);
+	rec = relay_reserve(r, relay_align(sizeof(*rec)));
+	rec->kind = R_OPEN;
+	rec->flow = fl;
+	rec->m = info->first;
+	rec->u.open = *info;
+	return fl;
+}
+
+static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+			 size_t len, uint64_t offset, const struct tcp_meta *m)
+{
+	struct relay_flow *fl = flow;
+	struct relay *r = fl->relay;
+	const size_t room = RELAY_CHUNK - relay_align(sizeof(struct relay_rec));
+
+	if (atomic_load_explicit(&fl->stopped, memory_order_relaxed))
+		return 1;
+	/* A run longer than a chunk goes as consecutive pieces. */
+	while (len > 0) {
+		size_t n = len < room ? len : room;
+		struct relay_rec *rec =
+			relay_reserve(r, relay_align(sizeof(*rec) + n));
+
+		rec->kind = R_DATA;
+		rec->flow = fl;
+		rec->m = *m;
+		rec->u.data.dir = dir;
+		rec->u.data.offset = offset;
+		rec->u.data.len = n;
+		memcpy(rec + 1, data, n);
+		data += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void relay_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+			 uint64_t bytes, const struct tcp_meta *m)
+{
+	struct relay_flow *fl = flow;
+	struct relay_rec *rec = relay_reserve(fl->relay, relay_align(sizeof(*rec)));
+
+	rec->kind = R_GAP;
+	rec->flow = fl;
+	rec->m = *m;
+	rec->u.gap.dir = dir;
+	rec->u.gap.offset = offset;
+	rec->u.gap.bytes = bytes;
+}
+
+static size_t relay_text_len(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n < RELAY_TEXT_MAX ? n : RELAY_TEXT_MAX;
+}
+
+/* A finding record: the report, then its detail and limit texts. */
+static void relay_finding(struct relay *r, struct relay_flow *fl,
+			  enum relay_kind kind,
+			  const struct imt_finding_report *f,
+			  const struct tcp_meta *m)
+{
+	size_t dl = relay_text_len(f->detail), ll = relay_text_len(f->limit);
+	struct relay_rec *rec = relay_reserve(r, relay_align(sizeof(*rec) + dl + ll + 2));
+	char *text = (char *)(rec + 1);
+
+	rec->kind = kind;
+	rec->flow = fl;
+	if (m != NULL)
+		rec->m = *m;
+	rec->u.finding.f = *f;
+	rec->u.finding.detail_len = (uint32_t)dl;
+	rec->u.finding.limit_len = (uint32_t)ll;
+	if (dl > 0)
+		memcpy(text, f->detail, dl);
+	text[dl] = '\0';
+	if (ll > 0)
+		memcpy(text + dl + 1, f->limit, ll);
+	text[dl + 1 + ll] = '\0';
+}
+
+static void relay_on_finding(void *flow, const struct imt_finding_report *f,
+			     const struct tcp_meta *m)
+{
+	struct relay_flow *fl = flow;
+
+	relay_finding(fl->relay, fl, R_FINDING, f, m);
+}
+
+static void relay_on_global(void *user, const struct imt_finding_report *f,
+			    const struct tcp_meta *m)
+{
+	relay_finding(user, NULL, R_GLOBAL, f, m);
+}
+
+void relay_global_finding(struct relay *r, const struct imt_finding_report *f,
+			  const struct tcp_meta *m)
+{
+	relay_finding(r, NULL, R_GLOBAL, f, m);
+}
+
+static void relay_on_close(void *flow, const struct tcp_close_info *ci)
+{
+	struct relay_flow *fl = flow;
+	size_t hl = relay_text_len(ci->history);
+	struct relay_rec *rec = relay_reserve(fl->relay,
+					      relay_align(sizeof(*rec) + hl + 1));
+
+	rec->kind = R_CLOSE;
+	rec->flow = fl;
+	rec->m = ci->last;
+	rec->u.close.ci = *ci;
+	rec->u.close.history_len = (uint32_t)hl;
+	if (hl > 0)
+		memcpy(rec + 1, ci->history, hl);
+	((char *)(rec + 1))[hl] = '\0';
+}
+
+void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->classify = r->inner.classify;
+	cb->on_open = relay_on_open;
+	cb->on_data = relay_on_data;
+	cb->on_gap = relay_on_gap;
+	cb->on_finding = relay_on_finding;
+	cb->on_close = relay_on_close;
+	cb->on_global_finding = relay_on_global;
+}
+
+/* ---- life ----------------------------------------------------------- */
+
+void relay_sync(struct relay *r)
+{
+	relay_submit(r);
+	pthread_mutex_lock(&r->mu);
+	while (r->full_head != NULL || r->busy)
+		pthread_cond_wait(&r->idle, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void relay_free_chunks(struct relay *r)
+{
+	struct relay_chunk *c;
+
+	while ((c = r->free_list) != NULL) {
+		r->free_list = c->next;
+		free(c);
+	}
+	free(r->cur);
+	r->cur = NULL;
+}
+
+struct relay *relay_new(const struct tcp_callbacks *inner, void *inner_user,
+			size_t queue_bytes)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	unsigned n = (unsigned)(queue_bytes / RELAY_CHUNK);
+
+	if (r == NULL)
+		return NULL;
+	r->inner = *inner;
+	r->inner_user = inner_user;
+	if (n < RELAY_MIN_CHUNKS)
+		n = RELAY_MIN_CHUNKS;
+	for (r->nchunks = 0; r->nchunks < n; r->nchunks++) {
+		struct relay_chunk *c = malloc(sizeof(*c) + RELAY_CHUNK);
+
+		if (c == NULL)
+			break;
+		c->next = r->free_list;
+		r->free_list = c;
+	}
+	if (r->nchunks < n || pthread_mutex_init(&r->mu, NULL) != 0) {
+		relay_free_chunks(r);
+		free(r);
+		return NULL;
+	}
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->room, NULL);
+	pthread_cond_init(&r->idle, NULL);
+	if (pthread_create(&r->thread, NULL, relay_worker, r) != 0) {
+		pthread_cond_destroy(&r->work);
+		pthread_cond_destroy(&r->room);
+		pthread_cond_destroy(&r->idle);
+		pthread_mutex_destroy(&r->mu);
+		relay_free_chunks(r);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	relay_sync(r);
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->room);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->mu);
+	relay_free_chunks(r);
+	free(r);
+}
