@@ -17,11 +17,28 @@ static const char *const type_names[] = {
 #undef X
 };
 
+static const struct {
+	const char *text;
+	size_t len;
+} type_members[] = {
+#define X(e, name) { "\"type\":\"" name "\"", sizeof("\"type\":\"" name "\"") - 1 },
+	IMT_EVENT_TYPES(X)
+#undef X
+};
+
 const char *event_type_name(enum imt_event_type t)
 {
 	if ((unsigned)t >= EV__COUNT)
 		return "unknown";
 	return type_names[t];
+}
+
+void event_type_member(struct imt_event *ev)
+{
+	if ((unsigned)ev->type < EV__COUNT)
+		event_raw(ev, type_members[ev->type].text, type_members[ev->type].len);
+	else
+		event_ascii(ev, "type", "unknown", 7);
 }
 
 /* A huge event should not pin its buffer for the rest of the run. */
@@ -99,10 +116,10 @@ void event_release(struct imt_event *ev)
  * Starts a member: the comma, then "key": (objects) or nothing (arrays).
  * Returns 0 with room for `value` more bytes reserved, or -1.
  */
-static int event_member(struct imt_event *ev, const char *key, size_t value)
+static int event_member(struct imt_event *ev, const char *key, size_t klen,
+			size_t value)
 {
 	uint32_t bit = 1u << (ev->depth & 31);
-	size_t klen = key != NULL ? strlen(key) : 0;
 	char *d;
 
 	if (ev->depth == 0 || event_room(ev, klen + 4 + value) != 0)
@@ -241,25 +258,21 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 	ev->len = (size_t)(d - ev->text);
 }
 
-void event_string(struct imt_event *ev, const char *key, const char *p,
-		  size_t len)
+void event_string_k(struct imt_event *ev, const char *key, size_t klen,
+		    const char *p, size_t len)
 {
 	/* Worst case: every byte becomes six characters (\u00xx). */
-	if (len > (SIZE_MAX - 16) / 6 || event_member(ev, key, len * 6 + 2) != 0)
+	if (len > (SIZE_MAX - 16) / 6 ||
+	    event_member(ev, key, klen, len * 6 + 2) != 0)
 		return;
 	put_string(ev, (const unsigned char *)(p != NULL ? p : ""),
 		   p != NULL ? len : 0);
 }
 
-void event_cstring(struct imt_event *ev, const char *key, const char *s)
+void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
+		   const char *s, size_t len)
 {
-	event_string(ev, key, s, s != NULL ? strlen(s) : 0);
-}
-
-void event_ascii(struct imt_event *ev, const char *key, const char *s,
-		 size_t len)
-{
-	if (event_member(ev, key, len + 2) != 0)
+	if (event_member(ev, key, klen, len + 2) != 0)
 		return;
 	ev->text[ev->len++] = '"';
 	put(ev, s, len);
@@ -278,41 +291,54 @@ static char *u64_text(char *end, uint64_t v)
 	return end;
 }
 
-static void put_number(struct imt_event *ev, const char *key, int neg,
-		       uint64_t mag)
+static void put_number(struct imt_event *ev, const char *key, size_t klen,
+		       int neg, uint64_t mag)
 {
 	char buf[24];
 	char *p = u64_text(buf + sizeof(buf), mag);
 
 	if (neg)
 		*--p = '-';
-	if (event_member(ev, key, (size_t)(buf + sizeof(buf) - p)) == 0)
+	if (event_member(ev, key, klen, (size_t)(buf + sizeof(buf) - p)) == 0)
 		put(ev, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-void event_u64(struct imt_event *ev, const char *key, uint64_t v)
+void event_u64_k(struct imt_event *ev, const char *key, size_t klen, uint64_t v)
 {
-	put_number(ev, key, 0, v);
+	put_number(ev, key, klen, 0, v);
 }
 
-void event_i64(struct imt_event *ev, const char *key, int64_t v)
+void event_i64_k(struct imt_event *ev, const char *key, size_t klen, int64_t v)
 {
-	put_number(ev, key, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	put_number(ev, key, klen, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
-void event_bool(struct imt_event *ev, const char *key, int v)
+void event_bool_k(struct imt_event *ev, const char *key, size_t klen, int v)
 {
-	if (event_member(ev, key, 5) == 0)
+	if (event_member(ev, key, klen, 5) == 0)
 		put(ev, v ? "true" : "false", v ? 4 : 5);
 }
 
-void event_null(struct imt_event *ev, const char *key)
+void event_null_k(struct imt_event *ev, const char *key, size_t klen)
 {
-	if (event_member(ev, key, 4) == 0)
+	if (event_member(ev, key, klen, 4) == 0)
 		put(ev, "null", 4);
 }
 
-void event_ms(struct imt_event *ev, const char *key, int64_t ns)
+void event_raw(struct imt_event *ev, const char *members, size_t len)
+{
+	/* The members carry their own keys: no key is written here. */
+	uint32_t bit = 1u << (ev->depth & 31);
+
+	if (len == 0 || ev->depth == 0 || event_room(ev, len + 1) != 0)
+		return;
+	if (ev->has_member & bit)
+		ev->text[ev->len++] = ',';
+	ev->has_member |= bit;
+	put(ev, members, len);
+}
+
+void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)
 {
 	uint64_t mag = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
 	uint64_t frac = mag % 1000000;
@@ -328,11 +354,11 @@ void event_ms(struct imt_event *ev, const char *key, int64_t ns)
 	p = u64_text(p, mag / 1000000);
 	if (ns < 0)
 		*--p = '-';
-	if (event_member(ev, key, (size_t)(end - p)) == 0)
+	if (event_member(ev, key, klen, (size_t)(end - p)) == 0)
 		put(ev, p, (size_t)(end - p));
 }
 
-static void event_open(struct imt_event *ev, const char *key, int array)
+void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array)
 {
 	uint32_t bit;
 
@@ -343,7 +369,7 @@ static void event_open(struct imt_event *ev, const char *key, int array)
 	}
 	/* The depth is kept even when nothing is written (a muted or
 	 * failed event), so that every event_close() has its opening. */
-	if (event_member(ev, key, 1) == 0)
+	if (event_member(ev, key, klen, 1) == 0)
 		ev->text[ev->len++] = array ? '[' : '{';
 	ev->depth++;
 	bit = 1u << ev->depth;
@@ -352,16 +378,6 @@ static void event_open(struct imt_event *ev, const char *key, int array)
 		ev->is_array |= bit;
 	else
 		ev->is_array &= ~bit;
-}
-
-void event_object(struct imt_event *ev, const char *key)
-{
-	event_open(ev, key, 0);
-}
-
-void event_array(struct imt_event *ev, const char *key)
-{
-	event_open(ev, key, 1);
 }
 
 void event_close(struct imt_event *ev)

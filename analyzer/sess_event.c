@@ -108,15 +108,24 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 	}
 	ev = &e->events[e->events_busy++];
 	event_begin(ev, type, s->id, !out_wants(e->out, type));
+	if (ev->muted)
+		return ev;
 	ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);
 	event_ascii(ev, "ts", ts, strlen(ts));
-	event_u64(ev, "session", s->id);
-	event_ascii(ev, "client", s->client, strlen(s->client));
-	event_ascii(ev, "server", s->server, strlen(s->server));
-	event_cstring(ev, "type", event_type_name(type));
+	/* Addresses are digits, dots, colons and brackets: no escaping. */
+	if (s->ev_prefix_len == 0 || s->ev_prefix_id != s->id) {
+		int n = snprintf(s->ev_prefix, sizeof(s->ev_prefix),
+				 "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\"",
+				 (unsigned long long)s->id, s->client, s->server);
+
+		s->ev_prefix_len = n > 0 && (size_t)n < sizeof(s->ev_prefix) ? (size_t)n : 0;
+		s->ev_prefix_id = s->id;
+	}
+	event_raw(ev, s->ev_prefix, s->ev_prefix_len);
+	event_type_member(ev);
 	event_u64(ev, "frame", s->cur.frame);
 	if (dir >= 0) {
-		event_ascii(ev, "dir", dir == 0 ? "c2s" : "s2c", 3);
+		event_raw(ev, dir == 0 ? "\"dir\":\"c2s\"" : "\"dir\":\"s2c\"", 11);
 		event_u64(ev, "offset", offset);
 	}
 	return ev;

@@ -72,6 +72,11 @@ struct session {
 	struct sess_engine *e;
 	uint64_t id;
 	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
+	/* "session":N,"client":"...","server":"..." of every event, made
+	 * once the session has its number (ev_new). */
+	char ev_prefix[64 + 2 * IP_ENDPOINT_STRLEN];
+	size_t ev_prefix_len;
+	uint64_t ev_prefix_id;
 	struct ip_endpoint cl, sv;
 	int midstream;
 	enum tcp_orient how;

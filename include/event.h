@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Every event type: the enum and the "type" string of the contract
  * (docs/output.md).  Append only. */
@@ -80,25 +81,84 @@ void event_release(struct imt_event *ev);
 /*
  * Field writers.  key is a member name (plain ASCII that needs no
  * escaping, kept as given) inside an object, or NULL for an element of
- * an array.
+ * an array.  The _k forms take the key's length; the short forms are
+ * inline so that a literal key's length is known when compiling.
  */
-void event_string(struct imt_event *ev, const char *key, const char *p,
-		  size_t len);
-void event_cstring(struct imt_event *ev, const char *key, const char *s);
+void event_string_k(struct imt_event *ev, const char *key, size_t klen,
+		    const char *p, size_t len);
 /* s is trusted text: printable ASCII with no '"' or '\\' (names from the
  * code's tables, timestamps, addresses).  Written without a scan. */
-void event_ascii(struct imt_event *ev, const char *key, const char *s,
-		 size_t len);
-void event_u64(struct imt_event *ev, const char *key, uint64_t v);
-void event_i64(struct imt_event *ev, const char *key, int64_t v);
-void event_bool(struct imt_event *ev, const char *key, int v);
-void event_null(struct imt_event *ev, const char *key);
+void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
+		   const char *s, size_t len);
+void event_u64_k(struct imt_event *ev, const char *key, size_t klen, uint64_t v);
+void event_i64_k(struct imt_event *ev, const char *key, size_t klen, int64_t v);
+void event_bool_k(struct imt_event *ev, const char *key, size_t klen, int v);
+void event_null_k(struct imt_event *ev, const char *key, size_t klen);
 /* A duration given in nanoseconds, written in milliseconds with six
  * decimals (0.030000): nanosecond resolution, no binary rounding. */
-void event_ms(struct imt_event *ev, const char *key, int64_t ns);
+void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns);
 /* Opens a nested object or array under key; event_close() ends it. */
-void event_object(struct imt_event *ev, const char *key);
-void event_array(struct imt_event *ev, const char *key);
+void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array);
 void event_close(struct imt_event *ev);
+/* Writes the "type" member of ev's own type. */
+void event_type_member(struct imt_event *ev);
+/* Members already written as JSON text ("a":1,"b":"x"), made by the
+ * caller from trusted parts; appended as they are. */
+void event_raw(struct imt_event *ev, const char *members, size_t len);
+
+#define EVENT_KLEN(key) ((key) != NULL ? strlen(key) : 0)
+
+static inline void event_string(struct imt_event *ev, const char *key,
+				const char *p, size_t len)
+{
+	event_string_k(ev, key, EVENT_KLEN(key), p, len);
+}
+
+static inline void event_cstring(struct imt_event *ev, const char *key,
+				 const char *s)
+{
+	event_string_k(ev, key, EVENT_KLEN(key), s, s != NULL ? strlen(s) : 0);
+}
+
+static inline void event_ascii(struct imt_event *ev, const char *key,
+			       const char *s, size_t len)
+{
+	event_ascii_k(ev, key, EVENT_KLEN(key), s, len);
+}
+
+static inline void event_u64(struct imt_event *ev, const char *key, uint64_t v)
+{
+	event_u64_k(ev, key, EVENT_KLEN(key), v);
+}
+
+static inline void event_i64(struct imt_event *ev, const char *key, int64_t v)
+{
+	event_i64_k(ev, key, EVENT_KLEN(key), v);
+}
+
+static inline void event_bool(struct imt_event *ev, const char *key, int v)
+{
+	event_bool_k(ev, key, EVENT_KLEN(key), v);
+}
+
+static inline void event_null(struct imt_event *ev, const char *key)
+{
+	event_null_k(ev, key, EVENT_KLEN(key));
+}
+
+static inline void event_ms(struct imt_event *ev, const char *key, int64_t ns)
+{
+	event_ms_k(ev, key, EVENT_KLEN(key), ns);
+}
+
+static inline void event_object(struct imt_event *ev, const char *key)
+{
+	event_open_k(ev, key, EVENT_KLEN(key), 0);
+}
+
+static inline void event_array(struct imt_event *ev, const char *key)
+{
+	event_open_k(ev, key, EVENT_KLEN(key), 1);
+}
 
 #endif

@@ -26,6 +26,7 @@
 #define IMT_RELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "findings.h"
 #include "tcp.h"
@@ -54,7 +55,18 @@ void relay_global_finding(struct relay *r, const struct imt_finding_report *f,
  * into the relay. */
 void relay_sync(struct relay *r);
 
-/* Syncs, stops the worker and frees the relay; accepts NULL. */
+struct relay_stats {
+	uint64_t chunks;          /* chunks handed to the worker */
+	uint64_t feeder_waits;    /* times the feeding side found the queue full */
+	double worker_cpu_s;      /* the worker thread's CPU time */
+};
+
+/* Replays everything queued and stops the worker; the consumer then
+ * belongs to the calling thread again.  Fills *st_r (may be NULL). */
+void relay_finish(struct relay *r, struct relay_stats *st_r);
+
+/* Stops the worker if relay_finish() did not, and frees the relay;
+ * accepts NULL. */
 void relay_free(struct relay *r);
 
 #endif

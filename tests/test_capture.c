@@ -641,6 +641,54 @@ START_TEST(pcapng_byte_flips)
 }
 END_TEST
 
+/* Truncates the file being read when the first packet arrives. */
+static const char *shrink_path;
+
+static int shrink_on_packet(void *user, const struct cap_packet *pkt)
+{
+	size_t *n = user;
+
+	(void)pkt;
+	if ((*n)++ == 0)
+		ck_assert_int_eq(truncate(shrink_path, 100000), 0);
+	return 0;
+}
+
+START_TEST(file_shrinks_while_read)
+{
+	/* A mapped file cut under the reader must end in a clear error, not
+	 * SIGBUS, and not in packets made of the zeros put in its place. */
+	enum { NPKT = 20000, PLEN = 200 };
+	size_t size = 24 + (size_t)NPKT * (16 + PLEN);
+	uint8_t *img = calloc(1, size);
+	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+	struct cap_callbacks cb = { shrink_on_packet };
+	struct cap_reader *r;
+	struct cap_stats st;
+	size_t n = 0;
+
+	memcpy(img, hdr, sizeof(hdr));
+	for (size_t i = 0; i < NPKT; i++) {
+		uint8_t *rec = img + 24 + i * (16 + PLEN);
+
+		rec[8] = rec[12] = PLEN;       /* caplen, len (little-endian) */
+		memset(rec + 16, 0xab, PLEN);
+	}
+	shrink_path = tmpfile_with(img, size);
+	r = cap_reader_new(NULL, &cb, &n);
+	ck_assert_int_eq(cap_read_file(r, shrink_path), CAP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(r), "shrank"));
+	cap_reader_stats(r, &st);
+	/* Only whole packets of the 100000 bytes that are left. */
+	ck_assert_uint_le(st.frames, (100000 - 24) / (16 + PLEN));
+	ck_assert_uint_eq(st.frames, n);
+	cap_reader_free(r);
+	unlink(shrink_path);
+	free(img);
+}
+END_TEST
+
 START_TEST(consumer_stops)
 {
 	static struct coll c;
@@ -769,6 +817,7 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, pcapng_bad_block_length);
 	tcase_add_test(tc, pcapng_unsupported_interface);
 	tcase_add_test(tc, consumer_stops);
+	tcase_add_test(tc, file_shrinks_while_read);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, every_prefix);
