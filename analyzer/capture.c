@@ -1,14 +1,21 @@
 /*
  * capture.c - reading packet capture files (see capture.h).
  *
- * A regular file that is not gzip is mapped into memory and read through
- * a stdio FILE over the mapping (fopencookie): the bytes then come from
- * the page cache with one copy and no read(2), which is a third of a bare
- * libpcap read loop's time.  If the mapping cannot be made, the file is
- * read through a stdio FILE with a large buffer.  Should the file shrink
- * while it is mapped, the pages past its new end would raise SIGBUS: a
- * handler puts a zero page there instead, and the read reports the file
- * as changed (exit 3) rather than handing those zeros on.  Anything else
+ * A regular file that is not gzip is mapped into memory, and the mapping
+ * is the buffer of the stdio FILE that libpcap reads (fopencookie): the
+ * stream's one "read" finds the bytes already in place, so each packet is
+ * copied once, by libpcap, straight from the page cache, with no read(2)
+ * (which is a third of a bare libpcap read loop's time).  If the mapping
+ * cannot be made, the file is read through a stdio FILE with a large
+ * buffer.  A file is mapped only under a read lease (fcntl F_SETLEASE):
+ * another process that opens it for writing or truncates it then waits
+ * while the kernel tells this one (SIGIO); the handler gives the lease
+ * back and the reader stops before the next packet, with "the file was
+ * changed while it was being read" (exit 3), so no byte of a changed
+ * file is handed on.  A file that cannot be leased (open for writing
+ * elsewhere, owned by another user) is read with read(2).  Should a page
+ * vanish all the same, SIGBUS is caught and a zero page put in its place,
+ * with the same result.  Anything else
  * (a gzip file, standard input, a pipe) is
  * read through zlib (gzdopen): zlib decompresses gzip and passes other
  * bytes through unchanged, so pipes need no format guess before they are
@@ -63,8 +70,6 @@
 #define CAP_MAX_FILTERS		16
 /* stdio buffer of a plain file: one read() per 256 KiB, not per 4 KiB. */
 #define CAP_READ_BUF		(256 * 1024u)
-/* stdio buffer over a mapped file: filled by memcpy, kept in L2. */
-#define CAP_MAP_BUF		(64 * 1024u)
 /* Snapshot length given to pcap_open_dead() for filter compilation. */
 #define CAP_DEAD_SNAPLEN	262144
 /* Bytes peeked at the start of a file: a whole pcap file header. */
@@ -315,8 +320,6 @@ struct cap_map {
 	size_t len;
 	size_t off;
 	int fd;
-	char buf[CAP_MAP_BUF];   /* the FILE's buffer (setvbuf with NULL
-				  * would get BUFSIZ, whatever size it asks) */
 };
 
 /* The mapping being read (one at a time: files are read one after the
@@ -326,6 +329,19 @@ static volatile sig_atomic_t cap_map_lost;
 static size_t cap_page_size;
 static struct sigaction cap_old_sigbus;
 static int cap_sigbus_set;
+
+/* Lease broken: another process is about to write or truncate the file. */
+static void cap_sigio(int sig)
+{
+	struct cap_map *m = cap_map_active;
+
+	(void)sig;
+	if (m != NULL) {
+		cap_map_lost = 1;
+		/* Let the writer go on at once: nothing more is read. */
+		(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
+	}
+}
 
 static void cap_sigbus(int sig, siginfo_t *si, void *ctx)
 {
@@ -348,20 +364,35 @@ static void cap_sigbus(int sig, siginfo_t *si, void *ctx)
 	raise(sig);
 }
 
+/* True (and remembered) when the mapped file is now shorter than it was. */
+static int cap_map_shrank(void)
+{
+	struct cap_map *m = cap_map_active;
+	struct stat st;
+
+	if (m != NULL && !cap_map_lost && fstat(m->fd, &st) == 0 &&
+	    (uint64_t)st.st_size < m->len)
+		cap_map_lost = 1;
+	return cap_map_lost != 0;
+}
+
 static ssize_t cap_map_read(void *cookie, char *buf, size_t n)
 {
 	struct cap_map *m = cookie;
 	size_t k = m->len - m->off < n ? m->len - m->off : n;
-	struct stat st;
 
-	/* One fstat per buffer refill (64 KiB) notices a file that shrank
-	 * before its pages are touched; the SIGBUS handler covers a cut
-	 * that lands between this look and the copy. */
-	if (k > 0 && fstat(m->fd, &st) == 0 && (uint64_t)st.st_size < m->off + k)
-		cap_map_lost = 1;
-	if (!cap_map_lost)
+	/* The buffer is the mapping itself: the bytes are where stdio
+	 * wants them.  Anywhere else in the mapping cannot be written.  At
+	 * the end stdio asks again, for its whole buffer: nothing is left. */
+	if (k > 0 && buf != (const char *)m->base + m->off) {
+		if ((const uint8_t *)buf >= m->base &&
+		    (size_t)((const uint8_t *)buf - m->base) < m->len) {
+			errno = EIO;
+			return -1;
+		}
 		memcpy(buf, m->base + m->off, k);
-	if (cap_map_lost) {
+	}
+	if (cap_map_shrank()) {
 		errno = EIO;
 		return -1;
 	}
@@ -392,6 +423,7 @@ static int cap_map_close(void *cookie)
 	if (cap_map_active == m)
 		cap_map_active = NULL;
 	munmap((void *)m->base, m->len);
+	(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
 	close(m->fd);
 	free(m);
 	return 0;
@@ -423,15 +455,24 @@ static FILE *cap_map_open(int fd, uint64_t size)
 		sigemptyset(&sa.sa_mask);
 		if (page <= 0 || sigaction(SIGBUS, &sa, &cap_old_sigbus) != 0)
 			return NULL;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = cap_sigio;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGIO, &sa, NULL) != 0)
+			return NULL;
 		cap_page_size = (size_t)page;
 		cap_sigbus_set = 1;
 	}
-	m = calloc(1, sizeof(*m));
-	if (m == NULL)
+	/* No lease, no mapping: a file open for writing elsewhere may be
+	 * growing or about to be cut. */
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
 		return NULL;
-	base = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	m = calloc(1, sizeof(*m));
+	base = m != NULL ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) :
+			   MAP_FAILED;
 	if (base == MAP_FAILED) {
 		free(m);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		return NULL;
 	}
 	(void)madvise(base, (size_t)size, MADV_SEQUENTIAL);
@@ -442,9 +483,11 @@ static FILE *cap_map_open(int fd, uint64_t size)
 	if (fp == NULL) {
 		munmap(base, (size_t)size);
 		free(m);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		return NULL;
 	}
-	setvbuf(fp, m->buf, _IOFBF, sizeof(m->buf));
+	/* stdio only reads from its buffer; it is filled by cap_map_read. */
+	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
 	cap_map_lost = 0;
 	cap_map_active = m;
 	return fp;
@@ -552,9 +595,9 @@ static const char *cap_src_error(struct cap_src *src, const char *fallback)
 {
 	int zerr = cap_src_zerr(src);
 
-	if (src->mapped && cap_map_lost) {
+	if (src->mapped && cap_map_shrank()) {
 		snprintf(src->text, sizeof(src->text),
-			 "%s (the file shrank while it was being read)", fallback);
+			 "%s (the file was changed while it was being read)", fallback);
 		return src->text;
 	}
 	if (!src->failed && zerr != Z_BUF_ERROR)
@@ -611,6 +654,12 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	int rc;
 
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		/* The lease was broken, or a page vanished, while this packet
+		 * was read: it may hold bytes of the changed file. */
+		if (src->mapped && cap_map_lost)
+			return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
+					r->name, (unsigned long long)r->st.frames + 1,
+					cap_src_error(src, "read error"));
 		raw->sec = h->ts.tv_sec;
 		/* With nanosecond precision requested, tv_usec holds ns. */
 		raw->nsec = (uint32_t)h->ts.tv_usec;

@@ -116,8 +116,8 @@ void event_release(struct imt_event *ev)
  * Starts a member: the comma, then "key": (objects) or nothing (arrays).
  * Returns 0 with room for `value` more bytes reserved, or -1.
  */
-static int event_member(struct imt_event *ev, const char *key, size_t klen,
-			size_t value)
+static inline int event_member(struct imt_event *ev, const char *key,
+			       size_t klen, size_t value)
 {
 	uint32_t bit = 1u << (ev->depth & 31);
 	char *d;
@@ -281,13 +281,28 @@ void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
 
 /* ---- numbers and the rest ---------------------------------------------- */
 
-/* Writes v in decimal at the end of buf (24 bytes); returns the start. */
+/* Writes v in decimal before end; returns the start.  Two digits a
+ * step: frame numbers and offsets are most of an event's numbers. */
 static char *u64_text(char *end, uint64_t v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+
+	while (v >= 100) {
+		unsigned k = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		*--end = pairs[k + 1];
+		*--end = pairs[k];
+	}
+	if (v >= 10) {
+		*--end = pairs[v * 2 + 1];
+		*--end = pairs[v * 2];
+	} else {
+		*--end = (char)('0' + v);
+	}
 	return end;
 }
 

@@ -288,7 +288,31 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 		      uint64_t off)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
+		uint8_t c;
+
+		/* Eight plain octets at a time: no NUL, CR, quote,
+		 * backslash or 8-bit octet among them. */
+		while (i + 8 <= n) {
+			const uint64_t ones = 0x0101010101010101ull;
+			const uint64_t highs = 0x8080808080808080ull;
+			uint64_t w, z, cr, q, bs;
+
+			memcpy(&w, s + i, 8);
+			z = (w - ones) & ~w;
+			cr = w ^ ('\r' * ones);
+			cr = (cr - ones) & ~cr;
+			q = w ^ ('"' * ones);
+			q = (q - ones) & ~q;
+			bs = w ^ ('\\' * ones);
+			bs = (bs - ones) & ~bs;
+			if (((w | z | cr | q | bs) & highs) != 0)
+				break;
+			p->q_escape = 0;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
 
 		if (c < 0x80 && !imap_special[c]) {
 			p->q_escape = 0;

@@ -17,6 +17,9 @@ enum imap_cmd imap_cmd_lookup(const char *name, size_t len)
 	for (size_t i = 0; i < CMD__COUNT; i++) {
 		const char *n = cmd_table[i].name;
 		size_t j = 0;
+
+		if (len == 0 || (name[0] | 0x20) != (n[0] | 0x20))
+			continue;
 		while (j < len && n[j] != '\0' &&
 		       (name[j] | 0x20) == (n[j] | 0x20) &&
 		       ((name[j] == ' ') == (n[j] == ' ')))
