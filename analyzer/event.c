@@ -150,16 +150,17 @@ static inline void put(struct imt_event *ev, const char *s, size_t n)
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* True when none of the 8 bytes of w needs a look: all printable ASCII,
- * none a '"' or a '\\'. */
-static inline int plain8(uint64_t w)
+/* The high bit of each of the 8 bytes of w that needs a look (not
+ * printable ASCII, or '"', or '\\').  Bits above the lowest one may be
+ * false alarms (a borrow carries on); the lowest one is exact. */
+static inline uint64_t special8(uint64_t w)
 {
 	uint64_t ctl = (w - 0x20 * ONES) & ~w;
 	uint64_t quote = w ^ ('"' * ONES), bslash = w ^ ('\\' * ONES);
 
 	quote = (quote - ONES) & ~quote;
 	bslash = (bslash - ONES) & ~bslash;
-	return ((w | ctl | quote | bslash) & HIGHS) == 0;
+	return (w | ctl | quote | bslash) & HIGHS;
 }
 
 /* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
@@ -201,14 +202,26 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 		unsigned char c;
 		size_t k;
 
-		/* Nearly all protocol text is plain ASCII: eight bytes a step. */
+		/* Nearly all protocol text is plain ASCII: eight bytes a step,
+		 * up to the first byte that needs a look. */
 		while (i + 8 <= n) {
-			uint64_t w;
+			uint64_t w, m;
 
 			memcpy(&w, s + i, 8);
-			if (!plain8(w))
-				break;
 			memcpy(d, s + i, 8);
+			m = special8(w);
+			if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/* Byte k of the word is bits 8k..8k+7. */
+				size_t k0 = (size_t)__builtin_ctzll(m) / 8;
+#else
+				size_t k0 = 0;
+#endif
+
+				d += k0;
+				i += k0;
+				break;
+			}
 			d += 8;
 			i += 8;
 		}
