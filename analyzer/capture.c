@@ -320,7 +320,14 @@ struct cap_map {
 	size_t len;
 	size_t off;
 	int fd;
+	FILE *fp;                /* the stream over it */
+	size_t trimmed;          /* pages before this were given back */
 };
+
+/* Pages of the mapping kept behind the read position: read pages count
+ * in the process's resident size until they are given back. */
+#define CAP_MAP_KEEP		(512u << 10)
+#define CAP_MAP_TRIM_STEP	(2u << 20)
 
 /* The mapping being read (one at a time: files are read one after the
  * other, on one thread) and whether a page of it vanished. */
@@ -435,6 +442,27 @@ static const cookie_io_functions_t cap_map_io = {
 	.close = cap_map_close,
 };
 
+/*
+ * Gives back the pages well behind the read position (they stay in the
+ * page cache), so that the resident size does not grow with the file.
+ * Called between packets, every few thousand.
+ */
+static void cap_map_trim(void)
+{
+	struct cap_map *m = cap_map_active;
+	off_t pos;
+	size_t upto;
+
+	if (m == NULL || (pos = ftello(m->fp)) < 0 ||
+	    (uint64_t)pos < (uint64_t)m->trimmed + CAP_MAP_TRIM_STEP + CAP_MAP_KEEP)
+		return;
+	upto = ((size_t)pos - CAP_MAP_KEEP) & ~(cap_page_size - 1);
+	if (upto > m->trimmed &&
+	    madvise((void *)(m->base + m->trimmed), upto - m->trimmed,
+		    MADV_DONTNEED) == 0)
+		m->trimmed = upto;
+}
+
 /* A FILE that reads fd's size bytes through a mapping and owns fd, or
  * NULL (fd is still the caller's). */
 static FILE *cap_map_open(int fd, uint64_t size)
@@ -488,6 +516,7 @@ static FILE *cap_map_open(int fd, uint64_t size)
 	}
 	/* stdio only reads from its buffer; it is filled by cap_map_read. */
 	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
+	m->fp = fp;
 	cap_map_lost = 0;
 	cap_map_active = m;
 	return fp;
@@ -656,6 +685,8 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		/* The lease was broken, or a page vanished, while this packet
 		 * was read: it may hold bytes of the changed file. */
+		if (src->mapped && (r->st.frames & 4095) == 0)
+			cap_map_trim();
 		if (src->mapped && cap_map_lost)
 			return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
 					r->name, (unsigned long long)r->st.frames + 1,
@@ -1022,6 +1053,7 @@ static enum cap_error cap_read_pcapng(struct cap_reader *r,
 {
 	enum cap_error err;
 	uint32_t type, len;
+	uint64_t nblocks = 0;
 
 	r->nifs = 0;
 	r->in_section = 0;
@@ -1034,6 +1066,11 @@ static enum cap_error cap_read_pcapng(struct cap_reader *r,
 			return err;
 		if (len == 0)
 			return cap_src_eof(r, src);
+		if (src->mapped && (++nblocks & 4095) == 0)
+			cap_map_trim();
+		/* As for pcap: a block read after the file changed is not used. */
+		if (src->mapped && cap_map_lost)
+			return cap_ng_corrupt(r, cap_src_error(src, "read error"));
 		body = r->blk + 8;
 		blen = len - 12;
 		switch (type) {

@@ -49,7 +49,7 @@
 /* Bytes queued between the TCP stage and the session engine when they run
  * on two threads (--threads 2).  Back-pressure, not a cap: the reading
  * side waits while the queue is full, and nothing is dropped. */
-#define IMT_RELAY_QUEUE                 (8u << 20)
+#define IMT_RELAY_QUEUE                 (4u << 20)
 
 struct imt_limits {
 	uint32_t max_flows;
