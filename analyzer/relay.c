@@ -240,6 +240,19 @@ static struct relay_rec *relay_reserve(struct relay *r, size_t size)
 	return rec;
 }
 
+/* A record of `kind` for fl with `extra` bytes after its header. */
+static struct relay_rec *relay_rec_new(struct relay *r, struct relay_flow *fl,
+				       enum relay_kind kind,
+				       const struct tcp_meta *m, size_t extra)
+{
+	struct relay_rec *rec = relay_reserve(r, relay_align(sizeof(*rec) + extra));
+
+	rec->kind = kind;
+	rec->flow = fl;
+	rec->m = m != NULL ? *m : (struct tcp_meta){ 0 };
+	return rec;
+}
+
 static void *relay_on_open(void *user, const struct tcp_flow_info *info)
 {
 	struct relay *r = user;
@@ -250,10 +263,7 @@ static void *relay_on_open(void *user, const struct tcp_flow_info *info)
 		return NULL;
 	fl->relay = r;
 	atomic_init(&fl->stopped, 0);
-	rec = relay_reserve(r, relay_align(sizeof(*rec)));
-	rec->kind = R_OPEN;
-	rec->flow = fl;
-	rec->m = info->first;
+	rec = relay_rec_new(r, fl, R_OPEN, &info->first, 0);
 	rec->u.open = *info;
 	return fl;
 }
@@ -270,12 +280,8 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	/* A run longer than a chunk goes as consecutive pieces. */
 	while (len > 0) {
 		size_t n = len < room ? len : room;
-		struct relay_rec *rec =
-			relay_reserve(r, relay_align(sizeof(*rec) + n));
+		struct relay_rec *rec = relay_rec_new(r, fl, R_DATA, m, n);
 
-		rec->kind = R_DATA;
-		rec->flow = fl;
-		rec->m = *m;
 		rec->u.data.dir = dir;
 		rec->u.data.offset = offset;
 		rec->u.data.len = n;
@@ -291,11 +297,8 @@ static void relay_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
 			 uint64_t bytes, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;
-	struct relay_rec *rec = relay_reserve(fl->relay, relay_align(sizeof(*rec)));
+	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_GAP, m, 0);
 
-	rec->kind = R_GAP;
-	rec->flow = fl;
-	rec->m = *m;
 	rec->u.gap.dir = dir;
 	rec->u.gap.offset = offset;
 	rec->u.gap.bytes = bytes;
@@ -315,12 +318,9 @@ static void relay_finding(struct relay *r, struct relay_flow *fl,
 			  const struct tcp_meta *m)
 {
 	size_t dl = relay_text_len(f->detail), ll = relay_text_len(f->limit);
-	struct relay_rec *rec = relay_reserve(r, relay_align(sizeof(*rec) + dl + ll + 2));
+	struct relay_rec *rec = relay_rec_new(r, fl, kind, m, dl + ll + 2);
 	char *text = (char *)(rec + 1);
 
-	rec->kind = kind;
-	rec->flow = fl;
-	rec->m = m != NULL ? *m : (struct tcp_meta){ 0 };
 	rec->u.finding.f = *f;
 	rec->u.finding.detail_len = (uint32_t)dl;
 	rec->u.finding.limit_len = (uint32_t)ll;
@@ -356,12 +356,8 @@ static void relay_on_close(void *flow, const struct tcp_close_info *ci)
 {
 	struct relay_flow *fl = flow;
 	size_t hl = relay_text_len(ci->history);
-	struct relay_rec *rec = relay_reserve(fl->relay,
-					      relay_align(sizeof(*rec) + hl + 1));
+	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_CLOSE, &ci->last, hl + 1);
 
-	rec->kind = R_CLOSE;
-	rec->flow = fl;
-	rec->m = ci->last;
 	rec->u.close.ci = *ci;
 	rec->u.close.history_len = (uint32_t)hl;
 	if (hl > 0)
@@ -404,6 +400,17 @@ static void relay_free_chunks(struct relay *r)
 	r->cur = NULL;
 }
 
+/* Frees what relay_new() made; the worker is not running. */
+static void relay_destroy(struct relay *r)
+{
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->room);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->mu);
+	relay_free_chunks(r);
+	free(r);
+}
+
 struct relay *relay_new(const struct tcp_callbacks *inner, void *inner_user,
 			size_t queue_bytes)
 {
@@ -433,12 +440,7 @@ struct relay *relay_new(const struct tcp_callbacks *inner, void *inner_user,
 	pthread_cond_init(&r->room, NULL);
 	pthread_cond_init(&r->idle, NULL);
 	if (pthread_create(&r->thread, NULL, relay_worker, r) != 0) {
-		pthread_cond_destroy(&r->work);
-		pthread_cond_destroy(&r->room);
-		pthread_cond_destroy(&r->idle);
-		pthread_mutex_destroy(&r->mu);
-		relay_free_chunks(r);
-		free(r);
+		relay_destroy(r);
 		return NULL;
 	}
 	/* Named for top -H and profilers; a failure changes nothing. */
@@ -471,10 +473,5 @@ void relay_free(struct relay *r)
 	if (r == NULL)
 		return;
 	relay_stop(r);
-	pthread_cond_destroy(&r->work);
-	pthread_cond_destroy(&r->room);
-	pthread_cond_destroy(&r->idle);
-	pthread_mutex_destroy(&r->mu);
-	relay_free_chunks(r);
-	free(r);
+	relay_destroy(r);
 }
