@@ -8,6 +8,7 @@
  * the hand-over costs nothing next to the work on either side.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,33 @@ struct relay_rec {
 	} u;
 };
 
+/* Bytes of a record of kind k before what follows it: the header and
+ * its kind's part of the union only (a data record's is 64 bytes, not
+ * the size of the largest kind). */
+static size_t relay_head(enum relay_kind k)
+{
+	switch (k) {
+	case R_OPEN:
+		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.open);
+	case R_DATA:
+		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.data);
+	case R_GAP:
+		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.gap);
+	case R_FINDING:
+	case R_GLOBAL:
+		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.finding);
+	case R_CLOSE:
+		break;
+	}
+	return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.close);
+}
+
+/* What follows the record's header (bytes, texts). */
+static char *relay_payload(struct relay_rec *rec)
+{
+	return (char *)rec + relay_head((enum relay_kind)rec->kind);
+}
+
 struct relay_chunk {
 	struct relay_chunk *next;
 	size_t used;
@@ -91,7 +119,7 @@ static void relay_replay_finding(struct relay *r, struct relay_rec *rec,
 				 int global)
 {
 	struct imt_finding_report f = rec->u.finding.f;
-	const char *text = (const char *)(rec + 1);
+	const char *text = relay_payload(rec);
 
 	f.detail = rec->u.finding.detail_len > 0 || f.detail != NULL ? text : NULL;
 	text += rec->u.finding.detail_len + 1;
@@ -118,7 +146,7 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 		if (fl->inner == NULL || fl->dropped || r->inner.on_data == NULL)
 			break;
 		if (r->inner.on_data(fl->inner, rec->u.data.dir,
-				     (const uint8_t *)(rec + 1),
+				     (const uint8_t *)relay_payload(rec),
 				     (size_t)rec->u.data.len, rec->u.data.offset,
 				     &rec->m)) {
 			fl->dropped = 1;
@@ -138,7 +166,7 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 		break;
 	case R_CLOSE:
 		rec->u.close.ci.history = rec->u.close.history_len > 0 ||
-			rec->u.close.ci.history != NULL ? (const char *)(rec + 1) : NULL;
+			rec->u.close.ci.history != NULL ? relay_payload(rec) : NULL;
 		/* The TCP stage calls nothing of a flow after its close. */
 		if (fl->inner != NULL && r->inner.on_close != NULL)
 			r->inner.on_close(fl->inner, &rec->u.close.ci);
@@ -245,7 +273,7 @@ static struct relay_rec *relay_rec_new(struct relay *r, struct relay_flow *fl,
 				       enum relay_kind kind,
 				       const struct tcp_meta *m, size_t extra)
 {
-	struct relay_rec *rec = relay_reserve(r, relay_align(sizeof(*rec) + extra));
+	struct relay_rec *rec = relay_reserve(r, relay_align(relay_head(kind) + extra));
 
 	rec->kind = kind;
 	rec->flow = fl;
@@ -273,7 +301,7 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 {
 	struct relay_flow *fl = flow;
 	struct relay *r = fl->relay;
-	const size_t room = RELAY_CHUNK - relay_align(sizeof(struct relay_rec));
+	const size_t room = RELAY_CHUNK - relay_align(relay_head(R_DATA));
 
 	if (atomic_load_explicit(&fl->stopped, memory_order_relaxed))
 		return 1;
@@ -285,7 +313,7 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 		rec->u.data.dir = dir;
 		rec->u.data.offset = offset;
 		rec->u.data.len = n;
-		memcpy(rec + 1, data, n);
+		memcpy(relay_payload(rec), data, n);
 		data += n;
 		offset += n;
 		len -= n;
@@ -319,7 +347,7 @@ static void relay_finding(struct relay *r, struct relay_flow *fl,
 {
 	size_t dl = relay_text_len(f->detail), ll = relay_text_len(f->limit);
 	struct relay_rec *rec = relay_rec_new(r, fl, kind, m, dl + ll + 2);
-	char *text = (char *)(rec + 1);
+	char *text = relay_payload(rec);
 
 	rec->u.finding.f = *f;
 	rec->u.finding.detail_len = (uint32_t)dl;
@@ -361,8 +389,8 @@ static void relay_on_close(void *flow, const struct tcp_close_info *ci)
 	rec->u.close.ci = *ci;
 	rec->u.close.history_len = (uint32_t)hl;
 	if (hl > 0)
-		memcpy(rec + 1, ci->history, hl);
-	((char *)(rec + 1))[hl] = '\0';
+		memcpy(relay_payload(rec), ci->history, hl);
+	relay_payload(rec)[hl] = '\0';
 }
 
 void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)
