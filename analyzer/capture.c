@@ -322,12 +322,15 @@ struct cap_map {
 	int fd;
 	FILE *fp;                /* the stream over it */
 	size_t trimmed;          /* pages before this were given back */
+	size_t populated;        /* page tables are filled up to here */
 };
 
 /* Pages of the mapping kept behind the read position: read pages count
  * in the process's resident size until they are given back. */
 #define CAP_MAP_KEEP		(512u << 10)
 #define CAP_MAP_TRIM_STEP	(2u << 20)
+/* Page tables are filled this far ahead of the read position. */
+#define CAP_MAP_AHEAD		(4u << 20)
 
 /* The mapping being read (one at a time: files are read one after the
  * other, on one thread) and whether a page of it vanished. */
@@ -453,8 +456,24 @@ static void cap_map_trim(void)
 	off_t pos;
 	size_t upto;
 
-	if (m == NULL || (pos = ftello(m->fp)) < 0 ||
-	    (uint64_t)pos < (uint64_t)m->trimmed + CAP_MAP_TRIM_STEP + CAP_MAP_KEEP)
+	if (m == NULL || (pos = ftello(m->fp)) < 0)
+		return;
+#ifdef MADV_POPULATE_READ
+	/* Filling the page tables ahead in one call costs less than a page
+	 * fault every 16 pages.  Kernels before 5.14 say EINVAL: then the
+	 * faults stay. */
+	if (m->populated < m->len && m->populated < (size_t)pos + CAP_MAP_AHEAD / 2) {
+		size_t from = m->populated > (size_t)pos ? m->populated :
+			      ((size_t)pos & ~(cap_page_size - 1));
+		size_t n = m->len - from < CAP_MAP_AHEAD ? m->len - from : CAP_MAP_AHEAD;
+
+		if (madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0)
+			m->populated = from + n;
+		else
+			m->populated = m->len;
+	}
+#endif
+	if ((uint64_t)pos < (uint64_t)m->trimmed + CAP_MAP_TRIM_STEP + CAP_MAP_KEEP)
 		return;
 	upto = ((size_t)pos - CAP_MAP_KEEP) & ~(cap_page_size - 1);
 	if (upto > m->trimmed &&
@@ -685,7 +704,7 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		/* The lease was broken, or a page vanished, while this packet
 		 * was read: it may hold bytes of the changed file. */
-		if (src->mapped && (r->st.frames & 4095) == 0)
+		if (src->mapped && (r->st.frames & 511) == 0)
 			cap_map_trim();
 		if (src->mapped && cap_map_lost)
 			return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
@@ -1066,7 +1085,7 @@ static enum cap_error cap_read_pcapng(struct cap_reader *r,
 			return err;
 		if (len == 0)
 			return cap_src_eof(r, src);
-		if (src->mapped && (++nblocks & 4095) == 0)
+		if (src->mapped && (++nblocks & 511) == 0)
 			cap_map_trim();
 		/* As for pcap: a block read after the file changed is not used. */
 		if (src->mapped && cap_map_lost)

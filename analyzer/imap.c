@@ -542,14 +542,24 @@ static void imap_literal_start(struct imap_parser *p,
 
 /* ---- parsing a completed line ---- */
 
+/* ATOM-CHAR is any CHAR except atom-specials (RFC 3501 §9): controls,
+ * space and "(){%*\"\\", and "]" (resp-specials).  A tag may hold "]"
+ * but not "+". */
+enum { IMAP_NOT_ATOM = 1, IMAP_NOT_TAG = 2 };
+
+static const uint8_t imap_char_class[128] = {
+	['('] = 3, [')'] = 3, ['{'] = 3, ['%'] = 3, ['*'] = 3, ['"'] = 3,
+	['\\'] = 3, [']'] = IMAP_NOT_ATOM, ['+'] = IMAP_NOT_TAG,
+};
+
 static int imap_is_tag_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\+", c) == NULL;
+	return c > 0x20 && c < 0x7f && !(imap_char_class[c] & IMAP_NOT_TAG);
 }
 
 static int imap_is_atom_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
+	return c > 0x20 && c < 0x7f && !(imap_char_class[c] & IMAP_NOT_ATOM);
 }
 
 static int imap_valid_tag(const char *s, size_t n)

@@ -10,6 +10,14 @@ static const struct imap_cmd_info cmd_table[CMD__COUNT] = {
 #undef IMAP_CMD_ROW
 };
 
+/* Name lengths, so that most rows are passed over on one compare. */
+static const unsigned char cmd_len[CMD__COUNT] = {
+#define IMAP_CMD_LEN(e, name, states, flags, amin, amax, rfc) \
+	[CMD_##e] = sizeof(name) - 1,
+	IMAP_COMMANDS(IMAP_CMD_LEN)
+#undef IMAP_CMD_LEN
+};
+
 enum imap_cmd imap_cmd_lookup(const char *name, size_t len)
 {
 	/* A linear scan: the table is short and lookups happen once per
@@ -18,7 +26,7 @@ enum imap_cmd imap_cmd_lookup(const char *name, size_t len)
 		const char *n = cmd_table[i].name;
 		size_t j = 0;
 
-		if (len == 0 || (name[0] | 0x20) != (n[0] | 0x20))
+		if (cmd_len[i] != len || len == 0 || (name[0] | 0x20) != (n[0] | 0x20))
 			continue;
 		while (j < len && n[j] != '\0' &&
 		       (name[j] | 0x20) == (n[j] | 0x20) &&
