@@ -151,6 +151,8 @@ struct cap_raw {
 	const uint8_t *data;
 	uint32_t caplen;
 	uint32_t len;
+	int stable;              /* data points into the file's mapping */
+	int delivered_stable;    /* a packet was handed on that way */
 };
 
 const char *cap_error_name(enum cap_error err)
@@ -306,6 +308,7 @@ static enum cap_error cap_deliver(struct cap_reader *r,
 	pkt.caplen = raw->caplen;
 	pkt.len = raw->len;
 	pkt.file = r->name;
+	pkt.stable = raw->stable;
 	if (r->cb.on_packet != NULL && r->cb.on_packet(r->user, &pkt) != 0)
 		return cap_fail(r, CAP_ERR_STOPPED, "%s: frame %llu: %s",
 				r->name, (unsigned long long)pkt.frame,
@@ -693,6 +696,44 @@ static int cap_pcap_is_nano(const uint8_t *m)
 	       (m[0] == 0x4d && m[1] == 0x3c && m[2] == 0xb2 && m[3] == 0xa1);
 }
 
+/* True for the usual pcap magics, whose records have 16-byte headers. */
+static int cap_pcap_standard(const uint8_t *m)
+{
+	static const uint8_t magics[4][4] = {
+		{ 0xd4, 0xc3, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0xc3, 0xd4 },
+		{ 0x4d, 0x3c, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0x3c, 0x4d },
+	};
+
+	for (size_t i = 0; i < 4; i++)
+		if (memcmp(m, magics[i], 4) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The packet libpcap just read as (data, caplen), at its place in the
+ * mapping (its record header at pos), or NULL when the bytes there are
+ * not the same (the reader lost track).  The first packet is compared
+ * whole, the others at both ends: a wrong position shows at once.
+ */
+static const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
+				     const uint8_t *data, uint32_t caplen,
+				     int whole)
+{
+	size_t edge = caplen < 16 ? caplen : 16;
+	const uint8_t *at;
+
+	if (pos > m->len || 16 + (uint64_t)caplen > m->len - pos)
+		return NULL;
+	at = m->base + pos + 16;
+	if (whole)
+		return memcmp(at, data, caplen) == 0 ? at : NULL;
+	if (memcmp(at, data, edge) != 0 ||
+	    memcmp(at + caplen - edge, data + caplen - edge, edge) != 0)
+		return NULL;
+	return at;
+}
+
 static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 				    struct cap_src *src, struct cap_raw *raw)
 {
@@ -701,11 +742,20 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	enum cap_error err;
 	int rc;
 
+	/* In a mapped file each packet's bytes lie in the mapping right
+	 * after its 16-byte record header: the packet is handed on from
+	 * there, where it stays until the file is closed, instead of from
+	 * libpcap's buffer, which the next packet overwrites. */
+	struct cap_map *map = src->mapped && cap_pcap_standard(src->peek) ?
+			      cap_map_active : NULL;
+	uint64_t pos = CAP_PEEK;
+	int checked = 0;
+
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-		/* The lease was broken, or a page vanished, while this packet
-		 * was read: it may hold bytes of the changed file. */
 		if (src->mapped && (r->st.frames & 511) == 0)
 			cap_map_trim();
+		/* The lease was broken, or a page vanished, while this packet
+		 * was read: it may hold bytes of the changed file. */
 		if (src->mapped && cap_map_lost)
 			return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
 					r->name, (unsigned long long)r->st.frames + 1,
@@ -716,6 +766,21 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 		raw->data = data;
 		raw->caplen = h->caplen;
 		raw->len = h->len;
+		raw->stable = 0;
+		if (map != NULL) {
+			const uint8_t *at = cap_map_packet(map, pos, data,
+							   h->caplen, !checked);
+
+			checked = 1;
+			if (at != NULL) {
+				raw->data = at;
+				raw->stable = 1;
+				raw->delivered_stable = 1;
+				pos += 16 + (uint64_t)h->caplen;
+			} else {
+				map = NULL;   /* lost track: libpcap's copy */
+			}
+		}
 		err = cap_deliver(r, raw);
 		if (err != CAP_OK)
 			return err;
@@ -769,6 +834,9 @@ static enum cap_error cap_read_pcap(struct cap_reader *r, struct cap_src *src)
 		err = cap_filter_get(r, raw.linktype, &raw.filter);
 	if (err == CAP_OK)
 		err = cap_pcap_loop(r, p, src, &raw);
+	/* Closing the stream unmaps the file. */
+	if (raw.delivered_stable && r->cb.on_unstable != NULL)
+		r->cb.on_unstable(r->user);
 	pcap_close(p);
 	return err;
 }

@@ -151,6 +151,10 @@ static void ip_tcp(struct ip_decoder *d, const struct cap_packet *pkt,
 	seg.payload = p + doff;
 	seg.payload_len = (uint32_t)(have - doff);
 	seg.payload_missing = (uint32_t)missing;
+	/* A reassembled datagram lives in the decoder's buffer, not in
+	 * the packet. */
+	seg.stable = pkt->stable && p >= pkt->data &&
+		     (size_t)(p - pkt->data) <= pkt->caplen;
 	d->st.tcp_segments++;
 	if (d->cb.on_segment != NULL)
 		d->cb.on_segment(d->user, &seg);

@@ -185,6 +185,14 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
+/* The file's mapping goes: the TCP stage copies what it refers to. */
+static void on_unstable(void *user)
+{
+	struct pipeline *pl = user;
+
+	tcp_reasm_unstable(pl->tcp);
+}
+
 static void print_stats(struct pipeline *pl)
 {
 	struct cap_stats cs;
@@ -389,7 +397,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	struct output *out;
 	struct ip_callbacks ipcb = { on_segment, on_ip_finding };
 	struct tcp_callbacks tcb;
-	struct cap_callbacks ccb = { on_packet };
+	struct cap_callbacks ccb = { on_packet, on_unstable };
 	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
 	void *tcp_user;
 	int status = 0;

@@ -134,7 +134,7 @@ static void tcp_count_retrans(struct tcp_reasm *t, struct tcp_flow *f, int s,
 
 static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 			  const uint8_t *data, uint64_t len, uint64_t frame,
-			  const struct tcp_meta *m)
+			  int stable, const struct tcp_meta *m)
 {
 	struct tcp_side *sd = &f->s[s];
 	uint64_t off = sd->off;
@@ -145,7 +145,7 @@ static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	sd->bytes += len;
 	if (f->handle == NULL)
 		return;
-	tcp_recent_add(t, sd, data, len, off, frame);
+	tcp_recent_add(t, sd, data, len, off, frame, stable);
 	if (!f->stopped && t->cb.on_data != NULL &&
 	    t->cb.on_data(f->handle, tcp_dir_of(f, s), data, (size_t)len, off, m))
 		f->stopped = 1;
@@ -172,7 +172,7 @@ static void tcp_emit_node(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	if (n->missing)
 		tcp_emit_gap(t, f, s, n->len, m);
 	else
-		tcp_emit_data(t, f, s, n->data + n->skip, n->len, n->frame, m);
+		tcp_emit_data(t, f, s, n->data + n->skip, n->len, n->frame, 0, m);
 }
 
 /* ---- releasing held data ---- */
@@ -392,7 +392,7 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 					tcp_node_free(t, sd, n);
 				}
 				tcp_emit_data(t, f, s, p + (at - start),
-					      stop - at, c->frame, c->m);
+					      stop - at, c->frame, c->stable, c->m);
 				continue;
 			}
 			if (at < pe) {
@@ -414,7 +414,8 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		stop = n != NULL && n->off < end ? n->off : end;
 		if (at < pe)
 			tcp_emit_data(t, f, s, p + (at - start),
-				      tcp_min64(stop, pe) - at, c->frame, c->m);
+				      tcp_min64(stop, pe) - at, c->frame,
+				      c->stable, c->m);
 		else
 			tcp_emit_gap(t, f, s, stop - at, c->m);
 	}
@@ -866,7 +867,7 @@ static int tcp_substantive(const struct ip_segment *seg)
 static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		       const struct ip_segment *seg, const struct tcp_meta *m)
 {
-	struct tcp_cur c = { .m = m, .frame = m->frame };
+	struct tcp_cur c = { .m = m, .frame = m->frame, .stable = seg->stable };
 
 	f->s[s].packets++;
 	f->last = *m;
@@ -1052,6 +1053,14 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 fail:
 	tcp_reasm_free(t);
 	return NULL;
+}
+
+void tcp_reasm_unstable(struct tcp_reasm *t)
+{
+	for (int l = 0; l < TL__COUNT; l++)
+		for (struct tcp_flow *f = t->lru[l].head; f != NULL; f = f->next)
+			for (int s = 0; s < 2; s++)
+				tcp_recent_unstable(t, &f->s[s]);
 }
 
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r)

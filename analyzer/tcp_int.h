@@ -24,6 +24,9 @@ enum tcp_hist {
 #define TCP_RECENT_MAX 65536u
 /* Delivery records (offset, frame) kept per direction. */
 #define TCP_NREC 32
+/* Stable deliveries (segment data that stays readable in place) kept by
+ * reference per direction, instead of copied into the ring. */
+#define TCP_NREF 64
 /* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
 #define TCP_TOMB_SECS 120
 /* An ACK that jumps further than this is taken as bogus, not as loss. */
@@ -50,13 +53,28 @@ struct tcp_rec {
 	uint64_t off, frame;
 };
 
-/* Ring of the most recent delivered bytes: [end - fill, end). */
+/* Delivered bytes that lie in stable segment data: [off, off + len). */
+struct tcp_ref {
+	uint64_t off;
+	const uint8_t *p;
+	uint32_t len;
+};
+
+/*
+ * The most recently delivered bytes of a direction, for comparing a
+ * retransmission with the first copy: stable deliveries by reference
+ * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes), the others copied
+ * into the ring [end - fill, end).  The two never hold the same offset.
+ */
 struct tcp_recent {
 	uint64_t end;
 	uint32_t cap;            /* a power of two */
 	uint32_t fill;
 	uint32_t nrec, rhead;
 	struct tcp_rec rec[TCP_NREC];
+	uint32_t nref, refhead;
+	uint64_t ref_bytes;
+	struct tcp_ref ref[TCP_NREF];
 	uint8_t buf[];
 };
 
@@ -118,6 +136,7 @@ struct tcp_reasm {
 struct tcp_cur {
 	const struct tcp_meta *m;
 	uint64_t frame;
+	int stable;              /* the segment's payload is stable */
 	int retrans_counted;
 	int mismatch_told;
 };
@@ -153,7 +172,9 @@ void tcp_avl_free(struct tcp_reasm *t, struct tcp_side *sd,
 void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k);
 void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    const uint8_t *data, uint64_t len, uint64_t off,
-		    uint64_t frame);
+		    uint64_t frame, int stable);
+/* Copies what the ring refers to into it: stable data goes away. */
+void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);

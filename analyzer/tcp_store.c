@@ -202,12 +202,45 @@ static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 	return n;
 }
 
-void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
-		    const uint8_t *data, uint64_t len, uint64_t off,
-		    uint64_t frame)
+/* Remembers that [off, off + len) was delivered by frame. */
+static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
+{
+	struct tcp_rec *last = r->nrec ? &r->rec[(r->rhead + TCP_NREC - 1) % TCP_NREC] : NULL;
+
+	if (last == NULL || last->frame != frame) {
+		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
+		r->rhead = (r->rhead + 1) % TCP_NREC;
+		if (r->nrec < TCP_NREC)
+			r->nrec++;
+	}
+}
+
+/* Stable data is kept by reference: no copy; the oldest references go
+ * once there are TCP_NREF or they cover more than TCP_RECENT_MAX. */
+static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
+			   uint64_t len, uint64_t off)
+{
+	if (len > TCP_RECENT_MAX) {
+		data += len - TCP_RECENT_MAX;
+		off += len - TCP_RECENT_MAX;
+		len = TCP_RECENT_MAX;
+	}
+	while (r->nref > 0 && (r->nref == TCP_NREF ||
+			       r->ref_bytes + len > TCP_RECENT_MAX)) {
+		r->ref_bytes -= r->ref[(r->refhead + TCP_NREF - r->nref) % TCP_NREF].len;
+		r->nref--;
+	}
+	r->ref[r->refhead] = (struct tcp_ref){ off, data, (uint32_t)len };
+	r->refhead = (r->refhead + 1) % TCP_NREF;
+	r->nref++;
+	r->ref_bytes += len;
+}
+
+/* Copies [off, off + len) into the ring (growing it within the budget). */
+static void tcp_recent_copy(struct tcp_reasm *t, struct tcp_side *sd,
+			    const uint8_t *data, uint64_t len, uint64_t off)
 {
 	struct tcp_recent *r = sd->recent;
-	struct tcp_rec *last;
 
 	if (r == NULL || (r->fill + len > r->cap && r->cap < TCP_RECENT_MAX))
 		r = sd->recent = tcp_recent_grow(t, r,
@@ -230,13 +263,41 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 	}
 	r->end = off + len;
 	r->fill = (uint32_t)tcp_min64((uint64_t)r->fill + len, r->cap);
-	last = r->nrec ? &r->rec[(r->rhead + TCP_NREC - 1) % TCP_NREC] : NULL;
-	if (last == NULL || last->frame != frame) {
-		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
-		r->rhead = (r->rhead + 1) % TCP_NREC;
-		if (r->nrec < TCP_NREC)
-			r->nrec++;
+}
+
+void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
+		    const uint8_t *data, uint64_t len, uint64_t off,
+		    uint64_t frame, int stable)
+{
+	if (stable) {
+		if (sd->recent == NULL)
+			sd->recent = tcp_recent_grow(t, NULL, TCP_RECENT_MIN);
+		if (sd->recent != NULL)
+			tcp_recent_ref(sd->recent, data, len, off);
+	} else {
+		tcp_recent_copy(t, sd, data, len, off);
 	}
+	if (sd->recent != NULL)
+		tcp_recent_rec(sd->recent, off, frame);
+}
+
+void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
+{
+	struct tcp_recent *r = sd->recent;
+	struct tcp_ref refs[TCP_NREF];
+	uint32_t n;
+
+	if (r == NULL || r->nref == 0)
+		return;
+	n = r->nref;
+	for (uint32_t i = 0; i < n; i++)
+		refs[i] = r->ref[(r->refhead + TCP_NREF - n + i) % TCP_NREF];
+	r->nref = 0;
+	r->ref_bytes = 0;
+	/* Oldest first, so that the ring ends with the newest bytes; the
+	 * frame records are already there.  The ring may move as it grows. */
+	for (uint32_t i = 0; i < n; i++)
+		tcp_recent_copy(t, sd, refs[i].p, refs[i].len, refs[i].off);
 }
 
 /* The frame that delivered the byte at off, or 0 when forgotten. */
@@ -260,19 +321,36 @@ uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r)
 {
-	uint64_t lo, hi;
+	uint64_t first = UINT64_MAX, lo, hi;
 
-	if (r == NULL || r->fill == 0)
+	if (r == NULL)
 		return 0;
-	lo = off > r->end - r->fill ? off : r->end - r->fill;
-	hi = tcp_min64(off + len, r->end);
-	for (uint64_t o = lo; o < hi; o++) {
-		if (r->buf[o & (r->cap - 1)] != q[o - off]) {
-			*at_r = o;
-			return 1;
+	if (r->fill > 0) {
+		lo = off > r->end - r->fill ? off : r->end - r->fill;
+		hi = tcp_min64(off + len, r->end);
+		for (uint64_t o = lo; o < hi; o++) {
+			if (r->buf[o & (r->cap - 1)] != q[o - off]) {
+				first = o;
+				break;
+			}
 		}
 	}
-	return 0;
+	for (uint32_t i = 0; i < r->nref; i++) {
+		const struct tcp_ref *f = &r->ref[(r->refhead + TCP_NREF - 1 - i) % TCP_NREF];
+
+		lo = off > f->off ? off : f->off;
+		hi = tcp_min64(tcp_min64(off + len, f->off + f->len), first);
+		for (uint64_t o = lo; o < hi; o++) {
+			if (f->p[o - f->off] != q[o - off]) {
+				first = o;
+				break;
+			}
+		}
+	}
+	if (first == UINT64_MAX)
+		return 0;
+	*at_r = first;
+	return 1;
 }
 
 uint64_t tcp_mix(uint64_t x)

@@ -59,6 +59,9 @@ struct cap_packet {
 	uint32_t caplen;         /* bytes present in data */
 	uint32_t len;            /* bytes on the wire; len > caplen = snapped */
 	const char *file;        /* the file it came from */
+	/* data lies in memory that stays readable and unchanged until
+	 * on_unstable() is called (a mapped file); 0: only during the call. */
+	int stable;
 };
 
 struct cap_callbacks {
@@ -66,6 +69,10 @@ struct cap_callbacks {
 	 * continue, non-zero to stop reading (cap_read_file then returns
 	 * CAP_ERR_STOPPED). */
 	int (*on_packet)(void *user, const struct cap_packet *pkt);
+	/* The stable data of the packets delivered so far is about to go
+	 * away (the file is done): whoever kept pointers to it copies what
+	 * it still needs now.  May be NULL. */
+	void (*on_unstable)(void *user);
 };
 
 struct cap_reader;

@@ -47,6 +47,8 @@ struct ip_segment {
 	uint32_t payload_len;    /* payload bytes present */
 	uint32_t payload_missing;/* payload bytes the snapshot length cut off;
 				    they follow the present ones in sequence space */
+	int stable;              /* payload lies in the packet's stable data
+				    (cap_packet.stable); 0 for rebuilt datagrams */
 };
 
 struct ip_callbacks {

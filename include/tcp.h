@@ -145,6 +145,11 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 /* Processes one segment (and expires idle flows by its timestamp). */
 void tcp_reasm_feed(struct tcp_reasm *t, const struct ip_segment *seg);
 
+/* The stable segment data (ip_segment.stable) seen so far is about to go
+ * away: the bytes the stage still refers to (to compare retransmissions
+ * with) are copied now. */
+void tcp_reasm_unstable(struct tcp_reasm *t);
+
 /* Ends every open flow (TCP_CLOSE_END), releasing held data as gaps
  * where holes remain.  The stage stays usable. */
 void tcp_reasm_finish(struct tcp_reasm *t);

@@ -61,7 +61,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return c->stop_after != 0 && c->n >= c->stop_after;
 }
 
-static const struct cap_callbacks cbs = { on_packet };
+static const struct cap_callbacks cbs = { on_packet, NULL };
 
 /* Reads `path` into a fresh collector; returns the reader's result. */
 static enum cap_error read_one(const char *filter, const char *path,
@@ -668,7 +668,7 @@ START_TEST(file_changed_while_read)
 	uint8_t *img = calloc(1, size);
 	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
 		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
-	struct cap_callbacks cb = { shrink_on_packet };
+	struct cap_callbacks cb = { shrink_on_packet, NULL };
 	struct cap_reader *r;
 	struct cap_stats st;
 	size_t n = 0;
@@ -697,6 +697,65 @@ START_TEST(file_changed_while_read)
 	cap_reader_free(r);
 	unlink(shrink_path);
 	free(img);
+}
+END_TEST
+
+/* Counts stable packets and keeps the first one's pointer and bytes. */
+struct stable_seen {
+	size_t packets, stable, unstable_calls;
+	const uint8_t *first;
+	uint8_t copy[64];
+	size_t first_len;
+};
+
+static int stable_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct stable_seen *st = user;
+
+	st->packets++;
+	st->stable += pkt->stable != 0;
+	if (st->packets == 1 && pkt->stable) {
+		st->first = pkt->data;
+		st->first_len = pkt->caplen < 64 ? pkt->caplen : 64;
+		memcpy(st->copy, pkt->data, st->first_len);
+	}
+	/* Stable data stays put: the first packet is still there. */
+	if (st->first != NULL)
+		ck_assert_int_eq(memcmp(st->first, st->copy, st->first_len), 0);
+	return 0;
+}
+
+static void stable_on_unstable(void *user)
+{
+	struct stable_seen *st = user;
+
+	st->unstable_calls++;
+	st->first = NULL;
+}
+
+START_TEST(mapped_packets_are_stable)
+{
+	struct cap_callbacks cb = { stable_on_packet, stable_on_unstable };
+	struct stable_seen st;
+	struct cap_reader *r;
+
+	/* A plain pcap file: every packet from the mapping, one release. */
+	memset(&st, 0, sizeof(st));
+	r = cap_reader_new(NULL, &cb, &st);
+	ck_assert_int_eq(cap_read_file(r, CAPS "eth.pcap"), CAP_OK);
+	ck_assert_uint_gt(st.packets, 0);
+	ck_assert_uint_eq(st.stable, st.packets);
+	ck_assert_uint_eq(st.unstable_calls, 1);
+	/* gzip and pcapng: libpcap's or the block reader's buffer. */
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(cap_read_file(r, CAPS "eth.pcap.gz"), CAP_OK);
+	ck_assert_uint_gt(st.packets, 0);
+	ck_assert_uint_eq(st.stable, 0);
+	ck_assert_uint_eq(st.unstable_calls, 0);
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(cap_read_file(r, CAPS "mixed.pcapng"), CAP_OK);
+	ck_assert_uint_eq(st.stable, 0);
+	cap_reader_free(r);
 }
 END_TEST
 
@@ -829,6 +888,7 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, pcapng_unsupported_interface);
 	tcase_add_test(tc, consumer_stops);
 	tcase_add_test(tc, file_changed_while_read);
+	tcase_add_test(tc, mapped_packets_are_stable);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, every_prefix);

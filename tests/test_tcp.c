@@ -269,6 +269,9 @@ static struct ip_endpoint ep4(uint8_t last, uint16_t port)
 	return e;
 }
 
+/* Segments fed are marked stable (ip_segment.stable) while this is set. */
+static int feed_stable;
+
 static void feed(struct tcp_reasm *t, uint64_t frame, int64_t ts,
 		 struct ip_endpoint src, struct ip_endpoint dst, uint32_t seq,
 		 uint32_t ack, uint8_t flags, const void *data, uint32_t len,
@@ -287,6 +290,7 @@ static void feed(struct tcp_reasm *t, uint64_t frame, int64_t ts,
 	s.payload = data;
 	s.payload_len = len;
 	s.payload_missing = missing;
+	s.stable = feed_stable;
 	tcp_reasm_feed(t, &s);
 }
 
@@ -571,6 +575,36 @@ START_TEST(test_overlap_mismatch_delivered)
 	ck_assert_str_eq(R->f[0]->history, "ShADTO");
 	tcp_reasm_stats(t, &st);
 	ck_assert_uint_eq(st.overlaps_mismatched, 2);
+	done(t);
+}
+END_TEST
+
+START_TEST(test_overlap_mismatch_stable)
+{
+	/* Stable data is compared where it lies, and copied when it is
+	 * about to go: a retransmission after tcp_reasm_unstable() must be
+	 * compared with the bytes as they were, not as the memory is now. */
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+	char first[] = "a1 LOGIN u p\r\n";
+	char second[] = "abcdef";
+
+	handshake(&x);
+	feed_stable = 1;
+	snd(&x, 0, AP, first);
+	snd_at(&x, 0, (uint32_t)-14, AP, "a1 LOGIN x p\r\n");   /* by reference */
+	snd(&x, 0, AP, second);
+	feed_stable = 0;
+	tcp_reasm_unstable(t);
+	memset(first, 'Z', sizeof(first) - 1);
+	memset(second, 'Z', sizeof(second) - 1);
+	snd_at(&x, 0, (uint32_t)-4, AP, "cdXYgh");                /* from the copy */
+	snd_at(&x, 0, (uint32_t)-20, AP, "a1 LOGIN u p\r\nab");  /* the same bytes */
+	tcp_reasm_finish(t);
+	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\nabcdefgh");
+	ck_assert_str_eq(flog(0),
+	    "tcp-overlap-mismatch d0 o9 f5 of4;"
+	    "tcp-overlap-mismatch d0 o18 f7 of6;");
 	done(t);
 }
 END_TEST
@@ -1403,6 +1437,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(c, test_retransmission);
 	tcase_add_test(c, test_overlap_mismatch_delivered);
 	tcase_add_test(c, test_overlap_mismatch_held);
+	tcase_add_test(c, test_overlap_mismatch_stable);
 	tcase_add_test(c, test_gap_by_ack);
 	tcase_add_test(c, test_ack_before_own_data);
 	tcase_add_test(c, test_gap_by_flow_cap);
