@@ -10,7 +10,10 @@
  * reported (the first copy wins), and holes are reported as gaps after
  * which delivery goes on.  Sequence numbers are compared only through the
  * wrap-safe SEQ_ macros.  Data that arrives in order is passed straight
- * from the packet to the consumer without a copy.
+ * from the packet to the consumer without a copy.  The last delivered
+ * bytes of each direction are kept to compare retransmissions with:
+ * copied, or, for stable segment data (ip_segment.stable), by reference
+ * until tcp_reasm_unstable().
  */
 #ifndef IMT_TCP_H
 #define IMT_TCP_H
