@@ -723,7 +723,7 @@ static const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
 	size_t edge = caplen < 16 ? caplen : 16;
 	const uint8_t *at;
 
-	if (pos > m->len || 16 + (uint64_t)caplen > m->len - pos)
+	if (!WIRE_HAS(m->len, pos, 16 + (uint64_t)caplen))
 		return NULL;
 	at = m->base + pos + 16;
 	if (whole)
