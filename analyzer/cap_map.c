@@ -1,0 +1,281 @@
+/*
+ * cap_map.c - reading a capture file through a memory mapping, for the
+ * capture stage (capture.c; see the comment at its top for why).
+ *
+ * The mapping is the buffer of the stdio stream that libpcap (or the
+ * pcapng block reader) reads, so its one "read" finds the bytes already
+ * in place.  It is made only under a read lease; a broken lease or a
+ * vanished page marks the file as changed, and the reader stops.  One
+ * mapped file is read at a time, on one thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cap_int.h"
+#include "wire.h"
+
+struct cap_map {
+	const uint8_t *base;
+	size_t len;
+	size_t off;
+	int fd;
+	FILE *fp;                /* the stream over it */
+	size_t trimmed;          /* pages before this were given back */
+	size_t populated;        /* page tables are filled up to here */
+};
+
+/* Pages of the mapping kept behind the read position: read pages count
+ * in the process's resident size until they are given back. */
+#define CAP_MAP_KEEP		(512u << 10)
+#define CAP_MAP_TRIM_STEP	(2u << 20)
+/* Page tables are filled this far ahead of the read position. */
+#define CAP_MAP_AHEAD		(4u << 20)
+
+/* The mapping being read (one at a time: files are read one after the
+ * other, on one thread) and whether a page of it vanished. */
+static struct cap_map *volatile cap_map_active;
+static volatile sig_atomic_t cap_map_lost;
+static size_t cap_page_size;
+static struct sigaction cap_old_sigbus;
+static int cap_sigbus_set;
+
+/* Lease broken: another process is about to write or truncate the file. */
+static void cap_sigio(int sig)
+{
+	struct cap_map *m = cap_map_active;
+
+	(void)sig;
+	if (m != NULL) {
+		cap_map_lost = 1;
+		/* Let the writer go on at once: nothing more is read. */
+		(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
+	}
+}
+
+static void cap_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	struct cap_map *m = cap_map_active;
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	(void)ctx;
+	if (m != NULL && a >= (uintptr_t)m->base && a - (uintptr_t)m->base < m->len) {
+		void *page = (void *)(a & ~(uintptr_t)(cap_page_size - 1));
+
+		/* The file shrank under the mapping: read zeros, say so. */
+		if (mmap(page, cap_page_size, PROT_READ,
+			 MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+			cap_map_lost = 1;
+			return;
+		}
+	}
+	/* Not ours: what would have happened without the handler. */
+	sigaction(SIGBUS, &cap_old_sigbus, NULL);
+	raise(sig);
+}
+
+/* True (and remembered) when the mapped file is now shorter than it was. */
+int cap_map_shrank(void)
+{
+	struct cap_map *m = cap_map_active;
+	struct stat st;
+
+	if (m != NULL && !cap_map_lost && fstat(m->fd, &st) == 0 &&
+	    (uint64_t)st.st_size < m->len)
+		cap_map_lost = 1;
+	return cap_map_lost != 0;
+}
+
+static ssize_t cap_map_read(void *cookie, char *buf, size_t n)
+{
+	struct cap_map *m = cookie;
+	size_t k = m->len - m->off < n ? m->len - m->off : n;
+
+	/* The buffer is the mapping itself: the bytes are where stdio
+	 * wants them.  Anywhere else in the mapping cannot be written.  At
+	 * the end stdio asks again, for its whole buffer: nothing is left. */
+	if (k > 0 && buf != (const char *)m->base + m->off) {
+		if ((const uint8_t *)buf >= m->base &&
+		    (size_t)((const uint8_t *)buf - m->base) < m->len) {
+			errno = EIO;
+			return -1;
+		}
+		memcpy(buf, m->base + m->off, k);
+	}
+	if (cap_map_shrank()) {
+		errno = EIO;
+		return -1;
+	}
+	m->off += k;
+	return (ssize_t)k;
+}
+
+static int cap_map_seek(void *cookie, off64_t *pos, int whence)
+{
+	struct cap_map *m = cookie;
+	off64_t to = *pos;
+
+	if (whence == SEEK_CUR)
+		to += (off64_t)m->off;
+	else if (whence == SEEK_END)
+		to += (off64_t)m->len;
+	if (to < 0 || (uint64_t)to > m->len)
+		return -1;
+	m->off = (size_t)to;
+	*pos = to;
+	return 0;
+}
+
+static int cap_map_close(void *cookie)
+{
+	struct cap_map *m = cookie;
+
+	if (cap_map_active == m)
+		cap_map_active = NULL;
+	munmap((void *)m->base, m->len);
+	(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
+	close(m->fd);
+	free(m);
+	return 0;
+}
+
+static const cookie_io_functions_t cap_map_io = {
+	.read = cap_map_read,
+	.seek = cap_map_seek,
+	.close = cap_map_close,
+};
+
+/*
+ * Gives back the pages well behind the read position (they stay in the
+ * page cache), so that the resident size does not grow with the file.
+ * Called between packets, every few thousand.
+ */
+void cap_map_trim(void)
+{
+	struct cap_map *m = cap_map_active;
+	off_t pos;
+	size_t upto;
+
+	if (m == NULL || (pos = ftello(m->fp)) < 0)
+		return;
+#ifdef MADV_POPULATE_READ
+	/* Filling the page tables ahead in one call costs less than a page
+	 * fault every 16 pages.  Kernels before 5.14 say EINVAL: then the
+	 * faults stay. */
+	if (m->populated < m->len && m->populated < (size_t)pos + CAP_MAP_AHEAD / 2) {
+		size_t from = m->populated > (size_t)pos ? m->populated :
+			      ((size_t)pos & ~(cap_page_size - 1));
+		size_t n = m->len - from < CAP_MAP_AHEAD ? m->len - from : CAP_MAP_AHEAD;
+
+		if (madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0)
+			m->populated = from + n;
+		else
+			m->populated = m->len;
+	}
+#endif
+	if ((uint64_t)pos < (uint64_t)m->trimmed + CAP_MAP_TRIM_STEP + CAP_MAP_KEEP)
+		return;
+	upto = ((size_t)pos - CAP_MAP_KEEP) & ~(cap_page_size - 1);
+	if (upto > m->trimmed &&
+	    madvise((void *)(m->base + m->trimmed), upto - m->trimmed,
+		    MADV_DONTNEED) == 0)
+		m->trimmed = upto;
+}
+
+/* A FILE that reads fd's size bytes through a mapping and owns fd, or
+ * NULL (fd is still the caller's). */
+FILE *cap_map_open(int fd, uint64_t size)
+{
+	struct cap_map *m;
+	void *base;
+	FILE *fp;
+
+	if (size == 0 || size > SIZE_MAX)
+		return NULL;
+	if (!cap_sigbus_set) {
+		struct sigaction sa;
+		long page = sysconf(_SC_PAGESIZE);
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = cap_sigbus;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		if (page <= 0 || sigaction(SIGBUS, &sa, &cap_old_sigbus) != 0)
+			return NULL;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = cap_sigio;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGIO, &sa, NULL) != 0)
+			return NULL;
+		cap_page_size = (size_t)page;
+		cap_sigbus_set = 1;
+	}
+	/* No lease, no mapping: a file open for writing elsewhere may be
+	 * growing or about to be cut. */
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	base = m != NULL ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) :
+			   MAP_FAILED;
+	if (base == MAP_FAILED) {
+		free(m);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		return NULL;
+	}
+	(void)madvise(base, (size_t)size, MADV_SEQUENTIAL);
+	m->base = base;
+	m->len = (size_t)size;
+	m->fd = fd;
+	fp = fopencookie(m, "rb", cap_map_io);
+	if (fp == NULL) {
+		munmap(base, (size_t)size);
+		free(m);
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		return NULL;
+	}
+	/* stdio only reads from its buffer; it is filled by cap_map_read. */
+	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
+	m->fp = fp;
+	cap_map_lost = 0;
+	cap_map_active = m;
+	return fp;
+}
+
+/*
+ * The packet libpcap just read as (data, caplen), at its place in the
+ * mapping (its record header at pos), or NULL when the bytes there are
+ * not the same (the reader lost track).  The first packet is compared
+ * whole, the others at both ends: a wrong position shows at once.
+ */
+const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
+			       const uint8_t *data, uint32_t caplen, int whole)
+{
+	size_t edge = caplen < 16 ? caplen : 16;
+	const uint8_t *at;
+
+	if (!WIRE_HAS(m->len, pos, 16 + (uint64_t)caplen))
+		return NULL;
+	at = m->base + pos + 16;
+	if (whole)
+		return memcmp(at, data, caplen) == 0 ? at : NULL;
+	if (memcmp(at, data, edge) != 0 ||
+	    memcmp(at + caplen - edge, data + caplen - edge, edge) != 0)
+		return NULL;
+	return at;
+}
+
+struct cap_map *cap_map_current(void)
+{
+	return cap_map_active;
+}
+
+int cap_map_changed(void)
+{
+	return cap_map_lost != 0;
+}
