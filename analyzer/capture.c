@@ -493,8 +493,8 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	 * after its 16-byte record header: the packet is handed on from
 	 * there, where it stays until the file is closed, instead of from
 	 * libpcap's buffer, which the next packet overwrites. */
-	struct cap_map *map = src->mapped && cap_pcap_standard(src->peek) ?
-			      cap_map_current() : NULL;
+	struct cap_map *map = src->mapped && r->cb.on_unstable != NULL &&
+			      cap_pcap_standard(src->peek) ? cap_map_current() : NULL;
 	uint64_t pos = CAP_PEEK;
 	int checked = 0;
 

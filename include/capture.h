@@ -60,7 +60,8 @@ struct cap_packet {
 	uint32_t len;            /* bytes on the wire; len > caplen = snapped */
 	const char *file;        /* the file it came from */
 	/* data lies in memory that stays readable and unchanged until
-	 * on_unstable() is called (a mapped file); 0: only during the call. */
+	 * on_unstable() is called (a mapped file; never without an
+	 * on_unstable callback); 0: only during the call. */
 	int stable;
 };
 
