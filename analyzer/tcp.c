@@ -629,19 +629,36 @@ static int64_t tcp_ttl_ns(const struct tcp_reasm *t, int list)
 }
 
 /* Closes flows idle longer than their time to live (0: never). */
+/*
+ * Closes the flows idle past their list's time to live.  Each list is in
+ * order of last activity and every flow that joins one later is newer,
+ * so nothing can be due before the earliest deadline found last time:
+ * until then the lists' heads (cold in the cache) are not looked at.
+ */
 static void tcp_expire(struct tcp_reasm *t)
 {
+	int64_t next = INT64_MAX;
+
+	if (t->expire_known && t->now_ns <= t->expire_at)
+		return;
 	for (int l = 0; l < TL__COUNT; l++) {
-		int64_t ttl = tcp_ttl_ns(t, l);
+		int64_t ttl = tcp_ttl_ns(t, l), from;
 		struct tcp_flow *f;
 
-		while (ttl > 0 && (f = t->lru[l].head) != NULL &&
+		if (ttl <= 0)
+			continue;
+		while ((f = t->lru[l].head) != NULL &&
 		       t->now_ns - f->last_ns > ttl) {
 			if (l == TL_OPEN)
 				tcp_close(t, f, TCP_CLOSE_TIMEOUT, &f->last);
 			tcp_flow_free(t, f);
 		}
+		from = f != NULL ? f->last_ns : t->now_ns;
+		if (from <= INT64_MAX - ttl && from + ttl < next)
+			next = from + ttl;
 	}
+	t->expire_at = next;
+	t->expire_known = 1;
 }
 
 /* Frees one flow to make room: a tombstone, else a flow never opened,

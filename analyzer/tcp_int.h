@@ -126,6 +126,8 @@ struct tcp_reasm {
 	struct tcp_lru lru[TL__COUNT];
 	int64_t now_ns;
 	int have_now;
+	int64_t expire_at;       /* no flow is due before this (tcp_expire) */
+	int expire_known;
 	uint64_t held_cost;
 	uint64_t recent_bytes;
 	int embryo_evict_told;
