@@ -22,7 +22,13 @@ struct output {
 	struct json_object *totals;
 	struct json_object *summaries;  /* text: session_end events */
 	struct json_tokener *tok;       /* json, text: events read back */
+	char *line_buf;                 /* ndjson: lines gathered for fwrite */
+	size_t line_len;
 };
+
+/* NDJSON lines are gathered and written in blocks: one locked stdio call
+ * per 64 KiB instead of two per event. */
+#define OUT_LINE_BUF (64u << 10)
 
 int out_format_parse(const char *name, enum out_format *fmt_r)
 {
@@ -65,6 +71,7 @@ void out_free(struct output *o)
 	json_object_put(o->summaries);
 	if (o->tok != NULL)
 		json_tokener_free(o->tok);
+	free(o->line_buf);
 	free(o);
 }
 
@@ -97,10 +104,32 @@ int out_wants(const struct output *o, enum imt_event_type type)
 	return 1;
 }
 
+/* Writes the gathered lines out. */
+static void flush_lines(struct output *o)
+{
+	if (o->line_len > 0 &&
+	    fwrite(o->line_buf, 1, o->line_len, o->fp) != o->line_len)
+		o->write_error = 1;
+	o->line_len = 0;
+}
+
 static void put_line(struct output *o, const char *p, size_t len)
 {
-	if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
-		o->write_error = 1;
+	if (o->line_buf == NULL && (o->line_buf = malloc(OUT_LINE_BUF)) == NULL) {
+		if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
+			o->write_error = 1;
+		return;
+	}
+	if (len + 1 > OUT_LINE_BUF - o->line_len)
+		flush_lines(o);
+	if (len + 1 > OUT_LINE_BUF) {
+		if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
+			o->write_error = 1;
+		return;
+	}
+	memcpy(o->line_buf + o->line_len, p, len);
+	o->line_buf[o->line_len + len] = '\n';
+	o->line_len += len + 1;
 }
 
 /* Reads an event's text back as a json-c object; NULL if it is not
@@ -381,6 +410,7 @@ int out_finish(struct output *o)
 		text_summaries(o);
 		break;
 	}
+	flush_lines(o);
 	if (fflush(o->fp) != 0 || ferror(o->fp))
 		o->write_error = 1;
 	return o->write_error ? -1 : 0;

@@ -410,7 +410,12 @@ static void client_command(struct session *s, const struct imap_element *el)
 	if (pc == NULL)
 		return;
 	memcpy(pc->tag, tag, tl + 1);
-	snprintf(pc->name, sizeof(pc->name), "%s", el->name);
+	{
+		size_t n = strnlen(el->name, sizeof(pc->name) - 1);
+
+		memcpy(pc->name, el->name, n);
+		pc->name[n] = '\0';
+	}
 	pc->cmd = cmd;
 	pc->frame = s->cur.frame;
 	pc->ts_sec = s->cur.ts_sec;

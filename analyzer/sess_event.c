@@ -320,13 +320,24 @@ size_t render_tokens(const struct imap_element *el, size_t from, size_t to,
 			put(buf, size, &o, p, n);
 			put(buf, size, &o, "\"", 1);
 			break;
-		case IMAP_TOK_LITERAL:
-			snprintf(num, sizeof(num), "%s{%llu%s}",
-				 (t->flags & IMAP_TOKF_LITERAL8) ? "~" : "",
-				 (unsigned long long)t->num,
-				 (t->flags & IMAP_TOKF_NONSYNC) ? "+" : "");
-			put(buf, size, &o, num, strlen(num));
+		case IMAP_TOK_LITERAL: {
+			/* ~{N+}, written backwards from the end of num. */
+			char *e = num + sizeof(num), *d = e;
+			uint64_t v = t->num;
+
+			*--d = '}';
+			if (t->flags & IMAP_TOKF_NONSYNC)
+				*--d = '+';
+			do {
+				*--d = (char)('0' + v % 10);
+				v /= 10;
+			} while (v != 0);
+			*--d = '{';
+			if (t->flags & IMAP_TOKF_LITERAL8)
+				*--d = '~';
+			put(buf, size, &o, d, (size_t)(e - d));
 			break;
+		}
 		default:
 			put(buf, size, &o, p, n);
 			break;

@@ -57,10 +57,15 @@ static struct pending_cmd *pending_select(struct session *s)
 int sess_has_cap(const struct session *s, const char *cap)
 {
 	char key[64];
+	size_t n = strlen(cap);
 
-	if (!s->caps_known)
+	if (!s->caps_known || n + 3 > sizeof(key))
 		return 0;
-	snprintf(key, sizeof(key), " %s ", cap);
+	/* The list is kept as " CAP1 CAP2 ": a whole name is " NAME ". */
+	key[0] = ' ';
+	memcpy(key + 1, cap, n);
+	key[n + 1] = ' ';
+	key[n + 2] = '\0';
 	return strstr(s->caps, key) != NULL;
 }
 
