@@ -44,7 +44,7 @@ static struct cap_map *volatile cap_map_active;
 static volatile sig_atomic_t cap_map_lost;
 static size_t cap_page_size;
 static struct sigaction cap_old_sigbus;
-static int cap_sigbus_set;
+static int cap_handlers_set;
 
 /* Lease broken: another process is about to write or truncate the file. */
 static void cap_sigio(int sig)
@@ -198,7 +198,7 @@ FILE *cap_map_open(int fd, uint64_t size)
 
 	if (size == 0 || size > SIZE_MAX)
 		return NULL;
-	if (!cap_sigbus_set) {
+	if (!cap_handlers_set) {
 		struct sigaction sa;
 		long page = sysconf(_SC_PAGESIZE);
 
@@ -214,37 +214,35 @@ FILE *cap_map_open(int fd, uint64_t size)
 		if (sigaction(SIGIO, &sa, NULL) != 0)
 			return NULL;
 		cap_page_size = (size_t)page;
-		cap_sigbus_set = 1;
+		cap_handlers_set = 1;
 	}
 	/* No lease, no mapping: a file open for writing elsewhere may be
 	 * growing or about to be cut. */
 	if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
 		return NULL;
-	m = calloc(1, sizeof(*m));
-	base = m != NULL ? mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0) :
-			   MAP_FAILED;
-	if (base == MAP_FAILED) {
-		free(m);
-		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-		return NULL;
-	}
+	base = MAP_FAILED;
+	fp = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (base = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		goto fail;
 	(void)madvise(base, (size_t)size, MADV_SEQUENTIAL);
 	m->base = base;
 	m->len = (size_t)size;
 	m->fd = fd;
-	fp = fopencookie(m, "rb", cap_map_io);
-	if (fp == NULL) {
-		munmap(base, (size_t)size);
-		free(m);
-		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-		return NULL;
-	}
+	if ((fp = fopencookie(m, "rb", cap_map_io)) == NULL)
+		goto fail;
 	/* stdio only reads from its buffer; it is filled by cap_map_read. */
 	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
 	m->fp = fp;
 	cap_map_lost = 0;
 	cap_map_active = m;
 	return fp;
+fail:
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)size);
+	free(m);
+	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	return NULL;
 }
 
 /*

@@ -444,18 +444,22 @@ static enum cap_error cap_src_eof(struct cap_reader *r, struct cap_src *src)
 
 /* ---- pcap through libpcap ----------------------------------------- */
 
-static int cap_pcap_magic(const uint8_t *m)
+/* The size of a record header of the pcap file with magic m (16, or 24
+ * for the "modified" format), or 0 when m is no pcap magic. */
+static size_t cap_pcap_magic(const uint8_t *m)
 {
-	static const uint8_t magics[][4] = {
-		{ 0xa1, 0xb2, 0xc3, 0xd4 }, { 0xd4, 0xc3, 0xb2, 0xa1 },
-		{ 0xa1, 0xb2, 0x3c, 0x4d }, { 0x4d, 0x3c, 0xb2, 0xa1 },
-		{ 0xa1, 0xb2, 0xcd, 0x34 }, { 0x34, 0xcd, 0xb2, 0xa1 },
+	static const struct {
+		uint8_t magic[4];
+		size_t hdr;
+	} magics[] = {
+		{ { 0xa1, 0xb2, 0xc3, 0xd4 }, 16 }, { { 0xd4, 0xc3, 0xb2, 0xa1 }, 16 },
+		{ { 0xa1, 0xb2, 0x3c, 0x4d }, 16 }, { { 0x4d, 0x3c, 0xb2, 0xa1 }, 16 },
+		{ { 0xa1, 0xb2, 0xcd, 0x34 }, 24 }, { { 0x34, 0xcd, 0xb2, 0xa1 }, 24 },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (memcmp(m, magics[i], 4) == 0)
-			return 1;
+	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (memcmp(m, magics[i].magic, 4) == 0)
+			return magics[i].hdr;
 	return 0;
 }
 
@@ -465,20 +469,6 @@ static int cap_pcap_is_nano(const uint8_t *m)
 {
 	return (m[0] == 0xa1 && m[1] == 0xb2 && m[2] == 0x3c && m[3] == 0x4d) ||
 	       (m[0] == 0x4d && m[1] == 0x3c && m[2] == 0xb2 && m[3] == 0xa1);
-}
-
-/* True for the usual pcap magics, whose records have 16-byte headers. */
-static int cap_pcap_standard(const uint8_t *m)
-{
-	static const uint8_t magics[4][4] = {
-		{ 0xd4, 0xc3, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0xc3, 0xd4 },
-		{ 0x4d, 0x3c, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0x3c, 0x4d },
-	};
-
-	for (size_t i = 0; i < 4; i++)
-		if (memcmp(m, magics[i], 4) == 0)
-			return 1;
-	return 0;
 }
 
 static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
@@ -494,7 +484,7 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 	 * there, where it stays until the file is closed, instead of from
 	 * libpcap's buffer, which the next packet overwrites. */
 	struct cap_map *map = src->mapped && r->cb.on_unstable != NULL &&
-			      cap_pcap_standard(src->peek) ? cap_map_current() : NULL;
+			      cap_pcap_magic(src->peek) == 16 ? cap_map_current() : NULL;
 	uint64_t pos = CAP_PEEK;
 	int checked = 0;
 
@@ -976,20 +966,16 @@ static enum cap_error cap_open_src(struct cap_reader *r, const char *path,
 				strerror(errno));
 	if (cap_fd_is_plain_file(fd, &size)) {
 		src->own = cap_map_open(fd, size);
-		if (src->own != NULL) {
-			src->mapped = 1;
-			src->fp = src->own;
-			return cap_src_peek(r, src);
-		}
-		src->own = fdopen(fd, "rb");
+		src->mapped = src->own != NULL;
+		/* glibc gives a stream opened on a file a buffer of the size
+		 * asked for even with buf NULL. */
+		if (src->own == NULL && (src->own = fdopen(fd, "rb")) != NULL)
+			setvbuf(src->own, NULL, _IOFBF, CAP_READ_BUF);
 		if (src->own == NULL) {
 			close(fd);
 			return cap_fail(r, CAP_ERR_NOMEM, "%s: %s", r->name,
 					strerror(errno));
 		}
-		/* glibc gives a stream opened on a file a buffer of the
-		 * size asked for even with buf NULL. */
-		setvbuf(src->own, NULL, _IOFBF, CAP_READ_BUF);
 		src->fp = src->own;
 		return cap_src_peek(r, src);
 	}

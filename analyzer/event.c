@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "wire.h"
 
 static const char *const type_names[] = {
 #define X(e, name) name,
@@ -75,8 +76,7 @@ static inline int event_room(struct imt_event *ev, size_t n)
 	return event_grow(ev, n);
 }
 
-void event_begin(struct imt_event *ev, enum imt_event_type type,
-		 uint64_t session, int muted)
+void event_begin(struct imt_event *ev, enum imt_event_type type, int muted)
 {
 	if (ev->cap > EVENT_KEEP_CAP) {
 		free(ev->text);
@@ -84,7 +84,6 @@ void event_begin(struct imt_event *ev, enum imt_event_type type,
 		ev->cap = 0;
 	}
 	ev->type = type;
-	ev->session = session;
 	ev->severity = -1;
 	ev->muted = muted;
 	ev->failed = 0;
@@ -147,20 +146,12 @@ static inline void put(struct imt_event *ev, const char *s, size_t n)
 
 /* ---- strings ----------------------------------------------------------- */
 
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
 /* The high bit of each of the 8 bytes of w that needs a look (not
- * printable ASCII, or '"', or '\\').  Bits above the lowest one may be
- * false alarms (a borrow carries on); the lowest one is exact. */
+ * printable ASCII, or '"', or '\\'); the lowest one set is exact. */
 static inline uint64_t special8(uint64_t w)
 {
-	uint64_t ctl = (w - 0x20 * ONES) & ~w;
-	uint64_t quote = w ^ ('"' * ONES), bslash = w ^ ('\\' * ONES);
-
-	quote = (quote - ONES) & ~quote;
-	bslash = (bslash - ONES) & ~bslash;
-	return (w | ctl | quote | bslash) & HIGHS;
+	return (w & WIRE_HIGHS) | wire_below8(w, 0x20) | wire_eq8(w, '"') |
+	       wire_eq8(w, '\\');
 }
 
 /* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
@@ -355,15 +346,9 @@ void event_null_k(struct imt_event *ev, const char *key, size_t klen)
 
 void event_raw(struct imt_event *ev, const char *members, size_t len)
 {
-	/* The members carry their own keys: no key is written here. */
-	uint32_t bit = 1u << (ev->depth & 31);
-
-	if (len == 0 || ev->depth == 0 || event_room(ev, len + 1) != 0)
-		return;
-	if (ev->has_member & bit)
-		ev->text[ev->len++] = ',';
-	ev->has_member |= bit;
-	put(ev, members, len);
+	/* The members carry their own keys: none is written here. */
+	if (len > 0 && event_member(ev, NULL, 0, len) == 0)
+		put(ev, members, len);
 }
 
 void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)

@@ -25,6 +25,7 @@
 
 #include "imap_cmd.h"
 #include "imap_token.h"
+#include "wire.h"
 
 enum imap_state { IMAP_S_LINE, IMAP_S_LITERAL, IMAP_S_SKIP };
 
@@ -293,19 +294,11 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 		/* Eight plain octets at a time: no NUL, CR, quote,
 		 * backslash or 8-bit octet among them. */
 		while (i + 8 <= n) {
-			const uint64_t ones = 0x0101010101010101ull;
-			const uint64_t highs = 0x8080808080808080ull;
-			uint64_t w, z, cr, q, bs;
+			uint64_t w;
 
 			memcpy(&w, s + i, 8);
-			z = (w - ones) & ~w;
-			cr = w ^ ('\r' * ones);
-			cr = (cr - ones) & ~cr;
-			q = w ^ ('"' * ones);
-			q = (q - ones) & ~q;
-			bs = w ^ ('\\' * ones);
-			bs = (bs - ones) & ~bs;
-			if (((w | z | cr | q | bs) & highs) != 0)
+			if ((w & WIRE_HIGHS) || wire_eq8(w, 0) || wire_eq8(w, '\r') ||
+			    wire_eq8(w, '"') || wire_eq8(w, '\\'))
 				break;
 			p->q_escape = 0;
 			i += 8;

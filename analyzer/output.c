@@ -115,14 +115,12 @@ static void flush_lines(struct output *o)
 
 static void put_line(struct output *o, const char *p, size_t len)
 {
-	if (o->line_buf == NULL && (o->line_buf = malloc(OUT_LINE_BUF)) == NULL) {
-		if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
-			o->write_error = 1;
-		return;
-	}
-	if (len + 1 > OUT_LINE_BUF - o->line_len)
+	if (o->line_buf == NULL)
+		o->line_buf = malloc(OUT_LINE_BUF);
+	if (o->line_buf != NULL && len + 1 > OUT_LINE_BUF - o->line_len)
 		flush_lines(o);
-	if (len + 1 > OUT_LINE_BUF) {
+	if (o->line_buf == NULL || len + 1 > OUT_LINE_BUF) {
+		/* No buffer, or a line longer than it: straight out. */
 		if (fwrite(p, 1, len, o->fp) != len || putc('\n', o->fp) == EOF)
 			o->write_error = 1;
 		return;

@@ -4,7 +4,7 @@
  * The queue is a fixed pool of chunks.  The feeding thread appends
  * records to its current chunk and hands the chunk over when the next
  * record does not fit; the worker replays whole chunks and gives them
- * back.  The lock is taken once per chunk (256 KiB), not per record, so
+ * back.  The lock is taken once per chunk (512 KiB), not per record, so
  * the hand-over costs nothing next to the work on either side.
  */
 #include <pthread.h>
@@ -49,11 +49,10 @@ struct relay_rec {
 		} gap;
 		struct {
 			struct imt_finding_report f;
-			uint32_t detail_len, limit_len;  /* texts follow, NUL-ended */
+			uint32_t detail_len;     /* detail, limit follow, NUL-ended */
 		} finding;
 		struct {
-			struct tcp_close_info ci;
-			uint32_t history_len;             /* follows, NUL-ended */
+			struct tcp_close_info ci;  /* history follows, NUL-ended */
 		} close;
 	} u;
 };
@@ -61,22 +60,25 @@ struct relay_rec {
 /* Bytes of a record of kind k before what follows it: the header and
  * its kind's part of the union only (a data record's is 64 bytes, not
  * the size of the largest kind). */
+#define RELAY_HEAD(part) \
+	(offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.part))
+
 static size_t relay_head(enum relay_kind k)
 {
 	switch (k) {
 	case R_OPEN:
-		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.open);
+		return RELAY_HEAD(open);
 	case R_DATA:
-		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.data);
+		return RELAY_HEAD(data);
 	case R_GAP:
-		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.gap);
+		return RELAY_HEAD(gap);
 	case R_FINDING:
 	case R_GLOBAL:
-		return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.finding);
+		return RELAY_HEAD(finding);
 	case R_CLOSE:
 		break;
 	}
-	return offsetof(struct relay_rec, u) + sizeof(((struct relay_rec *)0)->u.close);
+	return RELAY_HEAD(close);
 }
 
 /* What follows the record's header (bytes, texts). */
@@ -121,7 +123,8 @@ static void relay_replay_finding(struct relay *r, struct relay_rec *rec,
 	struct imt_finding_report f = rec->u.finding.f;
 	const char *text = relay_payload(rec);
 
-	f.detail = rec->u.finding.detail_len > 0 || f.detail != NULL ? text : NULL;
+	/* The copied pointers only say whether there was a text. */
+	f.detail = f.detail != NULL ? text : NULL;
 	text += rec->u.finding.detail_len + 1;
 	f.limit = f.limit != NULL ? text : NULL;
 	if (global) {
@@ -138,7 +141,6 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 
 	switch ((enum relay_kind)rec->kind) {
 	case R_OPEN:
-		rec->u.open.first = rec->m;
 		fl->inner = r->inner.on_open != NULL ?
 			    r->inner.on_open(r->inner_user, &rec->u.open) : NULL;
 		break;
@@ -165,8 +167,8 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 		relay_replay_finding(r, rec, 1);
 		break;
 	case R_CLOSE:
-		rec->u.close.ci.history = rec->u.close.history_len > 0 ||
-			rec->u.close.ci.history != NULL ? relay_payload(rec) : NULL;
+		if (rec->u.close.ci.history != NULL)
+			rec->u.close.ci.history = relay_payload(rec);
 		/* The TCP stage calls nothing of a flow after its close. */
 		if (fl->inner != NULL && r->inner.on_close != NULL)
 			r->inner.on_close(fl->inner, &rec->u.close.ci);
@@ -339,6 +341,15 @@ static size_t relay_text_len(const char *s)
 	return n < RELAY_TEXT_MAX ? n : RELAY_TEXT_MAX;
 }
 
+/* Copies n bytes of s (NULL: none) and a NUL to d; returns past them. */
+static char *relay_put_text(char *d, const char *s, size_t n)
+{
+	if (n > 0)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	return d + n + 1;
+}
+
 /* A finding record: the report, then its detail and limit texts. */
 static void relay_finding(struct relay *r, struct relay_flow *fl,
 			  enum relay_kind kind,
@@ -347,17 +358,11 @@ static void relay_finding(struct relay *r, struct relay_flow *fl,
 {
 	size_t dl = relay_text_len(f->detail), ll = relay_text_len(f->limit);
 	struct relay_rec *rec = relay_rec_new(r, fl, kind, m, dl + ll + 2);
-	char *text = relay_payload(rec);
 
 	rec->u.finding.f = *f;
 	rec->u.finding.detail_len = (uint32_t)dl;
-	rec->u.finding.limit_len = (uint32_t)ll;
-	if (dl > 0)
-		memcpy(text, f->detail, dl);
-	text[dl] = '\0';
-	if (ll > 0)
-		memcpy(text + dl + 1, f->limit, ll);
-	text[dl + 1 + ll] = '\0';
+	relay_put_text(relay_put_text(relay_payload(rec), f->detail, dl),
+		       f->limit, ll);
 }
 
 static void relay_on_finding(void *flow, const struct imt_finding_report *f,
@@ -371,7 +376,7 @@ static void relay_on_finding(void *flow, const struct imt_finding_report *f,
 static void relay_on_global(void *user, const struct imt_finding_report *f,
 			    const struct tcp_meta *m)
 {
-	relay_finding(user, NULL, R_GLOBAL, f, m);
+	relay_global_finding(user, f, m);
 }
 
 void relay_global_finding(struct relay *r, const struct imt_finding_report *f,
@@ -387,10 +392,7 @@ static void relay_on_close(void *flow, const struct tcp_close_info *ci)
 	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_CLOSE, &ci->last, hl + 1);
 
 	rec->u.close.ci = *ci;
-	rec->u.close.history_len = (uint32_t)hl;
-	if (hl > 0)
-		memcpy(relay_payload(rec), ci->history, hl);
-	relay_payload(rec)[hl] = '\0';
+	relay_put_text(relay_payload(rec), ci->history, hl);
 }
 
 void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)

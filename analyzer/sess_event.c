@@ -103,11 +103,11 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 	 * event started while another is being built. */
 	if (e->events_busy >= SESS_EVENT_POOL) {
 		ev = &e->event_spill;
-		event_begin(ev, type, s->id, 1);
+		event_begin(ev, type, 1);
 		return ev;
 	}
 	ev = &e->events[e->events_busy++];
-	event_begin(ev, type, s->id, !out_wants(e->out, type));
+	event_begin(ev, type, !out_wants(e->out, type));
 	if (ev->muted)
 		return ev;
 	ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);

@@ -51,7 +51,6 @@ enum imt_event_type {
 
 struct imt_event {
 	enum imt_event_type type;
-	uint64_t session;
 	int severity;        /* a violation's enum imt_severity; -1 otherwise */
 	int muted;           /* not wanted by the output: nothing is written */
 	int failed;          /* out of memory: the text is incomplete */
@@ -66,10 +65,9 @@ struct imt_event {
 const char *event_type_name(enum imt_event_type t);
 
 /* Starts ev (text kept from an earlier event is reused) as an event of
- * the given type and session: writes "{".  A muted event takes every
- * writer call and writes nothing. */
-void event_begin(struct imt_event *ev, enum imt_event_type type,
-		 uint64_t session, int muted);
+ * the given type: writes "{".  A muted event takes every writer call and
+ * writes nothing. */
+void event_begin(struct imt_event *ev, enum imt_event_type type, int muted);
 
 /* Closes every object and array still open.  Returns 0, or -1 when the
  * text could not be built (out of memory). */

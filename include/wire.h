@@ -47,6 +47,26 @@ static inline uint32_t wire_le32(const uint8_t *p)
 }
 
 /*
+ * Eight bytes at a time: the high bit of each byte of w that equals c, or
+ * (wire_below8) that is below c, which must be at most 0x80.  Bits above
+ * the lowest one set may be false alarms (a borrow carries on); the
+ * lowest one is exact, and 0 means no such byte.  For scans that skip
+ * plain text a word at a time.
+ */
+#define WIRE_ONES  0x0101010101010101ull
+#define WIRE_HIGHS 0x8080808080808080ull
+
+static inline uint64_t wire_below8(uint64_t w, uint8_t c)
+{
+	return (w - c * WIRE_ONES) & ~w & WIRE_HIGHS;
+}
+
+static inline uint64_t wire_eq8(uint64_t w, uint8_t c)
+{
+	return wire_below8(w ^ (c * WIRE_ONES), 1);
+}
+
+/*
  * Budget test for counters: true when adding `add` to `used` would pass
  * `max`.  Written as a subtraction so it cannot wrap.
  */

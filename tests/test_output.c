@@ -19,7 +19,7 @@ static struct imt_event ev;
 
 static void start(enum imt_event_type type)
 {
-	event_begin(&ev, type, 1, 0);
+	event_begin(&ev, type, 0);
 	event_ascii(&ev, "ts", "2026-01-01T00:00:00.000001Z", 27);
 	event_u64(&ev, "session", 1);
 	event_cstring(&ev, "type", event_type_name(type));
@@ -105,7 +105,7 @@ static char *string_text(const char *p, size_t n)
 {
 	char *t, *v;
 
-	event_begin(&ev, EV_RESPONSE, 1, 0);
+	event_begin(&ev, EV_RESPONSE, 0);
 	event_string(&ev, "s", p, n);
 	t = text_of();
 	assert_json_c_agrees(t);
@@ -214,7 +214,7 @@ END_TEST
 
 START_TEST(muted_events_write_nothing)
 {
-	event_begin(&ev, EV_RESPONSE, 3, 1);
+	event_begin(&ev, EV_RESPONSE, 1);
 	event_cstring(&ev, "name", "FETCH");
 	event_object(&ev, "literals");
 	event_u64(&ev, "count", 1);
@@ -305,7 +305,7 @@ START_TEST(max_severity_counts_filtered_events)
 	struct output *o = out_new(fp, &summary);
 
 	ck_assert_int_eq(out_wants(o, EV_VIOLATION), 0);
-	event_begin(&ev, EV_VIOLATION, 1, !out_wants(o, EV_VIOLATION));
+	event_begin(&ev, EV_VIOLATION, !out_wants(o, EV_VIOLATION));
 	ev.severity = SEV_MEDIUM;
 	event_end(&ev);
 	ck_assert_int_eq(out_max_severity(o), -1);
