@@ -29,9 +29,14 @@ int cap_map_changed(void);
 /* cap_map_changed(), or the file is now shorter than when it was mapped. */
 int cap_map_shrank(void);
 
-/* Called between packets: gives back the pages behind the read position
- * and fills the page tables ahead of it. */
-void cap_map_trim(void);
+/* Called between packets, `frames` read so far: gives back the pages
+ * behind the read position and fills the page tables ahead of it. */
+void cap_map_trim(uint64_t frames);
+
+/* Packets are handed on from the mapping being read: release(user,
+ * frame) is called before the pages of the packets up to `frame` are
+ * given back, and a broken lease is kept until the file is closed. */
+void cap_map_hold(void (*release)(void *user, uint64_t frame), void *user);
 
 /*
  * The packet libpcap just read as (data, caplen), at its place in the

@@ -19,7 +19,22 @@
 #include <unistd.h>
 
 #include "cap_int.h"
+#include "imt_limits.h"
 #include "wire.h"
+
+/* Where the packets up to a frame end: the read position then. */
+struct cap_map_mark {
+	size_t pos;
+	uint64_t frame;
+};
+
+/* Pages of the mapping kept behind the read position: read pages count
+ * in the process's resident size until they are given back.  Readers of
+ * stable packets (a relay to another thread) may be up to about
+ * IMT_RELAY_QUEUE behind; pages are given back in steps of TRIM_STEP. */
+#define CAP_MAP_KEEP		(IMT_RELAY_QUEUE + (1u << 20))
+#define CAP_MAP_TRIM_STEP	(2u << 20)
+#define CAP_MAP_MARKS		(CAP_MAP_KEEP / CAP_MAP_TRIM_STEP + 2)
 
 struct cap_map {
 	const uint8_t *base;
@@ -29,12 +44,14 @@ struct cap_map {
 	FILE *fp;                /* the stream over it */
 	size_t trimmed;          /* pages before this were given back */
 	size_t populated;        /* page tables are filled up to here */
+	/* Stable packets were handed on: they are released before their
+	 * pages go, and a broken lease is kept until the file is closed. */
+	volatile sig_atomic_t held;
+	void (*release)(void *user, uint64_t frame);
+	void *release_user;
+	struct cap_map_mark marks[CAP_MAP_MARKS];   /* a ring, oldest first */
+	unsigned mark_first, nmarks;
 };
-
-/* Pages of the mapping kept behind the read position: read pages count
- * in the process's resident size until they are given back. */
-#define CAP_MAP_KEEP		(512u << 10)
-#define CAP_MAP_TRIM_STEP	(2u << 20)
 /* Page tables are filled this far ahead of the read position. */
 #define CAP_MAP_AHEAD		(4u << 20)
 
@@ -54,8 +71,12 @@ static void cap_sigio(int sig)
 	(void)sig;
 	if (m != NULL) {
 		cap_map_lost = 1;
-		/* Let the writer go on at once: nothing more is read. */
-		(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
+		/* Let the writer go on at once: nothing more is read.  Unless
+		 * packets handed on may still be read where they lie: then the
+		 * writer waits until the file is closed (the reader stops
+		 * before its next packet), so that they stay as they were. */
+		if (!m->held)
+			(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
 	}
 }
 
@@ -151,19 +172,65 @@ static const cookie_io_functions_t cap_map_io = {
 	.close = cap_map_close,
 };
 
-/*
- * Gives back the pages well behind the read position (they stay in the
- * page cache), so that the resident size does not grow with the file.
- * Called between packets, every few thousand.
- */
-void cap_map_trim(void)
+void cap_map_hold(void (*release)(void *user, uint64_t frame), void *user)
 {
 	struct cap_map *m = cap_map_active;
+
+	if (m == NULL)
+		return;
+	m->release = release;
+	m->release_user = user;
+	m->held = 1;
+}
+
+/* Notes where the packets up to `frames` end, once per trim step. */
+static void cap_map_mark(struct cap_map *m, size_t pos, uint64_t frames)
+{
+	struct cap_map_mark *last = m->nmarks > 0 ?
+		&m->marks[(m->mark_first + m->nmarks - 1) % CAP_MAP_MARKS] : NULL;
+
+	if (last != NULL && pos < last->pos + CAP_MAP_TRIM_STEP)
+		return;
+	if (m->nmarks == CAP_MAP_MARKS) {
+		m->mark_first = (m->mark_first + 1) % CAP_MAP_MARKS;
+		m->nmarks--;
+	}
+	m->marks[(m->mark_first + m->nmarks++) % CAP_MAP_MARKS] =
+		(struct cap_map_mark){ pos, frames };
+}
+
+/* The newest mark at least CAP_MAP_KEEP behind pos, taken off the ring
+ * with the older ones; NULL when there is none. */
+static const struct cap_map_mark *cap_map_behind(struct cap_map *m, size_t pos)
+{
+	const struct cap_map_mark *found = NULL;
+
+	while (m->nmarks > 0 &&
+	       m->marks[m->mark_first].pos + CAP_MAP_KEEP <= pos) {
+		found = &m->marks[m->mark_first];
+		m->mark_first = (m->mark_first + 1) % CAP_MAP_MARKS;
+		m->nmarks--;
+	}
+	return found;
+}
+
+/*
+ * Gives back the pages well behind the read position (they stay in the
+ * page cache), so that the resident size does not grow with the file:
+ * those of the packets up to a mark CAP_MAP_KEEP behind, once whoever
+ * holds the stable packets released them.  `frames` packets were read so
+ * far.  Called between packets, every few hundred.
+ */
+void cap_map_trim(uint64_t frames)
+{
+	struct cap_map *m = cap_map_active;
+	const struct cap_map_mark *mk;
 	off_t pos;
 	size_t upto;
 
 	if (m == NULL || (pos = ftello(m->fp)) < 0)
 		return;
+	cap_map_mark(m, (size_t)pos, frames);
 #ifdef MADV_POPULATE_READ
 	/* Filling the page tables ahead in one call costs less than a page
 	 * fault every 16 pages.  Kernels before 5.14 say EINVAL: then the
@@ -179,11 +246,14 @@ void cap_map_trim(void)
 			m->populated = m->len;
 	}
 #endif
-	if ((uint64_t)pos < (uint64_t)m->trimmed + CAP_MAP_TRIM_STEP + CAP_MAP_KEEP)
+	if ((mk = cap_map_behind(m, (size_t)pos)) == NULL)
 		return;
-	upto = ((size_t)pos - CAP_MAP_KEEP) & ~(cap_page_size - 1);
-	if (upto > m->trimmed &&
-	    madvise((void *)(m->base + m->trimmed), upto - m->trimmed,
+	upto = mk->pos & ~(cap_page_size - 1);
+	if (upto <= m->trimmed)
+		return;
+	if (m->held && m->release != NULL)
+		m->release(m->release_user, mk->frame);
+	if (madvise((void *)(m->base + m->trimmed), upto - m->trimmed,
 		    MADV_DONTNEED) == 0)
 		m->trimmed = upto;
 }

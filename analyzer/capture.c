@@ -490,7 +490,7 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		if (src->mapped && (r->st.frames & 511) == 0)
-			cap_map_trim();
+			cap_map_trim(r->st.frames);
 		/* The lease was broken, or a page vanished, while this packet
 		 * was read: it may hold bytes of the changed file. */
 		if (src->mapped && cap_map_changed())
@@ -510,6 +510,8 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 
 			checked = 1;
 			if (at != NULL) {
+				if (!raw->delivered_stable)
+					cap_map_hold(r->cb.on_release, r->user);
 				raw->data = at;
 				raw->stable = 1;
 				raw->delivered_stable = 1;
@@ -891,7 +893,7 @@ static enum cap_error cap_read_pcapng(struct cap_reader *r,
 		if (len == 0)
 			return cap_src_eof(r, src);
 		if (src->mapped && (++nblocks & 511) == 0)
-			cap_map_trim();
+			cap_map_trim(r->st.frames);
 		/* As for pcap: a block read after the file changed is not used. */
 		if (src->mapped && cap_map_changed())
 			return cap_ng_corrupt(r, cap_src_error(src, "read error"));

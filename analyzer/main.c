@@ -185,12 +185,25 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
-/* The file's mapping goes: the TCP stage copies what it refers to. */
+/* The file's mapping goes: the TCP stage copies what it refers to, and
+ * the engine's thread finishes what the relay queued by reference. */
 static void on_unstable(void *user)
 {
 	struct pipeline *pl = user;
 
 	tcp_reasm_unstable(pl->tcp);
+	if (pl->relay != NULL)
+		relay_sync(pl->relay);
+}
+
+/* Pages behind the reader are given back: the engine's thread is done
+ * with the packets on them first (normally long since). */
+static void on_release(void *user, uint64_t frame)
+{
+	struct pipeline *pl = user;
+
+	if (pl->relay != NULL)
+		relay_release(pl->relay, frame);
 }
 
 static void print_stats(struct pipeline *pl)
@@ -226,10 +239,11 @@ static void print_stats(struct pipeline *pl)
 		fprintf(stderr,
 			"imaptrace: 2 threads: reading, IP and TCP %.3f s CPU; "
 			"IMAP, sessions and output %.3f s CPU; %llu chunks queued, "
-			"the reader waited %llu times\n", self,
-			pl->relay_st.worker_cpu_s,
+			"the reader waited %llu times (%llu for the pages behind it)\n",
+			self, pl->relay_st.worker_cpu_s,
 			(unsigned long long)pl->relay_st.chunks,
-			(unsigned long long)pl->relay_st.feeder_waits);
+			(unsigned long long)pl->relay_st.feeder_waits,
+			(unsigned long long)pl->relay_st.release_waits);
 	}
 }
 
@@ -397,7 +411,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	struct output *out;
 	struct ip_callbacks ipcb = { on_segment, on_ip_finding };
 	struct tcp_callbacks tcb;
-	struct cap_callbacks ccb = { on_packet, on_unstable };
+	struct cap_callbacks ccb = { on_packet, on_unstable, on_release };
 	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
 	void *tcp_user;
 	int status = 0;

@@ -6,6 +6,12 @@
  * record does not fit; the worker replays whole chunks and gives them
  * back.  The lock is taken once per chunk (512 KiB), not per record, so
  * the hand-over costs nothing next to the work on either side.
+ *
+ * Stable data (tcp_meta.stable) is not copied: its record holds a
+ * pointer, and the bytes it points to count against the chunk's room as
+ * if they were copied.  The queue so stays as far behind the reader, in
+ * bytes of data, as it would with copies, which is what lets the reader
+ * give the pages behind it back (relay_release) without waiting.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -40,7 +46,8 @@ struct relay_rec {
 	union {
 		struct tcp_flow_info open;
 		struct {
-			uint64_t offset, len;   /* len bytes follow */
+			uint64_t offset, len;
+			const uint8_t *ref;     /* stable data, or NULL: len bytes follow */
 			enum tcp_dir dir;
 		} data;
 		struct {
@@ -89,7 +96,11 @@ static char *relay_payload(struct relay_rec *rec)
 
 struct relay_chunk {
 	struct relay_chunk *next;
-	size_t used;
+	size_t used;               /* bytes of records */
+	size_t load;               /* used, and the stable bytes they point to */
+	uint64_t first_ref;        /* frame of the first stable record, or
+				      UINT64_MAX (frames only grow: a later
+				      chunk's are not lower) */
 	uint64_t data[];           /* records, 8-aligned */
 };
 
@@ -104,6 +115,7 @@ struct relay {
 	struct relay_chunk *free_list;
 	struct relay_chunk *full_head, *full_tail;
 	struct relay_chunk *cur;   /* the feeding thread's */
+	struct relay_chunk *busy_chunk;   /* the one being replayed */
 	unsigned nchunks;
 	int busy;
 	int stop;
@@ -148,6 +160,7 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 		if (fl->inner == NULL || fl->dropped || r->inner.on_data == NULL)
 			break;
 		if (r->inner.on_data(fl->inner, rec->u.data.dir,
+				     rec->u.data.ref != NULL ? rec->u.data.ref :
 				     (const uint8_t *)relay_payload(rec),
 				     (size_t)rec->u.data.len, rec->u.data.offset,
 				     &rec->m)) {
@@ -200,6 +213,7 @@ static void *relay_worker(void *arg)
 		if (r->full_head == NULL)
 			r->full_tail = NULL;
 		r->busy = 1;
+		r->busy_chunk = c;
 		pthread_mutex_unlock(&r->mu);
 
 		for (size_t at = 0; at < c->used;) {
@@ -211,10 +225,10 @@ static void *relay_worker(void *arg)
 		}
 
 		pthread_mutex_lock(&r->mu);
-		c->used = 0;
 		c->next = r->free_list;
 		r->free_list = c;
 		r->busy = 0;
+		r->busy_chunk = NULL;
 		pthread_cond_signal(&r->room);
 		if (r->full_head == NULL)
 			pthread_cond_broadcast(&r->idle);
@@ -244,13 +258,14 @@ static void relay_submit(struct relay *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Room for a record of size bytes (at most RELAY_CHUNK): waits for a
- * free chunk when the current one is full. */
-static struct relay_rec *relay_reserve(struct relay *r, size_t size)
+/* Room for a record of size bytes pointing to ref stable bytes (size +
+ * ref at most RELAY_CHUNK): waits for a free chunk when the current one
+ * is full. */
+static struct relay_rec *relay_reserve(struct relay *r, size_t size, size_t ref)
 {
 	struct relay_rec *rec;
 
-	if (r->cur != NULL && RELAY_CHUNK - r->cur->used < size)
+	if (r->cur != NULL && RELAY_CHUNK - r->cur->load < size + ref)
 		relay_submit(r);
 	if (r->cur == NULL) {
 		pthread_mutex_lock(&r->mu);
@@ -261,21 +276,26 @@ static struct relay_rec *relay_reserve(struct relay *r, size_t size)
 		r->cur = r->free_list;
 		r->free_list = r->cur->next;
 		pthread_mutex_unlock(&r->mu);
-		r->cur->used = 0;
+		r->cur->used = r->cur->load = 0;
+		r->cur->first_ref = UINT64_MAX;
 	}
 	rec = (struct relay_rec *)((unsigned char *)r->cur->data + r->cur->used);
 	r->cur->used += size;
+	r->cur->load += size + ref;
 	/* Callers set the fields their kind uses; nothing else is read. */
 	rec->size = (uint32_t)size;
 	return rec;
 }
 
-/* A record of `kind` for fl with `extra` bytes after its header. */
+/* A record of `kind` for fl with `extra` bytes after its header and
+ * pointing to `ref` stable bytes. */
 static struct relay_rec *relay_rec_new(struct relay *r, struct relay_flow *fl,
 				       enum relay_kind kind,
-				       const struct tcp_meta *m, size_t extra)
+				       const struct tcp_meta *m, size_t extra,
+				       size_t ref)
 {
-	struct relay_rec *rec = relay_reserve(r, relay_align(relay_head(kind) + extra));
+	struct relay_rec *rec = relay_reserve(r, relay_align(relay_head(kind) + extra),
+					      ref);
 
 	rec->kind = kind;
 	rec->flow = fl;
@@ -293,7 +313,7 @@ static void *relay_on_open(void *user, const struct tcp_flow_info *info)
 		return NULL;
 	fl->relay = r;
 	atomic_init(&fl->stopped, 0);
-	rec = relay_rec_new(r, fl, R_OPEN, &info->first, 0);
+	rec = relay_rec_new(r, fl, R_OPEN, &info->first, 0, 0);
 	rec->u.open = *info;
 	return fl;
 }
@@ -304,18 +324,24 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	struct relay_flow *fl = flow;
 	struct relay *r = fl->relay;
 	const size_t room = RELAY_CHUNK - relay_align(relay_head(R_DATA));
+	const int ref = m != NULL && m->stable;
 
 	if (atomic_load_explicit(&fl->stopped, memory_order_relaxed))
 		return 1;
 	/* A run longer than a chunk goes as consecutive pieces. */
 	while (len > 0) {
 		size_t n = len < room ? len : room;
-		struct relay_rec *rec = relay_rec_new(r, fl, R_DATA, m, n);
+		struct relay_rec *rec = relay_rec_new(r, fl, R_DATA, m,
+						      ref ? 0 : n, ref ? n : 0);
 
 		rec->u.data.dir = dir;
 		rec->u.data.offset = offset;
 		rec->u.data.len = n;
-		memcpy(relay_payload(rec), data, n);
+		rec->u.data.ref = ref ? data : NULL;
+		if (ref && r->cur->first_ref == UINT64_MAX)
+			r->cur->first_ref = m->frame;
+		if (!ref)
+			memcpy(relay_payload(rec), data, n);
 		data += n;
 		offset += n;
 		len -= n;
@@ -327,7 +353,7 @@ static void relay_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
 			 uint64_t bytes, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;
-	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_GAP, m, 0);
+	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_GAP, m, 0, 0);
 
 	rec->u.gap.dir = dir;
 	rec->u.gap.offset = offset;
@@ -357,7 +383,7 @@ static void relay_finding(struct relay *r, struct relay_flow *fl,
 			  const struct tcp_meta *m)
 {
 	size_t dl = relay_text_len(f->detail), ll = relay_text_len(f->limit);
-	struct relay_rec *rec = relay_rec_new(r, fl, kind, m, dl + ll + 2);
+	struct relay_rec *rec = relay_rec_new(r, fl, kind, m, dl + ll + 2, 0);
 
 	rec->u.finding.f = *f;
 	rec->u.finding.detail_len = (uint32_t)dl;
@@ -389,7 +415,8 @@ static void relay_on_close(void *flow, const struct tcp_close_info *ci)
 {
 	struct relay_flow *fl = flow;
 	size_t hl = relay_text_len(ci->history);
-	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_CLOSE, &ci->last, hl + 1);
+	struct relay_rec *rec = relay_rec_new(fl->relay, fl, R_CLOSE, &ci->last,
+					      hl + 1, 0);
 
 	rec->u.close.ci = *ci;
 	relay_put_text(relay_payload(rec), ci->history, hl);
@@ -408,6 +435,30 @@ void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)
 }
 
 /* ---- life ----------------------------------------------------------- */
+
+/* Whether a chunk queued or being replayed points to stable data of a
+ * frame up to `frame`.  Called with the lock held. */
+static int relay_refers_to(const struct relay *r, uint64_t frame)
+{
+	if (r->busy_chunk != NULL && r->busy_chunk->first_ref <= frame)
+		return 1;
+	for (const struct relay_chunk *c = r->full_head; c != NULL; c = c->next)
+		if (c->first_ref <= frame)
+			return 1;
+	return 0;
+}
+
+void relay_release(struct relay *r, uint64_t frame)
+{
+	if (r->cur != NULL && r->cur->first_ref <= frame)
+		relay_submit(r);
+	pthread_mutex_lock(&r->mu);
+	if (relay_refers_to(r, frame))
+		r->st.release_waits++;
+	while (relay_refers_to(r, frame))
+		pthread_cond_wait(&r->room, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+}
 
 void relay_sync(struct relay *r)
 {

@@ -138,6 +138,7 @@ static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 {
 	struct tcp_side *sd = &f->s[s];
 	uint64_t off = sd->off;
+	struct tcp_meta sm;
 
 	if (len == 0)
 		return;
@@ -146,6 +147,12 @@ static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	if (f->handle == NULL)
 		return;
 	tcp_recent_add(t, sd, data, len, off, frame, stable);
+	if (stable) {
+		/* The consumer may keep the bytes instead of copying them. */
+		sm = *m;
+		sm.stable = 1;
+		m = &sm;
+	}
 	if (!f->stopped && t->cb.on_data != NULL &&
 	    t->cb.on_data(f->handle, tcp_dir_of(f, s), data, (size_t)len, off, m))
 		f->stopped = 1;

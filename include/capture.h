@@ -61,7 +61,8 @@ struct cap_packet {
 	const char *file;        /* the file it came from */
 	/* data lies in memory that stays readable and unchanged until
 	 * on_unstable() is called (a mapped file; never without an
-	 * on_unstable callback); 0: only during the call. */
+	 * on_unstable callback; if the file is about to change, whoever
+	 * changes it waits until then); 0: only during the call. */
 	int stable;
 };
 
@@ -74,6 +75,13 @@ struct cap_callbacks {
 	 * away (the file is done): whoever kept pointers to it copies what
 	 * it still needs now.  May be NULL. */
 	void (*on_unstable)(void *user);
+	/* The pages of the stable data of the packets up to `frame` are
+	 * about to leave memory (a mapped file is read in a bounded resident
+	 * size).  The data stays readable and unchanged until on_unstable(),
+	 * but a page read after this comes back and stays resident until
+	 * then: whoever is still about to read it (another thread) should
+	 * be done with it first.  May be NULL. */
+	void (*on_release)(void *user, uint64_t frame);
 };
 
 struct cap_reader;

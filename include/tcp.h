@@ -70,6 +70,10 @@ struct tcp_meta {
 	int64_t ts_sec;
 	uint32_t ts_nsec;
 	int ts_nano;
+	/* on_data only: `data` is the packet's stable data (ip_segment.stable),
+	 * which outlives the call, until whoever owns the packets calls
+	 * tcp_reasm_unstable(); 0 everywhere else. */
+	int stable;
 };
 
 /* Facts about a flow, given when it opens.  Lives during the callback. */
@@ -107,7 +111,7 @@ struct tcp_callbacks {
 	/*
 	 * In-order bytes of one direction; `offset` is the position of
 	 * data[0] in that direction's stream (gaps included).  `data` lives
-	 * only during the call.  Returns 0 to go on, non-zero to stop
+	 * only during the call, unless m->stable says it lives longer.  Returns 0 to go on, non-zero to stop
 	 * delivering this flow's data (on_close is still called).
 	 */
 	int (*on_data)(void *flow, enum tcp_dir dir, const uint8_t *data,

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -61,7 +63,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return c->stop_after != 0 && c->n >= c->stop_after;
 }
 
-static const struct cap_callbacks cbs = { on_packet, NULL };
+static const struct cap_callbacks cbs = { on_packet, NULL, NULL };
 
 /* Reads `path` into a fresh collector; returns the reader's result. */
 static enum cap_error read_one(const char *filter, const char *path,
@@ -668,7 +670,7 @@ START_TEST(file_changed_while_read)
 	uint8_t *img = calloc(1, size);
 	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
 		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
-	struct cap_callbacks cb = { shrink_on_packet, NULL };
+	struct cap_callbacks cb = { shrink_on_packet, NULL, NULL };
 	struct cap_reader *r;
 	struct cap_stats st;
 	size_t n = 0;
@@ -735,7 +737,7 @@ static void stable_on_unstable(void *user)
 
 START_TEST(read_packets_are_stable)
 {
-	struct cap_callbacks cb = { stable_on_packet, stable_on_unstable };
+	struct cap_callbacks cb = { stable_on_packet, stable_on_unstable, NULL };
 	struct stable_seen st;
 	struct cap_reader *r;
 
@@ -777,6 +779,163 @@ START_TEST(read_packets_are_stable)
 		unlink(path);
 	}
 	cap_reader_free(r);
+}
+END_TEST
+
+/* A pcap image of npkt packets of plen bytes of 0xab; caller frees. */
+static uint8_t *pcap_image(size_t npkt, size_t plen, size_t *size_r)
+{
+	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+	size_t size = 24 + npkt * (16 + plen);
+	uint8_t *img = calloc(1, size);
+
+	ck_assert_ptr_nonnull(img);
+	memcpy(img, hdr, sizeof(hdr));
+	for (size_t i = 0; i < npkt; i++) {
+		uint8_t *rec = img + 24 + i * (16 + plen);
+
+		rec[8] = rec[12] = (uint8_t)plen;
+		rec[9] = rec[13] = (uint8_t)(plen >> 8);
+		memset(rec + 16, 0xab, plen);
+	}
+	*size_r = size;
+	return img;
+}
+
+/* What a holder of stable packets sees of their release. */
+struct release_seen {
+	uint64_t frames;          /* packets delivered */
+	uint64_t last_release;    /* the last frame released */
+	size_t releases, unstable_calls;
+	const uint8_t *first;     /* the first packet, held to the end */
+	size_t first_len;
+	int first_intact_at_end;
+	int fd[2];                /* with a writer: its "about to open" pipe */
+	pid_t writer;
+};
+
+static int release_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct release_seen *rs = user;
+
+	ck_assert(pkt->stable);
+	ck_assert_int_eq(pkt->data[pkt->caplen - 1], 0xab);
+	rs->frames = pkt->frame;
+	if (rs->first == NULL) {
+		rs->first = pkt->data;
+		rs->first_len = pkt->caplen;
+	}
+	return 0;
+}
+
+static void release_on_release(void *user, uint64_t frame)
+{
+	struct release_seen *rs = user;
+
+	/* Released frames were delivered, and come in order. */
+	ck_assert_uint_le(frame, rs->frames);
+	ck_assert_uint_gt(frame, rs->last_release);
+	rs->last_release = frame;
+	rs->releases++;
+}
+
+static void release_on_unstable(void *user)
+{
+	struct release_seen *rs = user;
+	size_t i = 0;
+
+	rs->unstable_calls++;
+	/* Still readable and unchanged, whatever a writer wants, however
+	 * long it has had to do it. */
+	if (rs->writer > 0)
+		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	while (i < rs->first_len && rs->first[i] == 0xab)
+		i++;
+	rs->first_intact_at_end = i == rs->first_len;
+}
+
+START_TEST(stable_packets_are_released_behind_the_reader)
+{
+	/* 24 MiB of 1000-byte packets: the pages behind the reader are
+	 * given back as it goes, each time after their packets' release. */
+	struct cap_callbacks cb = { release_on_packet, release_on_unstable,
+				    release_on_release };
+	struct release_seen rs;
+	struct cap_reader *r;
+	size_t size, npkt = 24000;
+	uint8_t *img = pcap_image(npkt, 1000, &size);
+	const char *path = tmpfile_with(img, size);
+
+	memset(&rs, 0, sizeof(rs));
+	r = cap_reader_new(NULL, &cb, &rs);
+	ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
+	ck_assert_uint_eq(rs.frames, npkt);
+	ck_assert_uint_ge(rs.releases, 5);
+	/* A release is for packets a few MiB behind, never the newest. */
+	ck_assert_uint_lt(rs.last_release, npkt - 1000);
+	ck_assert_uint_eq(rs.unstable_calls, 1);
+	ck_assert(rs.first_intact_at_end);
+	cap_reader_free(r);
+	unlink(path);
+	free(img);
+}
+END_TEST
+
+static int writer_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct release_seen *rs = user;
+	static char wpath[64];
+
+	release_on_packet(user, pkt);
+	if (pkt->frame == 1) {
+		char c;
+
+		snprintf(wpath, sizeof(wpath), "%s", shrink_path);
+		ck_assert_int_eq(pipe(rs->fd), 0);
+		rs->writer = fork();
+		ck_assert_int_ge(rs->writer, 0);
+		if (rs->writer == 0) {
+			/* Another process cuts the file: its open waits for
+			 * the reader's lease. */
+			(void)!write(rs->fd[1], "o", 1);
+			_exit(truncate(wpath, 100) == 0 ? 0 : 1);
+		}
+		ck_assert_int_eq(read(rs->fd[0], &c, 1), 1);
+		/* Time for the writer to reach the lease. */
+		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	}
+	return 0;
+}
+
+START_TEST(a_writer_waits_for_held_packets)
+{
+	/* Packets handed on from the mapping stay unchanged until the
+	 * reader is done with them: a writer that comes in the middle
+	 * stops the read, and is let go only once the file is closed. */
+	struct cap_callbacks cb = { writer_on_packet, release_on_unstable, NULL };
+	struct release_seen rs;
+	struct cap_reader *r;
+	size_t size;
+	uint8_t *img = pcap_image(20000, 200, &size);
+	int status;
+
+	shrink_path = tmpfile_with(img, size);
+	memset(&rs, 0, sizeof(rs));
+	r = cap_reader_new(NULL, &cb, &rs);
+	ck_assert_int_eq(cap_read_file(r, shrink_path), CAP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(r), "changed"));
+	ck_assert_uint_lt(rs.frames, 20000);
+	ck_assert_uint_eq(rs.unstable_calls, 1);
+	ck_assert(rs.first_intact_at_end);
+	/* And then the cut went through. */
+	ck_assert_int_eq(waitpid(rs.writer, &status, 0), rs.writer);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(rs.fd[0]);
+	close(rs.fd[1]);
+	cap_reader_free(r);
+	unlink(shrink_path);
+	free(img);
 }
 END_TEST
 
@@ -910,6 +1069,8 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, consumer_stops);
 	tcase_add_test(tc, file_changed_while_read);
 	tcase_add_test(tc, read_packets_are_stable);
+	tcase_add_test(tc, stable_packets_are_released_behind_the_reader);
+	tcase_add_test(tc, a_writer_waits_for_held_packets);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, every_prefix);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_main.h"
 #include "relay.h"
@@ -116,10 +117,13 @@ static const struct tcp_callbacks recorder_cb = {
 
 /* ---- the script ------------------------------------------------------ */
 
-/* Plays a fixed sequence of TCP-stage calls on cb/user. */
+/* Plays a fixed sequence of TCP-stage calls on cb/user; every third
+ * data call is stable (it outlives the call), and `done` (may be NULL)
+ * is called before that data goes. */
 static void play(const struct tcp_callbacks *cb, void *user,
 		 void (*global)(void *, const struct imt_finding_report *,
-				const struct tcp_meta *), void *guser)
+				const struct tcp_meta *), void *guser,
+		 void (*done)(void *))
 {
 	enum { NFLOWS = 5 };
 	void *h[NFLOWS];
@@ -146,7 +150,8 @@ static void play(const struct tcp_callbacks *cb, void *user,
 		enum tcp_dir d = (enum tcp_dir)((step / NFLOWS) % 2);
 		struct tcp_meta m = { .frame = 100 + (uint64_t)step,
 				      .ts_sec = 1700000000 + step,
-				      .ts_nsec = (uint32_t)step * 1000 };
+				      .ts_nsec = (uint32_t)step * 1000,
+				      .stable = step % 3 == 2 };
 		size_t len = step == 77 ? big : (size_t)(step * 37) % 1500 + 1;
 
 		if (step % 13 == 5) {
@@ -185,6 +190,11 @@ static void play(const struct tcp_callbacks *cb, void *user,
 		cb->on_close(h[f], &ci);
 		memset(hist, 'Y', sizeof(hist));
 	}
+	if (done != NULL)
+		done(guser);
+	/* Data that was not stable was copied: scribbling on it now would
+	 * show in the sums.  Stable data is not changed until it goes. */
+	memset(buf, 0x5a, big + 1000);
 	free(buf);
 }
 
@@ -200,6 +210,11 @@ static void relay_global(void *user, const struct imt_finding_report *f,
 	relay_global_finding(user, f, m);
 }
 
+static void relay_done(void *user)
+{
+	relay_sync(user);
+}
+
 static char *transcript(int through_relay, int stop_id)
 {
 	struct recorder rec;
@@ -209,7 +224,7 @@ static char *transcript(int through_relay, int stop_id)
 	rec.stop_id = stop_id;
 	the_recorder = &rec;
 	if (!through_relay) {
-		play(&recorder_cb, &rec, direct_global, &rec);
+		play(&recorder_cb, &rec, direct_global, &rec, NULL);
 	} else {
 		struct relay *r = relay_new(&recorder_cb, &rec, 1u << 20);
 		struct tcp_callbacks cb;
@@ -217,7 +232,7 @@ static char *transcript(int through_relay, int stop_id)
 		ck_assert_ptr_nonnull(r);
 		relay_tcp_callbacks(r, &cb);
 		ck_assert_ptr_eq(cb.classify, r_classify);
-		play(&cb, r, relay_global, r);
+		play(&cb, r, relay_global, r, relay_done);
 		relay_free(r);
 	}
 	fclose(rec.fp);
@@ -321,6 +336,84 @@ START_TEST(sync_drains_the_queue)
 }
 END_TEST
 
+/* A slow consumer that counts the stable bytes it has read per frame. */
+static _Atomic uint64_t slow_frames_done;
+
+static void *slow_open(void *user, const struct tcp_flow_info *info)
+{
+	static int handle;
+
+	(void)user;
+	(void)info;
+	return &handle;
+}
+
+static int slow_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+		     size_t len, uint64_t offset, const struct tcp_meta *m)
+{
+	(void)flow;
+	(void)dir;
+	(void)offset;
+	ck_assert(m->stable);
+	ck_assert_uint_eq(len, 1000);
+	ck_assert_int_eq(data[0], (int)(m->frame & 0xff));
+	nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
+	slow_frames_done = m->frame;
+	return 0;
+}
+
+static void slow_close(void *flow, const struct tcp_close_info *ci)
+{
+	(void)flow;
+	(void)ci;
+}
+
+START_TEST(release_waits_for_stable_data)
+{
+	/* Stable data is read where it lies: relay_release(F) returns only
+	 * once the worker is done with every frame up to F, and the bytes
+	 * can then go. */
+	static const struct tcp_callbacks slow_cb = {
+		.on_open = slow_open, .on_data = slow_data, .on_close = slow_close,
+	};
+	enum { N = 40 };
+	uint8_t *pkt[N];
+	struct relay *r = relay_new(&slow_cb, NULL, 0);
+	struct relay_stats st;
+	struct tcp_callbacks cb;
+	struct tcp_flow_info info;
+	struct tcp_close_info ci;
+	void *h;
+
+	ck_assert_ptr_nonnull(r);
+	relay_tcp_callbacks(r, &cb);
+	memset(&info, 0, sizeof(info));
+	h = cb.on_open(r, &info);
+	for (int i = 0; i < N; i++) {
+		struct tcp_meta m = { .frame = (uint64_t)i + 1, .stable = 1 };
+
+		pkt[i] = malloc(1000);
+		memset(pkt[i], (int)(m.frame & 0xff), 1000);
+		cb.on_data(h, TCP_C2S, pkt[i], 1000, (uint64_t)i * 1000, &m);
+	}
+	relay_release(r, 20);
+	ck_assert_uint_ge(slow_frames_done, 20);
+	for (int i = 0; i < 20; i++) {
+		memset(pkt[i], 0xee, 1000);   /* checked if still read */
+		free(pkt[i]);
+	}
+	relay_sync(r);
+	ck_assert_uint_eq(slow_frames_done, N);
+	for (int i = 20; i < N; i++)
+		free(pkt[i]);
+	memset(&ci, 0, sizeof(ci));
+	cb.on_close(h, &ci);
+	relay_finish(r, &st);
+	ck_assert_uint_eq(st.release_waits, 1);
+	relay_free(r);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -330,6 +423,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, replays_every_call_in_order);
 	tcase_add_test(tc, a_stopped_flow_gets_no_more_data);
 	tcase_add_test(tc, sync_drains_the_queue);
+	tcase_add_test(tc, release_waits_for_stable_data);
 	suite_add_tcase(s, tc);
 	return s;
 }
