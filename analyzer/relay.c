@@ -115,9 +115,8 @@ struct relay {
 	struct relay_chunk *free_list;
 	struct relay_chunk *full_head, *full_tail;
 	struct relay_chunk *cur;   /* the feeding thread's */
-	struct relay_chunk *busy_chunk;   /* the one being replayed */
+	struct relay_chunk *busy;  /* the one being replayed, or NULL */
 	unsigned nchunks;
-	int busy;
 	int stop;
 	struct relay_stats st;
 };
@@ -212,8 +211,7 @@ static void *relay_worker(void *arg)
 		r->full_head = c->next;
 		if (r->full_head == NULL)
 			r->full_tail = NULL;
-		r->busy = 1;
-		r->busy_chunk = c;
+		r->busy = c;
 		pthread_mutex_unlock(&r->mu);
 
 		for (size_t at = 0; at < c->used;) {
@@ -227,8 +225,7 @@ static void *relay_worker(void *arg)
 		pthread_mutex_lock(&r->mu);
 		c->next = r->free_list;
 		r->free_list = c;
-		r->busy = 0;
-		r->busy_chunk = NULL;
+		r->busy = NULL;
 		pthread_cond_signal(&r->room);
 		if (r->full_head == NULL)
 			pthread_cond_broadcast(&r->idle);
@@ -337,11 +334,14 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 		rec->u.data.dir = dir;
 		rec->u.data.offset = offset;
 		rec->u.data.len = n;
-		rec->u.data.ref = ref ? data : NULL;
-		if (ref && r->cur->first_ref == UINT64_MAX)
-			r->cur->first_ref = m->frame;
-		if (!ref)
+		if (ref) {
+			rec->u.data.ref = data;
+			if (r->cur->first_ref == UINT64_MAX)
+				r->cur->first_ref = m->frame;
+		} else {
+			rec->u.data.ref = NULL;
 			memcpy(relay_payload(rec), data, n);
+		}
 		data += n;
 		offset += n;
 		len -= n;
@@ -440,7 +440,7 @@ void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)
  * frame up to `frame`.  Called with the lock held. */
 static int relay_refers_to(const struct relay *r, uint64_t frame)
 {
-	if (r->busy_chunk != NULL && r->busy_chunk->first_ref <= frame)
+	if (r->busy != NULL && r->busy->first_ref <= frame)
 		return 1;
 	for (const struct relay_chunk *c = r->full_head; c != NULL; c = c->next)
 		if (c->first_ref <= frame)
@@ -464,7 +464,7 @@ void relay_sync(struct relay *r)
 {
 	relay_submit(r);
 	pthread_mutex_lock(&r->mu);
-	while (r->full_head != NULL || r->busy)
+	while (r->full_head != NULL || r->busy != NULL)
 		pthread_cond_wait(&r->idle, &r->mu);
 	pthread_mutex_unlock(&r->mu);
 }

@@ -646,6 +646,27 @@ END_TEST
 /* Tries to cut the file being read when the first packet arrives. */
 static const char *shrink_path;
 
+/* A pcap image of npkt packets of plen bytes of 0xab; caller frees. */
+static uint8_t *pcap_image(size_t npkt, size_t plen, size_t *size_r)
+{
+	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+	size_t size = 24 + npkt * (16 + plen);
+	uint8_t *img = calloc(1, size);
+
+	ck_assert_ptr_nonnull(img);
+	memcpy(img, hdr, sizeof(hdr));
+	for (size_t i = 0; i < npkt; i++) {
+		uint8_t *rec = img + 24 + i * (16 + plen);
+
+		rec[8] = rec[12] = (uint8_t)plen;
+		rec[9] = rec[13] = (uint8_t)(plen >> 8);
+		memset(rec + 16, 0xab, plen);
+	}
+	*size_r = size;
+	return img;
+}
+
 static int shrink_on_packet(void *user, const struct cap_packet *pkt)
 {
 	size_t *n = user;
@@ -665,23 +686,12 @@ START_TEST(file_changed_while_read)
 	/* A mapped file that another writer opens or cuts under the reader
 	 * must end in a clear error, not SIGBUS, and no packet read after
 	 * the change may be handed on. */
-	enum { NPKT = 20000, PLEN = 200 };
-	size_t size = 24 + (size_t)NPKT * (16 + PLEN);
-	uint8_t *img = calloc(1, size);
-	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
-		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
 	struct cap_callbacks cb = { shrink_on_packet, NULL, NULL };
 	struct cap_reader *r;
 	struct cap_stats st;
-	size_t n = 0;
+	size_t n = 0, size;
+	uint8_t *img = pcap_image(20000, 200, &size);
 
-	memcpy(img, hdr, sizeof(hdr));
-	for (size_t i = 0; i < NPKT; i++) {
-		uint8_t *rec = img + 24 + i * (16 + PLEN);
-
-		rec[8] = rec[12] = PLEN;       /* caplen, len (little-endian) */
-		memset(rec + 16, 0xab, PLEN);
-	}
 	shrink_path = tmpfile_with(img, size);
 	r = cap_reader_new(NULL, &cb, &n);
 	ck_assert_int_eq(cap_read_file(r, shrink_path), CAP_ERR_CORRUPT);
@@ -782,27 +792,6 @@ START_TEST(read_packets_are_stable)
 }
 END_TEST
 
-/* A pcap image of npkt packets of plen bytes of 0xab; caller frees. */
-static uint8_t *pcap_image(size_t npkt, size_t plen, size_t *size_r)
-{
-	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
-		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
-	size_t size = 24 + npkt * (16 + plen);
-	uint8_t *img = calloc(1, size);
-
-	ck_assert_ptr_nonnull(img);
-	memcpy(img, hdr, sizeof(hdr));
-	for (size_t i = 0; i < npkt; i++) {
-		uint8_t *rec = img + 24 + i * (16 + plen);
-
-		rec[8] = rec[12] = (uint8_t)plen;
-		rec[9] = rec[13] = (uint8_t)(plen >> 8);
-		memset(rec + 16, 0xab, plen);
-	}
-	*size_r = size;
-	return img;
-}
-
 /* What a holder of stable packets sees of their release. */
 struct release_seen {
 	uint64_t frames;          /* packets delivered */
@@ -885,13 +874,11 @@ END_TEST
 static int writer_on_packet(void *user, const struct cap_packet *pkt)
 {
 	struct release_seen *rs = user;
-	static char wpath[64];
 
 	release_on_packet(user, pkt);
 	if (pkt->frame == 1) {
 		char c;
 
-		snprintf(wpath, sizeof(wpath), "%s", shrink_path);
 		ck_assert_int_eq(pipe(rs->fd), 0);
 		rs->writer = fork();
 		ck_assert_int_ge(rs->writer, 0);
@@ -899,7 +886,7 @@ static int writer_on_packet(void *user, const struct cap_packet *pkt)
 			/* Another process cuts the file: its open waits for
 			 * the reader's lease. */
 			(void)!write(rs->fd[1], "o", 1);
-			_exit(truncate(wpath, 100) == 0 ? 0 : 1);
+			_exit(truncate(shrink_path, 100) == 0 ? 0 : 1);
 		}
 		ck_assert_int_eq(read(rs->fd[0], &c, 1), 1);
 		/* Time for the writer to reach the lease. */
