@@ -977,6 +977,10 @@ static void imap_deliver(struct imap_parser *p)
 	el.tokens = p->toks.ntok > 0 ? p->toks.tok : NULL;
 	el.ntokens = p->toks.ntok;
 	el.tokens_dropped = p->toks.dropped;
+	if (p->toks.canonical && el.ntokens > 0) {
+		el.tokens_text = p->line + p->toks.text_off;
+		el.tokens_text_len = p->toks.text_len;
+	}
 	el.syntax_ok = !(p->pf & PF_SYNTAX);
 	if (p->resync) {
 		if (!imap_plausible(p, &el)) {

@@ -41,6 +41,7 @@ void imap_toks_reset(struct imap_toks *t)
 	t->hit_tokens = 0;
 	t->hit_depth = 0;
 	t->syntax_err = 0;
+	t->canonical = 0;
 }
 
 int imap_parse_u64(const char *s, size_t len, uint64_t *num_r)
@@ -53,7 +54,8 @@ int imap_parse_u64(const char *s, size_t len, uint64_t *num_r)
 		unsigned d = (unsigned char)s[i] - '0';
 		if (d > 9)
 			return -1;
-		if (v > (UINT64_MAX - d) / 10)
+		/* Nineteen digits always fit; only longer numbers are checked. */
+		if (i >= 19 && v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -85,8 +87,9 @@ static int imap_toks_room(struct imap_toks *t)
 
 /* Stores a token; returns its index or IMAP_TOK_NONE when it was only
  * counted (inside too-deep lists, past the token cap, out of memory). */
-static uint32_t imap_tok_push(struct imap_toks *t, enum imap_tok_type type,
-			      uint8_t flags, size_t off, size_t len, uint64_t num)
+static inline uint32_t imap_tok_push(struct imap_toks *t,
+				     enum imap_tok_type type, uint8_t flags,
+				     size_t off, size_t len, uint64_t num)
 {
 	struct imap_token *k;
 
@@ -94,7 +97,8 @@ static uint32_t imap_tok_push(struct imap_toks *t, enum imap_tok_type type,
 		t->dropped++;
 		return IMAP_TOK_NONE;
 	}
-	if (t->ntok >= t->max || imap_toks_room(t) != 0) {
+	/* alloc never exceeds max: below it there is room. */
+	if (t->ntok >= t->alloc && (t->ntok >= t->max || imap_toks_room(t) != 0)) {
 		t->hit_tokens = 1;
 		t->dropped++;
 		return IMAP_TOK_NONE;
@@ -188,6 +192,11 @@ static size_t imap_bracket_end(const char *buf, size_t i, size_t end,
 	return end;
 }
 
+/* Octets that end an atom or need a closer look inside one. */
+static const uint8_t imap_atom_stop[256] = {
+	[' '] = 1, ['('] = 1, [')'] = 1, ['"'] = 1, ['['] = 1,
+};
+
 /*
  * The end of an atom starting at i.  Atoms stop at SP, parentheses,
  * a quote and a recorded literal marker; a bracket section
@@ -196,20 +205,23 @@ static size_t imap_bracket_end(const char *buf, size_t i, size_t end,
 static size_t imap_atom_end(const char *buf, size_t i, size_t end,
 			    size_t next_mark, int *bad_r)
 {
-	while (i < end && i != next_mark) {
-		char c = buf[i];
-		if (c == ' ' || c == '(' || c == ')' || c == '"')
-			break;
-		if (c == '[') {
-			int unterminated;
-			i = imap_bracket_end(buf, i, end, &unterminated);
-			if (unterminated)
-				*bad_r = 1;
-			continue;
-		}
-		i++;
+	size_t lim = next_mark < end ? next_mark : end;
+
+	for (;;) {
+		int unterminated;
+
+		while (i < lim && !imap_atom_stop[(unsigned char)buf[i]])
+			i++;
+		if (i >= lim || buf[i] != '[')
+			return i;
+		i = imap_bracket_end(buf, i, end, &unterminated);
+		if (unterminated)
+			*bad_r = 1;
+		/* A section that ran past the next marker took it in: the
+		 * atom now ends only at a stop octet or the end. */
+		if (i > lim)
+			lim = end;
 	}
-	return i;
 }
 
 static void imap_atom_push(struct imap_toks *t, const char *buf,
@@ -268,7 +280,10 @@ void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 	const char *buf = in->buf;
 	size_t i = in->start, end = in->end, li = 0;
 	size_t first = t->ntok;
-	int bad = 0;
+	size_t text_off = 0, prev_end = 0;
+	int bad = 0, seen = 0, prev_open = 0;
+	/* Canonical spelling is judged for the line's first tokens only. */
+	int canon = first == 0 && !in->truncated;
 
 	while (li < in->nlits && in->lits[li].mark_off < i)
 		li++;
@@ -280,11 +295,21 @@ void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 			imap_literal_push(t, in, &in->lits[li]);
 			i += in->lits[li].mark_len;
 			li++;
+			canon = 0;
 			continue;
 		}
 		if (c == ' ') {
 			i++;
-		} else if (c == '(') {
+			continue;
+		}
+		if (!seen) {
+			seen = 1;
+			text_off = i;
+		} else if (i - prev_end != (prev_open || c == ')' ? 0u : 1u)) {
+			canon = 0;
+		}
+		prev_open = c == '(';
+		if (c == '(') {
 			imap_list_open(t, i);
 			i++;
 		} else if (c == ')') {
@@ -304,11 +329,15 @@ void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 			imap_atom_push(t, buf, i, j - i);
 			i = j;
 		}
+		prev_end = i;
 		while (li < in->nlits && in->lits[li].mark_off < i)
 			li++;
 	}
 	if (t->deep != 0 || t->sdepth != 0)
 		bad = 1;
+	t->canonical = canon && seen && !bad && prev_end == end && t->dropped == 0;
+	t->text_off = text_off;
+	t->text_len = prev_end - text_off;
 	/* Lists the line left open point at the last token, as imap.h says. */
 	for (size_t d = 0; d < t->sdepth; d++) {
 		if (t->stack[d] != IMAP_TOK_NONE)

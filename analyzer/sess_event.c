@@ -241,6 +241,15 @@ void ev_tokens(struct imt_event *ev, const char *key,
 
 	if (ev->muted)
 		return;
+	/* Tokens in canonical spelling are their own text: nothing to
+	 * write back. */
+	if (redact_from < 0 && el->tokens_text != NULL) {
+		n = el->tokens_text_len;
+		event_string(ev, key, el->tokens_text, n < cap ? n : cap);
+		if (n > cap)
+			ev_truncated(ev, key);
+		return;
+	}
 	buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
 	if (buf == NULL) {
 		ev->failed = 1;

@@ -134,6 +134,12 @@ struct imap_element {
 	const struct imap_token *tokens;
 	size_t ntokens;
 	size_t tokens_dropped;   /* tokens past limits.max_tokens, not stored */
+	/* When the tokens stand in the line in their canonical spelling (one
+	 * space between neighbours, none after '(' or before ')', no literal,
+	 * nothing cut or dropped): the bytes they were read from, which are
+	 * what writing the tokens back gives.  Else NULL. */
+	const char *tokens_text;
+	size_t tokens_text_len;
 	uint32_t literals;       /* literals in this element */
 	uint64_t literal_bytes;  /* their total declared size */
 	int syntax_ok;           /* 0 when a syntax-error finding was raised */

@@ -43,6 +43,11 @@ struct imap_toks {
 	int hit_tokens;          /* the token cap was reached */
 	int hit_depth;           /* the depth cap was reached */
 	int syntax_err;
+	/* The tokens stand in the line as render_tokens() would write them
+	 * back: one space between neighbours, none after '(' or before ')',
+	 * no literal, nothing cut.  Then text_off/text_len is that text. */
+	int canonical;
+	size_t text_off, text_len;
 };
 
 /* What to tokenize: buf[start, end), with the line's literal records. */

@@ -26,6 +26,7 @@ struct rec {
 	size_t len, cap;
 	struct imap_parser *p;
 	int auto_mode;           /* switch modes like the session engine */
+	int show_canon;          /* record tokens_text too */
 };
 
 static void rec_put(struct rec *r, const char *s, size_t n)
@@ -77,6 +78,56 @@ static const char *tok_name(unsigned t)
 #undef TOK_NAME
 	};
 	return n[t];
+}
+
+/* The tokens in canonical spelling, as the session engine writes them
+ * back: one space between neighbours, none after '(' or before ')'. */
+static size_t canon_render(const struct imap_element *el, char *buf, size_t size)
+{
+	size_t o = 0;
+	int space = 0;
+
+	for (size_t i = 0; i < el->ntokens; i++) {
+		const struct imap_token *t = &el->tokens[i];
+		int quoted = t->type == IMAP_TOK_QUOTED;
+		size_t n = t->type == IMAP_TOK_LIST ? 1 :
+			   t->type == IMAP_TOK_LIST_END ? 1 : t->len + 2 * quoted;
+
+		ck_assert(t->type != IMAP_TOK_LITERAL);
+		if (space && t->type != IMAP_TOK_LIST_END)
+			buf[o++] = ' ';
+		ck_assert(o + n < size);
+		if (t->type == IMAP_TOK_LIST)
+			buf[o] = '(';
+		else if (t->type == IMAP_TOK_LIST_END)
+			buf[o] = ')';
+		else if (quoted)
+			buf[o] = buf[o + n - 1] = '"';
+		if (t->type != IMAP_TOK_LIST && t->type != IMAP_TOK_LIST_END)
+			memcpy(buf + o + quoted, el->buf + t->off, t->len);
+		o += n;
+		space = t->type != IMAP_TOK_LIST;
+	}
+	return o;
+}
+
+static void check_canon(struct rec *r, const struct imap_element *el)
+{
+	char buf[16384];
+	size_t n;
+
+	if (el->tokens_text == NULL)
+		return;
+	ck_assert_uint_gt(el->ntokens, 0);
+	ck_assert_uint_eq(el->tokens_dropped, 0);
+	n = canon_render(el, buf, sizeof(buf));
+	ck_assert_uint_eq(n, el->tokens_text_len);
+	ck_assert(memcmp(buf, el->tokens_text, n) == 0);
+	if (r->show_canon) {
+		rec_printf(r, "CANON ");
+		rec_esc(r, el->tokens_text, el->tokens_text_len);
+		rec_printf(r, "\n");
+	}
 }
 
 static void rec_element(void *u, const struct imap_element *el)
@@ -136,6 +187,8 @@ static void rec_element(void *u, const struct imap_element *el)
 			rec_printf(r, " =%" PRIu64, t->num);
 		rec_printf(r, "\n");
 	}
+	/* Whenever the parser says the tokens are their own text, they are. */
+	check_canon(r, el);
 	if (!r->auto_mode)
 		return;
 	/* AUTHENTICATE with an initial response (SASL-IR) is one line. */
@@ -188,6 +241,7 @@ struct opts {
 	int midstream;
 	int utf8;
 	int auto_mode;
+	int show_canon;
 	const struct gapspec *gaps;
 	size_t ngaps;
 };
@@ -214,6 +268,7 @@ static char *run_cuts(const struct opts *o, const char *in, size_t len,
 
 	memset(&r, 0, sizeof(r));
 	r.auto_mode = o->auto_mode;
+	r.show_canon = o->show_canon;
 	r.p = imap_parser_new(o->side, &o->lim, &cb, &r);
 	ck_assert_ptr_nonnull(r.p);
 	if (o->midstream)
@@ -948,6 +1003,37 @@ END_TEST
 
 /* ---- a clean session raises nothing ---- */
 
+START_TEST(test_canonical_text)
+{
+	struct opts c = opts_for(IMAP_SIDE_CLIENT), sv = opts_for(IMAP_SIDE_SERVER);
+	char *t;
+
+	c.show_canon = sv.show_canon = 1;
+	t = check_str(&c, "a1 UID FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM)])\r\n"
+		      "a2 LOGIN \"joe\" \"p\\\"w\"\r\n"
+		      "a3 RENAME A  B\r\n"
+		      "a4 STORE 1 +FLAGS ( \\Seen)\r\n"
+		      "a5 NOOP \r\n"
+		      "a6 X (A)(B) ()\r\n"
+		      "a7 NOOP\r\n");
+	HAS(t, "  list_end d0\nCANON \"1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM)])\"\n");
+	HAS(t, "CANON \"%22joe%22 %22p\\%22w%22\"\n");
+	COUNT(t, "CANON ", 2);
+	free(t);
+
+	t = check_str(&sv, "* 3 FETCH (UID 9 FLAGS (\\Seen \\Flagged))\r\n"
+		      "* 4 FETCH (UID 10 BODY[] {3}\r\nabc)\r\n"
+		      "* 5 FETCH (UID 11 FLAGS ())\r\n"
+		      "* OK [PERMANENTFLAGS (\\Seen \\*)] Limited\r\n"
+		      "* SEARCH 1 2  3\r\n"
+		      "* 6 FETCH (UID 12 FLAGS (\\Seen)\r\n");
+	HAS(t, "CANON \"(UID 9 FLAGS (\\Seen \\Flagged))\"\n");
+	HAS(t, "CANON \"(UID 11 FLAGS ())\"\n");
+	COUNT(t, "CANON ", 3);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_clean_session)
 {
 	struct opts c = opts_for(IMAP_SIDE_CLIENT), s = opts_for(IMAP_SIDE_SERVER);
@@ -1153,6 +1239,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_gap_in_literal);
 	tcase_add_test(tc, test_gap_mid_line);
 	tcase_add_test(tc, test_midstream);
+	tcase_add_test(tc, test_canonical_text);
 	tcase_add_test(tc, test_clean_session);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_classify);
