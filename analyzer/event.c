@@ -34,14 +34,6 @@ const char *event_type_name(enum imt_event_type t)
 	return type_names[t];
 }
 
-void event_type_member(struct imt_event *ev)
-{
-	if ((unsigned)ev->type < EV__COUNT)
-		event_raw(ev, type_members[ev->type].text, type_members[ev->type].len);
-	else
-		event_ascii(ev, "type", "unknown", 7);
-}
-
 /* A huge event should not pin its buffer for the rest of the run. */
 #define EVENT_KEEP_CAP (1u << 20)
 
@@ -216,6 +208,24 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 			d += 8;
 			i += 8;
 		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* The last few bytes as one zero-padded word: room for eight
+		 * is reserved, and the padding is masked out. */
+		if (i < n && n - i < 8) {
+			size_t r = n - i;
+			uint64_t w = 0, m;
+
+			memcpy(&w, s + i, r);
+			m = special8(w) & ((UINT64_C(1) << (8 * r)) - 1);
+			memcpy(d, &w, 8);
+			if (m == 0) {
+				d += r;
+				break;
+			}
+			d += (size_t)__builtin_ctzll(m) / 8;
+			i += (size_t)__builtin_ctzll(m) / 8;
+		}
+#endif
 		if (i == n)
 			break;
 		c = s[i];
@@ -265,9 +275,10 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 void event_string_k(struct imt_event *ev, const char *key, size_t klen,
 		    const char *p, size_t len)
 {
-	/* Worst case: every byte becomes six characters (\u00xx). */
+	/* Worst case: every byte becomes six characters (\u00xx); the
+	 * quotes, and one more for put_string's last word. */
 	if (len > (SIZE_MAX - 16) / 6 ||
-	    event_member(ev, key, klen, len * 6 + 2) != 0)
+	    event_member(ev, key, klen, len * 6 + 3) != 0)
 		return;
 	put_string(ev, (const unsigned char *)(p != NULL ? p : ""),
 		   p != NULL ? len : 0);
@@ -349,6 +360,54 @@ void event_raw(struct imt_event *ev, const char *members, size_t len)
 	/* The members carry their own keys: none is written here. */
 	if (len > 0 && event_member(ev, NULL, 0, len) == 0)
 		put(ev, members, len);
+}
+
+void event_head(struct imt_event *ev, const struct event_head *h)
+{
+	static const char unknown[] = "\"type\":\"unknown\"";
+	char fbuf[24], obuf[24];
+	char *f = u64_text(fbuf + sizeof(fbuf), h->frame), *o = obuf + sizeof(obuf);
+	size_t flen = (size_t)(fbuf + sizeof(fbuf) - f), olen = 0;
+	const char *type = unknown;
+	size_t tlen = sizeof(unknown) - 1, need;
+	char *d;
+
+	if ((unsigned)ev->type < EV__COUNT) {
+		type = type_members[ev->type].text;
+		tlen = type_members[ev->type].len;
+	}
+	if (h->dir >= 0) {
+		o = u64_text(o, h->offset);
+		olen = (size_t)(obuf + sizeof(obuf) - o);
+	}
+	/* "ts":"…", members, "type":…, "frame":N, "dir":"c2s","offset":N */
+	need = 8 + h->ts_len + 1 + h->members_len + 1 + tlen + 9 + flen +
+	       (h->dir >= 0 ? 22 + olen : 0);
+	if (event_member(ev, NULL, 0, need) != 0)
+		return;
+	d = ev->text + ev->len;
+	memcpy(d, "\"ts\":\"", 6);
+	memcpy(d + 6, h->ts, h->ts_len);
+	d += 6 + h->ts_len;
+	*d++ = '"';
+	if (h->members_len > 0) {
+		*d++ = ',';
+		memcpy(d, h->members, h->members_len);
+		d += h->members_len;
+	}
+	*d++ = ',';
+	memcpy(d, type, tlen);
+	d += tlen;
+	memcpy(d, ",\"frame\":", 9);
+	memcpy(d + 9, f, flen);
+	d += 9 + flen;
+	if (h->dir >= 0) {
+		memcpy(d, h->dir == 0 ? ",\"dir\":\"c2s\",\"offset\":" :
+		       ",\"dir\":\"s2c\",\"offset\":", 22);
+		memcpy(d + 22, o, olen);
+		d += 22 + olen;
+	}
+	ev->len = (size_t)(d - ev->text);
 }
 
 void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)

@@ -17,7 +17,7 @@
  * before: the text of the last second is kept and only the fraction is
  * written, instead of gmtime_r() and snprintf() for every event.
  */
-void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
+size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 {
 	static int64_t last_sec;
 	static int have_last;
@@ -27,9 +27,9 @@ void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 	size_t digits = nano ? 9 : 6;
 	struct tm tm;
 	time_t t = (time_t)sec;
+	int n;
 
 	if (!have_last || sec != last_sec) {
-		int n;
 
 		if (gmtime_r(&t, &tm) == NULL)
 			memset(&tm, 0, sizeof(tm));
@@ -50,18 +50,19 @@ void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 		}
 		buf[date_len + digits + 1] = 'Z';
 		buf[date_len + digits + 2] = '\0';
-		return;
+		return date_len + digits + 2;
 	}
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
 	if (nano)
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)nsec);
+		n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)nsec);
 	else
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(nsec / 1000));
+		n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			     tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(nsec / 1000));
+	return n > 0 && (size_t)n < size ? (size_t)n : strlen(buf);
 }
 
 int64_t ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
@@ -97,6 +98,7 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 {
 	struct sess_engine *e = s->e;
 	struct imt_event *ev;
+	struct event_head h;
 	char ts[48];
 
 	/* Events are built one at a time; the pool only guards against an
@@ -110,8 +112,9 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 	event_begin(ev, type, !out_wants(e->out, type));
 	if (ev->muted)
 		return ev;
-	ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);
-	event_ascii(ev, "ts", ts, strlen(ts));
+	h.ts = ts;
+	h.ts_len = ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec,
+			 s->cur.ts_nano);
 	/* Addresses are digits, dots, colons and brackets: no escaping. */
 	if (s->ev_prefix_len == 0 || s->ev_prefix_id != s->id) {
 		int n = snprintf(s->ev_prefix, sizeof(s->ev_prefix),
@@ -121,13 +124,12 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 		s->ev_prefix_len = n > 0 && (size_t)n < sizeof(s->ev_prefix) ? (size_t)n : 0;
 		s->ev_prefix_id = s->id;
 	}
-	event_raw(ev, s->ev_prefix, s->ev_prefix_len);
-	event_type_member(ev);
-	event_u64(ev, "frame", s->cur.frame);
-	if (dir >= 0) {
-		event_raw(ev, dir == 0 ? "\"dir\":\"c2s\"" : "\"dir\":\"s2c\"", 11);
-		event_u64(ev, "offset", offset);
-	}
+	h.members = s->ev_prefix;
+	h.members_len = s->ev_prefix_len;
+	h.frame = s->cur.frame;
+	h.dir = dir >= 0 ? (dir == 0 ? 0 : 1) : -1;
+	h.offset = offset;
+	event_head(ev, &h);
 	return ev;
 }
 

@@ -186,7 +186,7 @@ void ev_emit(struct session *s, struct imt_event *ev);
 void ev_str(struct imt_event *ev, const char *key, const char *p, size_t len,
 	    size_t cap);
 void ev_truncated(struct imt_event *ev, const char *key);
-void ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano);
+size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano);
 void sess_finding(struct session *s, enum imt_finding id, int dir,
 		  uint64_t offset, const char *detail, const char *tag);
 void sess_finding_n(struct session *s, enum imt_finding id, int dir,

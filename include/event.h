@@ -98,11 +98,25 @@ void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns);
 /* Opens a nested object or array under key; event_close() ends it. */
 void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array);
 void event_close(struct imt_event *ev);
-/* Writes the "type" member of ev's own type. */
-void event_type_member(struct imt_event *ev);
 /* Members already written as JSON text ("a":1,"b":"x"), made by the
  * caller from trusted parts; appended as they are. */
 void event_raw(struct imt_event *ev, const char *members, size_t len);
+
+/* The members every event starts with, in this order: "ts", the
+ * caller's members (trusted JSON text, as for event_raw), "type",
+ * "frame", then "dir" and "offset" when dir is 0 (c2s) or 1 (s2c). */
+struct event_head {
+	const char *ts;          /* trusted text, as for event_ascii */
+	size_t ts_len;
+	const char *members;
+	size_t members_len;
+	uint64_t frame;
+	int dir;                 /* -1: no dir and offset */
+	uint64_t offset;
+};
+
+/* Writes h's members in one step (the common start of every event). */
+void event_head(struct imt_event *ev, const struct event_head *h);
 
 #define EVENT_KLEN(key) ((key) != NULL ? strlen(key) : 0)
 
