@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,9 @@ struct cap_map {
 	int fd;
 	FILE *fp;                /* the stream over it */
 	size_t trimmed;          /* pages before this were given back */
-	size_t populated;        /* page tables are filled up to here */
+	size_t populated;        /* page tables are filled up to here
+				    (under cap_fill_mu) */
+	size_t read_pos;         /* the reader's position, for cap_prefetch() */
 	/* Stable packets were handed on: they are released before their
 	 * pages go, and a broken lease is kept until the file is closed. */
 	volatile sig_atomic_t held;
@@ -52,12 +55,17 @@ struct cap_map {
 	struct cap_map_mark marks[CAP_MAP_MARKS];   /* a ring, oldest first */
 	unsigned mark_first, nmarks;
 };
-/* Page tables are filled this far ahead of the read position. */
+/* Page tables are filled this far ahead of the read position (twice
+ * as far by cap_prefetch()), a step at a time: a step is short enough
+ * for a thread that fills while it has nothing else to do. */
 #define CAP_MAP_AHEAD		(4u << 20)
+#define CAP_MAP_FILL_STEP	(1u << 20)
 
 /* The mapping being read (one at a time: files are read one after the
  * other, on one thread) and whether a page of it vanished. */
 static struct cap_map *volatile cap_map_active;
+/* Held while filling page tables, and to take the mapping away. */
+static pthread_mutex_t cap_fill_mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t cap_map_lost;
 static size_t cap_page_size;
 static struct sigaction cap_old_sigbus;
@@ -157,8 +165,10 @@ static int cap_map_close(void *cookie)
 {
 	struct cap_map *m = cookie;
 
+	pthread_mutex_lock(&cap_fill_mu);
 	if (cap_map_active == m)
 		cap_map_active = NULL;
+	pthread_mutex_unlock(&cap_fill_mu);
 	munmap((void *)m->base, m->len);
 	(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
 	close(m->fd);
@@ -215,6 +225,51 @@ static const struct cap_map_mark *cap_map_behind(struct cap_map *m, size_t pos)
 }
 
 /*
+ * Fills the page tables of one step of the mapping being read, up to
+ * `ahead` bytes past the read position: one call costs less than a page
+ * fault every 16 pages.  Returns 1 after a step, 0 when there is nothing
+ * to do.  Safe on any thread beside the reader: the step is claimed
+ * under cap_fill_mu, and the mapping cannot go away during the call
+ * (closing takes the lock).  Kernels before 5.14 say EINVAL: then the
+ * faults stay.
+ */
+static int cap_map_fill_step(size_t ahead)
+{
+#ifdef MADV_POPULATE_READ
+	struct cap_map *m;
+	size_t pos, from, n;
+	int rc = 0;
+
+	pthread_mutex_lock(&cap_fill_mu);
+	m = cap_map_active;
+	if (m == NULL || m->populated >= m->len)
+		goto out;
+	pos = __atomic_load_n(&m->read_pos, __ATOMIC_RELAXED);
+	if (m->populated >= pos + ahead)
+		goto out;
+	from = m->populated > pos ? m->populated : (pos & ~(cap_page_size - 1));
+	n = m->len - from < CAP_MAP_FILL_STEP ? m->len - from : CAP_MAP_FILL_STEP;
+	__atomic_store_n(&m->populated,
+			 madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0 ?
+			 from + n : m->len, __ATOMIC_RELAXED);
+	rc = 1;
+out:
+	pthread_mutex_unlock(&cap_fill_mu);
+	return rc;
+#else
+	(void)ahead;
+	return 0;
+#endif
+}
+
+int cap_prefetch(void)
+{
+	/* Further ahead than the reader fills for itself: while this
+	 * thread keeps up, the reader never has to. */
+	return cap_map_fill_step(2 * CAP_MAP_AHEAD);
+}
+
+/*
  * Gives back the pages well behind the read position (they stay in the
  * page cache), so that the resident size does not grow with the file:
  * those of the packets up to a mark CAP_MAP_KEEP behind, once whoever
@@ -231,21 +286,11 @@ void cap_map_trim(uint64_t frames)
 	if (m == NULL || (pos = ftello(m->fp)) < 0)
 		return;
 	cap_map_mark(m, (size_t)pos, frames);
-#ifdef MADV_POPULATE_READ
-	/* Filling the page tables ahead in one call costs less than a page
-	 * fault every 16 pages.  Kernels before 5.14 say EINVAL: then the
-	 * faults stay. */
-	if (m->populated < m->len && m->populated < (size_t)pos + CAP_MAP_AHEAD / 2) {
-		size_t from = m->populated > (size_t)pos ? m->populated :
-			      ((size_t)pos & ~(cap_page_size - 1));
-		size_t n = m->len - from < CAP_MAP_AHEAD ? m->len - from : CAP_MAP_AHEAD;
-
-		if (madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0)
-			m->populated = from + n;
-		else
-			m->populated = m->len;
-	}
-#endif
+	__atomic_store_n(&m->read_pos, (size_t)pos, __ATOMIC_RELAXED);
+	/* Whatever another thread has not filled yet. */
+	if (__atomic_load_n(&m->populated, __ATOMIC_RELAXED) < (size_t)pos + CAP_MAP_AHEAD / 2)
+		while (cap_map_fill_step(CAP_MAP_AHEAD) == 1)
+			;
 	if ((mk = cap_map_behind(m, (size_t)pos)) == NULL)
 		return;
 	upto = mk->pos & ~(cap_page_size - 1);
@@ -305,7 +350,9 @@ FILE *cap_map_open(int fd, uint64_t size)
 	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
 	m->fp = fp;
 	cap_map_lost = 0;
+	pthread_mutex_lock(&cap_fill_mu);
 	cap_map_active = m;
+	pthread_mutex_unlock(&cap_fill_mu);
 	return fp;
 fail:
 	if (base != MAP_FAILED)
@@ -332,6 +379,17 @@ const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
 	at = m->base + pos + 16;
 	if (whole)
 		return memcmp(at, data, caplen) == 0 ? at : NULL;
+	if (edge == 16) {
+		/* The common case in four word compares, not two calls. */
+		uint64_t a[4], b[4];
+
+		memcpy(&a[0], at, 16);
+		memcpy(&a[2], at + caplen - 16, 16);
+		memcpy(&b[0], data, 16);
+		memcpy(&b[2], data + caplen - 16, 16);
+		return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+			(a[3] ^ b[3])) == 0 ? at : NULL;
+	}
 	if (memcmp(at, data, edge) != 0 ||
 	    memcmp(at + caplen - edge, data + caplen - edge, edge) != 0)
 		return NULL;

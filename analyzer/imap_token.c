@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
+
 /* A LIST whose stored token could not be kept (token cap). */
 #define IMAP_TOK_NONE UINT32_MAX
 
@@ -202,6 +204,33 @@ static const uint8_t imap_atom_stop[256] = {
  * a quote and a recorded literal marker; a bracket section
  * (BODY[HEADER.FIELDS (FROM DATE)]<0.1024>) is part of the atom.
  */
+/* Where the run of atom octets from i stops: a stop octet, or lim.
+ * Eight octets a step while they lie before end (the text's end, which
+ * may be past lim); the lowest match of the word test is exact. */
+static inline size_t imap_atom_run(const char *buf, size_t i, size_t lim,
+				   size_t end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (i + 8 <= end && i < lim) {
+		uint64_t w, m;
+
+		memcpy(&w, buf + i, 8);
+		m = wire_eq8(w, ' ') | wire_eq8(w, '(') | wire_eq8(w, ')') |
+		    wire_eq8(w, '"') | wire_eq8(w, '[');
+		if (m != 0) {
+			i += (size_t)__builtin_ctzll(m) / 8;
+			return i < lim ? i : lim;
+		}
+		i += 8;
+	}
+	if (i >= lim)
+		return lim;
+#endif
+	while (i < lim && !imap_atom_stop[(unsigned char)buf[i]])
+		i++;
+	return i;
+}
+
 static size_t imap_atom_end(const char *buf, size_t i, size_t end,
 			    size_t next_mark, int *bad_r)
 {
@@ -210,8 +239,7 @@ static size_t imap_atom_end(const char *buf, size_t i, size_t end,
 	for (;;) {
 		int unterminated;
 
-		while (i < lim && !imap_atom_stop[(unsigned char)buf[i]])
-			i++;
+		i = imap_atom_run(buf, i, lim, end);
 		if (i >= lim || buf[i] != '[')
 			return i;
 		i = imap_bracket_end(buf, i, end, &unterminated);
@@ -229,7 +257,8 @@ static void imap_atom_push(struct imap_toks *t, const char *buf,
 {
 	uint64_t num;
 
-	if (imap_parse_u64(buf + off, len, &num) == 0)
+	if ((unsigned char)(buf[off] - '0') <= 9 &&
+	    imap_parse_u64(buf + off, len, &num) == 0)
 		imap_tok_push(t, IMAP_TOK_NUMBER, 0, off, len, num);
 	else
 		imap_tok_push(t, IMAP_TOK_ATOM, 0, off, len, 0);
@@ -278,23 +307,30 @@ static size_t imap_quoted(struct imap_toks *t, const char *buf, size_t i,
 void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 {
 	const char *buf = in->buf;
-	size_t i = in->start, end = in->end, li = 0;
+	size_t i = in->start, end = in->end, li = 0, next_mark;
 	size_t first = t->ntok;
-	size_t text_off = 0, prev_end = 0;
-	int bad = 0, seen = 0, prev_open = 0;
+	size_t text_off, prev_end;
+	int bad = 0, prev_open;
 	/* Canonical spelling is judged for the line's first tokens only. */
 	int canon = first == 0 && !in->truncated;
 
 	while (li < in->nlits && in->lits[li].mark_off < i)
 		li++;
+	next_mark = li < in->nlits ? in->lits[li].mark_off : SIZE_MAX;
+	while (i < end && buf[i] == ' ')
+		i++;
+	/* The first token may follow any number of spaces: as if it came
+	 * right after a '('. */
+	text_off = prev_end = i;
+	prev_open = 1;
 	while (i < end) {
-		size_t next_mark = li < in->nlits ? in->lits[li].mark_off : SIZE_MAX;
 		char c = buf[i];
 
 		if (i == next_mark) {
 			imap_literal_push(t, in, &in->lits[li]);
 			i += in->lits[li].mark_len;
 			li++;
+			next_mark = li < in->nlits ? in->lits[li].mark_off : SIZE_MAX;
 			canon = 0;
 			continue;
 		}
@@ -302,12 +338,8 @@ void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 			i++;
 			continue;
 		}
-		if (!seen) {
-			seen = 1;
-			text_off = i;
-		} else if (i - prev_end != (prev_open || c == ')' ? 0u : 1u)) {
-			canon = 0;
-		}
+		/* One space between neighbours, none after '(' or before ')'. */
+		canon &= i - prev_end == (size_t)!(prev_open | (c == ')'));
 		prev_open = c == '(';
 		if (c == '(') {
 			imap_list_open(t, i);
@@ -330,12 +362,17 @@ void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in)
 			i = j;
 		}
 		prev_end = i;
-		while (li < in->nlits && in->lits[li].mark_off < i)
-			li++;
+		/* A bracket section may have taken markers in. */
+		if (i > next_mark) {
+			while (li < in->nlits && in->lits[li].mark_off < i)
+				li++;
+			next_mark = li < in->nlits ? in->lits[li].mark_off : SIZE_MAX;
+		}
 	}
 	if (t->deep != 0 || t->sdepth != 0)
 		bad = 1;
-	t->canonical = canon && seen && !bad && prev_end == end && t->dropped == 0;
+	t->canonical = canon && prev_end > text_off && !bad && prev_end == end &&
+		       t->dropped == 0;
 	t->text_off = text_off;
 	t->text_len = prev_end - text_off;
 	/* Lists the line left open point at the last token, as imap.h says. */

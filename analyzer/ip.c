@@ -116,7 +116,11 @@ static void ip_endpoint_set(struct ip_endpoint *ep, uint8_t family,
 {
 	memset(ep, 0, sizeof(*ep));
 	ep->family = family;
-	memcpy(ep->addr, addr, family == 4 ? 4 : 16);
+	/* Fixed sizes: copies the compiler writes out, not calls. */
+	if (family == 4)
+		memcpy(ep->addr, addr, 4);
+	else
+		memcpy(ep->addr, addr, 16);
 	ep->port = port;
 }
 

@@ -206,6 +206,14 @@ static void on_release(void *user, uint64_t frame)
 		relay_release(pl->relay, frame);
 }
 
+/* The engine's thread, when it has caught up with the reader, fills the
+ * reader's page tables ahead: the reader is then the less busy one. */
+static int on_engine_idle(void *user)
+{
+	(void)user;
+	return cap_prefetch();
+}
+
 static void print_stats(struct pipeline *pl)
 {
 	struct cap_stats cs;
@@ -428,6 +436,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	if (pl.eng != NULL && cli->threads > 1 &&
 	    (pl.relay = relay_new(&tcb, pl.eng, IMT_RELAY_QUEUE)) != NULL) {
 		relay_tcp_callbacks(pl.relay, &tcb);
+		relay_set_idle_work(pl.relay, on_engine_idle, NULL);
 		tcp_user = pl.relay;
 	}
 	pl.tcp = pl.eng != NULL ? tcp_reasm_new(&cli->cfg.lim, &tcfg, &tcb, tcp_user) : NULL;

@@ -118,6 +118,8 @@ struct relay {
 	struct relay_chunk *busy;  /* the one being replayed, or NULL */
 	unsigned nchunks;
 	int stop;
+	int (*idle_fn)(void *user);   /* relay_set_idle_work() */
+	void *idle_user;
 	struct relay_stats st;
 };
 
@@ -197,6 +199,16 @@ static void *relay_worker(void *arg)
 		struct relay_chunk *c;
 
 		pthread_mutex_lock(&r->mu);
+		/* Nothing queued: do the feeder's side work meanwhile. */
+		while (r->full_head == NULL && !r->stop && r->idle_fn != NULL) {
+			int more;
+
+			pthread_mutex_unlock(&r->mu);
+			more = r->idle_fn(r->idle_user);
+			pthread_mutex_lock(&r->mu);
+			if (!more)
+				break;
+		}
 		while (r->full_head == NULL && !r->stop)
 			pthread_cond_wait(&r->work, &r->mu);
 		c = r->full_head;
@@ -234,6 +246,14 @@ static void *relay_worker(void *arg)
 }
 
 /* ---- feeding side ------------------------------------------------- */
+
+void relay_set_idle_work(struct relay *r, int (*fn)(void *user), void *user)
+{
+	pthread_mutex_lock(&r->mu);
+	r->idle_fn = fn;
+	r->idle_user = user;
+	pthread_mutex_unlock(&r->mu);
+}
 
 /* Hands the current chunk to the worker, if it holds anything. */
 static void relay_submit(struct relay *r)

@@ -365,12 +365,15 @@ uint64_t tcp_mix(uint64_t x)
 
 static uint64_t tcp_ep_hash(uint64_t seed, const struct ip_endpoint *ep)
 {
-	uint64_t a, b;
+	uint64_t a, b, x;
 
 	memcpy(&a, ep->addr, 8);
 	memcpy(&b, ep->addr + 8, 8);
-	return tcp_mix(tcp_mix(seed ^ a ^ ((uint64_t)ep->port << 48 |
-					   (uint64_t)ep->family << 40)) ^ b);
+	x = seed ^ a ^ ((uint64_t)ep->port << 48 | (uint64_t)ep->family << 40);
+	/* An IPv4 address is all in a (b is zero): one round is enough. */
+	if (b != 0)
+		x = tcp_mix(x) ^ b;
+	return tcp_mix(x);
 }
 
 /* Symmetric in its endpoints: both directions land in one bucket. */
@@ -383,8 +386,15 @@ uint64_t tcp_flow_hash(const struct tcp_reasm *t,
 
 static int tcp_ep_eq(const struct ip_endpoint *a, const struct ip_endpoint *b)
 {
+	uint64_t a0, a1, b0, b1;
+
+	/* Normalized endpoints: all 16 address bytes count. */
+	memcpy(&a0, a->addr, 8);
+	memcpy(&a1, a->addr + 8, 8);
+	memcpy(&b0, b->addr, 8);
+	memcpy(&b1, b->addr + 8, 8);
 	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+	       ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* Copies an endpoint with the bytes that carry no meaning zeroed, so
@@ -394,7 +404,10 @@ void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src)
 	memset(dst, 0, sizeof(*dst));
 	dst->family = src->family;
 	dst->port = src->port;
-	memcpy(dst->addr, src->addr, src->family == 4 ? 4 : sizeof(dst->addr));
+	if (src->family == 4)
+		memcpy(dst->addr, src->addr, 4);
+	else
+		memcpy(dst->addr, src->addr, sizeof(dst->addr));
 }
 
 void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)

@@ -114,6 +114,16 @@ enum cap_error cap_read_file(struct cap_reader *r, const char *path);
 enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
 			       const char *name);
 
+/*
+ * Work for another thread with nothing else to do while a file is read:
+ * fills the page tables of the next part of a mapped file, which the
+ * reader would otherwise fill itself (or fault in).  Returns 1 after a
+ * step (about a millisecond of work; call again), 0 when there is
+ * nothing to do now.  Safe on any thread at any time, even while no
+ * file or an unmapped one is read.
+ */
+int cap_prefetch(void);
+
 /* Returns the message of the last error ("" when none).  Lives until the
  * next call on r. */
 const char *cap_reader_errmsg(const struct cap_reader *r);

@@ -46,6 +46,15 @@ struct relay *relay_new(const struct tcp_callbacks *inner, void *inner_user,
 /* The callbacks to give the TCP stage, with r as their user. */
 void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb_r);
 
+/*
+ * Work for the worker while the queue is empty: it calls fn(user), on
+ * its thread and outside any lock, until fn returns 0 or a chunk comes,
+ * then waits as usual (and tries again after the next chunk).  fn must
+ * be safe beside the feeding thread and touch nothing of the consumer.
+ * Set it before the first call that queues anything.
+ */
+void relay_set_idle_work(struct relay *r, int (*fn)(void *user), void *user);
+
 /* A finding from a stage before TCP (capture, ip), replayed as the
  * consumer's on_global_finding in its place in the order. */
 void relay_global_finding(struct relay *r, const struct imt_finding_report *f,

@@ -9,6 +9,8 @@
 
 #include "check_main.h"
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -871,6 +873,67 @@ START_TEST(stable_packets_are_released_behind_the_reader)
 }
 END_TEST
 
+/* A helper thread doing cap_prefetch() steps until told to stop. */
+static atomic_int prefetch_stop;
+static atomic_uint prefetch_steps;
+
+static void *prefetch_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&prefetch_stop)) {
+		if (cap_prefetch())
+			atomic_fetch_add(&prefetch_steps, 1);
+		else
+			nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
+	}
+	return NULL;
+}
+
+static int prefetch_on_packet(void *user, const struct cap_packet *pkt)
+{
+	release_on_packet(user, pkt);
+	/* The helper fills further ahead than the reader does for itself:
+	 * it has something to do as soon as the file is open. */
+	for (int i = 0; pkt->frame == 1 && i < 5000 &&
+	     atomic_load(&prefetch_steps) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	return 0;
+}
+
+START_TEST(another_thread_fills_ahead_of_the_reader)
+{
+	struct cap_callbacks cb = { prefetch_on_packet, release_on_unstable,
+				    release_on_release };
+	struct release_seen rs;
+	struct cap_reader *r;
+	pthread_t th;
+	size_t size, npkt = 24000;
+	uint8_t *img = pcap_image(npkt, 1000, &size);
+	const char *path = tmpfile_with(img, size);
+
+	/* Nothing to fill while no file is read. */
+	ck_assert_int_eq(cap_prefetch(), 0);
+	memset(&rs, 0, sizeof(rs));
+	atomic_store(&prefetch_stop, 0);
+	atomic_store(&prefetch_steps, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, prefetch_loop, NULL), 0);
+	r = cap_reader_new(NULL, &cb, &rs);
+	ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
+	atomic_store(&prefetch_stop, 1);
+	pthread_join(th, NULL);
+	/* Every packet came, intact and in order, beside the helper. */
+	ck_assert_uint_eq(rs.frames, npkt);
+	ck_assert_uint_ge(rs.releases, 5);
+	ck_assert(rs.first_intact_at_end);
+	ck_assert_uint_ge(atomic_load(&prefetch_steps), 1);
+	/* The file is closed: nothing to fill again. */
+	ck_assert_int_eq(cap_prefetch(), 0);
+	cap_reader_free(r);
+	unlink(path);
+	free(img);
+}
+END_TEST
+
 static int writer_on_packet(void *user, const struct cap_packet *pkt)
 {
 	struct release_seen *rs = user;
@@ -1054,6 +1117,7 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, pcapng_bad_block_length);
 	tcase_add_test(tc, pcapng_unsupported_interface);
 	tcase_add_test(tc, consumer_stops);
+	tcase_add_test(tc, another_thread_fills_ahead_of_the_reader);
 	tcase_add_test(tc, file_changed_while_read);
 	tcase_add_test(tc, read_packets_are_stable);
 	tcase_add_test(tc, stable_packets_are_released_behind_the_reader);

@@ -6,6 +6,8 @@
  * script is played once directly and once through a relay.
  */
 #include <check.h>
+
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +416,103 @@ START_TEST(release_waits_for_stable_data)
 }
 END_TEST
 
+/* A consumer and an idle job that check they never run at once. */
+static atomic_int idle_running, replay_running, ran_together;
+static atomic_int idle_calls, idle_budget;
+
+static int busy_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+		     size_t len, uint64_t offset, const struct tcp_meta *m)
+{
+	(void)flow;
+	(void)dir;
+	(void)data;
+	(void)len;
+	(void)offset;
+	(void)m;
+	atomic_store(&replay_running, 1);
+	if (atomic_load(&idle_running))
+		atomic_store(&ran_together, 1);
+	atomic_store(&replay_running, 0);
+	return 0;
+}
+
+static int idle_job(void *user)
+{
+	ck_assert_ptr_eq(user, &idle_calls);
+	atomic_store(&idle_running, 1);
+	if (atomic_load(&replay_running))
+		atomic_store(&ran_together, 1);
+	nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
+	atomic_fetch_add(&idle_calls, 1);
+	atomic_store(&idle_running, 0);
+	return atomic_fetch_sub(&idle_budget, 1) > 1;
+}
+
+/* Waits up to 5 s for idle_calls to pass `above`, then until it stays
+ * put for 30 ms; returns it. */
+static int settled_idle_calls(int above)
+{
+	int n;
+
+	for (int i = 0; i < 5000 && atomic_load(&idle_calls) <= above; i++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	do {
+		n = atomic_load(&idle_calls);
+		nanosleep(&(struct timespec){ 0, 30 * 1000 * 1000 }, NULL);
+	} while (atomic_load(&idle_calls) != n);
+	return n;
+}
+
+/* Queues one chunk's worth (less than a chunk, handed over by the sync). */
+static void queue_one_chunk(struct tcp_callbacks *cb, void *h, int from)
+{
+	static uint8_t block[1000];
+	struct tcp_meta m = { .frame = 1 };
+
+	for (int i = from; i < from + 100; i++)
+		cb->on_data(h, TCP_C2S, block, sizeof(block), (uint64_t)i * 1000, &m);
+}
+
+START_TEST(idle_work_runs_between_chunks)
+{
+	/* The worker does the idle job only with nothing queued, never
+	 * beside a replay, until the job says it is done; a new chunk
+	 * gives it another call. */
+	static const struct tcp_callbacks busy_cb = {
+		.on_open = slow_open, .on_data = busy_data, .on_close = slow_close,
+	};
+	struct relay *r = relay_new(&busy_cb, NULL, 0);
+	struct tcp_callbacks cb;
+	struct tcp_flow_info info;
+	struct tcp_close_info ci;
+	void *h;
+	int first;
+
+	ck_assert_ptr_nonnull(r);
+	atomic_store(&idle_calls, 0);
+	atomic_store(&idle_budget, 5);
+	relay_set_idle_work(r, idle_job, &idle_calls);
+	relay_tcp_callbacks(r, &cb);
+	memset(&info, 0, sizeof(info));
+	h = cb.on_open(r, &info);
+	queue_one_chunk(&cb, h, 0);
+	relay_sync(r);
+	/* Five calls, the last saying "done" (one more if the worker
+	 * started after the job was set: it had nothing queued then). */
+	first = settled_idle_calls(4);
+	ck_assert_int_ge(first, 5);
+	ck_assert_int_le(first, 6);
+	queue_one_chunk(&cb, h, 100);
+	relay_sync(r);
+	ck_assert_int_eq(settled_idle_calls(first), first + 1);
+	memset(&ci, 0, sizeof(ci));
+	cb.on_close(h, &ci);
+	relay_finish(r, NULL);
+	relay_free(r);
+	ck_assert_int_eq(atomic_load(&ran_together), 0);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -424,6 +523,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, a_stopped_flow_gets_no_more_data);
 	tcase_add_test(tc, sync_drains_the_queue);
 	tcase_add_test(tc, release_waits_for_stable_data);
+	tcase_add_test(tc, idle_work_runs_between_chunks);
 	suite_add_tcase(s, tc);
 	return s;
 }
