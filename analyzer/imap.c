@@ -86,7 +86,8 @@ struct imap_parser {
 	int line_trunc;
 	uint64_t line_total;     /* line text seen, stored or not */
 	uint64_t seg_total;      /* line text since the line start or last literal */
-	char tail[IMAP_TAIL];    /* last bytes of the segment */
+	char tail[IMAP_TAIL];    /* last bytes of the segment, once the
+				    line is cut (before, the line has them) */
 	size_t tail_len;
 	int pending_cr;          /* a CR ended the last chunk */
 	uint64_t cr_offset;
@@ -358,6 +359,9 @@ static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 		return;
 	imap_scan(p, s, n, off);
 	if (!p->line_trunc) {
+		size_t seg = p->seg_total < p->line_len ? (size_t)p->seg_total :
+			     p->line_len;   /* all stored so far */
+
 		k = p->lim.max_line - p->line_len;
 		if (k > n)
 			k = n;
@@ -366,15 +370,24 @@ static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 			k = 0;
 		if (k > 0)
 			memcpy(p->line + p->line_len, s, k);
-		p->line_len += k;
 		/* Once a byte is lost nothing more is stored, so the kept
-		 * text stays a prefix of the line. */
-		if (k < n)
+		 * text stays a prefix of the line.  The segment's last bytes
+		 * are then kept apart (a literal marker may end it); until
+		 * then they are in the line buffer. */
+		if (k < n) {
 			p->line_trunc = 1;
+			p->tail_len = 0;
+			if (seg > 0)
+				imap_tail_add(p, (const uint8_t *)p->line +
+					      p->line_len - seg, seg);
+			imap_tail_add(p, s, n);
+		}
+		p->line_len += k;
+	} else {
+		imap_tail_add(p, s, n);
 	}
 	p->line_total += n;
 	p->seg_total += n;
-	imap_tail_add(p, s, n);
 	if (p->line_total > p->lim.max_line)
 		imap_raise(p, FB_TOO_LONG, before >= p->lim.max_line ? off :
 			   off + (p->lim.max_line - before));
@@ -929,7 +942,7 @@ static void imap_report_parse(struct imap_parser *p,
 /* Fills the element fields every kind shares. */
 static void imap_el_fill(struct imap_parser *p, struct imap_element *el)
 {
-	memset(el, 0, sizeof(*el));
+	wire_zero(el, sizeof(*el));
 	el->kind = IMAP_EL_UNPARSED;
 	el->offset = p->el_offset;
 	el->length = p->offset - p->el_offset;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "sess_int.h"
+#include "wire.h"
 
 static int tag_recent(const struct session *s, uint32_t h)
 {
@@ -206,7 +207,7 @@ static struct pending_cmd *pending_add(struct session *s)
 		s->pending = p;
 		s->cap_pending = ncap;
 	}
-	memset(&s->pending[s->npending], 0, sizeof(s->pending[0]));
+	wire_zero(&s->pending[s->npending], sizeof(s->pending[0]));
 	return &s->pending[s->npending++];
 }
 
