@@ -283,6 +283,15 @@ static void imap_flush_framing(struct imap_parser *p)
 	p->f_emitted |= todo;
 }
 
+/* The high bit of each octet of w that imap_scan() must look at (NUL,
+ * CR, quote, backslash, 8-bit); the lowest one set is exact, the ones
+ * above it may be false alarms, which only cost a closer look. */
+static inline uint64_t imap_scan_special8(uint64_t w)
+{
+	return (w & WIRE_HIGHS) | wire_eq8(w, 0) | wire_eq8(w, '\r') |
+	       wire_eq8(w, '"') | wire_eq8(w, '\\');
+}
+
 /* Looks at the octets of line text that matter for findings: NUL, bare
  * CR (the caller passes only CRs not followed by LF), 8-bit outside
  * quoted strings.  One table test per plain octet. */
@@ -298,12 +307,31 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 			uint64_t w;
 
 			memcpy(&w, s + i, 8);
-			if ((w & WIRE_HIGHS) || wire_eq8(w, 0) || wire_eq8(w, '\r') ||
-			    wire_eq8(w, '"') || wire_eq8(w, '\\'))
+			if (imap_scan_special8(w))
 				break;
 			p->q_escape = 0;
 			i += 8;
 		}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* The last few octets: the word that ends with them, the
+		 * octets before i shifted out. */
+		if (i < n && i + 8 > n && n >= 8) {
+			uint64_t w, m;
+			size_t k;
+
+			memcpy(&w, s + n - 8, 8);
+			m = imap_scan_special8(w) >> (8 * (8 - (n - i)));
+			if (m == 0) {
+				p->q_escape = 0;
+				break;
+			}
+			k = (size_t)__builtin_ctzll(m) / 8;
+			if (k > 0) {
+				p->q_escape = 0;
+				i += k;
+			}
+		}
+#endif
 		if (i >= n)
 			break;
 		c = s[i];
