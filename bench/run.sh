@@ -87,6 +87,12 @@ MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
 # comparison is of CPU work, not of the disk.
 cat "$F" >/dev/null
 
+# CPU time the hypervisor gave to others ("steal", /proc/stat), in ticks
+# of all CPUs; both threads of imaptrace suffer from it, the single
+# thread of the bare loop less, so the report says how much there was.
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9 }' /proc/stat 2>/dev/null || echo "0 0"; }
+STEAL0=$(cpu_ticks)
+
 echo "capture: $F ($MB MB), $ROUNDS interleaved rounds, median wall time"
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
@@ -100,6 +106,10 @@ while [ "$i" -le "$ROUNDS" ]; do
 		"$(awk '$1 == "imaptrace1" { v = $2 } END { print v }' "$RES")"
 	i=$((i + 1))
 done
+
+STEAL1=$(cpu_ticks)
+STEAL=$(echo "$STEAL0 $STEAL1" | awk '{ t = $3 - $1; s = $4 - $2;
+	printf "%.1f%% of the CPU time during the rounds", (t > 0 ? 100 * s / t : 0) }')
 
 # tshark on a smaller capture from the same generator: at ~3 MB/s it would
 # take minutes on the main one.  Its MB/s is compared, not its time.
@@ -163,5 +173,6 @@ BEGIN {
 }'
 echo
 echo "threads (imaptrace -v, one extra run): $THREADS"
+echo "VM steal: $STEAL (time the hypervisor ran something else; it slows imaptrace's two threads more than the bare loop's one)"
 echo "$TS_NOTE"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
