@@ -213,9 +213,8 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 		 * is reserved, and the padding is masked out. */
 		if (i < n && n - i < 8) {
 			size_t r = n - i;
-			uint64_t w = 0, m;
+			uint64_t w = wire_load_short_le(s + i, r), m;
 
-			memcpy(&w, s + i, r);
 			m = special8(w) & ((UINT64_C(1) << (8 * r)) - 1);
 			memcpy(d, &w, 8);
 			if (m == 0) {

@@ -67,6 +67,24 @@ static inline void wire_zero(void *p, size_t n)
 	set(p, 0, n);
 }
 
+/*
+ * The r octets at p (1 <= r <= 7) as the low octets of a little-endian
+ * word, the rest zero, read without going past p + r and without a call:
+ * two overlapping loads, whose common octets are the same.
+ */
+static inline uint64_t wire_load_short_le(const unsigned char *p, size_t r)
+{
+	uint32_t a, b;
+
+	if (r >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + r - 4, 4);
+		return (uint64_t)a | ((uint64_t)b << (8 * (r - 4)));
+	}
+	return (uint64_t)p[0] | ((uint64_t)p[r / 2] << (8 * (r / 2))) |
+	       ((uint64_t)p[r - 1] << (8 * (r - 1)));
+}
+
 #define WIRE_ONES  0x0101010101010101ull
 #define WIRE_HIGHS 0x8080808080808080ull
 

@@ -141,26 +141,36 @@ END_TEST
 
 START_TEST(every_byte_at_every_position)
 {
-	/* The eight-byte fast path must not change any text: each byte value
-	 * at each position of a 17-byte string gives the same as alone. */
+	/* The word-at-a-time paths (whole words, and the last few bytes as
+	 * one) must not change any text: each byte value at each position
+	 * of strings of 1 to 17 bytes gives the same as alone. */
 	for (int c = 1; c < 256; c++) {
 		char one = (char)c;
 		char *alone = string_text(&one, 1);
 		size_t an = strlen(alone) - 2;   /* without the quotes */
 
-		for (size_t pos = 0; pos < 17; pos++) {
-			char s[17];
-			char want[64];
-			char *v;
+		for (size_t len = 1; len <= 17; len++) {
+			for (size_t pos = 0; pos < len; pos++) {
+				char s[17];
+				char want[64];
+				char *v, *src;
 
-			memset(s, 'a', sizeof(s));
-			s[pos] = one;
-			snprintf(want, sizeof(want), "\"%.*s%.*s%.*s\"", (int)pos,
-				 "aaaaaaaaaaaaaaaaa", (int)an, alone + 1,
-				 (int)(16 - pos), "aaaaaaaaaaaaaaaaa");
-			v = string_text(s, sizeof(s));
-			ck_assert_str_eq(v, want);
-			free(v);
+				memset(s, 'a', sizeof(s));
+				s[pos] = one;
+				snprintf(want, sizeof(want), "\"%.*s%.*s%.*s\"",
+					 (int)pos, "aaaaaaaaaaaaaaaaa", (int)an,
+					 alone + 1, (int)(len - 1 - pos),
+					 "aaaaaaaaaaaaaaaaa");
+				/* Exactly len bytes: a read past them is an
+				 * error under AddressSanitizer. */
+				src = malloc(len);
+				ck_assert_ptr_nonnull(src);
+				memcpy(src, s, len);
+				v = string_text(src, len);
+				free(src);
+				ck_assert_str_eq(v, want);
+				free(v);
+			}
 		}
 		free(alone);
 	}
