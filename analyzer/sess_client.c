@@ -13,7 +13,10 @@
 
 static int tag_recent(const struct session *s, uint32_t h)
 {
-	for (unsigned i = 0; i < SESS_RECENT_TAGS; i++)
+	/* Only the slots written so far: most sessions use a few. */
+	uint64_t used = s->nrecent < SESS_RECENT_TAGS ? s->nrecent : SESS_RECENT_TAGS;
+
+	for (uint64_t i = 0; i < used; i++)
 		if (s->recent_tags[i] == h)
 			return 1;
 	return 0;

@@ -132,7 +132,7 @@ struct session {
 	size_t npending, cap_pending;
 	int pending_told;                /* max-pending reported (once) */
 	uint32_t recent_tags[SESS_RECENT_TAGS];
-	unsigned nrecent;
+	uint64_t nrecent;        /* tags ever remembered (slot = nrecent % SESS_RECENT_TAGS) */
 
 	/* Counters for session_end. */
 	uint64_t commands;
