@@ -246,7 +246,8 @@ static void print_stats(struct pipeline *pl)
 		/* Which side bounds the run: the busier thread. */
 		fprintf(stderr,
 			"imaptrace: 2 threads: reading, IP and TCP %.3f s CPU; "
-			"IMAP, sessions and output %.3f s CPU; %llu chunks queued, "
+			"IMAP, sessions, output and page tables ahead %.3f s CPU; "
+			"%llu chunks queued, "
 			"the reader waited %llu times (%llu for the pages behind it)\n",
 			self, pl->relay_st.worker_cpu_s,
 			(unsigned long long)pl->relay_st.chunks,
