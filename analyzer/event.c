@@ -215,7 +215,7 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 			size_t r = n - i;
 			uint64_t w = wire_load_short_le(s + i, r), m;
 
-			m = special8(w) & ((UINT64_C(1) << (8 * r)) - 1);
+			m = special8(w) & wire_first_octets(r);
 			memcpy(d, &w, 8);
 			if (m == 0) {
 				d += r;

@@ -313,14 +313,13 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 			i += 8;
 		}
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		/* The last few octets: the word that ends with them, the
-		 * octets before i shifted out. */
-		if (i < n && i + 8 > n && n >= 8) {
-			uint64_t w, m;
+		/* The last few octets as one word, the padding masked out
+		 * (a zero octet would look like a NUL). */
+		if (i < n && n - i < 8) {
+			uint64_t m = imap_scan_special8(wire_load_short_le(s + i, n - i)) &
+				     wire_first_octets(n - i);
 			size_t k;
 
-			memcpy(&w, s + n - 8, 8);
-			m = imap_scan_special8(w) >> (8 * (8 - (n - i)));
 			if (m == 0) {
 				p->q_escape = 0;
 				break;

@@ -19,8 +19,12 @@ static const unsigned char cmd_len[CMD__COUNT] = {
 #undef IMAP_CMD_LEN
 };
 
-/* Names up to this long are found through the rows of their length. */
+/* The longest name: each has its rows of that length. */
 #define CMD_NAME_MAX 24
+#define IMAP_CMD_FITS(e, name, states, flags, amin, amax, rfc) \
+	_Static_assert(sizeof(name) - 1 <= CMD_NAME_MAX, "command name too long");
+IMAP_COMMANDS(IMAP_CMD_FITS)
+#undef IMAP_CMD_FITS
 
 /* The rows of each name length, in table order, ended by CMD__COUNT;
  * built once (both threads look names up). */
@@ -33,8 +37,7 @@ static void cmd_index_build(void)
 	size_t fill[CMD_NAME_MAX + 1] = { 0 };
 
 	for (size_t i = 0; i < CMD__COUNT; i++)
-		if (cmd_len[i] <= CMD_NAME_MAX)
-			cmd_by_len[cmd_len[i]][fill[cmd_len[i]]++] = (unsigned char)i;
+		cmd_by_len[cmd_len[i]][fill[cmd_len[i]]++] = (unsigned char)i;
 	for (size_t l = 0; l <= CMD_NAME_MAX; l++)
 		cmd_by_len[l][fill[l]] = CMD__COUNT;
 }

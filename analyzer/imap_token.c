@@ -65,15 +65,14 @@ int imap_parse_u64(const char *s, size_t len, uint64_t *num_r)
 	return 0;
 }
 
-/* Makes room for one more token; grows by doubling up to the cap so a
- * parser that saw a long line once never allocates again. */
+/* Makes room for one more token when the storage is full; grows by
+ * doubling up to the cap so a parser that saw a long line once never
+ * allocates again. */
 static int imap_toks_room(struct imap_toks *t)
 {
 	size_t n;
 	struct imap_token *nt;
 
-	if (t->ntok < t->alloc)
-		return 0;
 	n = t->alloc != 0 ? t->alloc * 2 : 32;
 	if (n > t->max)
 		n = t->max;
@@ -194,16 +193,12 @@ static size_t imap_bracket_end(const char *buf, size_t i, size_t end,
 	return end;
 }
 
-/* Octets that end an atom or need a closer look inside one. */
+/* Octets that end an atom or need a closer look inside one (the word
+ * test in imap_atom_run() looks for the same five). */
 static const uint8_t imap_atom_stop[256] = {
 	[' '] = 1, ['('] = 1, [')'] = 1, ['"'] = 1, ['['] = 1,
 };
 
-/*
- * The end of an atom starting at i.  Atoms stop at SP, parentheses,
- * a quote and a recorded literal marker; a bracket section
- * (BODY[HEADER.FIELDS (FROM DATE)]<0.1024>) is part of the atom.
- */
 /* Where the run of atom octets from i stops: a stop octet, or lim.
  * Eight octets a step while they lie before end (the text's end, which
  * may be past lim); the lowest match of the word test is exact. */
@@ -231,6 +226,11 @@ static inline size_t imap_atom_run(const char *buf, size_t i, size_t lim,
 	return i;
 }
 
+/*
+ * The end of an atom starting at i.  Atoms stop at SP, parentheses,
+ * a quote and a recorded literal marker; a bracket section
+ * (BODY[HEADER.FIELDS (FROM DATE)]<0.1024>) is part of the atom.
+ */
 static size_t imap_atom_end(const char *buf, size_t i, size_t end,
 			    size_t next_mark, int *bad_r)
 {

@@ -30,7 +30,6 @@ size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 	int n;
 
 	if (!have_last || sec != last_sec) {
-
 		if (gmtime_r(&t, &tm) == NULL)
 			memset(&tm, 0, sizeof(tm));
 		n = snprintf(date, sizeof(date), "%04d-%02d-%02dT%02d:%02d:%02d",

@@ -111,8 +111,9 @@ struct tcp_callbacks {
 	/*
 	 * In-order bytes of one direction; `offset` is the position of
 	 * data[0] in that direction's stream (gaps included).  `data` lives
-	 * only during the call, unless m->stable says it lives longer.  Returns 0 to go on, non-zero to stop
-	 * delivering this flow's data (on_close is still called).
+	 * only during the call, unless m->stable says it lives longer.
+	 * Returns 0 to go on, non-zero to stop delivering this flow's data
+	 * (on_close is still called).
 	 */
 	int (*on_data)(void *flow, enum tcp_dir dir, const uint8_t *data,
 		       size_t len, uint64_t offset, const struct tcp_meta *m);

@@ -54,6 +54,19 @@ static inline uint32_t wire_le32(const uint8_t *p)
  * lowest one is exact, and 0 means no such byte.  For scans that skip
  * plain text a word at a time.
  */
+#define WIRE_ONES  0x0101010101010101ull
+#define WIRE_HIGHS 0x8080808080808080ull
+
+static inline uint64_t wire_below8(uint64_t w, uint8_t c)
+{
+	return (w - c * WIRE_ONES) & ~w & WIRE_HIGHS;
+}
+
+static inline uint64_t wire_eq8(uint64_t w, uint8_t c)
+{
+	return wire_below8(w ^ (c * WIRE_ONES), 1);
+}
+
 /*
  * Zeroes n bytes through a pointer to memset() the compiler cannot see
  * through.  For a struct of a few hundred bytes GCC writes `rep stosq`
@@ -85,17 +98,11 @@ static inline uint64_t wire_load_short_le(const unsigned char *p, size_t r)
 	       ((uint64_t)p[r - 1] << (8 * (r - 1)));
 }
 
-#define WIRE_ONES  0x0101010101010101ull
-#define WIRE_HIGHS 0x8080808080808080ull
-
-static inline uint64_t wire_below8(uint64_t w, uint8_t c)
+/* Every bit of the first r octets of a word (r < 8): a word test
+ * masked with it sees only the octets wire_load_short_le() loaded. */
+static inline uint64_t wire_first_octets(size_t r)
 {
-	return (w - c * WIRE_ONES) & ~w & WIRE_HIGHS;
-}
-
-static inline uint64_t wire_eq8(uint64_t w, uint8_t c)
-{
-	return wire_below8(w ^ (c * WIRE_ONES), 1);
+	return ((uint64_t)1 << (8 * r)) - 1;
 }
 
 /*
