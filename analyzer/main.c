@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ struct pipeline {
 	struct cap_reader *cap;
 	int progress;
 	time_t last_progress;
+	struct timespec started;
+	uint64_t total_size;     /* bytes of all captures; 0: not known */
 	int linktype_error;
 	char errmsg[512];
 };
@@ -52,7 +55,11 @@ static void usage(FILE *fp)
 "\n"
 "output:\n"
 "  -o FILE               write to FILE instead of standard output\n"
-"  -F ndjson|json|text   format (default: text on a terminal, else ndjson)\n"
+"  -F ndjson|json|text|html\n"
+"                        format (default: text on a terminal, else ndjson);\n"
+"                        html: one self-contained report to open in a browser\n"
+"  --color=WHEN          text in colour: auto (a terminal, unless NO_COLOR is\n"
+"                        set; the default), always, never\n"
 "  --violations-only     only violation events (plus session_start/_end)\n"
 "  --summary             one summary per session and the capture totals\n"
 "  --show-secrets        do not redact passwords and SASL payloads\n"
@@ -151,15 +158,43 @@ static void on_ip_finding(void *user, const struct imt_finding_report *f)
 		sess_engine_global_finding(pl->eng, f, 0, 0, 0);
 }
 
+/* Bytes of the capture files read so far, as near as the reader's
+ * counters tell: captured bytes plus the per-packet record header of the
+ * format (16 bytes in pcap; pcapng's blocks are larger, so the estimate
+ * errs low).  For a compressed file the ratio to its size on disk is
+ * only a guide: the percentage is capped below 100 until the end. */
+static uint64_t progress_done(const struct cap_stats *cs)
+{
+	return cs->bytes + 16 * cs->frames + 24 * cs->files;
+}
+
 static void show_progress(struct pipeline *pl, int final)
 {
 	struct cap_stats cs;
 	struct tcp_stats ts;
+	struct timespec now;
+	double secs, done, pct;
+	char eta[96] = "";
 
 	cap_reader_stats(pl->cap, &cs);
 	tcp_reasm_stats(pl->tcp, &ts);
-	fprintf(stderr, "\rimaptrace: %llu frames, %.1f MB, %llu flows open   %s",
-		(unsigned long long)cs.frames, (double)cs.bytes / 1e6,
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - pl->started.tv_sec) +
+	       (double)(now.tv_nsec - pl->started.tv_nsec) / 1e9;
+	done = (double)progress_done(&cs);
+	if (pl->total_size > 0 && secs > 0) {
+		pct = final ? 100 : 100 * done / (double)pl->total_size;
+		if (pct > 99)
+			pct = final ? 100 : 99;
+		snprintf(eta, sizeof(eta), "%3.0f%%, %.1f MB/s, %.0f s left, ", pct,
+			 done / secs / 1e6,
+			 final || done >= (double)pl->total_size ? 0 :
+			 ((double)pl->total_size - done) / (done / secs));
+	} else if (secs > 0) {
+		snprintf(eta, sizeof(eta), "%.1f MB/s, ", done / secs / 1e6);
+	}
+	fprintf(stderr, "\rimaptrace: %s%llu frames, %.1f MB, %llu flows open   %s",
+		eta, (unsigned long long)cs.frames, (double)cs.bytes / 1e6,
 		(unsigned long long)ts.flows_open, final ? "\n" : "");
 }
 
@@ -271,6 +306,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_MAX_TOTAL_BUFFER, OPT_MAX_LINE,
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
+	OPT_COLOR,
 };
 
 static const struct option long_opts[] = {
@@ -288,6 +324,8 @@ static const struct option long_opts[] = {
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "list-findings", no_argument, NULL, OPT_LIST_FINDINGS },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -302,6 +340,7 @@ struct cli {
 	const char *filter;
 	int fail_on;
 	int quiet, verbose;
+	int color;               /* -1 auto, 0 never, 1 always */
 	uint32_t threads;        /* 1, or 2: the engine on its own thread */
 	uint16_t ports[MAX_PORTS], tls_ports[MAX_PORTS];
 };
@@ -379,6 +418,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return bad_value("--fail-on", optarg);
 			cli->fail_on = (int)sev;
 			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				cli->color = -1;
+			else if (strcmp(optarg, "always") == 0)
+				cli->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				cli->color = 0;
+			else
+				return bad_value("--color (auto, always, never)", optarg);
+			break;
 		case OPT_THREADS:
 			if (parse_u32(optarg, &cli->threads) != 0 || cli->threads < 1 ||
 			    cli->threads > 2)
@@ -427,6 +476,18 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 
 	memset(&pl, 0, sizeof(pl));
 	pl.progress = !cli->quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &pl.started);
+	/* The size is known when every capture is a regular file. */
+	for (int i = 0; i < nfiles; i++) {
+		struct stat st;
+
+		if (strcmp(files[i], "-") == 0 || stat(files[i], &st) != 0 ||
+		    !S_ISREG(st.st_mode)) {
+			pl.total_size = 0;
+			break;
+		}
+		pl.total_size += (uint64_t)st.st_size;
+	}
 	out = out_new(out_fp, &cli->oo);
 	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;
 	sess_engine_tcp_callbacks(&tcb);
@@ -477,6 +538,12 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		pl.threaded = 1;
 	}
 	sess_engine_totals(pl.eng);
+	{
+		struct cap_stats cs;
+
+		cap_reader_stats(pl.cap, &cs);
+		out_read_stats(out, cs.frames, cs.bytes);
+	}
 	if (out_finish(out) != 0) {
 		fprintf(stderr, "imaptrace: writing the output: %s\n", strerror(errno));
 		status = EXIT_CAPTURE;
@@ -504,6 +571,7 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	sess_config_default(&cli.cfg);
 	cli.fail_on = -1;
+	cli.color = -1;
 	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	if (parse_args(argc, argv, &cli) != 0) {
 		fprintf(stderr, "Try 'imaptrace --help'.\n");
@@ -518,7 +586,12 @@ int main(int argc, char **argv)
 	}
 	if (!cli.format_set)
 		cli.oo.format = isatty(fileno(out_fp)) ? OUT_TEXT : OUT_NDJSON;
-	cli.oo.color = cli.oo.format == OUT_TEXT && isatty(fileno(out_fp));
+	/* Colour only where a person reads it: a terminal (NO_COLOR, set and
+	 * not empty, turns the automatic choice off; --color=always wins). */
+	if (cli.color < 0)
+		cli.color = isatty(fileno(out_fp)) &&
+			    (getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0');
+	cli.oo.color = cli.oo.format == OUT_TEXT && cli.color;
 	setvbuf(out_fp, NULL, _IOFBF, 1 << 20);
 	status = run(&cli, argv + optind, argc - optind, out_fp);
 	if (out_fp != stdout && fclose(out_fp) != 0) {
