@@ -40,7 +40,10 @@
   }
 
   /* ---- numbers for people -------------------------------------------- */
-  const int = (n) => Number(n || 0).toLocaleString('en-US');
+  /* one formatter: toLocaleString() builds a new one per call, and that
+     costs seconds over a table of thousands of rows */
+  const NF = new Intl.NumberFormat('en-US');
+  const int = (n) => NF.format(Number(n || 0));
   function ms(v) {
     v = Number(v || 0);
     const a = Math.abs(v);
@@ -210,16 +213,23 @@
     ['NO', (r) => r.no], ['BAD', (r) => r.bad],
     ['findings', (r) => r.f[3] * 1e9 + r.f[2] * 1e6 + r.f[1] * 1e3 + r.f[0]],
   ];
-  let sortCol = 0, sortDir = 1;
+  /* A page of rows at a time: a browser lays out a table of thousands of
+     rows in seconds, a page of PAGE rows at once. */
+  const PAGE = 100;
+  let sortCol = 0, sortDir = 1, page = 0;
   const filter = el('input', { type: 'search', id: 'session-filter', placeholder: 'filter: address, user, state\u2026' });
   const onlyFind = el('input', { type: 'checkbox', id: 'only-findings' });
   const tbody = el('tbody');
   const head = el('tr');
+  const count = el('span', { class: 'count', id: 'session-count' });
+  const prev = el('button', { type: 'button', id: 'page-prev' }, '\u2039 previous');
+  const next = el('button', { type: 'button', id: 'page-next' }, 'next \u203a');
   cols.forEach(([name], i) => {
     const th = el('th', { 'data-col': i }, name);
     th.addEventListener('click', () => {
       sortDir = sortCol === i ? -sortDir : (i >= 8 ? -1 : 1);
       sortCol = i;
+      page = 0;
       fillTable();
     });
     add(head, [th]);
@@ -230,8 +240,9 @@
     const rows = T.filter((r) => (!onlyFind.checked || r.f.some((x) => x > 0)) &&
       (!q || [r.id, r.client, r.server, r.user, r.state, r.reason].join(' ').toLowerCase().includes(q)));
     rows.sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * sortDir || a.id - b.id; });
+    page = Math.max(0, Math.min(page, Math.ceil(rows.length / PAGE) - 1));
     tbody.textContent = '';
-    for (const r of rows) {
+    for (const r of rows.slice(page * PAGE, (page + 1) * PAGE)) {
       const id = el('td', { class: 'num' });
       add(id, [drawn.has(r.id) ? el('a', { href: '#s-' + Number(r.id) }, String(r.id)) : String(r.id)]);
       add(tbody, [el('tr', { class: 'session-row', 'data-session': r.id }, id,
@@ -244,14 +255,20 @@
         el('td', { class: 'num' + (r.bad ? ' bad' : '') }, int(r.bad)),
         el('td', {}, sevChips(r.f)))]);
     }
-    count.textContent = int(rows.length) + ' of ' + int(T.length) + ' rows';
+    count.textContent = rows.length ? 'sessions ' + int(page * PAGE + 1) + '\u2013' +
+      int(Math.min(rows.length, (page + 1) * PAGE)) + ' of ' + int(rows.length) +
+      (rows.length < T.length ? ' (filtered from ' + int(T.length) + ')' : '') : 'no session matches';
+    count.setAttribute('data-matching', rows.length);
+    prev.disabled = page === 0;
+    next.disabled = (page + 1) * PAGE >= rows.length;
     head.querySelectorAll('th').forEach((th, i) => th.setAttribute('class', i === sortCol ? (sortDir > 0 ? 'asc' : 'desc') : ''));
   }
-  const count = el('span', { class: 'count' });
-  filter.addEventListener('input', fillTable);
-  onlyFind.addEventListener('change', fillTable);
+  filter.addEventListener('input', () => { page = 0; fillTable(); });
+  onlyFind.addEventListener('change', () => { page = 0; fillTable(); });
+  prev.addEventListener('click', () => { page--; fillTable(); });
+  next.addEventListener('click', () => { page++; fillTable(); });
   add(app, [el('h2', {}, 'Sessions'), el('div', { class: 'controls' }, filter,
-    el('label', {}, onlyFind, ' only sessions with findings'), count),
+    el('label', {}, onlyFind, ' only sessions with findings'), count, prev, next),
   el('div', { class: 'table-wrap' }, el('table', { id: 'sessions' }, el('thead', {}, head), tbody))]);
   fillTable();
 

@@ -24,6 +24,7 @@ import cdp  # noqa: E402
 
 LADDER_ROWS = 600          # IMT_HTML_LADDER_ROWS
 TABLE_ROWS = 5000          # IMT_HTML_TABLE_ROWS
+PAGE = 100                 # rows per page of the session table (out_html.js)
 
 failures = 0
 
@@ -104,6 +105,7 @@ OPEN_ALL = '''(() => {
 
 COUNTS = '''JSON.stringify({
   rows: document.querySelectorAll('tr.session-row').length,
+  matching: Number(document.getElementById('session-count').dataset.matching),
   card: document.querySelector('#overview .card:nth-child(3) .value').textContent,
   notice: document.getElementById('left-out') !== null,
   ladders: [...document.querySelectorAll('details.session')].map((d) => ({
@@ -126,8 +128,13 @@ def sample_checks(browser, imaptrace, work, cap):
     ok(page.loaded, name + ': loads (%.2f s)' % page.load_s)
     page.eval(OPEN_ALL, await_promise=True)
     got = json.loads(page.eval(COUNTS))
-    ok(got['rows'] == min(len(want), TABLE_ROWS), name + ': %d sessions in the table' % got['rows'],
+    ok(got['matching'] == min(len(want), TABLE_ROWS) and got['rows'] == min(len(want), PAGE),
+       name + ': %d sessions in the table, %d on its first page' % (got['matching'], got['rows']),
        'expected %d' % len(want))
+    if len(want) > PAGE:
+        page.eval("document.getElementById('page-next').click()")
+        rest = page.eval("document.querySelectorAll('tr.session-row').length")
+        ok(rest == min(len(want), 2 * PAGE) - PAGE, name + ': the next page has the next %d' % rest)
     ok(got['card'].replace(',', '') == str(len(want)), name + ': overview counts the sessions',
        got['card'])
     bad = []
