@@ -329,8 +329,6 @@ static void latency(struct out_html *h, const char *name, double ms)
 	struct lat_row *r = NULL;
 	size_t b = 0;
 
-	if (name == NULL)
-		name = "(no command)";
 	for (size_t i = 0; i < h->nlat && r == NULL; i++)
 		if (strcmp(h->lat[i].name, name) == 0)
 			r = &h->lat[i];
@@ -603,15 +601,22 @@ void out_html_event(struct out_html *h, enum imt_event_type type,
 		break;
 	case EV_RESULT: {
 		const char *st = out_get_str(ev, "status");
+		const char *cmd = out_get_str(ev, "command");
 		int si = st == NULL ? 3 : strcmp(st, "OK") == 0 ? 0 :
 			 strcmp(st, "NO") == 0 ? 1 : strcmp(st, "BAD") == 0 ? 2 : 3;
-		double lat = get_double(ev, "latency_ms");
+		struct json_object *latv = json_object_object_get(ev, "latency_ms");
+		double lat = latv != NULL ? json_object_get_double(latv) : 0;
 
 		h->results[si]++;
 		if (si != 0)
 			activity(h, t, 1);
-		latency(h, out_get_str(ev, "command"), lat);
-		if (s != NULL && lat > s->max_latency)
+		/* A result that answers no command has no latency. */
+		if (cmd != NULL && latv != NULL)
+			latency(h, cmd, lat);
+		/* IDLE lasts as long as the user leaves the client open: its
+		 * latency says nothing of slowness, so it does not rank. */
+		if (s != NULL && cmd != NULL && latv != NULL && strcmp(cmd, "IDLE") != 0 &&
+		    lat > s->max_latency)
 			s->max_latency = lat;
 		if (s != NULL && (row = new_row(h, s, "r", ev, t, 0)) != NULL) {
 			copy(row, "tag", ev, "tag");
@@ -620,7 +625,8 @@ void out_html_event(struct out_html *h, enum imt_event_type type,
 			copy(row, "code", ev, "code");
 			copy(row, "ca", ev, "code_args");
 			copy(row, "text", ev, "text");
-			json_object_object_add(row, "lat", num3(lat));
+			if (latv != NULL)
+				json_object_object_add(row, "lat", num3(lat));
 			copy(row, "cf", ev, "command_frame");
 		}
 		break;
@@ -844,7 +850,8 @@ static struct json_object *summary(struct output *o, struct out_html *h)
 /* Writes the kept entries of hp (by session number) as a JSON array. */
 static void put_kept(FILE *fp, struct heap *hp, int (*order)(const void *, const void *))
 {
-	qsort(hp->v, hp->n, sizeof(hp->v[0]), order);
+	if (hp->n > 1)
+		qsort(hp->v, hp->n, sizeof(hp->v[0]), order);
 	putc('[', fp);
 	for (size_t i = 0; i < hp->n; i++) {
 		if (i > 0)

@@ -85,13 +85,18 @@
     return el('div', { class: 'card' }, el('div', { class: 'label' }, label),
       el('div', { class: 'value' }, value), sub ? el('div', { class: 'sub' }, sub) : null);
   }
+  /* first -> last, the date once when both are on the same day */
+  function span() {
+    if (!S.first) return '';
+    const [d1, t1] = S.first.replace('Z', '').split('T'), [d2, t2] = S.last.replace('Z', '').split('T');
+    return d1 + ' ' + t1 + ' \u2192 ' + (d1 === d2 ? '' : d2 + ' ') + t2 + ' UTC';
+  }
   const res = S.results || [0, 0, 0, 0];
   const findChips = el('div', { class: 'value' });
   for (let i = 3; i >= 0; i--)
     add(findChips, [el('span', { class: 'chip sev-' + SEV[i] }, int(vio[SEV[i]] || 0) + ' ' + SEV[i])]);
   add(app, [el('section', { class: 'cards', id: 'overview' },
-    card('Time span', S.span_s !== undefined ? ms(S.span_s * 1000) : '\u2013',
-      S.first ? S.first.replace('T', ' ') + ' \u2192 ' + S.last.replace('T', ' ') : ''),
+    card('Time span', S.span_s !== undefined ? ms(S.span_s * 1000) : '\u2013', span()),
     card('Packets', int(S.frames), bytes(S.bytes) + ' captured'),
     card('Sessions', int(S.sessions), int(tot.ignored_flows || 0) + ' other TCP flows ignored'),
     card('Commands', int(S.commands), int(res[0]) + ' OK \u00b7 ' + int(res[1]) + ' NO \u00b7 ' +
@@ -124,7 +129,7 @@
     const rows = (S.latency || []).slice().sort((a, b) => b.n - a.n);
     const edges = S.lat_edges || [];
     const nb = edges.length + 1;
-    const cw = 18, rh = 22, left = 150, top = 34, right = 150;
+    const cw = 18, rh = 22, left = 150, top = 34, right = 210;
     const w = left + nb * cw + right, h = top + rows.length * rh + 30;
     const svg = sv('svg', { class: 'chart', viewBox: '0 0 ' + w + ' ' + h, width: w, height: h, role: 'img' });
     const elab = (e) => e >= 1000 ? e / 1000 + 's' : e + 'ms';
@@ -157,7 +162,7 @@
 
   function activityChart() {
     const a = S.activity || { cmd: [], err: [], find: [] };
-    const n = a.cmd.length, w = 640, h = 200, left = 44, bottom = 28, top = 10;
+    const n = a.cmd.length, w = 1100, h = 220, left = 50, bottom = 28, top = 10;
     const peak = Math.max(1, ...a.cmd, ...a.err, ...a.find);
     const bw = (w - left - 10) / Math.max(n, 1);
     const y = (v) => top + (h - top - bottom) * (1 - v / peak);
@@ -188,7 +193,7 @@
 
   function findingsChart() {
     const f = Object.entries(S.findings || {}).sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]);
-    const rh = 22, left = 210, w = 560, h = f.length * rh + 10;
+    const rh = 22, left = 190, w = 470, h = f.length * rh + 10;
     const peak = Math.max(1, ...f.map((x) => x[1][0]));
     const svg = sv('svg', { class: 'chart', viewBox: '0 0 ' + w + ' ' + h, width: w, height: h, role: 'img' });
     f.forEach(([id, [n, sev]], j) => {
@@ -201,7 +206,7 @@
     return el('figure', { id: 'chart-findings' }, el('figcaption', {}, 'Findings by id'),
       f.length ? svg : el('p', { class: 'empty' }, 'No findings.'));
   }
-  add(charts, [latencyChart(), activityChart(), findingsChart()]);
+  add(charts, [latencyChart(), findingsChart(), activityChart()]);
 
   /* ---- session table ---------------------------------------------------- */
   const drawn = new Set(D.map((d) => d.id));
@@ -326,7 +331,7 @@
       add(g, [sv('line', { x1: x1, x2: x2 + (c2s ? -7 : 7), y1: y, y2: y, class: 'arrow' + (dashed ? ' dashed' : '') }),
         sv('path', { d: c2s ? 'M' + (x2 - 8) + ' ' + (y - 4) + ' L' + x2 + ' ' + y + ' L' + (x2 - 8) + ' ' + (y + 4) + 'Z'
           : 'M' + (x2 + 8) + ' ' + (y - 4) + ' L' + x2 + ' ' + y + ' L' + (x2 + 8) + ' ' + (y + 4) + 'Z', class: 'head' }),
-        tip(sv('text', { x: (XC + XS) / 2, y: y - 5, 'text-anchor': 'middle', class: 'msg' }, cut(label, 96)), label)]);
+        tip(sv('text', { x: (XC + XS) / 2, y: y - 5, 'text-anchor': 'middle', class: 'msg' }, cut(label, 90)), label)]);
       if (right) add(g, [right]);
       add(g, [sv('text', { x: TX, y: y + 4, class: 'time' }, '+' + ms(t))]);
       add(fg, [g]);
@@ -369,13 +374,16 @@
         case 'r': {
           const st = String(it.st || '');
           const cls = st === 'OK' ? 'ok' : st === 'NO' ? 'no' : 'bad';
-          const badge = sv('g', { class: 'lat ' + cls });
-          add(badge, [sv('rect', { x: XC + 8, y: y + 3, width: 84, height: 15, rx: 7 }),
-            sv('text', { x: XC + 50, y: y + 14, 'text-anchor': 'middle' }, ms(it.lat))]);
+          let badge = null;
+          if (it.lat !== undefined) {
+            badge = sv('g', { class: 'lat ' + cls });
+            add(badge, [sv('rect', { x: XC + 8, y: y + 3, width: 84, height: 15, rx: 7 }),
+              sv('text', { x: XC + 50, y: y + 14, 'text-anchor': 'middle' }, ms(it.lat))]);
+          }
           const label = it.tag + ' ' + st + (it.code ? ' [' + it.code + (it.ca ? ' ' + it.ca : '') + ']' : '') + (it.text ? ' ' + it.text : '');
           const g = clickable(arrow('row-result status-' + cls, false, label, badge, it.t), 'result ' + it.tag + ' ' + st,
             [['tag', it.tag], ['command', it.cmd], ['status', st], ['code', it.code ? it.code + (it.ca ? ' ' + it.ca : '') : ''],
-              ['text', it.text], ['latency', ms(it.lat)], ['command frame', it.cf]].concat(where));
+              ['text', it.text], ['latency', it.lat !== undefined ? ms(it.lat) : 'none: no command had this tag'], ['command frame', it.cf]].concat(where));
           g.setAttribute('data-tag', it.tag);
           const o = open.get(it.tag);
           if (o) {

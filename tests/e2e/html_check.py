@@ -252,7 +252,12 @@ def main(argv):
                     out = os.path.join(work, 'shot.html')
                     run(imaptrace, 'html', cap, out)
                     page = b.open('file://' + os.path.abspath(out))
-                    page.screenshot(png, 1400, 1700)
+                    page.call('Emulation.setDeviceMetricsOverride', width=1280,
+                              height=1900, deviceScaleFactor=1, mobile=False)
+                    if page.eval("document.querySelector('g.finding-marker') !== null"):
+                        click_finding(page, 'screenshot')
+                    page.eval('window.scrollTo(0, 0)')
+                    page.screenshot(png, 1280, 1900)
                 else:
                     sample_checks(b, imaptrace, work, cap)
             except Exception as e:  # one broken capture must not hide the rest
