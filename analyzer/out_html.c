@@ -153,6 +153,54 @@ static void copy(struct json_object *row, const char *as, struct json_object *ev
 	}
 }
 
+/* A member of a ladder row: its short name in the page's data, and the
+ * event member it copies. */
+struct member {
+	const char *as, *key;
+};
+
+#define ROW_MEMBERS 11
+
+/* The ladder row of each event type that has one: its kind (out_html.js
+ * draws by it), whether it is drawn past the row caps (findings, bands:
+ * they explain the rest), and the members copied from the event. */
+static const struct row_kind {
+	const char *k;
+	int always;
+	struct member m[ROW_MEMBERS];
+} row_kinds[EV__COUNT] = {
+	[EV_COMMAND] = { "c", 0, { { "tag", "tag" }, { "cmd", "command" }, { "args", "args" },
+				   { "args_cut", "args_truncated" }, { "lit", "literals" } } },
+	[EV_RESULT] = { "r", 0, { { "tag", "tag" }, { "cmd", "command" }, { "st", "status" },
+				  { "code", "code" }, { "ca", "code_args" }, { "text", "text" },
+				  { "cf", "command_frame" } } },
+	[EV_VIOLATION] = { "v", 1, { { "id", "id" }, { "sev", "severity" }, { "cat", "category" },
+				     { "rfc", "rfc" }, { "msg", "message" }, { "detail", "detail" },
+				     { "tag", "tag" }, { "other_frame", "other_frame" },
+				     { "limit", "limit" }, { "value", "value" } } },
+	[EV_GREETING] = { "g", 0, { { "st", "status" }, { "code", "code" }, { "text", "text" } } },
+	[EV_CONTINUATION] = { "+", 0, { { "text", "text" }, { "for", "for" }, { "tag", "tag" } } },
+	[EV_CLIENT_DATA] = { "d", 0, { { "kind", "kind" }, { "text", "text" } } },
+	[EV_STATE] = { "s", 1, { { "from", "from" }, { "to", "to" }, { "cause", "cause" } } },
+	[EV_TLS] = { "tls", 1, { { "after", "after_tag" } } },
+	[EV_COMPRESS] = { "z", 1, { { "after", "after_tag" }, { "mech", "mechanism" } } },
+	[EV_GAP] = { "gap", 1, { { "bytes", "bytes" }, { "resync", "resync" }, { "detail", "detail" } } },
+};
+
+/* An untagged response as listed under the row it is folded into. */
+static const struct member sample_members[] = {
+	{ "f", "frame" }, { "name", "name" }, { "num", "number" }, { "code", "code" },
+	{ "ca", "code_args" }, { "text", "text" }, { "data", "data" }, { "lit", "literals" },
+	{ NULL, NULL },
+};
+
+static void copy_members(struct json_object *row, struct json_object *ev,
+			 const struct member *m, size_t n)
+{
+	for (size_t i = 0; i < n && m[i].as != NULL; i++)
+		copy(row, m[i].as, ev, m[i].key);
+}
+
 static int64_t get_i64(struct json_object *ev, const char *key)
 {
 	struct json_object *v;
@@ -444,14 +492,7 @@ static void fold_response(struct out_html *h, struct hsess *s,
 	if (json_object_array_length(list) >= IMT_HTML_FOLDED_SAMPLES)
 		return;
 	sample = json_object_new_object();
-	copy(sample, "f", ev, "frame");
-	copy(sample, "name", ev, "name");
-	copy(sample, "num", ev, "number");
-	copy(sample, "code", ev, "code");
-	copy(sample, "ca", ev, "code_args");
-	copy(sample, "text", ev, "text");
-	copy(sample, "data", ev, "data");
-	copy(sample, "lit", ev, "literals");
+	copy_members(sample, ev, sample_members, SIZE_MAX);
 	json_object_array_add(list, sample);
 }
 
@@ -492,41 +533,38 @@ static void session_start(struct out_html *h, struct json_object *ev, double t)
 	h->sessions++;
 }
 
+/* The session table's columns: from session_end, its results, and the
+ * session's first packet. */
+static const struct member end_members[] = {
+	{ "id", "session" }, { "client", "client" }, { "server", "server" }, { "user", "user" },
+	{ "tls", "tls" }, { "compressed", "compressed" }, { "state", "state" },
+	{ "reason", "reason" }, { "cmds", "commands" }, { "unans", "unanswered" },
+	{ "bytes", "bytes" }, { "history", "history" }, { NULL, NULL },
+};
+static const struct member result_members[] = {
+	{ "ok", "OK" }, { "no", "NO" }, { "bad", "BAD" }, { "other", "other" }, { NULL, NULL },
+};
+static const struct member start_members[] = {
+	{ "start", "ts" }, { "midstream", "midstream" }, { "by", "port_guess" }, { NULL, NULL },
+};
+
 /* The session's table row, from its session_end and what was gathered. */
 static struct json_object *table_row(struct hsess *s, struct json_object *end)
 {
 	struct json_object *row = json_object_new_object();
-	struct json_object *res = json_object_object_get(end, "results");
 	struct json_object *vio = json_object_object_get(end, "violations");
 	struct json_object *f = json_object_new_array();
 
-	copy(row, "id", end, "session");
-	copy(row, "client", end, "client");
-	copy(row, "server", end, "server");
-	copy(row, "user", end, "user");
-	copy(row, "tls", end, "tls");
-	copy(row, "compressed", end, "compressed");
-	copy(row, "state", end, "state");
-	copy(row, "reason", end, "reason");
+	copy_members(row, end, end_members, SIZE_MAX);
+	copy_members(row, json_object_object_get(end, "results"), result_members, SIZE_MAX);
+	if (s->start != NULL)
+		copy_members(row, s->start, start_members, SIZE_MAX);
 	json_object_object_add(row, "dur", num3(get_double(end, "duration_ms")));
-	copy(row, "cmds", end, "commands");
-	copy(row, "unans", end, "unanswered");
-	copy(row, "bytes", end, "bytes");
-	copy(row, "history", end, "history");
-	copy(row, "ok", res, "OK");
-	copy(row, "no", res, "NO");
-	copy(row, "bad", res, "BAD");
-	copy(row, "other", res, "other");
 	for (int i = 0; i < 4; i++)
 		json_object_array_add(f, json_object_new_int64(
 			get_i64(vio, imt_severity_name((enum imt_severity)i))));
 	json_object_object_add(row, "f", f);
 	json_object_object_add(row, "maxlat", num3(s->max_latency));
-	if (s->start != NULL) {
-		copy(row, "start", s->start, "ts");
-		copy(row, "midstream", s->start, "midstream");
-		copy(row, "by", s->start, "port_guess");
-	}
 	return row;
 }
 
@@ -565,14 +603,62 @@ static void session_end(struct out_html *h, struct hsess *s, struct json_object 
 	lh_table_delete_entry(h->open, lh_table_lookup_entry(h->open, s->id));
 }
 
+/* The aggregates: commands, results and their latency, findings. */
+static void aggregate(struct out_html *h, struct hsess *s, enum imt_event_type type,
+		      struct json_object *ev, double t)
+{
+	const char *st, *cmd;
+	struct json_object *latv;
+	double lat;
+	int sev, si;
+
+	switch (type) {
+	case EV_COMMAND:
+		h->commands++;
+		activity(h, t, 0);
+		break;
+	case EV_RESULT:
+		st = out_get_str(ev, "status");
+		cmd = out_get_str(ev, "command");
+		si = st == NULL ? 3 : strcmp(st, "OK") == 0 ? 0 :
+		     strcmp(st, "NO") == 0 ? 1 : strcmp(st, "BAD") == 0 ? 2 : 3;
+		latv = json_object_object_get(ev, "latency_ms");
+		lat = latv != NULL ? json_object_get_double(latv) : 0;
+		h->results[si]++;
+		if (si != 0)
+			activity(h, t, 1);
+		/* A result that answers no command has no latency. */
+		if (cmd == NULL || latv == NULL)
+			break;
+		latency(h, cmd, lat);
+		/* IDLE lasts as long as the user leaves the client open: its
+		 * latency says nothing of slowness, so it does not rank. */
+		if (s != NULL && strcmp(cmd, "IDLE") != 0 && lat > s->max_latency)
+			s->max_latency = lat;
+		break;
+	case EV_VIOLATION:
+		sev = severity_of(ev);
+		count_finding(h, ev, sev);
+		activity(h, t, 2);
+		if (s != NULL) {
+			s->findings++;
+			if (sev > s->worst)
+				s->worst = sev;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 void out_html_event(struct out_html *h, enum imt_event_type type,
 		    struct json_object *ev)
 {
 	const char *ts = out_get_str(ev, "ts");
 	double t = parse_ts(ts);
+	const struct row_kind *rk = &row_kinds[type < EV__COUNT ? type : EV_SESSION_START];
+	struct json_object *row = NULL, *latv;
 	struct hsess *s;
-	struct json_object *row;
-	int sev;
 
 	if (t >= 0) {
 		if (h->first_ts < 0) {
@@ -587,139 +673,29 @@ void out_html_event(struct out_html *h, enum imt_event_type type,
 	if (type == EV_SESSION_START)
 		session_start(h, ev, t);
 	s = session_of(h, ev);
-	switch (type) {
-	case EV_COMMAND:
-		h->commands++;
-		activity(h, t, 0);
-		if (s != NULL && (row = new_row(h, s, "c", ev, t, 0)) != NULL) {
-			copy(row, "tag", ev, "tag");
-			copy(row, "cmd", ev, "command");
-			copy(row, "args", ev, "args");
-			copy(row, "args_cut", ev, "args_truncated");
-			copy(row, "lit", ev, "literals");
+	aggregate(h, s, type, ev, t);
+	if (type == EV_RESPONSE && s != NULL) {
+		fold_response(h, s, ev, t);
+	} else if (type == EV_SESSION_END && s != NULL) {
+		session_end(h, s, ev);
+	} else if (type == EV_VIOLATION && s == NULL) {
+		/* a finding of no session (a flow or fragment cap) */
+		if (json_object_array_length(h->global) < IMT_HTML_LADDER_FINDINGS) {
+			row = json_object_new_object();
+			copy(row, "f", ev, "frame");
+			copy(row, "ts", ev, "ts");
+			json_object_array_add(h->global, row);
 		}
-		break;
-	case EV_RESULT: {
-		const char *st = out_get_str(ev, "status");
-		const char *cmd = out_get_str(ev, "command");
-		int si = st == NULL ? 3 : strcmp(st, "OK") == 0 ? 0 :
-			 strcmp(st, "NO") == 0 ? 1 : strcmp(st, "BAD") == 0 ? 2 : 3;
-		struct json_object *latv = json_object_object_get(ev, "latency_ms");
-		double lat = latv != NULL ? json_object_get_double(latv) : 0;
-
-		h->results[si]++;
-		if (si != 0)
-			activity(h, t, 1);
-		/* A result that answers no command has no latency. */
-		if (cmd != NULL && latv != NULL)
-			latency(h, cmd, lat);
-		/* IDLE lasts as long as the user leaves the client open: its
-		 * latency says nothing of slowness, so it does not rank. */
-		if (s != NULL && cmd != NULL && latv != NULL && strcmp(cmd, "IDLE") != 0 &&
-		    lat > s->max_latency)
-			s->max_latency = lat;
-		if (s != NULL && (row = new_row(h, s, "r", ev, t, 0)) != NULL) {
-			copy(row, "tag", ev, "tag");
-			copy(row, "cmd", ev, "command");
-			copy(row, "st", ev, "status");
-			copy(row, "code", ev, "code");
-			copy(row, "ca", ev, "code_args");
-			copy(row, "text", ev, "text");
-			if (latv != NULL)
-				json_object_object_add(row, "lat", num3(lat));
-			copy(row, "cf", ev, "command_frame");
-		}
-		break;
+	} else if (type == EV_VIOLATION && s->findings > IMT_HTML_LADDER_FINDINGS) {
+		s->rows_left_out++;
+	} else if (rk->k != NULL && s != NULL) {
+		row = new_row(h, s, rk->k, ev, t, rk->always);
 	}
-	case EV_RESPONSE:
-		if (s != NULL)
-			fold_response(h, s, ev, t);
-		break;
-	case EV_VIOLATION:
-		sev = severity_of(ev);
-		count_finding(h, ev, sev);
-		activity(h, t, 2);
-		if (s != NULL) {
-			s->findings++;
-			if (sev > s->worst)
-				s->worst = sev;
-			/* findings are always drawn, up to their own cap */
-			row = s->findings <= IMT_HTML_LADDER_FINDINGS ?
-			      new_row(h, s, "v", ev, t, 1) : NULL;
-			if (row == NULL && s->findings > IMT_HTML_LADDER_FINDINGS)
-				s->rows_left_out++;
-		} else {
-			row = NULL;
-			if (json_object_array_length(h->global) < IMT_HTML_LADDER_FINDINGS) {
-				row = json_object_new_object();
-				copy(row, "f", ev, "frame");
-				copy(row, "ts", ev, "ts");
-				json_object_array_add(h->global, row);
-			}
-		}
-		if (row != NULL) {
-			copy(row, "id", ev, "id");
-			copy(row, "sev", ev, "severity");
-			copy(row, "cat", ev, "category");
-			copy(row, "rfc", ev, "rfc");
-			copy(row, "msg", ev, "message");
-			copy(row, "detail", ev, "detail");
-			copy(row, "tag", ev, "tag");
-			copy(row, "other_frame", ev, "other_frame");
-			copy(row, "limit", ev, "limit");
-			copy(row, "value", ev, "value");
-		}
-		break;
-	case EV_GREETING:
-		if (s != NULL && (row = new_row(h, s, "g", ev, t, 0)) != NULL) {
-			copy(row, "st", ev, "status");
-			copy(row, "code", ev, "code");
-			copy(row, "text", ev, "text");
-		}
-		break;
-	case EV_CONTINUATION:
-		if (s != NULL && (row = new_row(h, s, "+", ev, t, 0)) != NULL) {
-			copy(row, "text", ev, "text");
-			copy(row, "for", ev, "for");
-			copy(row, "tag", ev, "tag");
-		}
-		break;
-	case EV_CLIENT_DATA:
-		if (s != NULL && (row = new_row(h, s, "d", ev, t, 0)) != NULL) {
-			copy(row, "kind", ev, "kind");
-			copy(row, "text", ev, "text");
-		}
-		break;
-	case EV_STATE:
-		if (s != NULL && (row = new_row(h, s, "s", ev, t, 1)) != NULL) {
-			copy(row, "from", ev, "from");
-			copy(row, "to", ev, "to");
-			copy(row, "cause", ev, "cause");
-		}
-		break;
-	case EV_TLS:
-	case EV_COMPRESS:
-		if (s != NULL && (row = new_row(h, s, type == EV_TLS ? "tls" : "z",
-						ev, t, 1)) != NULL) {
-			copy(row, "after", ev, "after_tag");
-			copy(row, "mech", ev, "mechanism");
-		}
-		break;
-	case EV_GAP:
-		if (s != NULL && (row = new_row(h, s, "gap", ev, t, 1)) != NULL) {
-			copy(row, "bytes", ev, "bytes");
-			copy(row, "resync", ev, "resync");
-			copy(row, "detail", ev, "detail");
-		}
-		break;
-	case EV_SESSION_END:
-		if (s != NULL)
-			session_end(h, s, ev);
-		break;
-	case EV_SESSION_START:
-	case EV__COUNT:
-		break;
-	}
+	if (row != NULL)
+		copy_members(row, ev, rk->m, ROW_MEMBERS);
+	if (row != NULL && type == EV_RESULT &&
+	    (latv = json_object_object_get(ev, "latency_ms")) != NULL)
+		json_object_object_add(row, "lat", num3(json_object_get_double(latv)));
 	json_object_put(ev);
 }
 

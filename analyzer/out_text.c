@@ -107,6 +107,22 @@ static void status(struct line *l, struct json_object *ev, const char *pre)
 	put(l, "", " ", 1, "");
 }
 
+#define TEXT_PARTS 3
+
+/* Lines that are fields in order, each with what goes before and after
+ * it, by event type; the others are written by hand below. */
+static const struct text_part {
+	const char *key, *pre, *post;
+} plain[EV__COUNT][TEXT_PARTS] = {
+	[EV_COMMAND] = { { "tag", "", " " }, { "command", "", " " }, { "args", "", "" } },
+	[EV_CONTINUATION] = { { "text", "+ ", "" }, { "for", "  (for ", ")" } },
+	[EV_CLIENT_DATA] = { { "kind", "[", "] " }, { "text", "", "" } },
+	[EV_STATE] = { { "from", "state ", "" }, { "to", " -> ", "" }, { "cause", " (", ")" } },
+	[EV_GAP] = { { "bytes", "gap of ", " bytes" }, { "resync", ", resync ", "" } },
+	[EV_SESSION_START] = { { "client", "session ", "" }, { "server", " -> ", "" },
+			       { "port_guess", " (by ", ")" } },
+};
+
 /* The enum imt_severity of a violation, or -1. */
 static int severity_of(struct json_object *ev)
 {
@@ -132,12 +148,10 @@ void out_text_event(struct output *o, enum imt_event_type type,
 	if (o->opt.summary)
 		return;
 	l.buf[0] = '\0';
+	for (const struct text_part *p = plain[type < EV__COUNT ? type : EV_TLS];
+	     p < plain[type < EV__COUNT ? type : EV_TLS] + TEXT_PARTS && p->key != NULL; p++)
+		field(&l, ev, p->key, p->pre, p->post);
 	switch (type) {
-	case EV_COMMAND:
-		field(&l, ev, "tag", "", " ");
-		field(&l, ev, "command", "", " ");
-		field(&l, ev, "args", "", "");
-		break;
 	case EV_RESULT:
 		field(&l, ev, "tag", "", " ");
 		status(&l, ev, "");
@@ -169,27 +183,7 @@ void out_text_event(struct output *o, enum imt_event_type type,
 		status(&l, ev, "greeting ");
 		field(&l, ev, "text", "", "");
 		break;
-	case EV_CONTINUATION:
-		field(&l, ev, "text", "+ ", "");
-		field(&l, ev, "for", "  (for ", ")");
-		break;
-	case EV_CLIENT_DATA:
-		field(&l, ev, "kind", "[", "] ");
-		field(&l, ev, "text", "", "");
-		break;
-	case EV_STATE:
-		field(&l, ev, "from", "state ", "");
-		field(&l, ev, "to", " -> ", "");
-		field(&l, ev, "cause", " (", ")");
-		break;
-	case EV_GAP:
-		field(&l, ev, "bytes", "gap of ", " bytes");
-		field(&l, ev, "resync", ", resync ", "");
-		break;
 	case EV_SESSION_START:
-		field(&l, ev, "client", "session ", "");
-		field(&l, ev, "server", " -> ", "");
-		field(&l, ev, "port_guess", " (by ", ")");
 		if (json_object_get_boolean(json_object_object_get(ev, "midstream")))
 			put(&l, " mid-stream", "", 0, "");
 		break;
@@ -198,9 +192,13 @@ void out_text_event(struct output *o, enum imt_event_type type,
 		field(&l, ev, "state", " in state ", "");
 		field_ms(&l, ev, "duration_ms", " after ", " ms");
 		break;
-	default:
+	case EV_TLS:
+	case EV_COMPRESS:
+	case EV__COUNT:
 		put(&l, "", event_type_name(type), strlen(event_type_name(type)), "");
 		field(&l, ev, "after_tag", " (after ", ")");
+		break;
+	default:
 		break;
 	}
 	snprintf(arrow, sizeof(arrow), "%s%s%s",

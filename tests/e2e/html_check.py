@@ -116,13 +116,20 @@ COUNTS = '''JSON.stringify({
     cut: d.querySelector('p.notice') !== null })) })'''
 
 
-def sample_checks(browser, imaptrace, work, cap):
+def report(imaptrace, work, cap):
+    """Writes cap's report into work and checks the file; returns its
+    name, path and text."""
     name = os.path.basename(cap)
     out = os.path.join(work, name + '.html')
     run(imaptrace, 'html', cap, out)
     with open(out, encoding='utf-8') as f:
         html = f.read()
     static_checks(name, html)
+    return name, out, html
+
+
+def sample_checks(browser, imaptrace, work, cap):
+    name, out, html = report(imaptrace, work, cap)
     want = expected(imaptrace, cap)
     page = browser.open('file://' + os.path.abspath(out))
     ok(page.loaded, name + ': loads (%.2f s)' % page.load_s)
@@ -200,12 +207,7 @@ HOSTILE_PROBE = '''JSON.stringify({
 
 
 def hostile_checks(browser, imaptrace, work, cap):
-    name = os.path.basename(cap)
-    out = os.path.join(work, name + '.html')
-    run(imaptrace, 'html', cap, out)
-    with open(out, encoding='utf-8') as f:
-        html = f.read()
-    static_checks(name, html)
+    name, out, html = report(imaptrace, work, cap)
     # The same report without its CSP: the escaping alone must hold.
     bare = os.path.join(work, name + '.nocsp.html')
     with open(bare, 'w', encoding='utf-8') as f:
