@@ -161,11 +161,39 @@ static void on_ip_finding(void *user, const struct imt_finding_report *f)
 /* Bytes of the capture files read so far, as near as the reader's
  * counters tell: captured bytes plus the per-packet record header of the
  * format (16 bytes in pcap; pcapng's blocks are larger, so the estimate
- * errs low).  For a compressed file the ratio to its size on disk is
- * only a guide: the percentage is capped below 100 until the end. */
+ * errs low, and the percentage is held below 100 until the end).  For a
+ * gzip file this counts the bytes it inflates to (capture_size()). */
 static uint64_t progress_done(const struct cap_stats *cs)
 {
 	return cs->bytes + 16 * cs->frames + 24 * cs->files;
+}
+
+/* The bytes a capture file holds, for the progress line: its size, or
+ * for a gzip file the size it inflates to, which the gzip trailer gives
+ * (modulo 4 GiB: a trailer that says less than the file's own size has
+ * wrapped, and the size is not known).  0 when not known. */
+static uint64_t capture_size(const char *path)
+{
+	struct stat st;
+	unsigned char magic[2], isize[4];
+	uint64_t size = 0;
+	FILE *fp;
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	if (fread(magic, 1, 2, fp) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		size = (uint64_t)st.st_size;
+	} else if (st.st_size >= 18 && fseeko(fp, -4, SEEK_END) == 0 &&
+		   fread(isize, 1, 4, fp) == 4) {
+		size = (uint64_t)isize[0] | (uint64_t)isize[1] << 8 |
+		       (uint64_t)isize[2] << 16 | (uint64_t)isize[3] << 24;
+		if (size < (uint64_t)st.st_size)
+			size = 0;
+	}
+	fclose(fp);
+	return size;
 }
 
 static void show_progress(struct pipeline *pl, int final)
@@ -477,16 +505,15 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	memset(&pl, 0, sizeof(pl));
 	pl.progress = !cli->quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &pl.started);
-	/* The size is known when every capture is a regular file. */
+	/* The size is known when it is known for every capture. */
 	for (int i = 0; i < nfiles; i++) {
-		struct stat st;
+		uint64_t size = pl.progress ? capture_size(files[i]) : 0;
 
-		if (strcmp(files[i], "-") == 0 || stat(files[i], &st) != 0 ||
-		    !S_ISREG(st.st_mode)) {
+		if (size == 0) {
 			pl.total_size = 0;
 			break;
 		}
-		pl.total_size += (uint64_t)st.st_size;
+		pl.total_size += size;
 	}
 	out = out_new(out_fp, &cli->oo);
 	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;

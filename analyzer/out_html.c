@@ -506,7 +506,10 @@ static struct hsess *session_of(struct out_html *h, struct json_object *ev)
 	return v;
 }
 
-static void session_start(struct out_html *h, struct json_object *ev, double t)
+/* A session from its session_start, or from its session_end when the
+ * start was not written (--summary): then it has no diagram. */
+static void session_start(struct out_html *h, enum imt_event_type type,
+			  struct json_object *ev, double t)
 {
 	const char *id = out_get_str(ev, "session");
 	struct hsess *s;
@@ -522,10 +525,10 @@ static void session_start(struct out_html *h, struct json_object *ev, double t)
 		return;
 	}
 	snprintf(s->id, sizeof(s->id), "%s", id);
-	s->rows = json_object_new_array();
+	s->rows = type == EV_SESSION_START ? json_object_new_array() : NULL;
 	s->t0 = t;
 	s->worst = -1;
-	s->start = json_object_get(ev);
+	s->start = type == EV_SESSION_START ? json_object_get(ev) : NULL;
 	if (lh_table_insert(h->open, key, s) != 0) {
 		free(key);
 		hsess_free(s);
@@ -597,8 +600,6 @@ static void session_end(struct out_html *h, struct hsess *s, struct json_object 
 		if (r.json == NULL || heap_offer(&h->details, IMT_HTML_DETAILS, &r) != 1)
 			h->sessions_detail_dropped++;
 		h->open_rows -= s->nrows;
-	} else {
-		h->sessions_detail_dropped++;
 	}
 	lh_table_delete_entry(h->open, lh_table_lookup_entry(h->open, s->id));
 }
@@ -670,9 +671,11 @@ void out_html_event(struct out_html *h, enum imt_event_type type,
 			snprintf(h->last_ts_text, sizeof(h->last_ts_text), "%s", ts);
 		}
 	}
-	if (type == EV_SESSION_START)
-		session_start(h, ev, t);
 	s = session_of(h, ev);
+	if (type == EV_SESSION_START || (type == EV_SESSION_END && s == NULL)) {
+		session_start(h, type, ev, t);
+		s = session_of(h, ev);
+	}
 	aggregate(h, s, type, ev, t);
 	if (type == EV_RESPONSE && s != NULL) {
 		fold_response(h, s, ev, t);
