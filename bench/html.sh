@@ -30,7 +30,7 @@ t0=$(date +%s%N)
 	die "imaptrace failed"
 t1=$(date +%s%N)
 load=$(/usr/bin/python3 tests/e2e/html_check.py --time "$report")
-secs=$(echo "$load" | sed -n 's/^loaded in \([0-9.]*\) s.*/\1/p')
+secs=$(echo "$load" | sed -n 's/.*drawn in \([0-9.]*\) s.*/\1/p')
 awk -v b="$(wc -c <"$report")" -v w0="$t0" -v w1="$t1" -v m="$(cut -d' ' -f1 "$OUT/html.time")" \
     -v u="$(cut -d' ' -f2 "$OUT/html.time")" -v s="$secs" -v l="$load" 'BEGIN {
 	printf "report %.2f MB (%d bytes), written in %.1f s (%.1f s CPU), peak RSS %.1f MB\n",

@@ -4,7 +4,7 @@
     html_check.py IMAPTRACE WORKDIR CAPTURE...      samples: counts, clicks
     html_check.py --hostile IMAPTRACE WORKDIR CAPTURE   no script may run
     html_check.py --screenshot PNG IMAPTRACE WORKDIR CAPTURE
-    html_check.py --time REPORT.html                  load time only
+    html_check.py --time REPORT.html                  load and draw time only
 
 Prints "ok ..." / "FAIL ..." lines (tests/run.sh counts them).  The
 expected numbers come from the NDJSON output of the same capture, not
@@ -236,10 +236,14 @@ def main(argv):
         mode = argv.pop(0)
     if mode == '--time':
         with cdp.Browser() as b:
+            t0 = time.time()
             page = b.open('file://' + os.path.abspath(argv[0]), timeout=120)
-            wait_for(page, "document.querySelector('tr.session-row') !== null", 60)
-            page.eval('0')
-            print('loaded in %.2f s, %d errors' % (page.load_s, len(page.errors)))
+            # drawn: the table, and the diagrams that open by themselves
+            wait_for(page, """document.querySelector('tr.session-row') !== null &&
+                document.querySelectorAll('details.session[open] svg.ladder').length ===
+                document.querySelectorAll('details.session[open]').length""", 60)
+            print('loaded in %.2f s, drawn in %.2f s, %d errors' % (
+                page.load_s, time.time() - t0, len(page.errors)))
             for e in page.errors[:5]:
                 print('  ' + e)
         return 0
