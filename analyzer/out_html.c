@@ -621,8 +621,7 @@ static void aggregate(struct out_html *h, struct hsess *s, enum imt_event_type t
 	case EV_RESULT:
 		st = out_get_str(ev, "status");
 		cmd = out_get_str(ev, "command");
-		si = st == NULL ? 3 : strcmp(st, "OK") == 0 ? 0 :
-		     strcmp(st, "NO") == 0 ? 1 : strcmp(st, "BAD") == 0 ? 2 : 3;
+		si = out_status_index(st);
 		latv = json_object_object_get(ev, "latency_ms");
 		lat = latv != NULL ? json_object_get_double(latv) : 0;
 		h->results[si]++;

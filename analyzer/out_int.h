@@ -28,6 +28,10 @@ struct output {
 	struct out_html *html;          /* html: the report being gathered */
 };
 
+/* A result's status as an index: 0 OK, 1 NO, 2 BAD, 3 anything else
+ * (NULL included). */
+int out_status_index(const char *status);
+
 /* The string value of key in ev (owned by ev), or NULL. */
 const char *out_get_str(struct json_object *ev, const char *key);
 

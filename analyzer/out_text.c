@@ -96,12 +96,13 @@ static void code(struct line *l, struct json_object *ev)
 static void status(struct line *l, struct json_object *ev, const char *pre)
 {
 	const char *s = out_get_str(ev, "status");
+	int idx;
 
 	if (s == NULL)
 		return;
 	put(l, pre, "", 0, "");
-	put_sgr(l, strcmp(s, "OK") == 0 || strcmp(s, "PREAUTH") == 0 ? "\033[32m" :
-		   strcmp(s, "NO") == 0 ? "\033[33m" : "\033[31m");
+	idx = strcmp(s, "PREAUTH") == 0 ? 0 : out_status_index(s);
+	put_sgr(l, idx == 0 ? "\033[32m" : idx == 1 ? "\033[33m" : "\033[31m");
 	field(l, ev, "status", "", "");
 	put_sgr(l, SGR_RESET);
 	put(l, "", " ", 1, "");

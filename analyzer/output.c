@@ -76,6 +76,16 @@ const char *out_get_str(struct json_object *ev, const char *key)
 	return json_object_get_string(v);
 }
 
+int out_status_index(const char *status)
+{
+	static const char *const names[] = { "OK", "NO", "BAD" };
+
+	for (int i = 0; status != NULL && i < 3; i++)
+		if (strcmp(status, names[i]) == 0)
+			return i;
+	return 3;
+}
+
 size_t out_escape_controls(char *dst, size_t size, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
