@@ -60,7 +60,7 @@ $(BUILD)/tests/helpers/%.o: tests/helpers/%.c
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libimt.a $(TEST_HELPER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(CC) $(IMT_CFLAGS) -Itests/helpers -Ianalyzer $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(TEST_HELPER_OBJ) $(BUILD)/libimt.a $(CHECK_LIBS) $(PKG_LIBS)
 
 deps:

@@ -44,13 +44,12 @@
  */
 #include "tcp.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "tcp_int.h"
-#include "wire.h"
 
 static const char *const orient_names[] = {
 #define TCP_ORIENT_NAME(e, name) [e] = name,
@@ -917,16 +916,6 @@ static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		tcp_fin_close(t, f, m);
 }
 
-static char *tcp_ep_format(const struct ip_endpoint *ep, char *buf, size_t n)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(ep->family == 6 ? AF_INET6 : AF_INET, ep->addr, a, sizeof(a));
-	snprintf(buf, n, ep->family == 6 ? "[%s]:%u" : "%s:%u", a,
-		 (unsigned)ep->port);
-	return buf;
-}
-
 /*
  * A packet for a closed flow.  Returns 1 when the tombstone absorbs it
  * (late retransmission, ACK, data after close), 0 when it is a new SYN
@@ -959,8 +948,8 @@ static int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	rep.dir = (int)tcp_dir_of(f, s);
 	rep.offset = limit;
 	snprintf(detail, sizeof(detail), "%s -> %s after the connection closed",
-		 tcp_ep_format(&seg->src, a, sizeof(a)),
-		 tcp_ep_format(&seg->dst, b, sizeof(b)));
+		 ip_endpoint_format(&seg->src, a, sizeof(a)),
+		 ip_endpoint_format(&seg->dst, b, sizeof(b)));
 	t->cb.on_global_finding(t->user, &rep, m);
 	return 1;
 }
@@ -1072,7 +1061,7 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 		goto fail;
 	/* Varies per run against crafted collisions; output order never
 	 * depends on it (flows are walked through the lists). */
-	t->seed = tcp_mix((uint64_t)(uintptr_t)t ^ 0x9e3779b97f4a7c15ULL);
+	t->seed = hash_seed(t);
 	return t;
 fail:
 	tcp_reasm_free(t);

@@ -180,7 +180,6 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);
-uint64_t tcp_mix(uint64_t x);
 uint64_t tcp_flow_hash(const struct tcp_reasm *t,
 		       const struct ip_endpoint *a,
 		       const struct ip_endpoint *b);

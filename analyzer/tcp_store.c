@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "tcp_int.h"
-#include "wire.h"
 
 /* ---- the hold tree (AVL keyed by stream offset) ---- */
 
@@ -353,16 +353,6 @@ int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 	return 1;
 }
 
-uint64_t tcp_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t tcp_ep_hash(uint64_t seed, const struct ip_endpoint *ep)
 {
 	uint64_t a, b, x;
@@ -372,8 +362,8 @@ static uint64_t tcp_ep_hash(uint64_t seed, const struct ip_endpoint *ep)
 	x = seed ^ a ^ ((uint64_t)ep->port << 48 | (uint64_t)ep->family << 40);
 	/* An IPv4 address is all in a (b is zero): one round is enough. */
 	if (b != 0)
-		x = tcp_mix(x) ^ b;
-	return tcp_mix(x);
+		x = hash_mix64(x) ^ b;
+	return hash_mix64(x);
 }
 
 /* Symmetric in its endpoints: both directions land in one bucket. */
@@ -381,7 +371,7 @@ uint64_t tcp_flow_hash(const struct tcp_reasm *t,
 		       const struct ip_endpoint *a,
 		       const struct ip_endpoint *b)
 {
-	return tcp_mix(tcp_ep_hash(t->seed, a) ^ tcp_ep_hash(t->seed, b));
+	return hash_mix64(tcp_ep_hash(t->seed, a) ^ tcp_ep_hash(t->seed, b));
 }
 
 static int tcp_ep_eq(const struct ip_endpoint *a, const struct ip_endpoint *b)

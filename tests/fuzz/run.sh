@@ -20,7 +20,8 @@ mkdir -p "$out"
 sources() {
 	case "$1" in
 	fuzz_imap_client|fuzz_imap_server)
-		echo analyzer/imap.c analyzer/imap_token.c analyzer/imap_cmd.c \
+		echo analyzer/imap.c analyzer/imap_head.c analyzer/imap_token.c \
+		     analyzer/imap_cmd.c analyzer/dec.c analyzer/mem.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
