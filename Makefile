@@ -56,7 +56,7 @@ $(PROG): $(BUILD)/main.o $(BUILD)/libimt.a
 
 $(BUILD)/tests/helpers/%.o: tests/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(IMT_CFLAGS) -Itests/helpers -Ianalyzer $(SAN) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libimt.a $(TEST_HELPER_OBJ)
 	@mkdir -p $(dir $@)

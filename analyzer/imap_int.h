@@ -91,7 +91,7 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 		 const char *limit, uint64_t value, const char *detail);
 
 /* In imap_head.c.  Parses the head of the completed line in p->line
- * into el (filled with the shared fields first) and tokenizes its
+ * into el, whose shared fields the caller filled, and tokenizes its
  * arguments into p->toks; problems set PF_ flags in p->pf. */
 void imap_head_parse(struct imap_parser *p, struct imap_element *el);
 
