@@ -21,7 +21,7 @@ START_TEST(test_simple_commands)
 {
 	struct opts o = irec_opts(IMAP_SIDE_CLIENT);
 	char *t = irec_check_str(&o, "a001 capability\r\nA002 NOOP\r\n"
-			    "A003 SELECT INBOX\r\nA004 LOGOUT\r\n");
+				     "A003 SELECT INBOX\r\nA004 LOGOUT\r\n");
 
 	HAS(t, "EL command @0+17 line=\"a001 capability\" tag=\"a001\" name=CAPABILITY\n");
 	HAS(t, "EL command @17+11 line=\"A002 NOOP\" tag=\"A002\" name=NOOP\n");
@@ -36,7 +36,7 @@ START_TEST(test_login_quoted)
 {
 	struct opts o = irec_opts(IMAP_SIDE_CLIENT);
 	char *t = irec_check_str(&o, "A1 LOGIN \"joe user\" \"p\\\"w\\\\d (x\"\r\n"
-			    "A2 LOGIN joe \"\"\r\n");
+				     "A2 LOGIN joe \"\"\r\n");
 
 	HAS(t, "name=LOGIN\n  quoted d0 \"joe user\"\n"
 	    "  quoted d0 \"p\\%22w\\\\d (x\"\n");
@@ -221,7 +221,7 @@ START_TEST(test_continuation)
 {
 	struct opts o = irec_opts(IMAP_SIDE_SERVER);
 	char *t = irec_check_str(&o, "+ \r\n+\r\n+ Ready for literal data\r\n"
-			    "+ dGVzdA==\r\n+ [ALERT] hi\r\n+idling\r\n");
+				     "+ dGVzdA==\r\n+ [ALERT] hi\r\n+idling\r\n");
 
 	HAS(t, "EL continuation @0+4 line=\"+ \" text=\"\"\n");
 	HAS(t, "EL continuation @4+3 line=\"+\" text=\"\"\n");
@@ -239,11 +239,11 @@ START_TEST(test_tagged)
 {
 	struct opts o = irec_opts(IMAP_SIDE_SERVER);
 	char *t = irec_check_str(&o, "A1 OK LOGIN completed\r\n"
-			    "A2 NO [TRYCREATE] No such mailbox\r\n"
-			    "A3 BAD Command unknown\r\nA4 FOO bar\r\nA5 OK\r\n"
-			    "a6 ok [READ-WRITE] Select completed.\r\n"
-			    "hello\r\n(x) OK\r\n*\r\n* 5\r\n* (x)\r\n"
-			    "* 99999999999999999999999 EXISTS\r\n");
+				     "A2 NO [TRYCREATE] No such mailbox\r\n"
+				     "A3 BAD Command unknown\r\nA4 FOO bar\r\nA5 OK\r\n"
+				     "a6 ok [READ-WRITE] Select completed.\r\n"
+				     "hello\r\n(x) OK\r\n*\r\n* 5\r\n* (x)\r\n"
+				     "* 99999999999999999999999 EXISTS\r\n");
 
 	HAS(t, "tag=\"A1\" name=OK status text=\"LOGIN completed\"\n");
 	HAS(t, "tag=\"A2\" name=NO status code=\"TRYCREATE\" text=\"No such mailbox\"\n");
@@ -273,8 +273,8 @@ START_TEST(test_mode_switch)
 
 	o.auto_mode = 1;
 	t = irec_check_str(&o, "A1 AUTHENTICATE PLAIN\r\ndGVzdAB0ZXN0AHRlc3Q=\r\n*\r\n"
-		      "A2 IDLE\r\nDONE\r\nA3 NOOP {3}\r\nabc\r\n"
-		      "A4 IDLE\r\nnot done {3}\r\nDONE\r\nA5 NOOP\r\n");
+			       "A2 IDLE\r\nDONE\r\nA3 NOOP {3}\r\nabc\r\n"
+			       "A4 IDLE\r\nnot done {3}\r\nDONE\r\nA5 NOOP\r\n");
 	HAS(t, "name=AUTHENTICATE\n  atom d0 \"PLAIN\"\n"
 	    "EL client_line @23+22 line=\"dGVzdAB0ZXN0AHRlc3Q=\"\n"
 	    "EL client_line @45+3 line=\"*\"\n"

@@ -65,7 +65,7 @@ START_TEST(test_utf8_enabled_by_callback)
 
 	o.auto_mode = 1;
 	t = irec_check_str(&o, "* LIST () \"/\" \xc3\xa4\r\n* ENABLED UTF8=ACCEPT\r\n"
-		      "* LIST () \"/\" \xc3\xa4\r\n");
+			       "* LIST () \"/\" \xc3\xa4\r\n");
 	COUNT(t, "F eight-bit-in-line", 1);
 	HAS(t, "F eight-bit-in-line @14\n");
 	free(t);
@@ -76,9 +76,9 @@ START_TEST(test_syntax_errors)
 {
 	struct opts o = irec_opts(IMAP_SIDE_CLIENT);
 	char *t = irec_check_str(&o, "\r\nA1\r\nA2 \r\nA3 FETCH 1 (FLAGS\r\n"
-			    "A4 FETCH 1 FLAGS)\r\nA5 LOGIN \"joe\r\n"
-			    "A6 LOGIN {x} y\r\nA7 FETCH 1 BODY[HEADER\r\n"
-			    " A8 NOOP\r\nA9 (NOOP)\r\nA10 NOOP\r\n");
+				     "A4 FETCH 1 FLAGS)\r\nA5 LOGIN \"joe\r\n"
+				     "A6 LOGIN {x} y\r\nA7 FETCH 1 BODY[HEADER\r\n"
+				     " A8 NOOP\r\nA9 (NOOP)\r\nA10 NOOP\r\n");
 
 	HAS(t, "F syntax-error @0\nEL unparsed @0+2 line=\"\" SYNTAX\n");
 	HAS(t, "EL unparsed @2+4 line=\"A1\" SYNTAX\n");
@@ -105,7 +105,7 @@ START_TEST(test_invalid_tag)
 
 	o.lim.max_tag = 8;
 	t = irec_check_str(&o, "A(1 NOOP\r\n* NOOP\r\n+ NOOP\r\nA%1 NOOP\r\n"
-		      "a.b-c_d]9 NOOP\r\nABCDEFGHIJKL NOOP\r\n");
+			       "a.b-c_d]9 NOOP\r\nABCDEFGHIJKL NOOP\r\n");
 	COUNT(t, "F invalid-tag", 4);
 	HAS(t, "F invalid-tag @0\nEL command @0+10 line=\"A(1 NOOP\" tag=\"A(1\" name=NOOP\n");
 	HAS(t, "tag=\"*\" name=NOOP\n");
@@ -128,8 +128,8 @@ START_TEST(test_line_too_long)
 	o.lim.max_line = 16;
 	o.lim.oversized_arg = 24;
 	t = irec_check_str(&o, "A1 LOGIN 0123456789abcdef {3}\r\nxyz more\r\n"
-		      "A2 SELECT \"INBOX\"\r\nA3 NOOP 0123456789\r\n"
-		      "A4 X 0123456789012345678901234567890\r\n");
+			       "A2 SELECT \"INBOX\"\r\nA3 NOOP 0123456789\r\n"
+			       "A4 X 0123456789012345678901234567890\r\n");
 	/* The literal is still found behind the cut, and previews live
 	 * beside the capped line. */
 	HAS(t, "F line-too-long @16 v=29\nF oversized-argument @24 v=29\n"
@@ -179,10 +179,10 @@ START_TEST(test_literal_too_large)
 
 	o.lim.max_literal = 10;
 	t = irec_check_str(&o, "A1 APPEND INBOX {20}\r\n01234567890123456789\r\n"
-		      "A2 APPEND INBOX {18446744073709551616}\r\nA3 NOOP\r\n"
-		      "A4 APPEND INBOX {123456789012345678901234567890}\r\n"
-		      "A5 APPEND INBOX ~{000000000000000000000001}\r\n"
-		      "A6 APPEND INBOX {18446744073709551615}\r\nabc");
+			       "A2 APPEND INBOX {18446744073709551616}\r\nA3 NOOP\r\n"
+			       "A4 APPEND INBOX {123456789012345678901234567890}\r\n"
+			       "A5 APPEND INBOX ~{000000000000000000000001}\r\n"
+			       "A6 APPEND INBOX {18446744073709551615}\r\nabc");
 	HAS(t, "F literal-too-large @22 v=20\nLB 20 @22\nLD @22\n");
 	HAS(t, "name=APPEND lit=1/20\n  atom d0 \"INBOX\"\n"
 	    "  literal d0 \"01234567890123456789\" =20\n");
@@ -232,7 +232,7 @@ START_TEST(test_token_limits)
 	o.lim.max_tokens = 5;
 	o.lim.max_depth = 2;
 	t = irec_check_str(&o, "* 1 FETCH (A (B (C (D) E) F) G)\r\n"
-		      "* SEARCH 1 2 3 4 5 6 7\r\n* LIST (((x))) \"/\" y\r\n");
+			       "* SEARCH 1 2 3 4 5 6 7\r\n* LIST (((x))) \"/\" y\r\n");
 	HAS(t, "F limit-reached @0 limit=max-tokens v=5\n"
 	    "F limit-reached @0 limit=max-depth v=2\n"
 	    "EL untagged @0+33 line=\"* 1 FETCH (A (B (C (D) E) F) G)\" "
@@ -331,7 +331,7 @@ START_TEST(test_gap_mid_line)
 	static const struct gapspec g2[] = { { 30, 50 } };
 	o.gaps = g2;
 	t = irec_check_str(&o, "* 1 FETCH (BODY[] {20}\r\nabcdefghijklmnopqrstuvwxyz)\r\n"
-		      "A1 OK done\r\n");
+			       "A1 OK done\r\n");
 	HAS(t, "GAP resync\nEL tagged");
 	COUNT(t, "EL ", 1);
 	free(t);
@@ -355,7 +355,7 @@ START_TEST(test_midstream)
 
 	o.midstream = 1;
 	t = irec_check_str(&o, "lo World\r\n-- \r\n)\r\n* OK [ALERT] hi\r\n"
-		      "hello\r\n* 2 EXPUNGE\r\n");
+			       "hello\r\n* 2 EXPUNGE\r\n");
 	HAS(t, "EL untagged @18+17 line=\"* OK [ALERT] hi\" name=OK status");
 	HAS(t, "F syntax-error @35\nEL unparsed @35+7");
 	COUNT(t, "EL ", 3);
