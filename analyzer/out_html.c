@@ -30,6 +30,7 @@
 #include <json-c/linkhash.h>
 
 #include "imt_limits.h"
+#include "mem.h"
 #include "out_int.h"
 #include "sha256.h"
 
@@ -268,16 +269,9 @@ static void heap_down(struct heap *h, size_t i)
 static int heap_offer(struct heap *h, size_t cap, struct ranked *e)
 {
 	if (h->n < cap) {
-		if (h->n == h->cap) {
-			size_t nc = h->cap ? 2 * h->cap : 64;
-			struct ranked *v = realloc(h->v, nc * sizeof(*v));
-
-			if (v == NULL) {
-				free(e->json);
-				return -1;
-			}
-			h->v = v;
-			h->cap = nc;
+		if (mem_grow(&h->v, &h->cap, h->n + 1, sizeof(*h->v), 64, cap) != 0) {
+			free(e->json);
+			return -1;
 		}
 		h->v[h->n] = *e;
 		for (size_t i = h->n++; i > 0 && rank_cmp(&h->v[i], &h->v[(i - 1) / 2]) < 0;
