@@ -134,7 +134,7 @@ static void tcp_count_retrans(struct tcp_reasm *t, struct tcp_flow *f, int s,
 
 static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 			  const uint8_t *data, uint64_t len, uint64_t frame,
-			  int stable, const struct tcp_meta *m)
+			  struct cap_reader *lessor, const struct tcp_meta *m)
 {
 	struct tcp_side *sd = &f->s[s];
 	uint64_t off = sd->off;
@@ -146,11 +146,11 @@ static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	sd->bytes += len;
 	if (f->handle == NULL)
 		return;
-	tcp_recent_add(t, sd, data, len, off, frame, stable);
-	if (stable) {
+	tcp_recent_add(t, sd, data, len, off, frame, lessor);
+	if (lessor != NULL) {
 		/* The consumer may keep the bytes instead of copying them. */
 		sm = *m;
-		sm.stable = 1;
+		sm.lessor = lessor;
 		m = &sm;
 	}
 	if (!f->stopped && t->cb.on_data != NULL &&
@@ -399,7 +399,7 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 					tcp_node_free(t, sd, n);
 				}
 				tcp_emit_data(t, f, s, p + (at - start),
-					      stop - at, c->frame, c->stable, c->m);
+					      stop - at, c->frame, c->lessor, c->m);
 				continue;
 			}
 			if (at < pe) {
@@ -422,7 +422,7 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		if (at < pe)
 			tcp_emit_data(t, f, s, p + (at - start),
 				      tcp_min64(stop, pe) - at, c->frame,
-				      c->stable, c->m);
+				      c->lessor, c->m);
 		else
 			tcp_emit_gap(t, f, s, stop - at, c->m);
 	}
@@ -891,7 +891,7 @@ static int tcp_substantive(const struct ip_segment *seg)
 static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		       const struct ip_segment *seg, const struct tcp_meta *m)
 {
-	struct tcp_cur c = { .m = m, .frame = m->frame, .stable = seg->stable };
+	struct tcp_cur c = { .m = m, .frame = m->frame, .lessor = seg->lessor };
 
 	f->s[s].packets++;
 	f->last = *m;
@@ -1079,12 +1079,16 @@ fail:
 	return NULL;
 }
 
-void tcp_reasm_unstable(struct tcp_reasm *t)
+void tcp_reasm_drop_lease(struct tcp_reasm *t)
 {
+	if (t->lease == NULL)
+		return;
 	for (int l = 0; l < TL__COUNT; l++)
 		for (struct tcp_flow *f = t->lru[l].head; f != NULL; f = f->next)
 			for (int s = 0; s < 2; s++)
 				tcp_recent_unstable(t, &f->s[s]);
+	cap_lease_release(t->lease);
+	t->lease = NULL;
 }
 
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r)
@@ -1105,6 +1109,7 @@ void tcp_reasm_free(struct tcp_reasm *t)
 			free(f);
 		}
 	}
+	cap_lease_release(t->lease);
 	free(t->bucket);
 	free(t->ports);
 	free(t);
