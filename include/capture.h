@@ -6,7 +6,9 @@
  * path or standard input ("-"), optionally gzip-compressed, applies a BPF
  * filter compiled by libpcap, and pushes each packet to its consumer.
  * Several files are read in a row as one capture: frame numbers continue
- * from one file to the next.
+ * from one file to the next.  Plain files are read through a mapping,
+ * and the packets of a pcap file handed on from it: stages that keep
+ * them lease them instead of copying (the rule below).
  */
 #ifndef IMT_CAPTURE_H
 #define IMT_CAPTURE_H
@@ -56,10 +58,11 @@ const char *cap_error_desc(enum cap_error err);
  * are valid during the call, and no longer.  A stage that keeps them
  * longer copies them or takes a lease on them.  A lease is an object
  * owned by the reader that names a byte range and keeps it readable and
- * unchanged until cap_lease_release(), even after the reader is done
- * with the file (its mapping goes with the last lease).  Bytes can be
- * leased when the callback names their lessor: cap_packet.lessor, carried
- * on as ip_segment.lessor and tcp_meta.lessor; NULL means copy.
+ * unchanged until its one release, cap_lease_release(), even after the
+ * file is read or the reader freed (the file's mapping goes with its
+ * last lease).  Bytes can be leased when the callback names their
+ * lessor: cap_packet.lessor, carried on as ip_segment.lessor and
+ * tcp_meta.lessor; NULL means copy.
  *
  * While a lease is held, another process that wants to write the file
  * waits (and the reader stops at its next look, "the file was changed"):

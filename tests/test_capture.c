@@ -649,7 +649,7 @@ struct seen {
 	uint64_t act_at;          /* frame at which act() runs */
 	void (*act)(struct seen *s, const struct cap_packet *pkt);
 	int lease_first;          /* take a lease on the first packet */
-	const char *path;
+	char path[64];            /* the file it reads */
 	void *arg;                /* for act() */
 	pid_t writer;
 	int fd[2];
@@ -677,15 +677,38 @@ static int seen_on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
-static void seen_init(struct seen *s, const char *path)
+/* Sets s up with a reader, callbacks cb, for a new pcap_image() file of
+ * npkt packets of plen bytes, named in s->path. */
+static void seen_file(struct seen *s, const struct cap_callbacks *cb,
+		      size_t npkt, size_t plen)
 {
-	static const struct cap_callbacks cb = { seen_on_packet };
+	size_t size;
+	uint8_t *img = pcap_image(npkt, plen, &size);
 
 	memset(s, 0, sizeof(*s));
 	s->intact = 1;
-	s->path = path;
-	s->r = cap_reader_new(NULL, &cb, s);
+	snprintf(s->path, sizeof(s->path), "%s", tmpfile_with(img, size));
+	free(img);
+	s->r = cap_reader_new(NULL, cb, s);
 	ck_assert_ptr_nonnull(s->r);
+}
+
+static const struct cap_callbacks seen_cb = { seen_on_packet };
+
+/* Reads s's file, which must stop because it changed, with every packet
+ * handed on before intact. */
+static void seen_read_changed(struct seen *s)
+{
+	ck_assert_int_eq(cap_read_file(s->r, s->path), CAP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(s->r), "changed"));
+	ck_assert(s->intact);
+}
+
+/* Frees s's reader and removes its file. */
+static void seen_done(struct seen *s)
+{
+	cap_reader_free(s->r);
+	unlink(s->path);
 }
 
 /* Another writer opens the file without waiting: the reader's lease
@@ -704,72 +727,60 @@ START_TEST(file_changed_while_read)
 	/* A writer that wants a mapped file makes the reader stop with a
 	 * clear error; every packet handed on is the file's, unchanged. */
 	struct seen s;
-	size_t size;
-	uint8_t *img = pcap_image(20000, 200, &size);
-	const char *path = tmpfile_with(img, size);
 	int fd;
 
-	seen_init(&s, path);
+	seen_file(&s, &seen_cb, 20000, 200);
 	s.act = open_for_writing;
 	s.act_at = 10;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_ERR_CORRUPT);
-	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(s.r), "changed"));
+	seen_read_changed(&s);
 	/* It looks every 512 packets. */
 	ck_assert_uint_le(s.frames, 512);
-	ck_assert(s.intact);
 	/* The file is let go at once: no lease was held. */
-	fd = open(path, O_WRONLY | O_NONBLOCK);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	/* Read again, left alone: all of it (frames go on counting). */
 	s.act = NULL;
 	fd = (int)s.frames;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.frames - (uint64_t)fd, 20000);
-	cap_reader_free(s.r);
-	unlink(path);
-	free(img);
+	seen_done(&s);
 }
 END_TEST
 
 START_TEST(read_packets_are_leasable)
 {
 	struct seen s;
-	size_t size;
-	uint8_t *img = pcap_image(50, 100, &size);
-	const char *path = tmpfile_with(img, size);
 	static struct coll c;
 	int wfd;
 
 	/* A plain pcap file: every packet from the mapping. */
-	seen_init(&s, path);
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	seen_file(&s, &seen_cb, 50, 100);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.frames, 50);
 	ck_assert_uint_eq(s.leasable, 50);
 	ck_assert(s.intact);
 	/* A file open for writing elsewhere (a capture still being
 	 * written) cannot be leased: it is read with read(2), whole. */
-	wfd = open(path, O_WRONLY);
+	wfd = open(s.path, O_WRONLY);
 	ck_assert_int_ge(wfd, 0);
 	s.leasable = 0;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.frames, 100);
 	ck_assert_uint_eq(s.leasable, 0);
 	close(wfd);
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.leasable, 50);
 	/* gzip and pcapng: zlib's or the block reader's buffer. */
 	s.leasable = 0;
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "eth.pcap.gz"), CAP_OK);
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "mixed.pcapng"), CAP_OK);
 	ck_assert_uint_eq(s.leasable, 0);
-	cap_reader_free(s.r);
 	/* The same packets, mapped or not. */
-	ck_assert_int_eq(read_one(NULL, path, &c, NULL, 0, NULL), CAP_OK);
+	ck_assert_int_eq(read_one(NULL, s.path, &c, NULL, 0, NULL), CAP_OK);
 	ck_assert_uint_eq(c.n, 50);
 	ck_assert_int_eq(c.p[49].data[0], image_byte(50));
-	unlink(path);
-	free(img);
+	seen_done(&s);
 }
 END_TEST
 
@@ -808,19 +819,15 @@ START_TEST(a_lease_outlives_the_file_and_the_reader)
 	 * a lease gives back the pages that reading it late brought back. */
 	static const struct cap_callbacks cb = { span_on_packet };
 	struct seen s;
-	size_t size, npkt = 40000, plen = 1000, nspan;
-	uint8_t *img = pcap_image(npkt, plen, &size);
-	const char *path = tmpfile_with(img, size);
+	size_t npkt = 40000, plen = 1000, nspan;
 	long rss0, rss1, rss2;
 	int fd;
 
-	memset(&s, 0, sizeof(s));
-	s.intact = 1;
+	seen_file(&s, &cb, npkt, plen);
 	s.act_at = npkt;
-	s.r = cap_reader_new(NULL, &cb, &s);
 	span_lease = late_lease = NULL;
 	span_refused_at = 0;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.frames, npkt);
 	ck_assert(s.intact);
 	/* A MiB holds the data of 1,032 packets of 1,000 bytes after
@@ -829,7 +836,7 @@ START_TEST(a_lease_outlives_the_file_and_the_reader)
 	ck_assert_ptr_nonnull(late_lease);
 	cap_reader_free(s.r);
 	/* Still held: a writer is kept waiting. */
-	fd = open(path, O_WRONLY | O_NONBLOCK);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
 	ck_assert_int_lt(fd, 0);
 	/* The pages behind the reader were given back as it read. */
 	rss0 = mapped_in(s.first_data);
@@ -847,17 +854,16 @@ START_TEST(a_lease_outlives_the_file_and_the_reader)
 	rss2 = mapped_in(s.first_data);
 	ck_assert_int_ge(rss2, 0);
 	ck_assert_int_ge(rss1 - rss2, 900l << 10);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
 	ck_assert_int_lt(fd, 0);
 	/* The last lease: the mapping and the file go. */
 	cap_lease_release(late_lease);
 	cap_lease_release(NULL);
 	ck_assert_int_eq(mapped_in(s.first_data), -1);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	unlink(path);
-	free(img);
+	unlink(s.path);
 }
 END_TEST
 
@@ -912,11 +918,9 @@ START_TEST(another_thread_fills_ahead_of_the_reader)
 {
 	struct seen s;
 	struct prefetcher pf;
-	size_t size, npkt = 24000;
-	uint8_t *img = pcap_image(npkt, 1000, &size);
-	const char *path = tmpfile_with(img, size);
+	size_t npkt = 24000;
 
-	seen_init(&s, path);
+	seen_file(&s, &seen_cb, npkt, 1000);
 	/* Nothing to fill while no file is read. */
 	ck_assert_int_eq(cap_prefetch(s.r), 0);
 	prefetch_start(&pf, s.r);
@@ -924,7 +928,7 @@ START_TEST(another_thread_fills_ahead_of_the_reader)
 	s.act_at = 1;
 	s.lease_first = 1;
 	s.arg = &pf;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	prefetch_stop(&pf);
 	/* Every packet came, intact and in order, beside the helper. */
 	ck_assert_uint_eq(s.frames, npkt);
@@ -934,9 +938,7 @@ START_TEST(another_thread_fills_ahead_of_the_reader)
 	/* The file is closed: nothing to fill again. */
 	ck_assert_int_eq(cap_prefetch(s.r), 0);
 	cap_lease_release(s.first);
-	cap_reader_free(s.r);
-	unlink(path);
-	free(img);
+	seen_done(&s);
 }
 END_TEST
 
@@ -964,19 +966,14 @@ START_TEST(a_writer_waits_for_held_leases)
 	 * that comes in the middle stops the read, and is let go only once
 	 * the last lease goes. */
 	struct seen s;
-	size_t size;
-	uint8_t *img = pcap_image(20000, 200, &size);
-	const char *path = tmpfile_with(img, size);
 	int status;
 
-	seen_init(&s, path);
+	seen_file(&s, &seen_cb, 20000, 200);
 	s.lease_first = 1;
 	s.act = start_writer;
 	s.act_at = 2;
-	ck_assert_int_eq(cap_read_file(s.r, path), CAP_ERR_CORRUPT);
-	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(s.r), "changed"));
+	seen_read_changed(&s);
 	ck_assert_uint_lt(s.frames, 20000);
-	ck_assert(s.intact);
 	/* The writer still waits, however long it has had. */
 	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
 	ck_assert_int_eq(waitpid(s.writer, &status, WNOHANG), 0);
@@ -987,9 +984,7 @@ START_TEST(a_writer_waits_for_held_leases)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(s.fd[0]);
 	close(s.fd[1]);
-	cap_reader_free(s.r);
-	unlink(path);
-	free(img);
+	seen_done(&s);
 }
 END_TEST
 
@@ -999,7 +994,6 @@ struct duo {
 	struct seen s;
 	struct prefetcher pf;
 	enum cap_error err;
-	const char *path;
 };
 
 static void *duo_read(void *arg)
@@ -1007,7 +1001,7 @@ static void *duo_read(void *arg)
 	struct duo *d = arg;
 
 	prefetch_start(&d->pf, d->s.r);
-	d->err = cap_read_file(d->s.r, d->path);
+	d->err = cap_read_file(d->s.r, d->s.path);
 	prefetch_stop(&d->pf);
 	return NULL;
 }
@@ -1019,15 +1013,10 @@ START_TEST(two_readers_at_once)
 	 * each with its own leases, from two threads at once. */
 	struct duo d[2];
 	pthread_t th[2];
-	size_t size[2], npkt = 30000;
-	uint8_t *img[2];
-	char path[2][64];
+	size_t npkt = 30000;
 
 	for (int i = 0; i < 2; i++) {
-		img[i] = pcap_image(npkt, 1000 + (size_t)i * 100, &size[i]);
-		snprintf(path[i], sizeof(path[i]), "%s", tmpfile_with(img[i], size[i]));
-		seen_init(&d[i].s, path[i]);
-		d[i].path = path[i];
+		seen_file(&d[i].s, &seen_cb, npkt, 1000 + (size_t)i * 100);
 		d[i].s.lease_first = 1;
 	}
 	d[0].s.act = open_for_writing;
@@ -1047,9 +1036,7 @@ START_TEST(two_readers_at_once)
 		ck_assert_uint_eq(d[i].s.first_len, 1000 + (size_t)i * 100);
 		ck_assert(all_are(d[i].s.first_data, d[i].s.first_len, image_byte(1)));
 		cap_lease_release(d[i].s.first);
-		cap_reader_free(d[i].s.r);
-		unlink(path[i]);
-		free(img[i]);
+		seen_done(&d[i].s);
 	}
 }
 END_TEST
@@ -1082,22 +1069,15 @@ static void read_the_other(struct seen *s, const struct cap_packet *pkt)
 
 START_TEST(a_vanished_page_stops_its_reader_only)
 {
-	size_t size[2];
-	uint8_t *img[2];
-	char path[2][64];
-
 	for (int i = 0; i < 2; i++) {
-		img[i] = pcap_image(3000, 500, &size[i]);
-		snprintf(path[i], sizeof(path[i]), "%s", tmpfile_with(img[i], size[i]));
-		seen_init(&vanish[i], path[i]);
-		vanish[i].path = path[i];
+		seen_file(&vanish[i], &seen_cb, 3000, 500);
 		vanish[i].lease_first = 1;
 	}
 	vanish[0].act = read_the_other;
 	vanish[0].act_at = 1;
 	vanish[1].act = vanish_page;
 	vanish[1].act_at = 100;
-	ck_assert_int_eq(cap_read_file(vanish[0].r, path[0]), CAP_ERR_CORRUPT);
+	ck_assert_int_eq(cap_read_file(vanish[0].r, vanish[0].path), CAP_ERR_CORRUPT);
 	/* The page reads zeros, its reader stopped before the next packet;
 	 * the other read its whole file, unharmed. */
 	ck_assert_int_eq(vanish[0].first_data[0], 0);
@@ -1109,9 +1089,7 @@ START_TEST(a_vanished_page_stops_its_reader_only)
 	ck_assert(all_are(vanish[1].first_data, 500, image_byte(1)));
 	for (int i = 0; i < 2; i++) {
 		cap_lease_release(vanish[i].first);
-		cap_reader_free(vanish[i].r);
-		unlink(path[i]);
-		free(img[i]);
+		seen_done(&vanish[i]);
 	}
 }
 END_TEST
