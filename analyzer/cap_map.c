@@ -173,7 +173,8 @@ struct cap_map {
 
 struct cap_lease {
 	struct cap_map *map;
-	uintptr_t from, to;
+	uintptr_t from, to;      /* the bytes it names */
+	uintptr_t lo, hi;        /* its file's: the mapping's bounds */
 };
 
 int cap_mapper_init(struct cap_mapper *mp)
@@ -338,12 +339,10 @@ fail:
 
 /* ---- leases ------------------------------------------------------------- */
 
-/* Whether [p, p + len) lies in m. */
-static int cap_map_holds(const struct cap_map *m, const uint8_t *p, size_t len)
+/* Whether [a, a + len) lies in [lo, hi). */
+static int cap_map_in(uintptr_t lo, uintptr_t hi, uintptr_t a, size_t len)
 {
-	uintptr_t a = (uintptr_t)p, b = (uintptr_t)m->base;
-
-	return a >= b && a - b <= m->len && len <= m->len - (a - b);
+	return a >= lo && a <= hi && len <= hi - a;
 }
 
 struct cap_lease *cap_lease_take(struct cap_reader *r, const uint8_t *p,
@@ -353,13 +352,16 @@ struct cap_lease *cap_lease_take(struct cap_reader *r, const uint8_t *p,
 	struct cap_map *m = r->map.cur;
 	struct cap_lease *l;
 
-	if (m == NULL || !cap_map_holds(m, p, len) ||
+	if (m == NULL || !cap_map_in((uintptr_t)m->base, (uintptr_t)m->base + m->len,
+				     (uintptr_t)p, len) ||
 	    (l = malloc(sizeof(*l))) == NULL)
 		return NULL;
 	atomic_fetch_add(&m->refs, 1);
 	l->map = m;
 	l->from = (uintptr_t)p;
 	l->to = l->from + len;
+	l->lo = (uintptr_t)m->base;
+	l->hi = l->lo + m->len;
 	return l;
 }
 
@@ -368,7 +370,18 @@ int cap_lease_extend(struct cap_lease *l, const uint8_t *p, size_t len,
 {
 	uintptr_t a = (uintptr_t)p, from, to;
 
-	if (!cap_map_holds(l->map, p, len))
+	/* Called for each piece of data kept: the common case, bytes at or
+	 * after the lease's start, in a few compares. */
+	if (a >= l->from && a <= l->hi && len <= l->hi - a) {
+		to = a + len;
+		if (to <= l->to)
+			return 1;
+		if (to - l->from > max_span)
+			return 0;
+		l->to = to;
+		return 1;
+	}
+	if (!cap_map_in(l->lo, l->hi, a, len))
 		return 0;
 	from = a < l->from ? a : l->from;
 	to = a + len > l->to ? a + len : l->to;
@@ -389,7 +402,7 @@ void cap_lease_release(struct cap_lease *l)
 	m = l->map;
 	/* Its pages behind the reader were given back once: reading them
 	 * since brought them back, and nothing gives them back again. */
-	b = (uintptr_t)m->base;
+	b = l->lo;
 	lo = (l->from - b) & ~(m->page - 1);
 	hi = l->to - b;
 	if (hi > atomic_load(&m->trimmed))

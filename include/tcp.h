@@ -75,7 +75,7 @@ struct tcp_meta {
 	struct cap_reader *lessor;
 };
 
-/* Facts about a flow, given when it opens.  Lives during the callback. */
+/* Facts about a flow, given when it opens (the rule in capture.h). */
 struct tcp_flow_info {
 	struct ip_endpoint client, server;
 	enum tcp_orient how;
@@ -83,7 +83,7 @@ struct tcp_flow_info {
 	struct tcp_meta first;   /* the flow's first packet */
 };
 
-/* Facts about a flow, given when it closes.  Lives during the callback. */
+/* Facts about a flow, given when it closes (the rule in capture.h). */
 struct tcp_close_info {
 	enum tcp_close_reason reason;
 	struct tcp_meta last;    /* the packet that closed it (or the last seen) */
