@@ -160,8 +160,9 @@ static void ip_tcp(struct ip_decoder *d, const struct cap_packet *pkt,
 	seg.payload_missing = (uint32_t)missing;
 	/* A reassembled datagram lives in the decoder's buffer, not in
 	 * the packet. */
-	seg.stable = pkt->stable && (uintptr_t)p >= (uintptr_t)pkt->data &&
-		     (uintptr_t)p - (uintptr_t)pkt->data <= pkt->caplen;
+	seg.lessor = (uintptr_t)p >= (uintptr_t)pkt->data &&
+		     (uintptr_t)p - (uintptr_t)pkt->data <= pkt->caplen ?
+		     pkt->lessor : NULL;
 	d->st.tcp_segments++;
 	if (d->cb.on_segment != NULL)
 		d->cb.on_segment(d->user, &seg);
