@@ -1,0 +1,143 @@
+/*
+ * sess_stream.h - the stream layers of a session: what each direction's
+ * bytes go through before the IMAP parser, and the switches that change
+ * them (STARTTLS, COMPRESS).
+ *
+ * A direction's wire bytes pass through up to two layers, outermost
+ * first, and what comes out of them is IMAP text for that direction's
+ * parser:
+ *
+ *   wire bytes -> [TLS layer] -> plaintext -> [DEFLATE layer] -> parser
+ *
+ * The TLS layer starts after a STARTTLS the server accepted (RFC 3501
+ * §6.2.1: TLS negotiation begins right after the CRLF of the tagged OK)
+ * or, on an implicit-TLS port, with the first byte.  Today it counts TLS
+ * records opaquely: nothing comes out of it.  A TLS decryptor is meant
+ * to sit in that layer: it is handed the wire bytes exactly as the
+ * counting is now, and gives the decrypted plaintext to the same inner
+ * path as cleartext takes (stream_plain() in sess_stream.c), so that
+ * IMAP inside TLS is parsed by the same parser, and inflated first when
+ * COMPRESS is active inside TLS.  The DEFLATE layer starts after a
+ * COMPRESS=DEFLATE the server accepted (RFC 4978 §3: right after the
+ * CRLF of the tagged OK, in both directions) and inflates raw DEFLATE.
+ *
+ * The client and server sides of the engine change the layers only
+ * through sess_stream_sent() (the client's STARTTLS or COMPRESS was
+ * parsed: its parser pauses, its later bytes wait for the result) and
+ * sess_stream_result() (the server's tagged result: the switch happens
+ * or the waiting bytes go back to plaintext).  The layers report what
+ * they see (STARTTLS injection, a DEFLATE stream that cannot be
+ * followed, the tls and compress events) through the engine's events
+ * (sess_event.h).  Nothing here knows what an IMAP element means.
+ */
+#ifndef IMT_SESS_STREAM_H
+#define IMT_SESS_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "imap.h"
+#include "imt_dir.h"
+#include "sess_pending.h"
+
+#define SESS_HOLD_MAX      65536   /* client bytes held while COMPRESS is pending */
+#define SESS_ZBUF          65536   /* inflate output chunk */
+
+/* The outer layer: what the wire bytes are. */
+enum sess_tls_layer {
+	SESS_TLS_NONE,     /* cleartext: the wire bytes are the plaintext */
+	SESS_TLS_WAIT,     /* client after STARTTLS, before the server's result */
+	SESS_TLS_OPAQUE,   /* TLS records: counted, not read */
+};
+
+/* The inner layer: what the plaintext is. */
+enum sess_zip_layer {
+	SESS_ZIP_NONE,     /* IMAP text, fed to the parser */
+	SESS_ZIP_HOLD,     /* client after COMPRESS, before the server's result */
+	SESS_ZIP_INFLATE,  /* raw DEFLATE, inflated then parsed */
+};
+
+/* A switch the client asks for and the server's result decides. */
+enum sess_switch { SESS_SWITCH_STARTTLS, SESS_SWITCH_COMPRESS };
+
+struct sess_stream_dir {
+	enum sess_tls_layer tls;
+	enum sess_zip_layer zip;
+	int lost;                        /* not followed any more (or not IMAP) */
+	struct imap_parser *parser;      /* owned */
+	z_stream z;
+	int z_init;
+	uint8_t *hold;                   /* bytes held in SESS_ZIP_HOLD */
+	size_t hold_len;
+	uint64_t opaque_bytes;           /* TLS or lost bytes */
+	int tls_checked;                 /* first TLS bytes looked at */
+};
+
+struct session;
+
+struct sess_stream {
+	struct session *owner;           /* whose events these are */
+	uint8_t *zbuf;                   /* SESS_ZBUF bytes, shared, not owned */
+	struct sess_stream_dir dir[IMT_NDIRS];
+	int tls;                         /* TLS active (STARTTLS or implicit) */
+	int compress;                    /* COMPRESS took effect */
+	int starttls_sent;               /* a STARTTLS was parsed in this session */
+	int starttls_wait;               /* STARTTLS sent, result not yet seen */
+	char starttls_tag[SESS_TAG_MAX + 1];
+};
+
+/* Sets st up with the two directions' parsers (owned from now on, freed
+ * by sess_stream_free) and a shared inflate buffer of SESS_ZBUF bytes.
+ * Both directions start as cleartext IMAP. */
+void sess_stream_init(struct sess_stream *st, struct session *owner,
+		      struct imap_parser *c2s, struct imap_parser *s2c,
+		      uint8_t *zbuf);
+
+/* Frees the parsers, inflate states and held bytes; accepts a zeroed st. */
+void sess_stream_free(struct sess_stream *st);
+
+/* The parser of direction d. */
+struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_dir d);
+
+/* An implicit-TLS port: both directions are TLS from the first byte, and
+ * the tls event says so. */
+void sess_stream_implicit_tls(struct sess_stream *st);
+
+/* The flow is not IMAP: nothing is followed any more. */
+void sess_stream_ignore(struct sess_stream *st);
+
+/* Wire bytes of direction d, in order, through the layers. */
+void sess_stream_feed(struct sess_stream *st, enum imt_dir d,
+		      const uint8_t *data, size_t len);
+
+/* bytes of direction d are missing.  Returns how reading resumes:
+ * "in-literal" or "next-line" (the parser resynchronises), "opaque"
+ * (TLS: only counted anyway), "lost" (a DEFLATE stream cannot go on
+ * over a hole) or "none" (not followed). */
+const char *sess_stream_gap(struct sess_stream *st, enum imt_dir d, uint64_t bytes);
+
+/* The stream ended: the parsers still reading IMAP text finish (a cut
+ * line or literal is reported). */
+void sess_stream_finish(struct sess_stream *st);
+
+/* The client's STARTTLS (tag) or COMPRESS was parsed: the client's
+ * parser pauses right after that line; its later bytes wait for the
+ * server's result.  Nothing happens when that switch is in effect
+ * already. */
+void sess_stream_sent(struct sess_stream *st, enum sess_switch sw, const char *tag);
+
+/* The server's tagged result to the switch's command (tag).  On OK the
+ * server's parser pauses right after the result line and both
+ * directions switch, with a tls or compress event; otherwise the
+ * client's waiting bytes are plaintext again. */
+void sess_stream_result(struct sess_stream *st, enum sess_switch sw,
+			enum sess_status status, const char *tag);
+
+/* True when TLS is active: credentials are protected from here on. */
+int sess_stream_tls(const struct sess_stream *st);
+
+/* True when COMPRESS took effect. */
+int sess_stream_compressed(const struct sess_stream *st);
+
+#endif
