@@ -145,14 +145,27 @@ void sess_ev_emit(struct session *s, struct imt_event *ev)
 	e->events_busy--;
 }
 
-static void finding_fill(struct imt_event *ev, enum imt_finding id)
+/* The catalog's severity of id, except where the configuration says the
+ * capture expects it: behind a TLS-inspecting appliance
+ * (--decrypted-upstream) plaintext after STARTTLS is what the appliance
+ * does, not an attack. */
+static enum imt_severity finding_severity(const struct session *s, enum imt_finding id)
+{
+	if (id == F_PLAINTEXT_AFTER_STARTTLS && s->e->cfg.decrypted_upstream)
+		return SEV_INFO;
+	return imt_finding_info(id)->severity;
+}
+
+static void finding_fill(const struct session *s, struct imt_event *ev,
+			 enum imt_finding id)
 {
 	const struct imt_finding_info *fi = imt_finding_info(id);
+	enum imt_severity sev = finding_severity(s, id);
 
-	ev->severity = (int)fi->severity;
+	ev->severity = (int)sev;
 	event_cstring(ev, "id", fi->id);
 	event_cstring(ev, "category", fi->category);
-	event_cstring(ev, "severity", imt_severity_name(fi->severity));
+	event_cstring(ev, "severity", imt_severity_name(sev));
 	event_cstring(ev, "message", fi->message);
 	if (fi->rfc[0] != '\0')
 		event_cstring(ev, "rfc", fi->rfc);
@@ -160,7 +173,7 @@ static void finding_fill(struct imt_event *ev, enum imt_finding id)
 
 static void finding_count(struct session *s, enum imt_finding id)
 {
-	enum imt_severity sev = imt_finding_info(id)->severity;
+	enum imt_severity sev = finding_severity(s, id);
 
 	s->violations[sev]++;
 	s->e->totals_violations[sev]++;
@@ -179,7 +192,7 @@ void sess_finding_n(struct session *s, enum imt_finding id, enum imt_dir dir,
 {
 	struct imt_event *ev = sess_ev_new(s, EV_VIOLATION, dir, offset);
 
-	finding_fill(ev, id);
+	finding_fill(s, ev, id);
 	if (tag != NULL)
 		event_cstring(ev, "tag", tag);
 	if (detail != NULL)
@@ -198,7 +211,7 @@ void sess_finding_report(struct session *s, const struct imt_finding_report *f)
 		s->cur.frame = f->frame;
 	ev = sess_ev_new(s, EV_VIOLATION, f->dir, f->offset);
 	s->cur.frame = frame;
-	finding_fill(ev, f->id);
+	finding_fill(s, ev, f->id);
 	if (f->other_frame != 0)
 		event_u64(ev, "other_frame", f->other_frame);
 	if (f->limit != NULL)

@@ -160,7 +160,7 @@ static struct session *session_new(struct sess_engine *e,
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
 	}
-	sess_stream_init(&s->io, s, parser[IMT_C2S], parser[IMT_S2C], e->zbuf);
+	sess_stream_init(&s->io, s, &s->cur, parser[IMT_C2S], parser[IMT_S2C], e->zbuf);
 	sess_state_init(s, s->midstream ? 0 : ST_NOTAUTH);
 	return s;
 }

@@ -131,7 +131,9 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	X(OVERSIZED_ARGUMENT, "oversized-argument", "security", HIGH, "", \
 	  "an argument or line far beyond normal use, the shape of buffer-overflow exploits") \
 	X(SERVER_ALERT, "server-alert", "security", INFO, "RFC 3501 §7.1", \
-	  "the server sent an ALERT for the user")
+	  "the server sent an ALERT for the user") \
+	X(PLAINTEXT_AFTER_STARTTLS, "plaintext-after-starttls", "security", HIGH, "RFC 3501 §6.2.1", \
+	  "the session went on in plaintext after the server accepted STARTTLS")
 
 enum imt_finding {
 #define IMT_FINDING_ENUM(e, id, cat, sev, rfc, msg) F_##e,

@@ -35,6 +35,7 @@ struct setup {
 	uint16_t port;           /* 0: 143 */
 	uint32_t max_pending;    /* 0: the default */
 	enum tcp_close_reason close;
+	int decrypted_upstream;
 };
 
 /* Runs a conversation; split = 1 feeds every chunk byte by byte.
@@ -58,6 +59,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	sess_config_default(&cfg);
 	if (su->max_pending != 0)
 		cfg.lim.max_pending = su->max_pending;
+	cfg.decrypted_upstream = su->decrypted_upstream;
 	e = sess_engine_new(&cfg, out);
 	sess_engine_tcp_callbacks(&cb);
 	memset(&info, 0, sizeof(info));
@@ -682,6 +684,210 @@ START_TEST(gap_in_cleartext_resyncs)
 }
 END_TEST
 
+/* ---- after STARTTLS: TLS, injection or plaintext ------------------------- */
+
+#define CLIENT_HELLO "\x16\x03\x01\x00\x05" "hello"
+#define SERVER_HELLO "\x16\x03\x03\x00\x02hi"
+
+START_TEST(plaintext_after_starttls_client_first)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ C, "a2 LOGIN alice \"secret pw\"\r\n", 0 },
+		{ S, "a2 OK Logged in\r\n", 0 },
+		{ C, "a3 SELECT INBOX\r\n", 0 },
+		{ S, "* 1 EXISTS\r\na3 OK [READ-WRITE] selected\r\n", 0 },
+		{ C, "a4 LOGOUT\r\n", 0 },
+		{ S, "* BYE bye\r\na4 OK bye\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"severity\":\"high\",\"message\":\"the session went on in plaintext"), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"c2s\",\"offset\":13,\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "the client spoke first, in plaintext"), 1);
+	/* Everything after the OK is read: pairing, states, credentials,
+	 * redaction. */
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 4);
+	ck_assert_int_eq(count(out, "\"type\":\"result\""), 4);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "secret pw"), 0);
+	ck_assert_int_eq(count(out, "\"to\":\"selected\""), 1);
+	ck_assert_int_eq(count(out, "\"state\":\"logout\""), 1);
+	ck_assert_int_eq(count(out, "\"user\":\"alice\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"tls\":false"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_server_first)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		/* The OK and the next line in one segment. */
+		{ S, "a1 OK Begin TLS negotiation now.\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+		{ S, "a2 OK Logged in\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"s2c\",\"offset\":120,\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "the server spoke first, in plaintext"), 1);
+	ck_assert_int_eq(count(out, "\"name\":\"CAPABILITY\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"authenticated\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_pipelined)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\na2 CAPABILITY\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na2 OK done\r\n", 0 },
+		{ C, "a3 LOGIN alice pw\r\n", 0 },
+		{ S, "a3 OK Logged in\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* No TLS handshake followed the pipelined command: not an
+	 * injection.  The command keeps the frame it came in. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "before the server's answer"), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\",\"frame\":3,\"dir\":\"c2s\",\"offset\":13,\"tag\":\"a2\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"CAPABILITY\",\"status\":\"OK\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_upstream_is_info)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ C, "a2 NOOP\r\n", 0 },
+		{ S, "a2 OK done\r\n", 0 },
+	};
+	struct setup su = { .close = TCP_CLOSE_FIN, .decrypted_upstream = 1 };
+	char *out = run_both_setup(s, 5, &su);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\",\"category\":\"security\",\"severity\":\"info\""), 1);
+	ck_assert_int_eq(count(out, "\"violations\":{\"info\":1,\"low\":0,\"medium\":0,\"high\":0}"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(injection_then_handshake_after_ok)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS\r\n* OK injected\r\n", 0 },
+		{ C, CLIENT_HELLO, 10 },
+		{ S, SERVER_HELLO, 7 },
+		{ C, "\x17\x03\x03\x00\x0a" "a9 LOGOUT\r", 15 },
+	};
+	char *out = RUN(s);
+
+	/* The server's plaintext came before a real handshake: injection,
+	 * and nothing inside TLS is read. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"s2c\",\"offset\":103,\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 0);
+	ck_assert_int_eq(count(out, "\"tag\":\"a9\""), 0);
+	ck_assert_int_eq(count(out, "\"tls\":true"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_garbage_after_ok)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK go\r\n", 0 },
+		{ C, "\x80\x2e\x01\x03\x01 not TLS 1.x, not IMAP\r\n", 0 },
+		{ S, SERVER_HELLO, 7 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "plaintext bytes where the TLS handshake should start"), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 1);
+	ck_assert_int_eq(count(out, "\"tls\":true"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_at_the_end)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK go\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* The server never answered; at the end what the client held is
+	 * decided: IMAP, so plaintext after STARTTLS. */
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unanswered-command\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_bound)
+{
+	/* 80 commands of 60 bytes (4800 bytes) after the OK, without an
+	 * answer: past SESS_PROBE_MAX the client is decided alone. */
+	static char big[80 * 60 + 1];
+	struct step s[4];
+	char *out;
+
+	for (int i = 0; i < 80; i++)
+		snprintf(big + i * 60, 61, "b%02d NOOP %-49s\r\n", i, "x");
+	s[0] = (struct step){ S, GREETING, 0 };
+	s[1] = (struct step){ C, "a1 STARTTLS\r\n", 0 };
+	s[2] = (struct step){ S, "a1 OK go\r\n", 0 };
+	s[3] = (struct step){ C, big, 0 };
+	out = run_both(s, 4);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 81);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_refused_with_pipelined_command)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\na2 NOOP\r\n", 0 },
+		{ S, "a1 NO not now\r\na2 OK done\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* Refused: the held command is plaintext, as it was meant. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 0);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"NOOP\""), 2);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	free(out);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -708,6 +914,15 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, compress_client_before_ok);
 	tcase_add_test(tc, implicit_tls_port);
 	tcase_add_test(tc, gap_in_cleartext_resyncs);
+	tcase_add_test(tc, plaintext_after_starttls_client_first);
+	tcase_add_test(tc, plaintext_after_starttls_server_first);
+	tcase_add_test(tc, plaintext_after_starttls_pipelined);
+	tcase_add_test(tc, plaintext_after_starttls_upstream_is_info);
+	tcase_add_test(tc, injection_then_handshake_after_ok);
+	tcase_add_test(tc, starttls_garbage_after_ok);
+	tcase_add_test(tc, plaintext_after_starttls_at_the_end);
+	tcase_add_test(tc, plaintext_after_starttls_bound);
+	tcase_add_test(tc, starttls_refused_with_pipelined_command);
 	suite_add_tcase(s, tc);
 	return s;
 }
