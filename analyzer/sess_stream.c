@@ -198,9 +198,6 @@ static size_t stream_plain(struct sess_stream *st, enum imt_dir d,
 
 /* ---- the probe after STARTTLS ----------------------------------------- */
 
-void sess_stream_feed(struct sess_stream *st, enum imt_dir d,
-		      const uint8_t *data, size_t len);
-
 /* "N plaintext bytes where the TLS handshake should start: "..."" with
  * the first of them, unprintable ones as '.'. */
 static void plaintext_detail(char *buf, size_t size, const uint8_t *p, size_t n)
@@ -217,10 +214,11 @@ static void plaintext_detail(char *buf, size_t size, const uint8_t *p, size_t n)
 
 /* Where a TLS record (RFC 8446 §5.1: handshake, alert, change cipher
  * spec or application data, then version 3.x) starts among d's held
- * bytes, at the start of a line: no IMAP line starts with 0x14-0x17.  Returns its position, or the number of bytes held when
- * there is none; *wait_r is set when one may start at the last byte
- * held, whose version byte has not come yet (the position returned is
- * then that byte's).  Lines looked at once are not looked at again. */
+ * bytes, at the start of a line: no IMAP line starts with 0x14-0x17.
+ * Returns its position, or the number of bytes held when there is none;
+ * *wait_r is set when one may start at the last byte held, whose version
+ * byte has not come yet (the position returned is then that byte's).
+ * Lines looked at once are not looked at again. */
 static size_t probe_tls_at(struct sess_stream_dir *sd, int *wait_r)
 {
 	const uint8_t *p = sd->probe.p;
