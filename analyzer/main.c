@@ -65,6 +65,9 @@ static void usage(FILE *fp)
 "  -p PORTS              comma-separated IMAP ports (default 143); other ports\n"
 "                        are still recognised by content\n"
 "  --tls-ports PORTS     implicit-TLS IMAP ports (default 993)\n"
+"  --decrypted-upstream  the capture was taken behind a TLS-inspecting\n"
+"                        appliance: plaintext after STARTTLS is expected\n"
+"                        (plaintext-after-starttls becomes info)\n"
 "limits (each hit is reported as a limit-reached finding):\n"
 "  --max-flows N         TCP flows tracked at once (default 100000)\n"
 "  --max-buffer N        out-of-order bytes held per flow direction (default 1048576)\n"
@@ -250,6 +253,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_MAX_TOTAL_BUFFER, OPT_MAX_LINE,
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
+	OPT_DECRYPTED_UPSTREAM,
 };
 
 static const struct option long_opts[] = {
@@ -265,6 +269,7 @@ static const struct option long_opts[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
+	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -353,6 +358,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_VIOLATIONS_ONLY: cli->oo.violations_only = 1; break;
 		case OPT_SUMMARY: cli->oo.summary = 1; break;
 		case OPT_SHOW_SECRETS: cli->cfg.show_secrets = 1; break;
+		case OPT_DECRYPTED_UPSTREAM: cli->cfg.decrypted_upstream = 1; break;
 		case OPT_FAIL_ON:
 			if (imt_severity_parse(optarg, &sev) != 0)
 				return bad_value("--fail-on", optarg);

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "imt_dir.h"
+
 enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 
 #define IMT_FINDINGS(X) \
@@ -129,7 +131,9 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	X(OVERSIZED_ARGUMENT, "oversized-argument", "security", HIGH, "", \
 	  "an argument or line far beyond normal use, the shape of buffer-overflow exploits") \
 	X(SERVER_ALERT, "server-alert", "security", INFO, "RFC 3501 §7.1", \
-	  "the server sent an ALERT for the user")
+	  "the server sent an ALERT for the user") \
+	X(PLAINTEXT_AFTER_STARTTLS, "plaintext-after-starttls", "security", HIGH, "RFC 3501 §6.2.1", \
+	  "the session went on in plaintext after the server accepted STARTTLS")
 
 enum imt_finding {
 #define IMT_FINDING_ENUM(e, id, cat, sev, rfc, msg) F_##e,
@@ -155,7 +159,7 @@ struct imt_finding_report {
 	enum imt_finding id;
 	uint64_t frame;          /* packet that shows it, 0 = current */
 	uint64_t other_frame;    /* second piece of evidence (overlap), or 0 */
-	int dir;                 /* 0 = c2s, 1 = s2c, -1 = not tied to a direction */
+	enum imt_dir dir;        /* IMT_DIR_NONE: not tied to a direction */
 	uint64_t offset;         /* stream offset in that direction */
 	const char *detail;      /* extra explanation, or NULL */
 	const char *limit;       /* for F_LIMIT_REACHED: the limit's option name */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "findings.h"
+#include "imt_dir.h"
 #include "imt_limits.h"
 #include "ip.h"
 
@@ -31,7 +32,11 @@
 #define SEQ_GT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-enum tcp_dir { TCP_C2S = 0, TCP_S2C = 1 };
+/* A flow's directions are the tree's direction type (imt_dir.h), under
+ * the names this stage has always used. */
+#define tcp_dir imt_dir
+#define TCP_C2S IMT_C2S
+#define TCP_S2C IMT_S2C
 
 /* How the client side was chosen. */
 #define TCP_ORIENTS(X) \
