@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cap_int.h"
+#include "mem.h"
 #include "wire.h"
 
 /* Largest pcapng block accepted; libpcap uses the same bound. */
@@ -146,16 +147,9 @@ static enum cap_error cap_ng_idb(struct cap_reader *r, const uint8_t *b,
 		if (err != CAP_OK)
 			return err;
 	}
-	if (r->nifs == r->ifs_cap) {
-		size_t ncap = r->ifs_cap ? r->ifs_cap * 2 : 8;
-		struct cap_iface *n = realloc(r->ifs, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return cap_fail(r, CAP_ERR_NOMEM, "%s: out of memory",
-					r->name);
-		r->ifs = n;
-		r->ifs_cap = ncap;
-	}
+	if (mem_grow(&r->ifs, &r->ifs_cap, r->nifs + 1, sizeof(*r->ifs), 8,
+		     SIZE_MAX) != 0)
+		return cap_fail(r, CAP_ERR_NOMEM, "%s: out of memory", r->name);
 	r->ifs[r->nifs++] = ifc;
 	return CAP_OK;
 }
@@ -251,17 +245,7 @@ static enum cap_error cap_ng_shb(struct cap_reader *r, const uint8_t *b,
 
 static int cap_ng_grow(struct cap_reader *r, size_t need)
 {
-	size_t ncap = r->blk_cap ? r->blk_cap : 65536;
-	uint8_t *n;
-
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(r->blk, ncap);
-	if (n == NULL)
-		return -1;
-	r->blk = n;
-	r->blk_cap = ncap;
-	return 0;
+	return mem_grow(&r->blk, &r->blk_cap, need, 1, 65536, SIZE_MAX);
 }
 
 /*

@@ -105,7 +105,7 @@ static void ip_report_limit(struct ip_decoder *d, const struct cap_packet *pkt,
 	memset(&f, 0, sizeof(f));
 	f.id = F_LIMIT_REACHED;
 	f.frame = pkt->frame;
-	f.dir = -1;
+	f.dir = IMT_DIR_NONE;
 	f.detail = detail;
 	f.limit = limit;
 	f.value = value;

@@ -55,11 +55,11 @@ struct relay_rec {
 		struct {
 			uint64_t offset, len;
 			const uint8_t *ref;     /* leased data, or NULL: len bytes follow */
-			enum tcp_dir dir;
+			enum imt_dir dir;
 		} data;
 		struct {
 			uint64_t offset, bytes;
-			enum tcp_dir dir;
+			enum imt_dir dir;
 		} gap;
 		struct {
 			struct imt_finding_report f;
@@ -373,7 +373,7 @@ static int relay_lease(struct relay *r, struct cap_reader *lessor,
 	return c->lease != NULL;
 }
 
-static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int relay_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 			 size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;
@@ -406,7 +406,7 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return 0;
 }
 
-static void relay_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void relay_on_gap(void *flow, enum imt_dir dir, uint64_t offset,
 			 uint64_t bytes, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;

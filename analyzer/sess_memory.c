@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "sess_memory.h"
 
 int sess_memory_init(struct sess_memory *m, unsigned failures, unsigned window)
@@ -54,11 +55,11 @@ int sess_memory_tls_was_offered(const struct sess_memory *m,
 static struct sess_brute_slot *brute_slot(struct sess_memory *m,
 					  const struct ip_endpoint *ep)
 {
-	uint64_t h = 1469598103934665603ULL;
+	/* A fixed seed: which addresses share a slot decides findings, and
+	 * the same capture must give the same findings in every run. */
+	uint64_t h = hash_bytes(0, ep->addr, sizeof(ep->addr));
 	struct sess_brute_slot *b;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ ep->addr[i]) * 1099511628211ULL;
 	/* Open addressing would let one attacker evict another's history;
 	 * a direct-mapped table keeps the cost fixed and the memory bounded. */
 	b = &m->brute[h % SESS_BRUTE_SLOTS];

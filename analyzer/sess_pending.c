@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sess_pending.h"
+#include "hash.h"
 #include "mem.h"
 
 enum sess_status sess_status_of(const char *name)
@@ -24,14 +25,12 @@ const char *sess_status_name(enum sess_status st)
 }
 
 /* The hash that identifies a tag among the completed ones; never 0, which
- * marks an empty slot. */
+ * marks an empty slot.  The seed is fixed: a collision would raise
+ * tag-reused, and the same capture must give the same findings in every
+ * run. */
 static uint32_t tag_hash(const char *tag)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *tag != '\0'; tag++)
-		h = (h ^ (uint8_t)*tag) * 16777619u;
-	return h | 1;
+	return (uint32_t)hash_bytes(0, tag, strlen(tag)) | 1;
 }
 
 struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
@@ -48,15 +47,9 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		p->n -= drop;
 		*dropped_r = drop;
 	}
-	if (p->n == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 8;
-		struct sess_cmd *c = realloc(p->cmds, ncap * sizeof(*c));
-
-		if (c == NULL)
-			return NULL;
-		p->cmds = c;
-		p->cap = ncap;
-	}
+	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 8,
+		     SIZE_MAX) != 0)
+		return NULL;
 	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
 	return &p->cmds[p->n++];
 }

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dec.h"
+#include "hash.h"
 #include "sess_event.h"
 #include "sess_server.h"
 #include "sess_session.h"
@@ -31,31 +33,23 @@ static int code_is(const struct imap_element *el, const char *name)
 	       strncasecmp(el->code, name, n) == 0;
 }
 
-static int parse_u64(const char *p, size_t len, uint64_t *v_r)
+/* The number that starts a response code's arguments ("4392" of
+ * [UIDNEXT 4392]); -1 when there is none or it overflows. */
+static int code_number(const char *p, size_t len, uint64_t *v_r)
 {
-	uint64_t v = 0;
 	size_t i = 0;
 
 	while (i < len && p[i] == ' ')
 		i++;
-	if (i == len)
-		return -1;
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	*v_r = v;
-	return 0;
+	return dec_parse_u64(p + i, dec_span(p + i, len - i), UINT64_MAX, v_r);
 }
 
+/* The key of a mailbox among those whose UIDVALIDITY is remembered;
+ * never 0 (an empty slot).  A fixed seed: the same capture gives the same
+ * findings in every run. */
 static uint64_t name_hash(const char *p)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-	return h | 1;
+	return hash_bytes(0, p, strlen(p)) | 1;
 }
 
 static void add_code(struct imt_event *ev, const struct imap_element *el)
@@ -137,10 +131,10 @@ static void status_code(struct session *s, const struct imap_element *el)
 	else if (code_is(el, "ALERT"))
 		finding_text(s, F_SERVER_ALERT, el, NULL);
 	else if (code_is(el, "UIDVALIDITY") &&
-		 parse_u64(el->code_args, el->code_args_len, &v) == 0)
+		 code_number(el->code_args, el->code_args_len, &v) == 0)
 		uidvalidity_seen(s, v);
 	else if (code_is(el, "UIDNEXT") &&
-		 parse_u64(el->code_args, el->code_args_len, &v) == 0) {
+		 code_number(el->code_args, el->code_args_len, &v) == 0) {
 		s->uidnext = v;
 		s->uidnext_known = 1;
 		s->uidnext_msgs = s->exists_known ? s->exists : 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "sess_event.h"
 #include "sess_stream.h"
 #include "wire.h"
@@ -142,15 +143,10 @@ static void zip_inflate(struct sess_stream *st, enum imt_dir d,
 static int held_append(struct sess_held *h, const uint8_t *data, size_t len,
 		       size_t max)
 {
-	uint8_t *p;
-
-	if (BUDGET_EXCEEDED(h->len, len, max))
+	if (BUDGET_EXCEEDED(h->len, len, max) ||
+	    mem_grow(&h->p, &h->cap, h->len + len, 1, 1024, max) != 0)
 		return -1;
-	p = realloc(h->p, h->len + len);
-	if (p == NULL)
-		return -1;
-	memcpy(p + h->len, data, len);
-	h->p = p;
+	memcpy(h->p + h->len, data, len);
 	h->len += len;
 	return 0;
 }
@@ -162,6 +158,7 @@ static struct sess_held held_take(struct sess_held *h)
 
 	h->p = NULL;
 	h->len = 0;
+	h->cap = 0;
 	return t;
 }
 

@@ -80,7 +80,7 @@ enum sess_switch { SESS_SWITCH_STARTTLS, SESS_SWITCH_COMPRESS };
 /* Bytes kept aside, unread. */
 struct sess_held {
 	uint8_t *p;
-	size_t len;
+	size_t len, cap;
 };
 
 /* Where a packet's bytes start among the held ones, and its time. */

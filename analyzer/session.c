@@ -232,7 +232,7 @@ static int recognize_by_content(struct session *s, enum imt_dir d,
 
 /* ---- TCP callbacks --------------------------------------------------- */
 
-static int tcp_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		       size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct session *s = flow;
@@ -245,7 +245,7 @@ static int tcp_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return 0;
 }
 
-static void tcp_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void tcp_on_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		       uint64_t bytes, const struct tcp_meta *m)
 {
 	struct session *s = flow;

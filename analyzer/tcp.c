@@ -300,7 +300,7 @@ static int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	sd->after_close_told = 1;
 	if (!f->opened || t->cb.on_global_finding == NULL)
 		return 1;
-	rep.dir = (int)tcp_dir_of(f, s);
+	rep.dir = tcp_dir_of(f, s);
 	rep.offset = limit;
 	snprintf(detail, sizeof(detail), "%s -> %s after the connection closed",
 		 ip_endpoint_format(&seg->src, a, sizeof(a)),

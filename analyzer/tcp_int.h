@@ -161,9 +161,9 @@ static inline uint64_t tcp_min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static inline enum tcp_dir tcp_dir_of(const struct tcp_flow *f, int s)
+static inline enum imt_dir tcp_dir_of(const struct tcp_flow *f, int s)
 {
-	return s == f->client_side ? TCP_C2S : TCP_S2C;
+	return s == f->client_side ? IMT_C2S : IMT_S2C;
 }
 
 /* tcp_stream.c */

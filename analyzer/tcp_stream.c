@@ -27,7 +27,7 @@ void tcp_finding(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		 struct imt_finding_report *rep,
 		 const struct tcp_meta *m)
 {
-	rep->dir = s < 0 ? -1 : (int)tcp_dir_of(f, s);
+	rep->dir = s < 0 ? IMT_DIR_NONE : tcp_dir_of(f, s);
 	if (rep->frame == 0)
 		rep->frame = m->frame;
 	if (f->handle != NULL && t->cb.on_finding != NULL)

@@ -32,12 +32,6 @@
 #define SEQ_GT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-/* A flow's directions are the tree's direction type (imt_dir.h), under
- * the names this stage has always used. */
-#define tcp_dir imt_dir
-#define TCP_C2S IMT_C2S
-#define TCP_S2C IMT_S2C
-
 /* How the client side was chosen. */
 #define TCP_ORIENTS(X) \
 	X(TCP_BY_SYN, "syn") \
@@ -119,10 +113,10 @@ struct tcp_callbacks {
 	 * Returns 0 to go on, non-zero to stop delivering this flow's data
 	 * (on_close is still called).
 	 */
-	int (*on_data)(void *flow, enum tcp_dir dir, const uint8_t *data,
+	int (*on_data)(void *flow, enum imt_dir dir, const uint8_t *data,
 		       size_t len, uint64_t offset, const struct tcp_meta *m);
 	/* `bytes` bytes at `offset` are missing; delivery resumes after them. */
-	void (*on_gap)(void *flow, enum tcp_dir dir, uint64_t offset,
+	void (*on_gap)(void *flow, enum imt_dir dir, uint64_t offset,
 		       uint64_t bytes, const struct tcp_meta *m);
 	/* A finding about this flow (overlap, reset, data after close...). */
 	void (*on_finding)(void *flow, const struct imt_finding_report *f,

@@ -48,7 +48,7 @@ static void *r_open(void *user, const struct tcp_flow_info *info)
 
 static struct recorder *the_recorder;
 
-static int r_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int r_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		  size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct rec_flow *f = flow;
@@ -63,7 +63,7 @@ static int r_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return f->id == the_recorder->stop_id;
 }
 
-static void r_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void r_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		  uint64_t bytes, const struct tcp_meta *m)
 {
 	struct rec_flow *f = flow;
@@ -162,7 +162,7 @@ static void play(const struct tcp_callbacks *cb, void *user,
 	}
 	for (int step = 0; step < 400; step++) {
 		int f = step % NFLOWS;
-		enum tcp_dir d = (enum tcp_dir)((step / NFLOWS) % 2);
+		enum imt_dir d = (enum imt_dir)((step / NFLOWS) % 2);
 		int lease = step % 3 == 2;
 		struct tcp_meta m = { .frame = 100 + (uint64_t)step,
 				      .ts_sec = 1700000000 + step,
@@ -380,7 +380,7 @@ START_TEST(sync_drains_the_queue)
 	memset(&info, 0, sizeof(info));
 	h = cb.on_open(r, &info);
 	for (int i = 0; i < 2000; i++)
-		cb.on_data(h, TCP_C2S, (const uint8_t *)"abcdefgh", 8, (uint64_t)i * 8, &m);
+		cb.on_data(h, IMT_C2S, (const uint8_t *)"abcdefgh", 8, (uint64_t)i * 8, &m);
 	relay_sync(r);
 	fflush(rec.fp);
 	ck_assert_ptr_nonnull(strstr(rec.log, "open 1"));
@@ -409,7 +409,7 @@ static void *gated_open(void *user, const struct tcp_flow_info *info)
 	return &handle;
 }
 
-static int gated_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int gated_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		      size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	(void)flow;
@@ -446,7 +446,7 @@ static int feeder_on_packet(void *user, const struct cap_packet *pkt)
 		return 0;
 	if (fd->first == NULL)
 		fd->first = pkt->data;
-	fd->cb.on_data(fd->h, TCP_C2S, pkt->data, pkt->caplen, fd->off, &m);
+	fd->cb.on_data(fd->h, IMT_C2S, pkt->data, pkt->caplen, fd->off, &m);
 	fd->off += pkt->caplen;
 	return 0;
 }
@@ -501,7 +501,7 @@ END_TEST
 static atomic_int idle_running, replay_running, ran_together;
 static atomic_int idle_calls, idle_budget;
 
-static int busy_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int busy_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		     size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	(void)flow;
@@ -551,7 +551,7 @@ static void queue_one_chunk(struct tcp_callbacks *cb, void *h, int from)
 	struct tcp_meta m = { .frame = 1 };
 
 	for (int i = from; i < from + 100; i++)
-		cb->on_data(h, TCP_C2S, block, sizeof(block), (uint64_t)i * 1000, &m);
+		cb->on_data(h, IMT_C2S, block, sizeof(block), (uint64_t)i * 1000, &m);
 }
 
 START_TEST(idle_work_runs_between_chunks)

@@ -75,7 +75,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	ck_assert_ptr_nonnull(flow);
 	for (size_t i = 0; i < n; i++) {
 		struct tcp_meta m = { .frame = i + 2, .ts_sec = 1767225600 + (int64_t)i };
-		enum tcp_dir d = steps[i].dir;
+		enum imt_dir d = steps[i].dir;
 		const uint8_t *p = (const uint8_t *)steps[i].data;
 		size_t len;
 

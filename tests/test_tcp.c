@@ -107,7 +107,7 @@ static void *rec_open(void *user, const struct tcp_flow_info *info)
 	return r->ignore ? NULL : f;
 }
 
-static int rec_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int rec_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		    size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct rflow *f = flow;
@@ -129,7 +129,7 @@ static int rec_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 				  (uint64_t)f->r->stop_after;
 }
 
-static void rec_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void rec_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		    uint64_t bytes, const struct tcp_meta *m)
 {
 	struct rflow *f = flow;
