@@ -942,6 +942,22 @@ START_TEST(another_thread_fills_ahead_of_the_reader)
 }
 END_TEST
 
+/* Whether a file lease of this process is breaking: a writer waits. */
+static int lease_breaking(void)
+{
+	FILE *f = fopen("/proc/locks", "r");
+	char line[256], pid[32];
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(pid, sizeof(pid), " %d ", (int)getpid());
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "LEASE") != NULL && strstr(line, "BREAKING") != NULL &&
+			strstr(line, pid) != NULL;
+	fclose(f);
+	return found;
+}
+
 /* Another process cuts the file: its truncate waits for the lease. */
 static void start_writer(struct seen *s, const struct cap_packet *pkt)
 {
@@ -956,8 +972,11 @@ static void start_writer(struct seen *s, const struct cap_packet *pkt)
 		_exit(truncate(s->path, 100) == 0 ? 0 : 1);
 	}
 	ck_assert_int_eq(read(s->fd[0], &c, 1), 1);
-	/* Time for the writer to reach the lease. */
-	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	/* The writer reached the lease once the kernel says it is breaking
+	 * (within 5 s, however busy the machine). */
+	for (int i = 0; i < 5000 && !lease_breaking(); i++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	ck_assert(lease_breaking());
 }
 
 START_TEST(a_writer_waits_for_held_leases)
