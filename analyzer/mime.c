@@ -90,7 +90,10 @@ void mime_free(struct mime *m)
 	g_mime_parser_options_free(m->opts);
 	free(m->block);
 	free(m);
-	g_mime_shutdown();
+	/* No g_mime_shutdown(): GMime 3.2 cannot be initialised again after
+	 * it (its charset tables stay gone), and a later extraction in the
+	 * same process would need it.  What g_mime_init() built stays
+	 * reachable, read-only, until the process exits. */
 }
 
 /* ---- text ----------------------------------------------------------------- */
@@ -246,7 +249,7 @@ static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
 			rc = extract_fail(m->x, MIME_ATT_DIR "/(temporary file)", errno);
 			break;
 		}
-		if (mime_now_ms() > deadline) {
+		if (mime_now_ms() >= deadline) {
 			*limits |= 1u << MIME_L_TIME;
 			a->complete = 0;
 			break;
@@ -316,7 +319,7 @@ static int mime_walk(struct mime *m, GMimeMessage *msg, uint64_t deadline,
 
 		if (!GMIME_IS_PART(o) || !mime_is_attachment(o, body))
 			continue;
-		if (mime_now_ms() > deadline) {
+		if (mime_now_ms() >= deadline) {
 			s->limits |= 1u << MIME_L_TIME;
 			break;
 		}

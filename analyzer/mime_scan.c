@@ -293,7 +293,7 @@ int mime_scan(int fd, const struct imt_limits *lim, uint64_t deadline_ms,
 		if (k == 0)
 			break;
 		scan_bytes(&s, buf, (size_t)k);
-		if (!s.done && mime_now_ms() > deadline_ms)
+		if (!s.done && mime_now_ms() >= deadline_ms)
 			scan_stop(&s, s.off, MIME_L_TIME);
 	}
 	if (!s.done) {

@@ -75,7 +75,7 @@ struct mime;
 
 /*
  * Prepares summaries for the extraction x (not owned; it must outlive
- * the result): initialises GMime for the caller.  NULL only when out of
+ * the result); initialises GMime on first use.  NULL only when out of
  * memory.
  */
 struct mime *mime_new(struct extract *x);
@@ -101,7 +101,7 @@ void mime_summary_members(struct imt_event *ev, const struct extract_result *obj
 /* Frees what *s holds and empties it.  Accepts an empty summary. */
 void mime_summary_free(struct mime_summary *s);
 
-/* Frees m and releases GMime.  Accepts NULL. */
+/* Frees m (GMime itself stays initialised for the process).  Accepts NULL. */
 void mime_free(struct mime *m);
 
 /* Name of a MIME_L_* bit index (the limit's option name), or "unknown". */
