@@ -528,6 +528,14 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 	return 0;
 }
 
+void extract_set_uid(struct extract_obj *o, uint64_t uid)
+{
+	if (o == NULL)
+		return;
+	o->uid = uid;
+	o->has_uid = 1;
+}
+
 int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len)
 {
 	struct extract_range *last;

@@ -121,7 +121,8 @@ struct extract_section {
 };
 
 /* What extract_end() reports about the finished object.  `path` is
- * relative to the directory and lives until the next extract_end(). */
+ * relative to the directory and lives until the next extract_end() or
+ * extract_close(). */
 struct extract_result {
 	uint64_t session;
 	const char *path;
@@ -161,6 +162,13 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
  */
 int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 		 uint64_t frame);
+
+/*
+ * The UID of the message, learnt after the object began (a FETCH response
+ * may send UID after the body).  Goes into the manifest record; the file
+ * name keeps what was known at extract_begin().  Accepts NULL.
+ */
+void extract_set_uid(struct extract_obj *o, uint64_t uid);
 
 /*
  * Bytes [offset, offset + len) of the object are missing (offset counts
