@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -273,21 +274,10 @@ size_t extract_safe_name(char *buf, size_t n, const char *s, size_t len)
 	return k;
 }
 
-static int upper_eq(const char *s, size_t len, const char *word)
+/* s[0, len) is word, ignoring case. */
+static int word_is(const char *s, size_t len, const char *word)
 {
-	size_t n = strlen(word);
-
-	if (len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (c != word[i])
-			return 0;
-	}
-	return 1;
+	return len == strlen(word) && strncasecmp(s, word, len) == 0;
 }
 
 void extract_section_parse(const char *s, size_t len, struct extract_section *r)
@@ -312,9 +302,9 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
 		}
 	}
 	r->whole = !r->partial &&
-		   (upper_eq(s, end, "BODY[]") || upper_eq(s, end, "BODY.PEEK[]") ||
-		    upper_eq(s, end, "RFC822") || upper_eq(s, end, "BINARY[]") ||
-		    upper_eq(s, end, "BINARY.PEEK[]"));
+		   (word_is(s, end, "BODY[]") || word_is(s, end, "BODY.PEEK[]") ||
+		    word_is(s, end, "RFC822") || word_is(s, end, "BINARY[]") ||
+		    word_is(s, end, "BINARY.PEEK[]"));
 }
 
 /* Creates the object's file under a fresh name; returns the descriptor,
@@ -587,6 +577,25 @@ static void obj_unlink(struct extract_obj *o)
 	x->nopen--;
 }
 
+void extract_json_text(struct imt_event *ev, const char *key, const char *s,
+		       size_t len)
+{
+	if (s != NULL)
+		event_string(ev, key, s, len);
+	else
+		event_null(ev, key);
+}
+
+void extract_json_names(struct imt_event *ev, const char *key, unsigned bits,
+			const char *const *names, unsigned n)
+{
+	event_array(ev, key);
+	for (unsigned b = 0; b < n; b++)
+		if (bits & (1u << b))
+			event_cstring(ev, NULL, names[b]);
+	event_close(ev);
+}
+
 /* The manifest record of o (docs/extract.md, docs/extract-manifest.schema.json). */
 static int obj_record(struct extract_obj *o, const char *sha)
 {
@@ -602,14 +611,9 @@ static int obj_record(struct extract_obj *o, const char *sha)
 	event_ascii(ev, "dir", o->dir == 0 ? "c2s" : "s2c", 3);
 	event_cstring(ev, "kind", kind_names[o->kind]);
 	event_cstring(ev, "command", o->command);
-	if (o->tag_set)
-		event_string(ev, "tag", o->tag, o->tag_len);
-	else
-		event_null(ev, "tag");
-	if (o->mailbox_set)
-		event_string(ev, "mailbox", o->mailbox, o->mailbox_len);
-	else
-		event_null(ev, "mailbox");
+	extract_json_text(ev, "tag", o->tag_set ? o->tag : NULL, o->tag_len);
+	extract_json_text(ev, "mailbox", o->mailbox_set ? o->mailbox : NULL,
+			  o->mailbox_len);
 	if (o->mailbox_cut)
 		event_bool(ev, "mailbox_truncated", 1);
 	if (o->has_msn)
@@ -620,10 +624,8 @@ static int obj_record(struct extract_obj *o, const char *sha)
 		event_u64(ev, "uid", o->uid);
 	else
 		event_null(ev, "uid");
-	if (o->section_set)
-		event_string(ev, "section", o->section, o->section_len);
-	else
-		event_null(ev, "section");
+	extract_json_text(ev, "section", o->section_set ? o->section : NULL,
+			  o->section_len);
 	event_u64(ev, "index", o->index);
 	if (o->sec.partial || o->has_partial_length) {
 		event_object(ev, "partial");
@@ -644,11 +646,7 @@ static int obj_record(struct extract_obj *o, const char *sha)
 	event_u64(ev, "size", o->size);
 	event_ascii(ev, "sha256", sha, 64);
 	event_bool(ev, "complete", o->reasons == 0);
-	event_array(ev, "reasons");
-	for (unsigned b = 0; b < EXTRACT_R__COUNT; b++)
-		if (o->reasons & (1u << b))
-			event_cstring(ev, NULL, reason_names[b]);
-	event_close(ev);
+	extract_json_names(ev, "reasons", o->reasons, reason_names, EXTRACT_R__COUNT);
 	event_array(ev, "missing");
 	for (unsigned i = 0; i < o->nranges; i++) {
 		event_object(ev, NULL);

@@ -343,10 +343,7 @@ static int mime_walk(struct mime *m, GMimeMessage *msg, uint64_t deadline,
 
 static void mime_opt_string(struct imt_event *ev, const char *key, const char *v)
 {
-	if (v != NULL)
-		event_cstring(ev, key, v);
-	else
-		event_null(ev, key);
+	extract_json_text(ev, key, v, v != NULL ? strlen(v) : 0);
 }
 
 void mime_summary_members(struct imt_event *ev, const struct extract_result *obj,
@@ -382,11 +379,7 @@ void mime_summary_members(struct imt_event *ev, const struct extract_result *obj
 	event_u64(ev, "warnings", s->warnings);
 	event_u64(ev, "size", s->size);
 	event_u64(ev, "parsed", s->parsed);
-	event_array(ev, "limits");
-	for (unsigned b = 0; b < MIME_L__COUNT; b++)
-		if (s->limits & (1u << b))
-			event_cstring(ev, NULL, limit_names[b]);
-	event_close(ev);
+	extract_json_names(ev, "limits", s->limits, limit_names, MIME_L__COUNT);
 }
 
 static int mime_record(struct mime *m, const struct extract_result *obj,

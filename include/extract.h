@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "findings.h"
 #include "imt_limits.h"
 
@@ -228,6 +229,12 @@ int extract_fail(struct extract *x, const char *path, int errnum);
 /* Reports a finding through x's callback. */
 void extract_report(struct extract *x, uint64_t session,
 		    const struct imt_finding_report *f);
+/* Writes key: the string s[0, len), or null when s is NULL. */
+void extract_json_text(struct imt_event *ev, const char *key, const char *s,
+		       size_t len);
+/* Writes key: an array of names[b] for each bit b (< n) set in bits. */
+void extract_json_names(struct imt_event *ev, const char *key, unsigned bits,
+			const char *const *names, unsigned n);
 /* The limits x was opened with. */
 const struct imt_limits *extract_limits(const struct extract *x);
 

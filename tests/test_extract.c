@@ -26,61 +26,15 @@
 
 #include "check_main.h"
 #include "extract.h"
+#include "test_files.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
-
-static char *make_dir(void)
-{
-	static char path[64];
-
-	snprintf(path, sizeof(path), "/tmp/imt-extract-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(path));
-	return path;
-}
-
-static void remove_tree(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void sha_hex(const void *p, size_t n, char hex[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	ck_assert_int_eq(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL), 1);
-	for (unsigned i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-}
-
-/* Reads DIR/name whole; *len_r is its size. */
-static unsigned char *slurp(const char *dir, const char *name, size_t *len_r)
-{
-	char path[512];
-	unsigned char *buf;
-	struct stat sb;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fstat(fileno(f), &sb), 0);
-	buf = malloc((size_t)sb.st_size + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-	fclose(f);
-	*len_r = (size_t)sb.st_size;
-	return buf;
-}
 
 /* The manifest's records, parsed. */
 static size_t manifest(const char *dir, json_object **recs, size_t max)
 {
 	size_t len, n = 0;
-	unsigned char *text = slurp(dir, "manifest.ndjson", &len);
+	unsigned char *text = tf_slurp(dir, "manifest.ndjson", &len);
 	char *line = (char *)text;
 
 	text[len] = '\0';
@@ -121,16 +75,6 @@ static const char *str_field(json_object *o, const char *key)
 static uint64_t u64_field(json_object *o, const char *key)
 {
 	return (uint64_t)json_object_get_int64(field(o, key));
-}
-
-static void validate(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd),
-		 "/usr/bin/python3 tests/helpers/validate_manifest.py '%s/manifest.ndjson' "
-		 "docs/extract-manifest.schema.json", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 struct finding_log {
@@ -229,7 +173,7 @@ START_TEST(whole_bytewise_and_every_split_agree)
 {
 	const size_t big = 200000, small = 300;
 	unsigned char *data = pattern(big);
-	char *dir = make_dir(), expect[65], path[256];
+	char *dir = tf_make_dir("imt-extract"), expect[65], path[256];
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_result r;
 	unsigned char *got;
@@ -237,38 +181,38 @@ START_TEST(whole_bytewise_and_every_split_agree)
 
 	/* Large: whole, one byte at a time, in odd chunks around the
 	 * write buffer's size. */
-	sha_hex(data, big, expect);
+	tf_sha_hex(data, big, expect);
 	const size_t steps[] = { big, 1, 7, 32767, 32768, 32769, 65536 };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
 		r = write_object(x, data, big, steps[i], 0, path, sizeof(path));
 		ck_assert_str_eq(r.sha256, expect);
 		ck_assert_uint_eq(r.size, big);
 		ck_assert(r.complete && r.whole);
-		got = slurp(dir, path, &len);
+		got = tf_slurp(dir, path, &len);
 		ck_assert_uint_eq(len, big);
 		ck_assert_mem_eq(got, data, big);
 		free(got);
 	}
 	/* Small: split at every offset. */
-	sha_hex(data, small, expect);
+	tf_sha_hex(data, small, expect);
 	for (size_t split = 0; split <= small; split++) {
 		r = write_object(x, data, small, 0, split, path, sizeof(path));
 		ck_assert_str_eq(r.sha256, expect);
-		got = slurp(dir, path, &len);
+		got = tf_slurp(dir, path, &len);
 		ck_assert_uint_eq(len, small);
 		ck_assert_mem_eq(got, data, small);
 		free(got);
 	}
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 	free(data);
 }
 END_TEST
 
 START_TEST(manifest_record_fields)
 {
-	char *dir = make_dir(), expect[65], path[256];
+	char *dir = tf_make_dir("imt-extract"), expect[65], path[256];
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = fetch_meta("BODY[]", 11);
 	struct extract_obj *o;
@@ -287,7 +231,7 @@ START_TEST(manifest_record_fields)
 	snprintf(path, sizeof(path), "%s", res.path);
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
 	ck_assert_uint_eq(manifest(dir, recs, 4), 1);
-	sha_hex("hello world", 11, expect);
+	tf_sha_hex("hello world", 11, expect);
 	ck_assert_str_eq(str_field(recs[0], "record"), "object");
 	ck_assert_str_eq(str_field(recs[0], "path"), path);
 	ck_assert_uint_eq(u64_field(recs[0], "session"), 7);
@@ -314,8 +258,8 @@ START_TEST(manifest_record_fields)
 	ck_assert_uint_eq(json_object_array_length(field(recs[0], "reasons")), 0);
 	ck_assert_uint_eq(json_object_array_length(field(recs[0], "missing")), 0);
 	put_all(recs, 1);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
@@ -324,7 +268,7 @@ END_TEST
 START_TEST(gap_keeps_offsets_and_is_listed)
 {
 	unsigned char *data = pattern(300), *got, expect_bytes[300];
-	char *dir = make_dir(), expect[65];
+	char *dir = tf_make_dir("imt-extract"), expect[65];
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = fetch_meta("BODY[]", 300);
 	struct extract_obj *o = extract_begin(x, &m);
@@ -341,11 +285,11 @@ START_TEST(gap_keeps_offsets_and_is_listed)
 	memcpy(expect_bytes, data, 300);
 	memset(expect_bytes + 100, 0, 50);
 	memset(expect_bytes + 250, 0, 50);
-	sha_hex(expect_bytes, 300, expect);
+	tf_sha_hex(expect_bytes, 300, expect);
 	ck_assert_str_eq(res.sha256, expect);
 	ck_assert(!res.complete);
 	ck_assert_uint_eq(res.reasons, EXTRACT_REASON_BIT(EXTRACT_R_GAP));
-	got = slurp(dir, res.path, &len);
+	got = tf_slurp(dir, res.path, &len);
 	ck_assert_uint_eq(len, 300);
 	ck_assert_mem_eq(got, expect_bytes, 300);
 	free(got);
@@ -361,15 +305,15 @@ START_TEST(gap_keeps_offsets_and_is_listed)
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(field(r0, "reasons"), 0)),
 			 "gap");
 	put_all(recs, 1);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 	free(data);
 }
 END_TEST
 
 START_TEST(cut_by_capture_end_reset_and_partial)
 {
-	char *dir = make_dir();
+	char *dir = tf_make_dir("imt-extract");
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = fetch_meta("BODY[]", 1000);
 	struct extract_obj *o;
@@ -412,26 +356,12 @@ START_TEST(cut_by_capture_end_reset_and_partial)
 			 "capture-end");
 	ck_assert(!json_object_get_boolean(field(recs[3], "whole_message")));
 	put_all(recs, 4);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
 /* ---- names and safety --------------------------------------------------------- */
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 START_TEST(tricky_sections_stay_inside)
 {
@@ -440,7 +370,7 @@ START_TEST(tricky_sections_stay_inside)
 		"BODY[1.2]<0>", ".hidden", "a\nb\rc\x01\x7f\xff", "..", "",
 		"BODY[\\\\server\\share]",
 	};
-	char *dir = make_dir(), longsec[2000];
+	char *dir = tf_make_dir("imt-extract"), longsec[2000];
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_result res;
 	struct stat sb;
@@ -468,15 +398,15 @@ START_TEST(tricky_sections_stay_inside)
 	}
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
 	/* The objects and the manifest, nothing else. */
-	ck_assert_int_eq(count_entries(dir), (int)n + 2);
-	validate(dir);
-	remove_tree(dir);
+	ck_assert_int_eq(tf_count_entries(dir), (int)n + 2);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
 START_TEST(existing_files_and_links_are_not_overwritten)
 {
-	char *dir = make_dir(), first[256], path[512], outside[64], target[300];
+	char *dir = tf_make_dir("imt-extract"), first[256], path[512], outside[64], target[300];
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_result r1, r2;
 	unsigned char *got;
@@ -506,15 +436,15 @@ START_TEST(existing_files_and_links_are_not_overwritten)
 	ck_assert_str_ne(r2.path, target);
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
 
-	got = slurp(dir, first, &len);
+	got = tf_slurp(dir, first, &len);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_mem_eq(got, "first", 5);
 	free(got);
-	got = slurp(dir, path, &len);
+	got = tf_slurp(dir, path, &len);
 	ck_assert_uint_eq(len, 6);
 	ck_assert_mem_eq(got, "second", 6);
 	free(got);
-	got = slurp("/", outside + 1, &len);
+	got = tf_slurp(NULL, outside, &len);
 	ck_assert_uint_eq(len, 4);
 	ck_assert_mem_eq(got, "keep", 4);
 	free(got);
@@ -522,7 +452,7 @@ START_TEST(existing_files_and_links_are_not_overwritten)
 	ck_assert_uint_eq(manifest(dir, recs, 4), 2);
 	put_all(recs, 2);
 	unlink(outside);
-	remove_tree(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
@@ -552,7 +482,7 @@ END_TEST
 
 START_TEST(write_failure_names_the_file)
 {
-	char *dir = make_dir(), err[512];
+	char *dir = tf_make_dir("imt-extract"), err[512];
 	unsigned char *data = pattern(1 << 20);
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = fetch_meta("BODY[]", 1 << 20);
@@ -578,7 +508,7 @@ START_TEST(write_failure_names_the_file)
 	ck_assert_int_eq(extract_close(x, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, dir));
 	free(data);
-	remove_tree(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
@@ -586,7 +516,7 @@ END_TEST
 
 START_TEST(total_cap_cuts_then_refuses)
 {
-	char *dir = make_dir();
+	char *dir = tf_make_dir("imt-extract");
 	unsigned char *data = pattern(600);
 	struct imt_limits lim;
 	struct finding_log log = { 0 };
@@ -610,7 +540,7 @@ START_TEST(total_cap_cuts_then_refuses)
 	ck_assert_int_eq(extract_data(o, data + 300, 300, 12), 0);
 	ck_assert_int_eq(extract_end(o, EXTRACT_END_DONE, &res), 0);
 	ck_assert_uint_eq(res.size, 400);
-	sha_hex(data, 400, expect);
+	tf_sha_hex(data, 400, expect);
 	ck_assert_str_eq(res.sha256, expect);
 	ck_assert_uint_eq(res.reasons, EXTRACT_REASON_BIT(EXTRACT_R_LIMIT));
 	ck_assert_int_eq(log.n, 1);
@@ -623,15 +553,15 @@ START_TEST(total_cap_cuts_then_refuses)
 	ck_assert_int_eq(extract_data(NULL, data, 10, 1), 0);
 	ck_assert_int_eq(extract_gap(NULL, 0, 10), 0);
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 	free(data);
 }
 END_TEST
 
 START_TEST(open_objects_cap)
 {
-	char *dir = make_dir();
+	char *dir = tf_make_dir("imt-extract");
 	struct imt_limits lim;
 	struct finding_log log = { 0 };
 	struct extract *x;
@@ -651,7 +581,7 @@ START_TEST(open_objects_cap)
 	ck_assert_int_eq(extract_end(a, EXTRACT_END_DONE, NULL), 0);
 	ck_assert_ptr_nonnull(a = extract_begin(x, &m));
 	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
-	remove_tree(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 
@@ -686,7 +616,7 @@ END_TEST
 
 START_TEST(append_objects)
 {
-	char *dir = make_dir();
+	char *dir = tf_make_dir("imt-extract");
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = {
 		.session = 2, .client = "[2001:db8::1]:40000", .server = "[2001:db8::2]:143",
@@ -713,8 +643,8 @@ START_TEST(append_objects)
 	ck_assert_uint_eq(u64_field(recs[1], "index"), 1);
 	ck_assert_str_eq(str_field(recs[1], "kind"), "append");
 	put_all(recs, 2);
-	validate(dir);
-	remove_tree(dir);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
 }
 END_TEST
 

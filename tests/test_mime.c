@@ -26,6 +26,7 @@
 #include "check_main.h"
 #include "extract.h"
 #include "mime.h"
+#include "test_files.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -49,64 +50,6 @@ static void put(struct buf *b, const void *p, size_t n)
 static void puts_(struct buf *b, const char *s)
 {
 	put(b, s, strlen(s));
-}
-
-static char *make_dir(void)
-{
-	static char path[64];
-
-	snprintf(path, sizeof(path), "/tmp/imt-mime-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(path));
-	return path;
-}
-
-static void remove_tree(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void sha_hex(const void *p, size_t n, char hex[65])
-{
-	unsigned char md[32];
-	unsigned int len = 0;
-
-	ck_assert_int_eq(EVP_Digest(p, n, md, &len, EVP_sha256(), NULL), 1);
-	for (unsigned i = 0; i < 32; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
-}
-
-static unsigned char *slurp(const char *path, size_t *len_r)
-{
-	struct stat sb;
-	unsigned char *p;
-	FILE *f = fopen(path, "rb");
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fstat(fileno(f), &sb), 0);
-	p = malloc((size_t)sb.st_size + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(fread(p, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-	fclose(f);
-	*len_r = (size_t)sb.st_size;
-	return p;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 struct finding_log {
@@ -145,7 +88,7 @@ static void ctx_open(struct ctx *c, const struct imt_limits *lim)
 		imt_limits_default(&def);
 		lim = &def;
 	}
-	c->dir = make_dir();
+	c->dir = tf_make_dir("imt-mime");
 	c->x = extract_open(c->dir, lim, on_finding, &c->log, err, sizeof(err));
 	ck_assert_msg(c->x != NULL, "%s", err);
 	c->m = mime_new(c->x);
@@ -154,15 +97,10 @@ static void ctx_open(struct ctx *c, const struct imt_limits *lim)
 
 static void ctx_close(struct ctx *c)
 {
-	char cmd[512];
-
 	mime_free(c->m);
 	ck_assert_int_eq(extract_close(c->x, NULL, 0), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "/usr/bin/python3 tests/helpers/validate_manifest.py '%s/manifest.ndjson' "
-		 "docs/extract-manifest.schema.json", c->dir);
-	ck_assert_int_eq(system(cmd), 0);
-	remove_tree(c->dir);
+	tf_validate_manifest(c->dir);
+	tf_remove_tree(c->dir);
 }
 
 /* Extracts msg as a FETCH BODY[] object (in chunks of step bytes) and
@@ -191,6 +129,20 @@ static void summarize(struct ctx *c, const void *msg, size_t len, size_t step,
 	ck_assert_int_eq(mime_summarize(c->m, &res, s), 0);
 }
 
+/* A fresh directory with the message b in it, summarized. */
+static void open_summarize(struct ctx *c, const struct imt_limits *lim,
+			   const struct buf *b, struct mime_summary *s)
+{
+	ctx_open(c, lim);
+	summarize(c, b->p, b->len, 0, s);
+}
+
+static void close_summary(struct ctx *c, struct mime_summary *s)
+{
+	mime_summary_free(s);
+	ctx_close(c);
+}
+
 /* The file DIR/attachments/<sha> holds exactly data. */
 static void assert_attachment_file(struct ctx *c, const struct mime_attachment *a,
 				   const void *data, size_t n)
@@ -200,7 +152,7 @@ static void assert_attachment_file(struct ctx *c, const struct mime_attachment *
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s", c->dir, a->path);
-	got = slurp(path, &len);
+	got = tf_slurp(NULL, path, &len);
 	ck_assert_uint_eq(len, n);
 	ck_assert_mem_eq(got, data, n);
 	free(got);
@@ -282,7 +234,7 @@ static void unseed(struct seeded *sd)
 {
 	for (int i = 0; i < sd->n; i++)
 		free(sd->files[i]);
-	remove_tree(sd->root);
+	tf_remove_tree(sd->root);
 }
 
 START_TEST(sample_messages)
@@ -298,7 +250,7 @@ START_TEST(sample_messages)
 	ctx_open(&c, NULL);
 
 	/* Welcome: one text part, no attachment. */
-	msg = slurp(sd.files[0], &len);
+	msg = tf_slurp(NULL, sd.files[0], &len);
 	summarize(&c, msg, len, 0, &s);
 	ck_assert_str_eq(s.from, "Bob Builder <bob@example.org>");
 	ck_assert_str_eq(s.to, "Alice Liddell <alice@example.org>");
@@ -317,7 +269,7 @@ START_TEST(sample_messages)
 
 	/* The quarterly report: nested multiparts, an encoded subject, the
 	 * CSV attachment decoded from base64. */
-	msg = slurp(sd.files[1], &len);
+	msg = tf_slurp(NULL, sd.files[1], &len);
 	summarize(&c, msg, len, 0, &s);
 	ck_assert_str_eq(s.subject, "Quarterly report \xe2\x80\x93 Q1");
 	ck_assert_str_eq(s.from, "Reporting Robot <reports@example.net>");
@@ -332,7 +284,7 @@ START_TEST(sample_messages)
 	ck_assert_str_eq(s.att[0].content_type, "text/csv");
 	ck_assert_str_eq(s.att[0].part, "2");
 	ck_assert_uint_eq(s.att[0].size, sizeof(q1_csv) - 1);
-	sha_hex(q1_csv, sizeof(q1_csv) - 1, expect);
+	tf_sha_hex(q1_csv, sizeof(q1_csv) - 1, expect);
 	ck_assert_str_eq(s.att[0].sha256, expect);
 	ck_assert(s.att[0].complete);
 	assert_attachment_file(&c, &s.att[0], q1_csv, sizeof(q1_csv) - 1);
@@ -340,7 +292,7 @@ START_TEST(sample_messages)
 	free(msg);
 
 	/* The body whose lines look like IMAP responses is just text. */
-	msg = slurp(sd.files[2], &len);
+	msg = tf_slurp(NULL, sd.files[2], &len);
 	summarize(&c, msg, len, 0, &s);
 	ck_assert_str_eq(s.subject, "IMAP transcript from the bug report");
 	ck_assert_str_eq(s.from, "Carol <carol@example.com>");
@@ -351,7 +303,7 @@ START_TEST(sample_messages)
 	free(msg);
 
 	/* The large scan: 790 000 bytes decoded from about a megabyte. */
-	msg = slurp(sd.files[3], &len);
+	msg = tf_slurp(NULL, sd.files[3], &len);
 	summarize(&c, msg, len, 0, &s);
 	ck_assert_str_eq(s.subject, "Scanned document (large attachment)");
 	ck_assert_uint_eq(s.natt, 1);
@@ -359,7 +311,7 @@ START_TEST(sample_messages)
 	ck_assert_str_eq(s.att[0].content_type, "application/octet-stream");
 	ck_assert_uint_eq(s.att[0].size, 790000);
 	scan = pseudo_random(790000);
-	sha_hex(scan, 790000, expect);
+	tf_sha_hex(scan, 790000, expect);
 	ck_assert_str_eq(s.att[0].sha256, expect);
 	assert_attachment_file(&c, &s.att[0], scan, 790000);
 	free(scan);
@@ -367,7 +319,7 @@ START_TEST(sample_messages)
 	free(msg);
 
 	/* The sent reply. */
-	msg = slurp(sd.files[4], &len);
+	msg = tf_slurp(NULL, sd.files[4], &len);
 	summarize(&c, msg, len, 0, &s);
 	ck_assert_str_eq(s.subject, "Re: Welcome to the team");
 	ck_assert_str_eq(s.from, "Alice Liddell <alice@example.org>");
@@ -391,7 +343,7 @@ START_TEST(bytewise_extraction_and_dedup)
 
 	seed(&sd);
 	ctx_open(&c, NULL);
-	msg = slurp(sd.files[1], &len);
+	msg = tf_slurp(NULL, sd.files[1], &len);
 	summarize(&c, msg, len, 0, &a);
 	summarize(&c, msg, len, 1, &b);
 	ck_assert_uint_eq(a.natt, 1);
@@ -400,7 +352,7 @@ START_TEST(bytewise_extraction_and_dedup)
 	ck_assert_str_eq(a.subject, b.subject);
 	/* The attachment is written once; no temporary file is left. */
 	snprintf(att, sizeof(att), "%s/attachments", c.dir);
-	ck_assert_int_eq(count_entries(att), 1);
+	ck_assert_int_eq(tf_count_entries(att), 1);
 	mime_summary_free(&a);
 	mime_summary_free(&b);
 	free(msg);
@@ -429,8 +381,7 @@ START_TEST(thousands_of_parts)
 	for (int i = 0; i < 20000; i++)
 		puts_(&b, "--b\r\nContent-Type: application/x-junk\r\n\r\nx\r\n");
 	puts_(&b, "--b--\r\n");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert_uint_eq(s.parts, 1000);
 	ck_assert(s.limits & (1u << MIME_L_PARTS));
 	ck_assert_uint_lt(s.parsed, s.size);
@@ -439,8 +390,7 @@ START_TEST(thousands_of_parts)
 	ck_assert_str_eq(s.subject, "hostile");
 	ck_assert_int_eq(c.log.n, 1);
 	ck_assert_str_eq(c.log.limit[0], "max-mime-parts");
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -465,14 +415,12 @@ START_TEST(deep_nesting)
 		snprintf(line, sizeof(line), "--b%d--\r\n", i);
 		puts_(&b, line);
 	}
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_DEPTH));
 	ck_assert_uint_le(s.depth, 32);
 	ck_assert_uint_eq(s.natt, 0);
 	ck_assert_str_eq(c.log.limit[0], "max-mime-depth");
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -490,15 +438,13 @@ START_TEST(endless_header_field)
 	for (int i = 0; i < 8; i++)
 		put(&b, chunk, 1 << 20);
 	puts_(&b, "\r\n\r\nbody\r\n");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_HEADER));
 	ck_assert_str_eq(s.from, "Mallory <m@example.com>");
 	ck_assert_ptr_null(s.subject);
 	ck_assert_uint_lt(s.parsed, 100);
 	ck_assert_str_eq(c.log.limit[0], "max-mime-header");
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 
 	/* Folded lines count as one field. */
 	b.len = 0;
@@ -506,12 +452,10 @@ START_TEST(endless_header_field)
 	for (int i = 0; i < 20000; i++)
 		puts_(&b, "\r\n folded");
 	puts_(&b, "\r\n\r\nbody\r\n");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_HEADER));
 	ck_assert_ptr_null(s.subject);
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 
 	/* Many short fields: the header bytes of the message are capped. */
 	b.len = 0;
@@ -519,14 +463,12 @@ START_TEST(endless_header_field)
 	for (int i = 0; i < 200000; i++)
 		puts_(&b, "X-Junk: 0123456789\r\n");
 	puts_(&b, "Subject: late\r\n\r\nbody\r\n");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_HEADERS));
 	ck_assert_uint_le(s.parsed, (1u << 20));
 	ck_assert_str_eq(s.from, "Mallory <m@example.com>");
 	ck_assert_ptr_null(s.subject);
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(chunk);
 	free(b.p);
 }
@@ -553,8 +495,7 @@ START_TEST(broken_encodings)
 	/* The boundary is never closed and the stream ends mid-line. */
 	puts_(&b, "--b\r\nContent-Type: application/octet-stream; name=\"t.bin\"\r\n"
 		  "Content-Transfer-Encoding: base64\r\n\r\nQUJDRA");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert_uint_eq(s.natt, 4);
 	ck_assert_str_eq(s.att[0].filename, "x.pdf");
 	ck_assert_str_eq(s.att[1].filename, "q.bin");
@@ -568,15 +509,14 @@ START_TEST(broken_encodings)
 
 		/* Whatever the decoder made of it is stored under its digest. */
 		snprintf(path, sizeof(path), "%s/%s", c.dir, s.att[i].path);
-		got = slurp(path, &len);
+		got = tf_slurp(NULL, path, &len);
 		ck_assert_uint_eq(len, s.att[i].size);
-		sha_hex(got, len, hex);
+		tf_sha_hex(got, len, hex);
 		ck_assert_str_eq(hex, s.att[i].sha256);
 		free(got);
 	}
 	ck_assert_uint_eq(s.limits, 0);
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -599,8 +539,7 @@ START_TEST(hostile_names_are_only_reported)
 	puts_(&b, "--b\r\nContent-Type: application/octet-stream; name=\"=?UTF-8?B?L3RtcC9ldmls?=\"\r\n\r\n"
 		  "evil\r\n");
 	puts_(&b, "--b--\r\n");
-	ctx_open(&c, NULL);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, NULL, &b, &s);
 	ck_assert_uint_eq(s.natt, 3);
 	ck_assert_str_eq(s.att[0].filename, "../../etc/passwd");
 	ck_assert_str_eq(s.att[1].filename, "../../x_y_[31m.sh");
@@ -612,10 +551,9 @@ START_TEST(hostile_names_are_only_reported)
 	/* Only digests in attachments/, and nothing was made at the
 	 * declared names. */
 	snprintf(att, sizeof(att), "%s/attachments", c.dir);
-	ck_assert_int_eq(count_entries(att), 3);
+	ck_assert_int_eq(tf_count_entries(att), 3);
 	ck_assert_int_ne(stat("/tmp/evil", &sb), 0);
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -632,13 +570,11 @@ START_TEST(time_cap)
 		puts_(&b, "line of text\r\n");
 	imt_limits_default(&lim);
 	lim.mime_time_ms = 0;
-	ctx_open(&c, &lim);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, &lim, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_TIME));
 	ck_assert_uint_lt(s.parsed, s.size);
 	ck_assert_str_eq(c.log.limit[0], "mime-time");
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -679,27 +615,23 @@ START_TEST(attached_messages_nest)
 	puts_(&b, "Subject: last\r\nContent-Type: application/zip; name=\"z.zip\"\r\n\r\nPK\r\n");
 	imt_limits_default(&lim);
 	lim.max_mime_depth = 8;
-	ctx_open(&c, &lim);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, &lim, &b, &s);
 	ck_assert(s.limits & (1u << MIME_L_DEPTH));
 	ck_assert_uint_le(s.depth, 8);
 	ck_assert_uint_eq(s.natt, 0);
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 
 	/* Within the cap the attachment inside is found. */
 	b.len = 0;
 	for (int i = 0; i < 3; i++)
 		puts_(&b, "Subject: inner\r\nContent-Type: message/rfc822\r\n\r\n");
 	puts_(&b, "Subject: last\r\nContent-Type: application/zip; name=\"z.zip\"\r\n\r\nPK\r\n");
-	ctx_open(&c, &lim);
-	summarize(&c, b.p, b.len, 0, &s);
+	open_summarize(&c, &lim, &b, &s);
 	ck_assert_uint_eq(s.limits, 0);
 	ck_assert_uint_eq(s.depth, 3);
 	ck_assert_uint_eq(s.natt, 1);
 	ck_assert_str_eq(s.att[0].filename, "z.zip");
-	mime_summary_free(&s);
-	ctx_close(&c);
+	close_summary(&c, &s);
 	free(b.p);
 }
 END_TEST
@@ -717,7 +649,7 @@ START_TEST(event_members)
 
 	seed(&sd);
 	ctx_open(&c, NULL);
-	msg = slurp(sd.files[1], &len);
+	msg = tf_slurp(NULL, sd.files[1], &len);
 	summarize(&c, msg, len, 0, &s);
 	memset(obj.sha256, 'a', 64);
 	memset(&ev, 0, sizeof(ev));
