@@ -235,7 +235,9 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int extract_manifest_write(struct extract *x, const char *json, size_t len)
+/* Appends a record, even after an error stopped the extraction (the
+ * record of the object that failed says so, if the disk takes it). */
+static int manifest_append(struct extract *x, const char *json, size_t len)
 {
 	struct iovec iov[2] = {
 		{ .iov_base = (void *)json, .iov_len = len },
@@ -243,8 +245,6 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len)
 	};
 	ssize_t k;
 
-	if (x->failed)
-		return -1;
 	/* One call, so that a record is never interleaved or half there
 	 * unless the disk filled in the middle of it. */
 	do
@@ -255,6 +255,13 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len)
 	if ((size_t)k != len + 1)
 		return extract_fail(x, EXTRACT_MANIFEST, ENOSPC);
 	return 0;
+}
+
+int extract_manifest_write(struct extract *x, const char *json, size_t len)
+{
+	if (x->failed)
+		return -1;
+	return manifest_append(x, json, len);
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -658,7 +665,7 @@ static int obj_record(struct extract_obj *o, const char *sha)
 	event_bool(ev, "missing_truncated", o->ranges_cut);
 	if (event_end(ev) != 0)
 		return extract_fail(o->x, EXTRACT_MANIFEST, ENOMEM);
-	return extract_manifest_write(o->x, ev->text, ev->len);
+	return manifest_append(o->x, ev->text, ev->len);
 }
 
 int extract_end(struct extract_obj *o, enum extract_end_reason reason,
@@ -677,8 +684,10 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 		extract_fail(x, o->name, errno);
 	if (close(o->fd) != 0 && !x->failed)
 		extract_fail(x, o->name, errno);
-	if (o->size < o->declared && !o->cut) {
-		/* The literal stopped early; why is the caller's word. */
+	if (o->size < o->declared && !o->cut && !x->failed) {
+		/* The literal stopped early; why is the caller's word.  (After
+		 * a write error the bytes stopped here, whatever the caller
+		 * says: write-error alone.) */
 		switch (reason) {
 		case EXTRACT_END_CAPTURE_END:
 			o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_CAPTURE_END);
@@ -694,7 +703,7 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 	if (x->failed)
 		o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_WRITE_ERROR);
 	sha256_final_hex(&o->hash, sha);
-	if (x->failed || obj_record(o, sha) != 0)
+	if (obj_record(o, sha) != 0 || x->failed)
 		rc = -1;
 	if (rc == 0 && res_r != NULL) {
 		memcpy(x->path, o->name, sizeof(x->path));

@@ -487,11 +487,14 @@ START_TEST(write_failure_names_the_file)
 	struct extract *x = open_dir(dir, NULL, NULL);
 	struct extract_meta m = fetch_meta("BODY[]", 1 << 20);
 	struct extract_obj *o;
-	struct rlimit rl = { 100000, 100000 };
+	struct rlimit rl;
+	json_object *recs[2], *reasons;
 	int rc = 0;
 
 	/* A file size limit fails writes as a full disk would. */
 	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = 100000;
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
 	o = extract_begin(x, &m);
 	ck_assert_ptr_nonnull(o);
@@ -507,6 +510,16 @@ START_TEST(write_failure_names_the_file)
 	ck_assert_int_eq(extract_end(o, EXTRACT_END_DONE, NULL), -1);
 	ck_assert_int_eq(extract_close(x, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, dir));
+	/* The manifest still took the failed object's record. */
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	ck_assert_uint_eq(manifest(dir, recs, 2), 1);
+	ck_assert(!json_object_get_boolean(field(recs[0], "complete")));
+	reasons = field(recs[0], "reasons");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(reasons, 0)),
+			 "write-error");
+	put_all(recs, 1);
+	tf_validate_manifest(dir);
 	free(data);
 	tf_remove_tree(dir);
 }
