@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 
-#include "mime_int.h"
+#include "mime_scan.h"
 #include "sha256.h"
 
 #define MIME_ATT_DIR   "attachments"
@@ -38,6 +39,15 @@ struct mime {
 	uint32_t warnings;       /* of the parse in progress */
 	unsigned char *block;
 };
+
+/* Milliseconds of a monotonic clock, for the per-message time cap. */
+static uint64_t mime_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
 
 static const char *const limit_names[] = {
 #define MIME_LIMIT_NAME(e, name) name,
@@ -434,6 +444,37 @@ static void mime_headers(GMimeMessage *msg, struct mime_summary *s)
 		s->content_type = mime_type_of(body);
 }
 
+/* Reads the message at fd through a scan (mime_scan.h): how much of it
+ * GMime may be given.  Returns 0, or -1 (errno set). */
+static int mime_measure(struct mime *m, int fd, uint64_t deadline,
+			struct mime_scan_result *r)
+{
+	struct mime_scan *sc = mime_scan_new(extract_limits(m->x));
+	int rc = 0;
+
+	if (sc == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (;;) {
+		ssize_t k = read(fd, m->block, MIME_BLOCK);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -1;
+			break;
+		}
+		if (k == 0 || mime_scan_feed(sc, m->block, (size_t)k))
+			break;
+		if (mime_now_ms() >= deadline)
+			mime_scan_stop(sc, MIME_L_TIME);
+	}
+	mime_scan_finish(sc, r);
+	mime_scan_free(sc);
+	return rc;
+}
+
 int mime_summarize(struct mime *m, const struct extract_result *obj,
 		   struct mime_summary *s)
 {
@@ -452,7 +493,7 @@ int mime_summarize(struct mime *m, const struct extract_result *obj,
 	fd = openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &sb) != 0 || mime_scan(fd, lim, deadline, &sr) != 0 ||
+	if (fstat(fd, &sb) != 0 || mime_measure(m, fd, deadline, &sr) != 0 ||
 	    lseek(fd, 0, SEEK_SET) != 0) {
 		close(fd);
 		return -1;

@@ -16,29 +16,25 @@
  * current field, capped.  Depth of entities: the message is 0, each
  * multipart or attached message opens one more level for what it holds.
  */
-#include "mime_int.h"
+#include "mime_scan.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <gmime/gmime.h>
 
 #include "mime.h"
 #include "wire.h"
 
-#define SCAN_CHUNK (64u << 10)
-
 struct scan_level {
 	char *boundary;          /* NULL: an attached message */
 	size_t len;
 };
 
-struct scan {
-	const struct imt_limits *lim;
-	struct mime_scan_result *r;
+struct mime_scan {
+	struct imt_limits lim;
+	struct mime_scan_result r;
 	uint64_t off;            /* stream offset of the next byte */
 	/* the current line */
 	uint64_t line_start;
@@ -60,16 +56,16 @@ struct scan {
 	int done;
 };
 
-static void scan_stop(struct scan *s, uint64_t cut, enum mime_limit_bit why)
+static void scan_stop(struct mime_scan *s, uint64_t cut, unsigned why)
 {
-	s->r->cut = cut;
-	s->r->limits |= 1u << why;
+	s->r.cut = cut;
+	s->r.limits |= 1u << why;
 	s->done = 1;
 }
 
 /* Reads the Content-Type field just ended (GMime's own parser, so that
  * both see the same boundary). */
-static void scan_field_end(struct scan *s)
+static void scan_field_end(struct mime_scan *s)
 {
 	static const char name[] = "content-type:";
 	GMimeContentType *ct;
@@ -98,9 +94,9 @@ static void scan_field_end(struct scan *s)
 	g_object_unref(ct);
 }
 
-static int scan_push(struct scan *s, char *boundary)
+static int scan_push(struct mime_scan *s, char *boundary)
 {
-	if (s->nlv + 1 > s->lim->max_mime_depth) {
+	if (s->nlv + 1 > s->lim.max_mime_depth) {
 		free(boundary);
 		/* The container whose content would go deeper is not given. */
 		scan_stop(s, s->block_start, MIME_L_DEPTH);
@@ -109,12 +105,12 @@ static int scan_push(struct scan *s, char *boundary)
 	s->lv[s->nlv].boundary = boundary;
 	s->lv[s->nlv].len = boundary != NULL ? strlen(boundary) : 0;
 	s->nlv++;
-	if (s->nlv > s->r->depth)
-		s->r->depth = s->nlv;
+	if (s->nlv > s->r.depth)
+		s->r.depth = s->nlv;
 	return 0;
 }
 
-static void scan_pop_to(struct scan *s, uint32_t n)
+static void scan_pop_to(struct mime_scan *s, uint32_t n)
 {
 	while (s->nlv > n) {
 		s->nlv--;
@@ -123,13 +119,13 @@ static void scan_pop_to(struct scan *s, uint32_t n)
 }
 
 /* A new entity's header block starts at off. */
-static void scan_block(struct scan *s, uint64_t off)
+static void scan_block(struct mime_scan *s, uint64_t off)
 {
-	if (s->r->parts >= s->lim->max_mime_parts) {
+	if (s->r.parts >= s->lim.max_mime_parts) {
 		scan_stop(s, s->line_start, MIME_L_PARTS);
 		return;
 	}
-	s->r->parts++;
+	s->r.parts++;
 	s->in_header = 1;
 	s->block_start = off;
 	s->field_len = 0;
@@ -139,7 +135,7 @@ static void scan_block(struct scan *s, uint64_t off)
 }
 
 /* The blank line that ends a header block. */
-static void scan_block_end(struct scan *s, uint64_t next)
+static void scan_block_end(struct mime_scan *s, uint64_t next)
 {
 	scan_field_end(s);
 	s->field_len = 0;
@@ -156,7 +152,7 @@ static void scan_block_end(struct scan *s, uint64_t next)
 }
 
 /* Is the line a delimiter of an open boundary?  Then acts on it. */
-static int scan_delimiter(struct scan *s, uint64_t next)
+static int scan_delimiter(struct mime_scan *s, uint64_t next)
 {
 	const char *t = s->pre + 2;
 	size_t n;
@@ -189,7 +185,7 @@ static int scan_delimiter(struct scan *s, uint64_t next)
 }
 
 /* A whole line was read (or the last, unterminated one). */
-static void scan_line_end(struct scan *s)
+static void scan_line_end(struct mime_scan *s)
 {
 	uint64_t next = s->line_start + s->line_len;
 
@@ -204,7 +200,7 @@ static void scan_line_end(struct scan *s)
 
 /* The first byte of a line in a header block: a new field, or more of
  * the current one. */
-static void scan_header_line_start(struct scan *s, unsigned char c)
+static void scan_header_line_start(struct mime_scan *s, unsigned char c)
 {
 	if (c == ' ' || c == '\t')
 		return;
@@ -213,7 +209,7 @@ static void scan_header_line_start(struct scan *s, unsigned char c)
 	s->field_start = s->line_start;
 }
 
-static void scan_bytes(struct scan *s, const unsigned char *p, size_t n)
+static void scan_bytes(struct mime_scan *s, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
@@ -234,12 +230,12 @@ static void scan_bytes(struct scan *s, const unsigned char *p, size_t n)
 			s->pre_len += c;
 		}
 		if (s->in_header) {
-			if (BUDGET_EXCEEDED(s->headers, k, s->lim->max_mime_headers)) {
+			if (BUDGET_EXCEEDED(s->headers, k, s->lim.max_mime_headers)) {
 				scan_stop(s, s->line_start, MIME_L_HEADERS);
 				return;
 			}
 			s->headers += k;
-			if (BUDGET_EXCEEDED(s->field_len, k, s->lim->max_mime_header)) {
+			if (BUDGET_EXCEEDED(s->field_len, k, s->lim.max_mime_header)) {
 				scan_stop(s, s->field_start, MIME_L_HEADER);
 				return;
 			}
@@ -256,59 +252,60 @@ static void scan_bytes(struct scan *s, const unsigned char *p, size_t n)
 	}
 }
 
-int mime_scan(int fd, const struct imt_limits *lim, uint64_t deadline_ms,
-	      struct mime_scan_result *r)
+struct mime_scan *mime_scan_new(const struct imt_limits *lim)
 {
-	struct scan s;
-	unsigned char *buf;
-	int rc = 0, saved = 0;
+	struct mime_scan *s = calloc(1, sizeof(*s));
 
-	memset(r, 0, sizeof(*r));
-	memset(&s, 0, sizeof(s));
-	s.lim = lim;
-	s.r = r;
+	if (s == NULL)
+		return NULL;
+	s->lim = *lim;
 	/* A delimiter is "--", a boundary no longer than a field, "--" and
 	 * white space. */
-	s.pre_cap = (size_t)lim->max_mime_header + 8;
-	s.pre = malloc(s.pre_cap);
-	s.field = malloc((size_t)lim->max_mime_header + 1);
-	s.lv = calloc((size_t)lim->max_mime_depth + 1, sizeof(*s.lv));
-	buf = malloc(SCAN_CHUNK);
-	if (s.pre == NULL || s.field == NULL || s.lv == NULL || buf == NULL) {
-		saved = ENOMEM;
-		rc = -1;
-		goto out;
+	s->pre_cap = (size_t)lim->max_mime_header + 8;
+	s->pre = malloc(s->pre_cap);
+	s->field = malloc((size_t)lim->max_mime_header + 1);
+	s->lv = calloc((size_t)lim->max_mime_depth + 1, sizeof(*s->lv));
+	if (s->pre == NULL || s->field == NULL || s->lv == NULL) {
+		mime_scan_free(s);
+		return NULL;
 	}
-	scan_block(&s, 0);
-	while (!s.done) {
-		ssize_t k = read(fd, buf, SCAN_CHUNK);
+	scan_block(s, 0);
+	return s;
+}
 
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			saved = errno;
-			rc = -1;
-			break;
-		}
-		if (k == 0)
-			break;
-		scan_bytes(&s, buf, (size_t)k);
-		if (!s.done && mime_now_ms() >= deadline_ms)
-			scan_stop(&s, s.off, MIME_L_TIME);
+int mime_scan_feed(struct mime_scan *s, const void *p, size_t n)
+{
+	if (!s->done)
+		scan_bytes(s, p, n);
+	return s->done;
+}
+
+void mime_scan_stop(struct mime_scan *s, unsigned limit_bit)
+{
+	if (!s->done)
+		scan_stop(s, s->off, limit_bit);
+}
+
+void mime_scan_finish(struct mime_scan *s, struct mime_scan_result *r)
+{
+	if (!s->done) {
+		if (s->line_len > 0)
+			scan_line_end(s);
+		if (!s->done)
+			s->r.cut = s->off;
+		s->done = 1;
 	}
-	if (!s.done) {
-		if (s.line_len > 0)
-			scan_line_end(&s);
-		r->cut = s.off;
-	}
-out:
-	scan_pop_to(&s, 0);
-	free(s.ct_boundary);
-	free(s.lv);
-	free(s.field);
-	free(s.pre);
-	free(buf);
-	if (rc != 0)
-		errno = saved;
-	return rc;
+	*r = s->r;
+}
+
+void mime_scan_free(struct mime_scan *s)
+{
+	if (s == NULL)
+		return;
+	scan_pop_to(s, 0);
+	free(s->ct_boundary);
+	free(s->lv);
+	free(s->field);
+	free(s->pre);
+	free(s);
 }

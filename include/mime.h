@@ -11,9 +11,9 @@
  * written once under DIR/attachments/<sha256>; the file name it declares
  * is only reported, never used.
  *
- * Hostile MIME stays bounded: a linear scan before GMime sees the file
- * measures parts, nesting and header sizes and, when a cap is passed,
- * gives GMime only the bytes before the offending line (struct
+ * Hostile MIME stays bounded: a linear scan (mime_scan.h) before GMime
+ * sees the file measures parts, nesting and header sizes and, when a cap
+ * is passed, gives GMime only the bytes before the offending line (struct
  * imt_limits: max_mime_parts, max_mime_depth, max_mime_header,
  * max_mime_headers, mime_time_ms).  Each cap hit is reported through the
  * extraction's finding callback as limit-reached and recorded in the

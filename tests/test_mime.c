@@ -21,11 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gmime/gmime.h>
 #include <openssl/evp.h>
 
 #include "check_main.h"
 #include "extract.h"
 #include "mime.h"
+#include "mime_scan.h"
 #include "test_files.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -669,6 +671,133 @@ START_TEST(event_members)
 }
 END_TEST
 
+/* ---- the scan, however the bytes are cut ------------------------------------------ */
+
+static struct mime_scan_result scan_chunks(const struct imt_limits *lim, const char *p,
+					   size_t n, size_t split, size_t step)
+{
+	struct mime_scan *sc = mime_scan_new(lim);
+	struct mime_scan_result r;
+	size_t i = 0;
+
+	ck_assert_ptr_nonnull(sc);
+	if (step == 0) {
+		mime_scan_feed(sc, p, split);
+		i = split;
+		step = n;
+	}
+	for (; i < n; i += step)
+		mime_scan_feed(sc, p + i, n - i < step ? n - i : step);
+	mime_scan_finish(sc, &r);
+	mime_scan_free(sc);
+	return r;
+}
+
+static void assert_same_scan(struct mime_scan_result a, struct mime_scan_result b,
+			     const char *what, size_t at)
+{
+	ck_assert_msg(a.cut == b.cut && a.limits == b.limits && a.parts == b.parts &&
+		      a.depth == b.depth, "%s: cut at %zu differs", what, at);
+}
+
+/* Whole, one byte at a time and split at every offset: one result. */
+static struct mime_scan_result scan_every_way(const struct imt_limits *lim,
+					      const struct buf *b, const char *what)
+{
+	struct mime_scan_result whole = scan_chunks(lim, b->p, b->len, 0, b->len ? b->len : 1);
+
+	assert_same_scan(whole, scan_chunks(lim, b->p, b->len, 0, 1), what, 1);
+	for (size_t at = 0; at <= b->len; at++)
+		assert_same_scan(whole, scan_chunks(lim, b->p, b->len, at, 0), what, at);
+	return whole;
+}
+
+START_TEST(scan_is_the_same_however_cut)
+{
+	struct imt_limits lim;
+	struct mime_scan_result r;
+	struct buf b = { 0 };
+	struct seeded sd;
+	unsigned char *msg;
+	size_t len;
+	char line[128];
+
+	g_mime_init();
+	imt_limits_default(&lim);
+	seed(&sd);
+	msg = tf_slurp(NULL, sd.files[1], &len);
+	put(&b, msg, len);
+	r = scan_every_way(&lim, &b, "quarterly report");
+	ck_assert_uint_eq(r.cut, len);
+	ck_assert_uint_eq(r.parts, 5);
+	ck_assert_uint_eq(r.depth, 2);
+	ck_assert_uint_eq(r.limits, 0);
+	free(msg);
+	unseed(&sd);
+
+	lim.max_mime_parts = 10;
+	lim.max_mime_depth = 4;
+	lim.max_mime_header = 256;
+	lim.max_mime_headers = 2048;
+
+	/* Parts: LF-only line ends, white space after delimiters. */
+	b.len = 0;
+	puts_(&b, "Content-Type: multipart/mixed; boundary=b\n\n");
+	for (int i = 0; i < 30; i++)
+		puts_(&b, "--b \t\nContent-Type: text/plain\n\nx\n");
+	puts_(&b, "--b--");
+	r = scan_every_way(&lim, &b, "parts");
+	ck_assert_uint_eq(r.parts, 10);
+	ck_assert_uint_eq(r.limits, 1u << MIME_L_PARTS);
+	ck_assert_int_eq(memcmp(b.p + r.cut, "--b", 3), 0);
+
+	/* Nesting. */
+	b.len = 0;
+	puts_(&b, "Content-Type: multipart/mixed; boundary=\"n0\"\r\n\r\n");
+	for (int i = 1; i < 12; i++) {
+		snprintf(line, sizeof(line),
+			 "--n%d\r\nContent-Type: multipart/mixed;\r\n boundary=\"n%d\"\r\n\r\n",
+			 i - 1, i);
+		puts_(&b, line);
+	}
+	r = scan_every_way(&lim, &b, "nesting");
+	ck_assert_uint_eq(r.limits, 1u << MIME_L_DEPTH);
+	ck_assert_uint_eq(r.depth, 4);
+
+	/* A folded field past the field cap. */
+	b.len = 0;
+	puts_(&b, "From: a@example.org\r\nSubject: x");
+	for (int i = 0; i < 40; i++)
+		puts_(&b, "\r\n folded");
+	puts_(&b, "\r\n\r\nbody\r\n");
+	r = scan_every_way(&lim, &b, "field");
+	ck_assert_uint_eq(r.limits, 1u << MIME_L_HEADER);
+	ck_assert_uint_eq(r.cut, strlen("From: a@example.org\r\n"));
+
+	/* Header bytes of the message. */
+	b.len = 0;
+	for (int i = 0; i < 400; i++)
+		puts_(&b, "X-A: 1\r\n");
+	r = scan_every_way(&lim, &b, "headers");
+	ck_assert_uint_eq(r.limits, 1u << MIME_L_HEADERS);
+	ck_assert_uint_le(r.cut, 2048);
+
+	/* Attached messages, closed boundaries, an epilogue, no last LF. */
+	b.len = 0;
+	puts_(&b, "Content-Type: multipart/mixed; boundary=o\r\n\r\npreamble\r\n"
+		  "--o\r\nContent-Type: message/rfc822\r\n\r\n"
+		  "Subject: inner\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n"
+		  "--i\r\n\r\ntext\r\n--i--\r\n--o\r\nContent-Type: image/png\r\n\r\nPNG\r\n"
+		  "--o--\r\nepilogue\r\n--i\r\nnot a delimiter any more");
+	r = scan_every_way(&lim, &b, "attached");
+	ck_assert_uint_eq(r.limits, 0);
+	ck_assert_uint_eq(r.parts, 5);
+	ck_assert_uint_eq(r.depth, 3);
+	ck_assert_uint_eq(r.cut, b.len);
+	free(b.p);
+}
+END_TEST
+
 static Suite *mime_suite(void)
 {
 	Suite *s = suite_create("mime");
@@ -686,6 +815,7 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, not_a_message);
 	tcase_add_test(tc, attached_messages_nest);
 	tcase_add_test(tc, event_members);
+	tcase_add_test(tc, scan_is_the_same_however_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
