@@ -42,8 +42,9 @@
 #define EXTRACT_TAG_MAX     64
 #define EXTRACT_MAILBOX_MAX 1024
 #define EXTRACT_SECTION_MAX 256
-/* Characters of the section kept in a file name. */
+/* Characters of the section kept in a file name, and the whole name. */
 #define EXTRACT_NAME_SECTION 40
+#define EXTRACT_NAME_MAX     128
 
 struct extract_range {
 	uint64_t start, len;
@@ -73,7 +74,7 @@ struct extract_obj {
 	char section[EXTRACT_SECTION_MAX + 1];
 	size_t tag_len, mailbox_len, section_len;
 	int tag_set, mailbox_set, section_set, mailbox_cut;
-	char name[128];
+	char name[EXTRACT_NAME_MAX];
 	size_t blen;
 	unsigned char buf[EXTRACT_BUF];
 };
@@ -92,7 +93,7 @@ struct extract {
 	int failed;
 	struct extract_obj *objs;
 	struct imt_event rec;                /* manifest record being built */
-	char path[sizeof(((struct extract_obj *)0)->name)];
+	char path[EXTRACT_NAME_MAX];
 	char err[512];
 };
 
@@ -318,9 +319,8 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
  * or -1 with errno set. */
 static int extract_create(struct extract *x, struct extract_obj *o)
 {
-	char base[96], sec[EXTRACT_NAME_SECTION + 1], id[32];
+	char base[EXTRACT_NAME_MAX - 16], sec[EXTRACT_NAME_SECTION + 1], id[32];
 	const char *ext = o->whole ? "eml" : "part";
-	int n;
 
 	id[0] = '\0';
 	if (o->has_uid)
@@ -331,11 +331,9 @@ static int extract_create(struct extract *x, struct extract_obj *o)
 		extract_safe_name(sec, sizeof(sec), o->section, o->section_len);
 	else
 		snprintf(sec, sizeof(sec), "%" PRIu32, o->index);
-	n = snprintf(base, sizeof(base), "s%" PRIu64 "-%06" PRIu64 "-%s-%s%s-%s",
+	snprintf(base, sizeof(base), "s%" PRIu64 "-%06" PRIu64 "-%s-%s%s-%s",
 		     o->session, x->seq, o->dir == 0 ? "c2s" : "s2c",
 		     kind_names[o->kind], id, sec);
-	if (n < 0)
-		n = 0;
 	for (unsigned t = 0; t < EXTRACT_NAME_TRIES; t++) {
 		int fd;
 
@@ -378,7 +376,6 @@ static void copy_trusted(char *dst, size_t cap, const char *s)
 struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *m)
 {
 	struct extract_obj *o;
-	int dummy;
 
 	if (x == NULL || x->failed)
 		return NULL;
@@ -426,7 +423,7 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 	copy_text(o->mailbox, EXTRACT_MAILBOX_MAX, &o->mailbox_len,
 		  &o->mailbox_set, &o->mailbox_cut, m->mailbox, m->mailbox_len);
 	copy_text(o->section, EXTRACT_SECTION_MAX, &o->section_len,
-		  &o->section_set, &dummy, m->section, m->section_len);
+		  &o->section_set, NULL, m->section, m->section_len);
 	extract_section_parse(m->section, m->section_len, &o->sec);
 	if (o->sec.partial || o->has_partial_length)
 		o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_PARTIAL);

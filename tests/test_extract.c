@@ -459,7 +459,7 @@ END_TEST
 START_TEST(unusable_directory_is_a_clear_error)
 {
 	struct imt_limits lim;
-	char err[512], file[64], bad[128];
+	char err[512], file[64], bad[128], *dir;
 	int fd;
 
 	imt_limits_default(&lim);
@@ -476,6 +476,13 @@ START_TEST(unusable_directory_is_a_clear_error)
 	/* The file itself is not a directory either. */
 	ck_assert_ptr_null(extract_open(file, &lim, NULL, NULL, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, file));
+	/* A manifest that is a symbolic link is not followed. */
+	dir = tf_make_dir("imt-extract");
+	snprintf(bad, sizeof(bad), "%s/manifest.ndjson", dir);
+	ck_assert_int_eq(symlink(file, bad), 0);
+	ck_assert_ptr_null(extract_open(dir, &lim, NULL, NULL, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, bad));
+	tf_remove_tree(dir);
 	unlink(file);
 }
 END_TEST
@@ -661,6 +668,26 @@ START_TEST(append_objects)
 }
 END_TEST
 
+/* Every reason of the table is in docs/extract.md and in the schema. */
+START_TEST(docs_and_schema_list_every_reason)
+{
+	size_t dlen, slen;
+	char *doc = (char *)tf_slurp(NULL, "docs/extract.md", &dlen);
+	char *schema = (char *)tf_slurp(NULL, "docs/extract-manifest.schema.json", &slen);
+	char want[64];
+
+	for (unsigned b = 0; b < EXTRACT_R__COUNT; b++) {
+		snprintf(want, sizeof(want), "`%s`", extract_reason_name(b));
+		ck_assert_msg(strstr(doc, want) != NULL, "docs/extract.md lacks %s", want);
+		snprintf(want, sizeof(want), "\"%s\"", extract_reason_name(b));
+		ck_assert_msg(strstr(schema, want) != NULL, "the schema lacks %s", want);
+	}
+	ck_assert_str_eq(extract_reason_name(EXTRACT_R__COUNT), "unknown");
+	free(doc);
+	free(schema);
+}
+END_TEST
+
 static Suite *extract_suite(void)
 {
 	Suite *s = suite_create("extract");
@@ -679,6 +706,7 @@ static Suite *extract_suite(void)
 	tcase_add_test(tc, open_objects_cap);
 	tcase_add_test(tc, section_parse);
 	tcase_add_test(tc, append_objects);
+	tcase_add_test(tc, docs_and_schema_list_every_reason);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -798,6 +798,66 @@ START_TEST(scan_is_the_same_however_cut)
 }
 END_TEST
 
+/* Every cap name of the table is in docs/extract.md and in the schema. */
+START_TEST(docs_and_schema_list_every_limit)
+{
+	size_t dlen, slen;
+	char *doc = (char *)tf_slurp(NULL, "docs/extract.md", &dlen);
+	char *schema = (char *)tf_slurp(NULL, "docs/extract-manifest.schema.json", &slen);
+	char want[64];
+
+	for (unsigned b = 0; b < MIME_L__COUNT; b++) {
+		snprintf(want, sizeof(want), "`%s`", mime_limit_name(b));
+		ck_assert_msg(strstr(doc, want) != NULL, "docs/extract.md lacks %s", want);
+		snprintf(want, sizeof(want), "\"%s\"", mime_limit_name(b));
+		ck_assert_msg(strstr(schema, want) != NULL, "the schema lacks %s", want);
+	}
+	ck_assert_str_eq(mime_limit_name(MIME_L__COUNT), "unknown");
+	free(doc);
+	free(schema);
+}
+END_TEST
+
+/* A symbolic link planted as DIR/attachments is not followed: the
+ * extraction stops with an error naming it. */
+START_TEST(planted_attachments_link)
+{
+	struct buf b = { 0 };
+	struct ctx c;
+	struct mime_summary s;
+	struct extract_result res;
+	struct extract_meta meta = {
+		.session = 3, .client = "c", .server = "s", .dir = 1, .kind = EXTRACT_FETCH,
+		.command = "FETCH", .section = "BODY[]", .section_len = 6, .ts = "t",
+	};
+	struct extract_obj *o;
+	char link[512], *outside = strdup(tf_make_dir("imt-outside"));
+
+	head(&b, "Content-Type: multipart/mixed; boundary=\"b\"\r\n");
+	puts_(&b, "--b\r\nContent-Type: application/zip; name=\"z.zip\"\r\n\r\nPK\r\n--b--\r\n");
+	ctx_open(&c, NULL);
+	snprintf(link, sizeof(link), "%s/attachments", c.dir);
+	ck_assert_int_eq(symlink(outside, link), 0);
+	meta.declared_size = b.len;
+	o = extract_begin(c.x, &meta);
+	ck_assert_int_eq(extract_data(o, b.p, b.len, 1), 0);
+	ck_assert_int_eq(extract_end(o, EXTRACT_END_DONE, &res), 0);
+	snprintf(c.path, sizeof(c.path), "%s", res.path);
+	res.path = c.path;
+	ck_assert_int_eq(mime_summarize(c.m, &res, &s), -1);
+	ck_assert_ptr_nonnull(extract_error(c.x));
+	ck_assert_ptr_nonnull(strstr(extract_error(c.x), "attachments"));
+	ck_assert_int_eq(tf_count_entries(outside), 0);
+	mime_summary_free(&s);
+	mime_free(c.m);
+	ck_assert_int_eq(extract_close(c.x, NULL, 0), -1);
+	tf_remove_tree(c.dir);
+	tf_remove_tree(outside);
+	free(outside);
+	free(b.p);
+}
+END_TEST
+
 static Suite *mime_suite(void)
 {
 	Suite *s = suite_create("mime");
@@ -816,6 +876,8 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, attached_messages_nest);
 	tcase_add_test(tc, event_members);
 	tcase_add_test(tc, scan_is_the_same_however_cut);
+	tcase_add_test(tc, docs_and_schema_list_every_limit);
+	tcase_add_test(tc, planted_attachments_link);
 	suite_add_tcase(s, tc);
 	return s;
 }
