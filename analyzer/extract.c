@@ -213,8 +213,7 @@ static void extract_limit(struct extract *x, uint64_t session, int dir,
 	extract_report(x, session, &f);
 }
 
-/* write(2) of all n bytes; retries short writes and EINTR. */
-static int write_all(int fd, const void *p, size_t n)
+int extract_write_all(int fd, const void *p, size_t n)
 {
 	const char *s = p;
 
@@ -454,7 +453,7 @@ static int obj_flush(struct extract_obj *o)
 {
 	if (o->blen == 0)
 		return 0;
-	if (write_all(o->fd, o->buf, o->blen) != 0)
+	if (extract_write_all(o->fd, o->buf, o->blen) != 0)
 		return extract_fail(o->x, o->name, errno);
 	o->blen = 0;
 	return 0;
@@ -503,7 +502,7 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 	o->hole_at_end = 0;
 	sha256_update(&o->hash, p, len);
 	if (o->blen == 0 && len >= EXTRACT_BUF) {
-		if (write_all(o->fd, p, len) != 0)
+		if (extract_write_all(o->fd, p, len) != 0)
 			return extract_fail(o->x, o->name, errno);
 		return 0;
 	}

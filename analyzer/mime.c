@@ -180,24 +180,6 @@ static int mime_attdir(struct mime *m)
 	return 0;
 }
 
-static int mime_write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			if (k == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* The content of part, decoded, as a stream to read (a new reference),
  * or NULL when it has none. */
 static GMimeStream *mime_decoded(GMimePart *part)
@@ -229,7 +211,7 @@ static GMimeStream *mime_decoded(GMimePart *part)
 static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
 		      unsigned *limits, struct mime_attachment *a)
 {
-	char tmp[64];
+	char tmp[64], tpath[80];
 	struct sha256 h;
 	GMimeStream *in;
 	int fd, rc = 0;
@@ -238,25 +220,30 @@ static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
 	if (mime_attdir(m) != 0)
 		return -1;
 	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%" PRIu64, (long)getpid(), m->tmp_seq++);
+	snprintf(tpath, sizeof(tpath), MIME_ATT_DIR "/%s", tmp);
 	fd = openat(m->attfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    0644);
 	if (fd < 0)
-		return extract_fail(m->x, MIME_ATT_DIR "/(temporary file)", errno);
+		return extract_fail(m->x, tpath, errno);
 	if (sha256_init(&h) != 0) {
 		close(fd);
 		unlinkat(m->attfd, tmp, 0);
-		return extract_fail(m->x, MIME_ATT_DIR, ENOMEM);
+		return extract_fail(m->x, tpath, ENOMEM);
 	}
 	in = mime_decoded(part);
 	while (in != NULL) {
 		ssize_t k = g_mime_stream_read(in, (char *)m->block, MIME_BLOCK);
 
-		if (k <= 0)
+		if (k <= 0) {
+			/* A read error leaves the attachment short. */
+			if (k < 0)
+				a->complete = 0;
 			break;
+		}
 		sha256_update(&h, m->block, (size_t)k);
 		a->size += (uint64_t)k;
-		if (mime_write_all(fd, m->block, (size_t)k) != 0) {
-			rc = extract_fail(m->x, MIME_ATT_DIR "/(temporary file)", errno);
+		if (extract_write_all(fd, m->block, (size_t)k) != 0) {
+			rc = extract_fail(m->x, tpath, errno);
 			break;
 		}
 		if (mime_now_ms() >= deadline) {
@@ -270,7 +257,7 @@ static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
 	sha256_final_hex(&h, a->sha256);
 	snprintf(a->path, sizeof(a->path), MIME_ATT_DIR "/%s", a->sha256);
 	if (close(fd) != 0 && rc == 0)
-		rc = extract_fail(m->x, MIME_ATT_DIR "/(temporary file)", errno);
+		rc = extract_fail(m->x, tpath, errno);
 	/* An existing file of that name has the same content: kept as is. */
 	if (rc == 0 && linkat(m->attfd, tmp, m->attfd, a->sha256, 0) != 0 &&
 	    errno != EEXIST)

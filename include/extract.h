@@ -226,6 +226,9 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len);
 /* Stops the extraction with the message "DIR/path: strerror(errnum)";
  * the first error is kept.  Returns -1. */
 int extract_fail(struct extract *x, const char *path, int errnum);
+/* write(2) of all n bytes, retrying short writes and EINTR.  Returns 0,
+ * or -1 with errno set (ENOSPC when the file system takes nothing). */
+int extract_write_all(int fd, const void *p, size_t n);
 /* Reports a finding through x's callback. */
 void extract_report(struct extract *x, uint64_t session,
 		    const struct imt_finding_report *f);
