@@ -668,6 +668,45 @@ START_TEST(append_objects)
 }
 END_TEST
 
+/* "* 3 FETCH (BODY[HEADER] {5}..... BODY[TEXT] {4}.... UID 42)": two
+ * objects open until the response ends, the UID learnt last. */
+START_TEST(several_literals_in_one_response)
+{
+	char *dir = tf_make_dir("imt-extract");
+	struct extract *x = open_dir(dir, NULL, NULL);
+	struct extract_meta h = fetch_meta("BODY[HEADER]", 5), t = fetch_meta("BODY[TEXT]", 4);
+	struct extract_obj *a, *b;
+	struct extract_result ra, rb;
+	char pa[256];
+	json_object *recs[4];
+
+	h.has_uid = t.has_uid = 0;
+	t.index = 1;
+	a = extract_begin(x, &h);
+	ck_assert_int_eq(extract_data(a, "H: v\n", 5, 11), 0);
+	b = extract_begin(x, &t);
+	ck_assert_int_eq(extract_data(b, "body", 4, 12), 0);
+	extract_set_uid(a, 42);
+	extract_set_uid(b, 42);
+	ck_assert_int_eq(extract_end(a, EXTRACT_END_DONE, &ra), 0);
+	snprintf(pa, sizeof(pa), "%s", ra.path);
+	ck_assert_int_eq(extract_end(b, EXTRACT_END_DONE, &rb), 0);
+	ck_assert_str_ne(pa, rb.path);
+	ck_assert(ra.complete && !ra.whole && rb.complete && !rb.whole);
+	ck_assert_ptr_nonnull(strstr(pa, "BODY_HEADER_.part"));
+	ck_assert_ptr_nonnull(strstr(rb.path, "BODY_TEXT_.part"));
+	ck_assert_int_eq(extract_close(x, NULL, 0), 0);
+	ck_assert_uint_eq(manifest(dir, recs, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(u64_field(recs[i], "uid"), 42);
+		ck_assert_uint_eq(u64_field(recs[i], "index"), (uint64_t)i);
+	}
+	put_all(recs, 2);
+	tf_validate_manifest(dir);
+	tf_remove_tree(dir);
+}
+END_TEST
+
 /* Every reason of the table is in docs/extract.md and in the schema. */
 START_TEST(docs_and_schema_list_every_reason)
 {
@@ -707,6 +746,7 @@ static Suite *extract_suite(void)
 	tcase_add_test(tc, section_parse);
 	tcase_add_test(tc, append_objects);
 	tcase_add_test(tc, docs_and_schema_list_every_reason);
+	tcase_add_test(tc, several_literals_in_one_response);
 	suite_add_tcase(s, tc);
 	return s;
 }
