@@ -798,6 +798,91 @@ START_TEST(scan_is_the_same_however_cut)
 }
 END_TEST
 
+/* Entities (header blocks) below and including o. */
+static uint32_t gmime_count(GMimeObject *o)
+{
+	uint32_t n = 1;
+
+	if (o == NULL)
+		return 0;
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			n += gmime_count(g_mime_multipart_get_part(mp, i));
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+
+		if (inner != NULL)
+			n += gmime_count(g_mime_message_get_mime_part(inner));
+	}
+	return n;
+}
+
+/* Entities GMime builds from b: the scan must count the same. */
+static uint32_t gmime_entities(const struct buf *b)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(b->p, b->len);
+	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeMessage *msg = g_mime_parser_construct_message(p, NULL);
+	uint32_t n = 1;
+
+	if (msg != NULL) {
+		GMimeObject *top = g_mime_message_get_mime_part(msg);
+
+		if (top != NULL)
+			n = gmime_count(top);
+		g_object_unref(msg);
+	}
+	g_object_unref(p);
+	g_object_unref(st);
+	return n;
+}
+
+START_TEST(scan_counts_what_gmime_builds)
+{
+	static const char *const inputs[] = {
+		/* Conflicting Content-Type fields: the last one counts. */
+		"Content-Type: multipart/mixed; boundary=a\r\nContent-Type: text/plain\r\n\r\n"
+		"--a\r\n\r\nx\r\n--a\r\n\r\ny\r\n--a--\r\n",
+		"Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
+		"--a\r\n\r\nx\r\n--a\r\n\r\ny\r\n--a--\r\n",
+		/* RFC 2231 continued boundary, quoted boundary with spaces. */
+		"Content-Type: multipart/mixed; boundary*0=\"ab\"; boundary*1=\"cd\"\r\n\r\n"
+		"--abcd\r\n\r\nx\r\n--abcd\r\n\r\ny\r\n--abcd--\r\n",
+		"Content-Type: multipart/mixed;\r\n\tboundary=\"a b\"\r\n\r\n"
+		"--a b\r\n\r\nx\r\n--a b  \r\n\r\ny\r\n--a b--\r\n",
+		/* A multipart without a boundary is a leaf. */
+		"Content-Type: multipart/mixed\r\n\r\n--\r\n\r\nx\r\n",
+		/* An inner boundary that closes the outer one early. */
+		"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+		"Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n\r\nx\r\n"
+		"--o\r\n\r\ny\r\n--o--\r\n",
+		/* Attached messages. */
+		"Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\n"
+		"Subject: x\r\n\r\nbody\r\n",
+		"Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n"
+		"Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=i\r\n"
+		"\r\n--i\r\n\r\na\r\n--i\r\n\r\nb\r\n--i--\r\n--o\r\n\r\nc\r\n--o--\r\n",
+	};
+	struct imt_limits lim;
+
+	g_mime_init();
+	imt_limits_default(&lim);
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(*inputs); i++) {
+		struct buf b = { 0 };
+		struct mime_scan_result r;
+
+		puts_(&b, inputs[i]);
+		r = scan_every_way(&lim, &b, inputs[i]);
+		ck_assert_uint_eq(r.limits, 0);
+		ck_assert_msg(r.parts == gmime_entities(&b), "input %zu: scan %u, GMime %u",
+			      i, r.parts, gmime_entities(&b));
+		free(b.p);
+	}
+}
+END_TEST
+
 /* Every cap name of the table is in docs/extract.md and in the schema. */
 START_TEST(docs_and_schema_list_every_limit)
 {
@@ -877,6 +962,7 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, event_members);
 	tcase_add_test(tc, scan_is_the_same_however_cut);
 	tcase_add_test(tc, docs_and_schema_list_every_limit);
+	tcase_add_test(tc, scan_counts_what_gmime_builds);
 	tcase_add_test(tc, planted_attachments_link);
 	suite_add_tcase(s, tc);
 	return s;
