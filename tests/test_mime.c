@@ -886,20 +886,7 @@ END_TEST
 /* Every cap name of the table is in docs/extract.md and in the schema. */
 START_TEST(docs_and_schema_list_every_limit)
 {
-	size_t dlen, slen;
-	char *doc = (char *)tf_slurp(NULL, "docs/extract.md", &dlen);
-	char *schema = (char *)tf_slurp(NULL, "docs/extract-manifest.schema.json", &slen);
-	char want[64];
-
-	for (unsigned b = 0; b < MIME_L__COUNT; b++) {
-		snprintf(want, sizeof(want), "`%s`", mime_limit_name(b));
-		ck_assert_msg(strstr(doc, want) != NULL, "docs/extract.md lacks %s", want);
-		snprintf(want, sizeof(want), "\"%s\"", mime_limit_name(b));
-		ck_assert_msg(strstr(schema, want) != NULL, "the schema lacks %s", want);
-	}
-	ck_assert_str_eq(mime_limit_name(MIME_L__COUNT), "unknown");
-	free(doc);
-	free(schema);
+	tf_docs_list_names(mime_limit_name, MIME_L__COUNT);
 }
 END_TEST
 

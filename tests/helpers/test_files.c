@@ -84,3 +84,21 @@ void tf_validate_manifest(const char *dir)
 		 "docs/extract-manifest.schema.json", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
+
+void tf_docs_list_names(const char *(*name_of)(unsigned), unsigned n)
+{
+	size_t dlen, slen;
+	char *doc = (char *)tf_slurp(NULL, "docs/extract.md", &dlen);
+	char *schema = (char *)tf_slurp(NULL, "docs/extract-manifest.schema.json", &slen);
+	char want[64];
+
+	for (unsigned b = 0; b < n; b++) {
+		snprintf(want, sizeof(want), "`%s`", name_of(b));
+		ck_assert_msg(strstr(doc, want) != NULL, "docs/extract.md lacks %s", want);
+		snprintf(want, sizeof(want), "\"%s\"", name_of(b));
+		ck_assert_msg(strstr(schema, want) != NULL, "the schema lacks %s", want);
+	}
+	ck_assert_str_eq(name_of(n), "unknown");
+	free(doc);
+	free(schema);
+}

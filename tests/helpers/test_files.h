@@ -24,4 +24,9 @@ int tf_count_entries(const char *dir);
  * (fails the test when a record does not match). */
 void tf_validate_manifest(const char *dir);
 
+/* Each of the n names name_of(0 .. n-1) stands in docs/extract.md as
+ * `name` and in docs/extract-manifest.schema.json as "name"; name_of(n)
+ * is "unknown". */
+void tf_docs_list_names(const char *(*name_of)(unsigned), unsigned n);
+
 #endif
