@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "dec.h"
 #include "sha256.h"
-#include "wire.h"
 
 #define EXTRACT_BUF        (32u << 10)
 #define EXTRACT_MAX_RANGES 16
@@ -296,16 +296,13 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
 		return;
 	/* "<origin>" after the item: a piece starting at origin. */
 	if (end > 0 && s[end - 1] == '>') {
-		size_t i = end - 1;
+		const char *lt = memrchr(s, '<', end - 1);
 
-		while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
-			i--;
-		/* 19 digits always fit 64 bits. */
-		if (i > 0 && s[i - 1] == '<' && i < end - 1 && end - 1 - i <= 19) {
-			for (size_t k = i; k < end - 1; k++)
-				r->origin = r->origin * 10 + (uint64_t)(s[k] - '0');
+		if (lt != NULL &&
+		    dec_parse_u64(lt + 1, (size_t)(s + end - 1 - (lt + 1)), UINT64_MAX,
+				  &r->origin) == 0) {
 			r->partial = 1;
-			end = i - 1;
+			end = (size_t)(lt - s);
 		}
 	}
 	r->whole = !r->partial &&

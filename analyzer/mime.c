@@ -25,6 +25,7 @@
 
 #include <gmime/gmime.h>
 
+#include "mem.h"
 #include "mime_scan.h"
 #include "sha256.h"
 
@@ -280,17 +281,12 @@ static int mime_is_attachment(GMimeObject *o, GMimeObject *body)
 	return o != body && ct != NULL && !g_mime_content_type_is_type(ct, "text", "*");
 }
 
-static int mime_add(struct mime_summary *s, size_t *cap)
+/* One more attachment, zeroed; attachments are parts, so the parts cap
+ * bounds the array.  Returns 0, or -1 when out of memory. */
+static int mime_add(struct mime_summary *s, size_t *cap, size_t max)
 {
-	if (s->natt == *cap) {
-		size_t n = *cap ? *cap * 2 : 4;
-		struct mime_attachment *a = realloc(s->att, n * sizeof(*a));
-
-		if (a == NULL)
-			return -1;
-		s->att = a;
-		*cap = n;
-	}
+	if (mem_grow(&s->att, cap, s->natt + 1, sizeof(*s->att), 4, max) != 0)
+		return -1;
 	memset(&s->att[s->natt], 0, sizeof(s->att[0]));
 	s->natt++;
 	return 0;
@@ -301,8 +297,8 @@ static int mime_walk(struct mime *m, GMimeMessage *msg, uint64_t deadline,
 		     struct mime_summary *s)
 {
 	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	size_t cap = 0, max = extract_limits(m->x)->max_mime_parts;
 	GMimePartIter *it;
-	size_t cap = 0;
 	int rc = 0;
 
 	if (body == NULL)
@@ -320,7 +316,13 @@ static int mime_walk(struct mime *m, GMimeMessage *msg, uint64_t deadline,
 			s->limits |= 1u << MIME_L_TIME;
 			break;
 		}
-		if (mime_add(s, &cap) != 0) {
+		/* The scan keeps GMime's parts within the cap; should GMime
+		 * ever see more, the cap still holds here. */
+		if (s->natt >= max) {
+			s->limits |= 1u << MIME_L_PARTS;
+			break;
+		}
+		if (mime_add(s, &cap, max) != 0) {
 			rc = extract_fail(m->x, "(summary)", ENOMEM);
 			break;
 		}

@@ -25,7 +25,6 @@
 #include <gmime/gmime.h>
 
 #include "mime.h"
-#include "wire.h"
 
 struct scan_level {
 	char *boundary;          /* NULL: an attached message */
