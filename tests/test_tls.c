@@ -6,6 +6,7 @@
  * log and parsed as IMAP.
  */
 #include <check.h>
+#include <dirent.h>
 
 #include "check_main.h"
 #include <errno.h>
@@ -22,56 +23,10 @@
 #include "tcp.h"
 #include "tls.h"
 #include "../analyzer/tls_int.h"
+#include "fuzz/fuzz_tls.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
-
-struct buf {
-	uint8_t *p;
-	size_t len, alloc;
-};
-
-static void buf_add(struct buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->alloc) {
-		size_t na = b->alloc ? b->alloc : 256;
-
-		while (na < b->len + len + 1)
-			na *= 2;
-		b->p = realloc(b->p, na);
-		ck_assert_ptr_nonnull(b->p);
-		b->alloc = na;
-	}
-	if (len > 0)
-		memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = 0;
-}
-
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	ck_assert_int_ge(n, 0);
-	buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* The log holds plaintext (NUL bytes included): search all of it. */
-static int buf_has(const struct buf *b, const char *s)
-{
-	return b->p != NULL && memmem(b->p, b->len, s, strlen(s)) != NULL;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 /* Hex with optional spaces into a buffer; returns the length. */
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
@@ -100,90 +55,6 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 	}
 	ck_assert_int_eq(hi, -1);
 	return n;
-}
-
-/* Everything the stage says, as text, so that two runs can be compared. */
-struct rec {
-	struct buf log;
-	struct buf plain[2];
-	int findings[F__COUNT];
-	int hellos, resumed, plain_gaps;
-	uint16_t sh_version, sh_suite;
-	char sni[64];
-	char alpn[64];
-};
-
-static void rec_plain(void *user, enum tls_dir dir, const uint8_t *data, size_t len,
-		      const struct tls_record_info *ri, const struct tcp_meta *m)
-{
-	struct rec *r = user;
-
-	(void)m;
-	buf_printf(&r->log, "plain %d tls@%llu plain@%llu seq %llu len %zu\n", dir,
-		   (unsigned long long)ri->tls_offset, (unsigned long long)ri->plain_offset,
-		   (unsigned long long)ri->seq, len);
-	ck_assert_uint_eq(ri->plain_offset, r->plain[dir].len);
-	buf_add(&r->plain[dir], data, len);
-	buf_add(&r->log, data, len);
-	buf_add(&r->log, "\n", 1);
-}
-
-static void rec_plain_gap(void *user, enum tls_dir dir, uint64_t off, uint64_t bytes,
-			  const struct tcp_meta *m)
-{
-	struct rec *r = user;
-
-	(void)m;
-	r->plain_gaps++;
-	buf_printf(&r->log, "plain-gap %d @%llu %llu\n", dir, (unsigned long long)off,
-		   (unsigned long long)bytes);
-}
-
-static void rec_hello(void *user, enum tls_dir dir, const struct tls_hello_info *hi,
-		      const struct tcp_meta *m)
-{
-	struct rec *r = user;
-
-	(void)m;
-	r->hellos++;
-	buf_printf(&r->log, "hello %d %s v%04x suite %04x resumed %d etm %d sni %.*s alpn %zu\n",
-		   dir, tls_hello_kind_name(hi->kind), hi->version, hi->cipher_suite,
-		   hi->resumed, hi->encrypt_then_mac, (int)hi->sni_len,
-		   hi->sni != NULL ? hi->sni : "", hi->nalpn);
-	if (hi->kind == TLS_HELLO_CLIENT) {
-		snprintf(r->sni, sizeof(r->sni), "%.*s", (int)hi->sni_len,
-			 hi->sni != NULL ? hi->sni : "");
-		if (hi->nalpn > 0)
-			snprintf(r->alpn, sizeof(r->alpn), "%.*s", (int)hi->alpn_len[0],
-				 hi->alpn[0]);
-	} else if (hi->kind == TLS_HELLO_SERVER) {
-		r->sh_version = hi->version;
-		r->sh_suite = hi->cipher_suite;
-		r->resumed += hi->resumed;
-	}
-}
-
-static void rec_finding(void *user, const struct imt_finding_report *f,
-			const struct tcp_meta *m)
-{
-	struct rec *r = user;
-
-	(void)m;
-	r->findings[f->id]++;
-	buf_printf(&r->log, "finding %d %s @%llu %llu %s\n", f->dir,
-		   imt_finding_info(f->id)->id, (unsigned long long)f->offset,
-		   (unsigned long long)f->value, f->detail ? f->detail : "");
-}
-
-static const struct tls_callbacks rec_cb = {
-	rec_plain, rec_plain_gap, rec_hello, rec_finding
-};
-
-static void rec_free(struct rec *r)
-{
-	buf_free(&r->log);
-	buf_free(&r->plain[0]);
-	buf_free(&r->plain[1]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,13 +86,6 @@ END_TEST
  * traffic secrets, the keys and IVs derived from them, and the records
  * on the wire, as the RFC prints them.
  */
-#define R8448_CLIENT_RANDOM \
-	"cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7"
-#define R8448_C_HS "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21"
-#define R8448_S_HS "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38"
-#define R8448_C_AP "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5"
-#define R8448_S_AP "a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643"
-
 static const char r8448_ch_rec[] =
 	"16 03 01 00 c4"
 	"01 00 00 c0 03 03 cb 34 ec b1 e7 81 63 ba 1c 38 c6 da cb 19 6a 6d ff a2"
@@ -347,25 +211,9 @@ END_TEST
 static struct tls_keys *r8448_keys(int wrong_server_key)
 {
 	struct tls_keys *k = tls_keys_new();
-	char line[256];
-	static const struct {
-		const char *label, *secret;
-	} s[] = {
-		{ "CLIENT_HANDSHAKE_TRAFFIC_SECRET", R8448_C_HS },
-		{ "SERVER_HANDSHAKE_TRAFFIC_SECRET", R8448_S_HS },
-		{ "CLIENT_TRAFFIC_SECRET_0", R8448_C_AP },
-		{ "SERVER_TRAFFIC_SECRET_0", R8448_S_AP },
-	};
 
 	ck_assert_ptr_nonnull(k);
-	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		snprintf(line, sizeof(line), "%s %s %s\n", s[i].label,
-			 R8448_CLIENT_RANDOM, s[i].secret);
-		if (wrong_server_key && i == 1)
-			line[strlen(line) - 2] ^= 1;    /* last hex digit */
-		ck_assert_int_eq(tls_keys_add_line(k, line, strlen(line), "rfc8448", i + 1,
-						   NULL, NULL), 1);
-	}
+	r8448_add_keys(k, wrong_server_key);
 	return k;
 }
 
@@ -420,7 +268,7 @@ START_TEST(test_rfc8448_stream)
 	struct step st[3];
 	size_t n = r8448_script(st);
 	struct tls_keys *k = r8448_keys(0);
-	struct rec r, r2;
+	struct tls_rec r, r2;
 	struct tls_conn *c;
 	struct tls_status s;
 	uint8_t want[50];
@@ -428,7 +276,7 @@ START_TEST(test_rfc8448_stream)
 	for (int i = 0; i < 50; i++)
 		want[i] = (uint8_t)i;
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &rec_cb, &r);
+	c = tls_conn_new(k, &tls_rec_cb, &r);
 	run_script(c, st, n, 0, 0);
 	tls_conn_status(c, &s);
 	ck_assert_int_eq(s.decrypted, 1);
@@ -442,7 +290,7 @@ START_TEST(test_rfc8448_stream)
 	ck_assert_str_eq(r.sni, "server");
 	ck_assert_int_eq(r.hellos, 2);
 	ck_assert_int_eq(r.findings[F_TLS_ALERT], 2);     /* close_notify x2 */
-	ck_assert(buf_has(&r.log, "close_notify"));
+	ck_assert(tlog_has(&r.log, "close_notify"));
 	for (int f = 0; f < F__COUNT; f++)
 		if (f != F_TLS_ALERT)
 			ck_assert_int_eq(r.findings[f], 0);
@@ -453,25 +301,24 @@ START_TEST(test_rfc8448_stream)
 
 	/* Byte by byte, and every split of every step: the same log. */
 	memset(&r2, 0, sizeof(r2));
-	c = tls_conn_new(k, &rec_cb, &r2);
+	c = tls_conn_new(k, &tls_rec_cb, &r2);
 	run_script(c, st, n, 0, SIZE_MAX);
 	tls_conn_free(c);
-	ck_assert_uint_eq(r2.log.len, r.log.len);
-	ck_assert_mem_eq(r2.log.p, r.log.p, r.log.len);
-	rec_free(&r2);
+	ck_assert(tlog_same(&r2.log, &r.log));
+	tls_rec_free(&r2);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t cut = 1; cut < st[i].len; cut++) {
 			memset(&r2, 0, sizeof(r2));
-			c = tls_conn_new(k, &rec_cb, &r2);
+			c = tls_conn_new(k, &tls_rec_cb, &r2);
 			run_script(c, st, n, i, cut);
 			tls_conn_free(c);
-			if (r2.log.len != r.log.len || memcmp(r2.log.p, r.log.p, r.log.len) != 0)
+			if (!tlog_same(&r2.log, &r.log))
 				ck_abort_msg("step %zu cut at %zu differs:\n%s\n---\n%s", i, cut,
 					     (char *)r2.log.p, (char *)r.log.p);
-			rec_free(&r2);
+			tls_rec_free(&r2);
 		}
 	}
-	rec_free(&r);
+	tls_rec_free(&r);
 	tls_keys_free(k);
 }
 END_TEST
@@ -481,12 +328,12 @@ START_TEST(test_rfc8448_wrong_key)
 	struct step st[3];
 	size_t n = r8448_script(st);
 	struct tls_keys *k = r8448_keys(1);
-	struct rec r;
+	struct tls_rec r;
 	struct tls_conn *c;
 	struct tls_status s;
 
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &rec_cb, &r);
+	c = tls_conn_new(k, &tls_rec_cb, &r);
 	run_script(c, st, n, 0, 0);
 	tls_conn_status(c, &s);
 	ck_assert_int_eq(s.decrypted, 0);
@@ -497,7 +344,7 @@ START_TEST(test_rfc8448_wrong_key)
 	ck_assert_uint_eq(r.plain[TLS_C2S].len, 50);
 	ck_assert_uint_gt(s.opaque_bytes[TLS_S2C], 0);
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 	tls_keys_free(k);
 }
 END_TEST
@@ -507,12 +354,12 @@ START_TEST(test_rfc8448_no_keys)
 	struct step st[3];
 	size_t n = r8448_script(st);
 	struct tls_keys *k = tls_keys_new();
-	struct rec r;
+	struct tls_rec r;
 	struct tls_conn *c;
 	struct tls_status s;
 
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &rec_cb, &r);
+	c = tls_conn_new(k, &tls_rec_cb, &r);
 	run_script(c, st, n, 0, 0);
 	tls_conn_status(c, &s);
 	ck_assert_str_eq(tls_reason_name(s.reason), "no-key");
@@ -521,7 +368,7 @@ START_TEST(test_rfc8448_no_keys)
 	ck_assert_uint_eq(r.plain[0].len + r.plain[1].len, 0);
 	ck_assert_uint_eq(s.opaque_bytes[TLS_S2C], 679 + 227 + 72 + 24);
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 	tls_keys_free(k);
 }
 END_TEST
@@ -531,13 +378,13 @@ START_TEST(test_no_handshake)
 {
 	struct step st[3];
 	struct tls_keys *k = r8448_keys(0);
-	struct rec r;
+	struct tls_rec r;
 	struct tls_conn *c;
 	struct tls_status s;
 
 	r8448_script(st);
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &rec_cb, &r);
+	c = tls_conn_new(k, &tls_rec_cb, &r);
 	/* the client's last flight alone: application data records */
 	tls_feed(c, TLS_C2S, st[2].data, st[2].len, NULL);
 	tls_finish(c, NULL);
@@ -545,7 +392,7 @@ START_TEST(test_no_handshake)
 	ck_assert_str_eq(tls_reason_name(s.reason), "no-handshake");
 	ck_assert_uint_eq(r.plain[0].len, 0);
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 	tls_keys_free(k);
 }
 END_TEST
@@ -555,13 +402,13 @@ START_TEST(test_gap_in_record)
 {
 	struct step st[3];
 	struct tls_keys *k = r8448_keys(0);
-	struct rec r;
+	struct tls_rec r;
 	struct tls_conn *c;
 	size_t app;
 
 	r8448_script(st);
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &rec_cb, &r);
+	c = tls_conn_new(k, &tls_rec_cb, &r);
 	tls_feed(c, TLS_C2S, st[0].data, st[0].len, NULL);
 	tls_feed(c, TLS_S2C, st[1].data, st[1].len, NULL);
 	/* client: Finished whole, application data cut by a 30-byte gap,
@@ -573,15 +420,162 @@ START_TEST(test_gap_in_record)
 	tls_feed(c, TLS_C2S, st[2].data + app, st[2].len - app, NULL);
 	tls_finish(c, NULL);
 	ck_assert_int_eq(r.plain_gaps, 1);
-	ck_assert(buf_has(&r.log, "plain-gap 0 @0 50"));
+	ck_assert(tlog_has(&r.log, "plain-gap 0 @0 50"));
 	ck_assert_uint_eq(r.plain[TLS_C2S].len, 0);
 	ck_assert_int_eq(r.findings[F_TLS_ALERT], 2);     /* the next record opened */
 	ck_assert_int_eq(r.findings[F_TLS_AUTH_FAILED], 0);
 	/* a gap across a record boundary gives the direction up */
 	ck_assert_int_eq(tls_gap(c, TLS_S2C, 100, NULL), -1);
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 	tls_keys_free(k);
+}
+END_TEST
+
+
+/* A HelloRetryRequest, the client's compatibility ChangeCipherSpec
+ * before the real ServerHello, then the RFC 8448 exchange. */
+START_TEST(test_hello_retry)
+{
+	struct step st[3];
+	size_t n = r8448_script(st);
+	struct tls_keys *k = r8448_keys(0);
+	struct tls_rec r;
+	struct tls_conn *c;
+	struct tls_status s;
+	/* ServerHello: 0303, the HRR random, empty session id, 1301, no
+	 * compression, supported_versions 0304 */
+	uint8_t hrr[5 + 4 + 2 + 32 + 1 + 2 + 1 + 2 + 6] = {
+		22, 3, 3, 0, 4 + 2 + 32 + 1 + 2 + 1 + 2 + 6,
+		2, 0, 0, 2 + 32 + 1 + 2 + 1 + 2 + 6, 3, 3 };
+	const uint8_t ccs[] = { 20, 3, 3, 0, 1, 1 };
+	size_t o = 11;
+
+	o += unhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C",
+		   hrr + o, 32);
+	o += unhex("00 13 01 00 00 06 00 2b 00 02 03 04", hrr + o, sizeof(hrr) - o);
+	ck_assert_uint_eq(o, sizeof(hrr));
+	memset(&r, 0, sizeof(r));
+	c = tls_conn_new(k, &tls_rec_cb, &r);
+	tls_feed(c, TLS_C2S, st[0].data, st[0].len, NULL);
+	tls_feed(c, TLS_S2C, hrr, sizeof(hrr), NULL);
+	tls_conn_status(c, &s);
+	ck_assert_str_eq(tls_reason_name(s.reason), "pending");
+	tls_feed(c, TLS_C2S, ccs, sizeof(ccs), NULL);
+	tls_feed(c, TLS_C2S, st[0].data, st[0].len, NULL);     /* second ClientHello */
+	run_script(c, st + 1, n - 1, 0, 0);
+	tls_conn_status(c, &s);
+	ck_assert(tlog_has(&r.log, "hello 1 hello_retry_request v0304 suite 1301"));
+	ck_assert_int_eq(r.hellos, 4);
+	ck_assert_int_eq(s.decrypted, 1);
+	ck_assert_uint_eq(r.plain[TLS_C2S].len, 50);
+	ck_assert_uint_eq(r.plain[TLS_S2C].len, 50);
+	tls_conn_free(c);
+	tls_rec_free(&r);
+	tls_keys_free(k);
+}
+END_TEST
+
+/* Seals one TLS 1.3 record (AES-128-GCM) with the traffic secret's key
+ * and IV, as a peer would, for the KeyUpdate test. */
+static size_t seal13(const uint8_t *secret, uint64_t seq, uint8_t type,
+		     const void *data, size_t len, uint8_t *out)
+{
+	uint8_t key[16], iv[12], inner[256];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0;
+
+	ck_assert_int_eq(tls13_expand_label("SHA256", secret, 32, "key", key, 16), 0);
+	ck_assert_int_eq(tls13_expand_label("SHA256", secret, 32, "iv", iv, 12), 0);
+	for (int i = 0; i < 8; i++)
+		iv[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+	memcpy(inner, data, len);
+	inner[len] = type;
+	out[0] = 23; out[1] = 3; out[2] = 3;
+	out[3] = (uint8_t)((len + 1 + 16) >> 8);
+	out[4] = (uint8_t)(len + 1 + 16);
+	ck_assert(EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key, iv) > 0);
+	ck_assert(EVP_EncryptUpdate(ctx, NULL, &n, out, 5) > 0);
+	ck_assert(EVP_EncryptUpdate(ctx, out + 5, &n, inner, (int)len + 1) > 0);
+	ck_assert(EVP_EncryptFinal_ex(ctx, out + 5 + n, &fin) > 0);
+	ck_assert(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + 5 + len + 1) > 0);
+	EVP_CIPHER_CTX_free(ctx);
+	return 5 + len + 1 + 16;
+}
+
+START_TEST(test_key_update)
+{
+	struct step st[3];
+	struct tls_keys *k = r8448_keys(0);
+	struct tls_rec r;
+	struct tls_conn *c;
+	uint8_t ap[32], next[32], rec[300];
+	const uint8_t ku[] = { 24, 0, 0, 1, 0 };       /* update_not_requested */
+	const char after[] = "A1 NOOP\r\n";
+	size_t n;
+
+	r8448_script(st);
+	unhex(R8448_C_AP, ap, sizeof(ap));
+	ck_assert_int_eq(tls13_expand_label("SHA256", ap, 32, "traffic upd", next, 32), 0);
+	memset(&r, 0, sizeof(r));
+	c = tls_conn_new(k, &tls_rec_cb, &r);
+	tls_feed(c, TLS_C2S, st[0].data, st[0].len, NULL);
+	tls_feed(c, TLS_S2C, st[1].data, st[1].len, NULL);
+	tls_feed(c, TLS_C2S, st[2].data, 58 + 72, NULL);   /* Finished, data */
+	n = seal13(ap, 1, TLS_CT_HANDSHAKE, ku, sizeof(ku), rec);
+	tls_feed(c, TLS_C2S, rec, n, NULL);
+	n = seal13(next, 0, TLS_CT_APPLICATION_DATA, after, strlen(after), rec);
+	tls_feed(c, TLS_C2S, rec, n, NULL);
+	/* the old key no longer opens anything */
+	n = seal13(ap, 2, TLS_CT_APPLICATION_DATA, after, strlen(after), rec);
+	tls_feed(c, TLS_C2S, rec, n, NULL);
+	tls_finish(c, NULL);
+	ck_assert_uint_eq(r.plain[TLS_C2S].len, 50 + strlen(after));
+	ck_assert_mem_eq(r.plain[TLS_C2S].p + 50, after, strlen(after));
+	ck_assert_int_eq(r.findings[F_TLS_AUTH_FAILED], 1);
+	tls_conn_free(c);
+	tls_rec_free(&r);
+	tls_keys_free(k);
+}
+END_TEST
+
+/* Every fuzz seed and every kept crash input of the TLS harness: whole
+ * and chunked runs agree (fz_tls_one aborts otherwise), no crash. */
+START_TEST(test_fuzz_inputs)
+{
+	static const char *const dirs[] = { "tests/fuzz/seeds/fuzz_tls", "tests/fuzz/regressions" };
+	int files = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+
+		ck_assert_msg(d != NULL, "cannot open %s (run from the repository root)", dirs[i]);
+		while ((e = readdir(d)) != NULL) {
+			char path[512];
+			uint8_t *data;
+			long len;
+			FILE *f;
+
+			if (e->d_name[0] == '.' || (i == 1 && strncmp(e->d_name, "tls-", 4) != 0))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], e->d_name);
+			f = fopen(path, "rb");
+			ck_assert_ptr_nonnull(f);
+			fseek(f, 0, SEEK_END);
+			len = ftell(f);
+			fseek(f, 0, SEEK_SET);
+			data = malloc((size_t)len + 1);
+			ck_assert_ptr_nonnull(data);
+			ck_assert_int_eq(fread(data, 1, (size_t)len, f), len);
+			fclose(f);
+			fz_tls_one(data, (size_t)len);
+			free(data);
+			files++;
+		}
+		closedir(d);
+	}
+	ck_assert_int_gt(files, 0);
 }
 END_TEST
 
@@ -590,8 +584,8 @@ END_TEST
 
 START_TEST(test_record_too_long)
 {
-	struct rec r;
-	struct tls_conn *c = tls_conn_new(NULL, &rec_cb, &r);
+	struct tls_rec r;
+	struct tls_conn *c = tls_conn_new(NULL, &tls_rec_cb, &r);
 	uint8_t *big = calloc(1, 5 + 65535);
 	const uint8_t alert[] = { 21, 3, 3, 0, 2, 1, 0 };
 	struct tls_status s;
@@ -613,14 +607,14 @@ START_TEST(test_record_too_long)
 	ck_assert_uint_eq(s.opaque_bytes[TLS_S2C], 5 + 65535);
 	tls_conn_free(c);
 	free(big);
-	rec_free(&r);
+	tls_rec_free(&r);
 }
 END_TEST
 
 START_TEST(test_handshake_never_ends)
 {
-	struct rec r;
-	struct tls_conn *c = tls_conn_new(NULL, &rec_cb, &r);
+	struct tls_rec r;
+	struct tls_conn *c = tls_conn_new(NULL, &tls_rec_cb, &r);
 	uint8_t rec[5 + 4 + 1000];
 
 	memset(&r, 0, sizeof(r));
@@ -637,9 +631,9 @@ START_TEST(test_handshake_never_ends)
 	tls_finish(c, NULL);
 	ck_assert_int_eq(r.findings[F_TLS_HANDSHAKE_TOO_LONG], 1);
 	ck_assert_int_eq(r.findings[F_TLS_TRUNCATED], 1);
-	ck_assert(buf_has(&r.log, "handshake message cut short: 50000 of 16777215"));
+	ck_assert(tlog_has(&r.log, "handshake message cut short: 50000 of 16777215"));
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 }
 END_TEST
 
@@ -647,7 +641,7 @@ END_TEST
 START_TEST(test_garbage_after_ccs)
 {
 	struct step st[3];
-	struct rec r;
+	struct tls_rec r;
 	struct tls_conn *c;
 	/* a TLS 1.2 ServerHello: version 0303, random, empty session id,
 	 * suite c02f, no compression, no extensions */
@@ -661,7 +655,7 @@ START_TEST(test_garbage_after_ccs)
 	sh[5 + 4 + 2 + 33] = 0xc0;
 	sh[5 + 4 + 2 + 34] = 0x2f;
 	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(NULL, &rec_cb, &r);
+	c = tls_conn_new(NULL, &tls_rec_cb, &r);
 	tls_feed(c, TLS_C2S, st[0].data, st[0].len, NULL);
 	ck_assert_int_eq(tls_feed(c, TLS_S2C, sh, sizeof(sh), NULL), 0);
 	ck_assert_int_eq(tls_feed(c, TLS_S2C, ccs, sizeof(ccs), NULL), 0);
@@ -677,7 +671,7 @@ START_TEST(test_garbage_after_ccs)
 	ck_assert_uint_eq(s.tls_bytes[TLS_S2C], sizeof(sh) + sizeof(ccs) + 2 * strlen(garbage));
 	ck_assert_uint_eq(r.plain[0].len + r.plain[1].len, 0);
 	tls_conn_free(c);
-	rec_free(&r);
+	tls_rec_free(&r);
 }
 END_TEST
 
@@ -685,7 +679,7 @@ END_TEST
 /* The key log parser.                                                 */
 
 struct warn_log {
-	struct buf text;
+	struct tlog text;
 	int n;
 };
 
@@ -694,7 +688,7 @@ static void collect_warn(void *user, const char *file, unsigned long line, const
 	struct warn_log *w = user;
 
 	w->n++;
-	buf_printf(&w->text, "%s:%lu: %s\n", strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+	tlog_printf(&w->text, "%s:%lu: %s\n", strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
 		   line, why);
 }
 
@@ -756,7 +750,7 @@ START_TEST(test_keylog_lines)
 	errno = 0;
 	ck_assert_int_eq(tls_keys_load_file(k, path, collect_warn, &w), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	buf_free(&w.text);
+	tlog_free(&w.text);
 	tls_keys_free(k);
 }
 END_TEST
@@ -843,12 +837,12 @@ static const struct sample samples[] = {
 struct flow {
 	const struct sample *sm;
 	int tls_on[2];
-	struct buf pre[2];
-	struct buf raw[2];       /* TLS bytes per direction */
+	struct tlog pre[2];
+	struct tlog raw[2];       /* TLS bytes per direction */
 	struct { int dir; size_t off, len; } chunk[MAX_CHUNKS];
 	size_t nchunks;
 	struct tls_conn *tls;
-	struct rec r;
+	struct tls_rec r;
 	struct tls_status st;
 };
 
@@ -872,7 +866,7 @@ static void *s_open(void *user, const struct tcp_flow_info *info)
 	memset(f, 0, sizeof(*f));
 	f->sm = rn->sm;
 	f->tls_on[0] = f->tls_on[1] = !rn->sm->starttls;
-	f->tls = tls_conn_new(rn->keys, &rec_cb, &f->r);
+	f->tls = tls_conn_new(rn->keys, &tls_rec_cb, &f->r);
 	ck_assert_ptr_nonnull(f->tls);
 	return f;
 }
@@ -900,7 +894,7 @@ static void s_tls_bytes(struct flow *f, int dir, const uint8_t *data, size_t len
 	f->chunk[f->nchunks].dir = dir;
 	f->chunk[f->nchunks].off = f->raw[dir].len;
 	f->chunk[f->nchunks++].len = len;
-	buf_add(&f->raw[dir], data, len);
+	tlog_add(&f->raw[dir], data, len);
 	tls_feed(f->tls, (enum tls_dir)dir, data, len, m);
 }
 
@@ -916,7 +910,7 @@ static int s_data(void *flow, enum tcp_dir dir, const uint8_t *data, size_t len,
 		return 0;
 	}
 	had = f->pre[dir].len;
-	buf_add(&f->pre[dir], data, len);
+	tlog_add(&f->pre[dir], data, len);
 	cut = starttls_cut(f, dir);
 	if (cut == 0)
 		return 0;
@@ -1011,17 +1005,17 @@ static void free_run(struct run *rn)
 		struct flow *f = &rn->flows[i];
 
 		tls_conn_free(f->tls);
-		rec_free(&f->r);
+		tls_rec_free(&f->r);
 		for (int d = 0; d < 2; d++) {
-			buf_free(&f->pre[d]);
-			buf_free(&f->raw[d]);
+			tlog_free(&f->pre[d]);
+			tlog_free(&f->raw[d]);
 		}
 	}
 }
 
 /* The IMAP view of one decrypted direction. */
 struct imap_view {
-	struct buf names;        /* ",NAME" per command, in order */
+	struct tlog names;        /* ",NAME" per command, in order */
 	char tags[64][16];
 	int ntags;
 	int tagged_ok, tagged_other, untagged, findings;
@@ -1037,7 +1031,7 @@ static void v_element(void *user, const struct imap_element *el)
 		v->greeting = el->kind == IMAP_EL_UNTAGGED && strcmp(el->name, "OK") == 0;
 	switch (el->kind) {
 	case IMAP_EL_COMMAND:
-		buf_printf(&v->names, ",%s", el->name);
+		tlog_printf(&v->names, ",%s", el->name);
 		if (v->ntags < 64)
 			snprintf(v->tags[v->ntags++], 16, "%.*s", (int)el->tag_len, el->tag);
 		break;
@@ -1079,7 +1073,7 @@ static void parse_imap(enum imap_side side, const uint8_t *p, size_t len,
 }
 
 /* Raw DEFLATE (RFC 4978) of p into out. */
-static void inflate_raw(const uint8_t *p, size_t len, struct buf *out)
+static void inflate_raw(const uint8_t *p, size_t len, struct tlog *out)
 {
 	z_stream z;
 	uint8_t tmp[16384];
@@ -1095,7 +1089,7 @@ static void inflate_raw(const uint8_t *p, size_t len, struct buf *out)
 		rc = inflate(&z, Z_SYNC_FLUSH);
 		ck_assert_msg(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR,
 			      "inflate: %d", rc);
-		buf_add(out, tmp, sizeof(tmp) - z.avail_out);
+		tlog_add(out, tmp, sizeof(tmp) - z.avail_out);
 	} while (z.avail_in > 0 && rc == Z_OK);
 	ck_assert_uint_eq(z.avail_in, 0);
 	inflateEnd(&z);
@@ -1103,10 +1097,10 @@ static void inflate_raw(const uint8_t *p, size_t len, struct buf *out)
 
 /* The plaintext after the line that starts with `after` (COMPRESS's
  * command line or its tagged OK), inflated, replaces the compressed tail. */
-static void decompress_tail(struct buf *b, const char *after)
+static void decompress_tail(struct tlog *b, const char *after)
 {
 	const char *p = strstr((const char *)b->p, after), *e;
-	struct buf out;
+	struct tlog out;
 	size_t keep;
 
 	ck_assert_msg(p != NULL, "no \"%s\" in the decrypted stream", after);
@@ -1114,16 +1108,16 @@ static void decompress_tail(struct buf *b, const char *after)
 	ck_assert_ptr_nonnull(e);
 	keep = (size_t)(e + 2 - (const char *)b->p);
 	memset(&out, 0, sizeof(out));
-	buf_add(&out, b->p, keep);
+	tlog_add(&out, b->p, keep);
 	inflate_raw(b->p + keep, b->len - keep, &out);
-	buf_free(b);
+	tlog_free(b);
 	*b = out;
 }
 
 static void check_flow(const struct sample *sm, struct flow *f, int idx)
 {
 	struct imap_view cv, sv;
-	struct buf cp, sp;
+	struct tlog cp, sp;
 	char want[128], *tok, *save;
 
 	ck_assert_msg(f->r.hellos >= 2, "%s flow %d: hellos %d", sm->name, idx, f->r.hellos);
@@ -1153,8 +1147,8 @@ static void check_flow(const struct sample *sm, struct flow *f, int idx)
 		ck_assert_int_eq(f->r.resumed, 0);
 	memset(&cp, 0, sizeof(cp));
 	memset(&sp, 0, sizeof(sp));
-	buf_add(&cp, f->r.plain[TLS_C2S].p, f->r.plain[TLS_C2S].len);
-	buf_add(&sp, f->r.plain[TLS_S2C].p, f->r.plain[TLS_S2C].len);
+	tlog_add(&cp, f->r.plain[TLS_C2S].p, f->r.plain[TLS_C2S].len);
+	tlog_add(&sp, f->r.plain[TLS_S2C].p, f->r.plain[TLS_S2C].len);
 	if (sm->compress) {
 		decompress_tail(&cp, "c2 COMPRESS DEFLATE");
 		decompress_tail(&sp, "c2 OK");
@@ -1184,10 +1178,10 @@ static void check_flow(const struct sample *sm, struct flow *f, int idx)
 		ck_assert_msg(strstr((char *)cv.names.p, needle) != NULL,
 			      "%s: command %s not seen in %s", sm->name, tok, (char *)cv.names.p);
 	}
-	buf_free(&cv.names);
-	buf_free(&sv.names);
-	buf_free(&cp);
-	buf_free(&sp);
+	tlog_free(&cv.names);
+	tlog_free(&sv.names);
+	tlog_free(&cp);
+	tlog_free(&sp);
 }
 
 START_TEST(test_samples)
@@ -1203,7 +1197,7 @@ START_TEST(test_samples)
 	ck_assert_int_eq(rn.nflows, sm->flows);
 	for (int i = 0; i < rn.nflows; i++) {
 		struct flow *f = &rn.flows[i];
-		struct rec r2;
+		struct tls_rec r2;
 		struct tls_conn *c;
 
 		/* IMT_TLS_DUMP=1: show what the stage made of each flow */
@@ -1215,16 +1209,15 @@ START_TEST(test_samples)
 		/* The same TLS bytes one at a time, in capture order: the same
 		 * plaintext, hellos and findings. */
 		memset(&r2, 0, sizeof(r2));
-		c = tls_conn_new(keys, &rec_cb, &r2);
+		c = tls_conn_new(keys, &tls_rec_cb, &r2);
 		for (size_t k = 0; k < f->nchunks; k++)
 			for (size_t j = 0; j < f->chunk[k].len; j++)
 				tls_feed(c, (enum tls_dir)f->chunk[k].dir,
 					 f->raw[f->chunk[k].dir].p + f->chunk[k].off + j, 1, NULL);
 		tls_finish(c, NULL);
-		ck_assert_uint_eq(r2.log.len, f->r.log.len);
-		ck_assert_mem_eq(r2.log.p, f->r.log.p, f->r.log.len);
+		ck_assert(tlog_same(&r2.log, &f->r.log));
 		tls_conn_free(c);
-		rec_free(&r2);
+		tls_rec_free(&r2);
 	}
 	free_run(&rn);
 	tls_keys_free(keys);
@@ -1249,6 +1242,9 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, test_rfc8448_no_keys);
 	tcase_add_test(tc, test_no_handshake);
 	tcase_add_test(tc, test_gap_in_record);
+	tcase_add_test(tc, test_hello_retry);
+	tcase_add_test(tc, test_key_update);
+	tcase_add_test(tc, test_fuzz_inputs);
 	tcase_add_test(tc, test_record_too_long);
 	tcase_add_test(tc, test_handshake_never_ends);
 	tcase_add_test(tc, test_garbage_after_ccs);

@@ -22,6 +22,9 @@ sources() {
 	fuzz_imap_client|fuzz_imap_server)
 		echo analyzer/imap.c analyzer/imap_token.c analyzer/imap_cmd.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
+	fuzz_tls)
+		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c \
+		     analyzer/findings.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
 		ls analyzer/*.c | grep -v '^analyzer/main\.c$' | tr '\n' ' ' ;;
@@ -43,8 +46,9 @@ for h in tests/fuzz/fuzz_*.c; do
 	# shellcheck disable=SC2086
 	libs=
 	extra=
-	[ "$name" = fuzz_pipeline ] && libs="-lpcap -ljson-c -lz" &&
+	[ "$name" = fuzz_pipeline ] && libs="-lpcap -ljson-c -lz -lcrypto" &&
 		extra="-max_len=65536"
+	[ "$name" = fuzz_tls ] && libs="-lcrypto"
 	# shellcheck disable=SC2086
 	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude \
 	    $(pkg-config --cflags libpcap json-c zlib 2>/dev/null) \
