@@ -760,6 +760,13 @@ static void tls_record(struct tls_conn *c, enum tls_dir dir, const uint8_t *body
 			return;
 		}
 		pl = tls_cipher_open(&h->rx, h->hdr, body, len, c->plain, &type);
+		if (pl == TLS_OPEN_NO_TYPE) {
+			h->opaque_bytes += TLS_HDR + len;
+			h->early = 0;
+			tls_report(c, dir, F_TLS_MALFORMED, h->rec_off, h->rx.seq - 1,
+				   "decrypted record holds no content type", m);
+			return;
+		}
 		if (pl < 0) {
 			h->opaque_bytes += TLS_HDR + len;
 			if (h->early)

@@ -341,8 +341,8 @@ long tls_cipher_open(struct tls_cipher *c, const uint8_t hdr[5],
 			pl--;
 		if (pl > 0)
 			*type_r = out[--pl];
-		else
-			pl = -1;
+		else if (pl == 0)
+			pl = TLS_OPEN_NO_TYPE;
 	} else {
 		tls_be64(aad, c->seq);
 		aad[8] = hdr[0];

@@ -107,9 +107,12 @@ int tls13_cipher_init(struct tls_cipher *c, const struct tls_suite *s,
  * bytes.  Writes the plaintext to out (room for len bytes) and, for TLS
  * 1.3, the inner content type to *type_r (else the header's).  The
  * sequence number advances either way.  Returns the plaintext length,
- * or -1 when the record does not authenticate (or cannot be a record of
- * this cipher: too short, not whole blocks, bad padding).
+ * -1 when the record does not authenticate (or cannot be a record of
+ * this cipher: too short, not whole blocks, bad padding), or
+ * TLS_OPEN_NO_TYPE for a TLS 1.3 record that authenticates but holds
+ * only zeros (no content type).
  */
+#define TLS_OPEN_NO_TYPE (-2)
 long tls_cipher_open(struct tls_cipher *c, const uint8_t hdr[5],
 		     const uint8_t *body, size_t len, uint8_t *out,
 		     uint8_t *type_r);

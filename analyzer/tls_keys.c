@@ -103,10 +103,16 @@ static struct tls_key_entry *tls_keys_entry(struct tls_keys *k, const uint8_t *r
 		return NULL;
 	if (k->n == k->alloc) {
 		size_t na = k->alloc != 0 ? k->alloc * 2 : 16;
-		struct tls_key_entry *ne = realloc(k->e, na * sizeof(*ne));
+		struct tls_key_entry *ne = malloc(na * sizeof(*ne));
 
+		/* not realloc: the old copy of the secrets is wiped first */
 		if (ne == NULL)
 			return NULL;
+		if (k->n > 0)
+			memcpy(ne, k->e, k->n * sizeof(*ne));
+		if (k->e != NULL)
+			OPENSSL_cleanse(k->e, k->alloc * sizeof(*k->e));
+		free(k->e);
 		k->e = ne;
 		k->alloc = na;
 	}
@@ -241,7 +247,7 @@ long tls_keys_load_file(struct tls_keys *k, const char *path,
 		size_t len = strlen(buf);
 
 		lineno++;
-		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n' && !feof(fp)) {
 			int ch;
 
 			/* Too long for any key log line: skip to its end. */

@@ -263,22 +263,36 @@ static void run_script(struct tls_conn *c, const struct step *st, size_t n,
 	tls_finish(c, NULL);
 }
 
+/* The whole RFC 8448 exchange through a fresh conn with keys k (none:
+ * NULL), cut as run_script() says: what it reported into *r (zeroed
+ * here), its status into *s. */
+static void r8448_run(const struct tls_keys *k, size_t split_step, size_t split,
+		      struct tls_rec *r, struct tls_status *s)
+{
+	struct step st[3];
+	size_t n = r8448_script(st);
+	struct tls_conn *c;
+
+	memset(r, 0, sizeof(*r));
+	c = tls_conn_new(k, &tls_rec_cb, r);
+	ck_assert_ptr_nonnull(c);
+	run_script(c, st, n, split_step, split);
+	tls_conn_status(c, s);
+	tls_conn_free(c);
+}
+
 START_TEST(test_rfc8448_stream)
 {
 	struct step st[3];
 	size_t n = r8448_script(st);
 	struct tls_keys *k = r8448_keys(0);
 	struct tls_rec r, r2;
-	struct tls_conn *c;
-	struct tls_status s;
+	struct tls_status s, s2;
 	uint8_t want[50];
 
 	for (int i = 0; i < 50; i++)
 		want[i] = (uint8_t)i;
-	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &tls_rec_cb, &r);
-	run_script(c, st, n, 0, 0);
-	tls_conn_status(c, &s);
+	r8448_run(k, 0, 0, &r, &s);
 	ck_assert_int_eq(s.decrypted, 1);
 	ck_assert_str_eq(tls_reason_name(s.reason), "decrypted");
 	ck_assert_uint_eq(s.version, TLS_V13);
@@ -297,21 +311,14 @@ START_TEST(test_rfc8448_stream)
 	ck_assert_uint_eq(s.records[TLS_C2S], 4);
 	ck_assert_uint_eq(s.records[TLS_S2C], 5);
 	ck_assert_uint_eq(s.opaque_bytes[0] + s.opaque_bytes[1], 0);
-	tls_conn_free(c);
 
 	/* Byte by byte, and every split of every step: the same log. */
-	memset(&r2, 0, sizeof(r2));
-	c = tls_conn_new(k, &tls_rec_cb, &r2);
-	run_script(c, st, n, 0, SIZE_MAX);
-	tls_conn_free(c);
+	r8448_run(k, 0, SIZE_MAX, &r2, &s2);
 	ck_assert(tlog_same(&r2.log, &r.log));
 	tls_rec_free(&r2);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t cut = 1; cut < st[i].len; cut++) {
-			memset(&r2, 0, sizeof(r2));
-			c = tls_conn_new(k, &tls_rec_cb, &r2);
-			run_script(c, st, n, i, cut);
-			tls_conn_free(c);
+			r8448_run(k, i, cut, &r2, &s2);
 			if (!tlog_same(&r2.log, &r.log))
 				ck_abort_msg("step %zu cut at %zu differs:\n%s\n---\n%s", i, cut,
 					     (char *)r2.log.p, (char *)r.log.p);
@@ -325,17 +332,11 @@ END_TEST
 
 START_TEST(test_rfc8448_wrong_key)
 {
-	struct step st[3];
-	size_t n = r8448_script(st);
 	struct tls_keys *k = r8448_keys(1);
 	struct tls_rec r;
-	struct tls_conn *c;
 	struct tls_status s;
 
-	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &tls_rec_cb, &r);
-	run_script(c, st, n, 0, 0);
-	tls_conn_status(c, &s);
+	r8448_run(k, 0, 0, &r, &s);
 	ck_assert_int_eq(s.decrypted, 0);
 	ck_assert_str_eq(tls_reason_name(s.reason), "auth-failed");
 	ck_assert_int_eq(r.findings[F_TLS_AUTH_FAILED], 1);
@@ -343,7 +344,6 @@ START_TEST(test_rfc8448_wrong_key)
 	ck_assert_uint_eq(r.plain[TLS_S2C].len, 0);
 	ck_assert_uint_eq(r.plain[TLS_C2S].len, 50);
 	ck_assert_uint_gt(s.opaque_bytes[TLS_S2C], 0);
-	tls_conn_free(c);
 	tls_rec_free(&r);
 	tls_keys_free(k);
 }
@@ -351,23 +351,16 @@ END_TEST
 
 START_TEST(test_rfc8448_no_keys)
 {
-	struct step st[3];
-	size_t n = r8448_script(st);
 	struct tls_keys *k = tls_keys_new();
 	struct tls_rec r;
-	struct tls_conn *c;
 	struct tls_status s;
 
-	memset(&r, 0, sizeof(r));
-	c = tls_conn_new(k, &tls_rec_cb, &r);
-	run_script(c, st, n, 0, 0);
-	tls_conn_status(c, &s);
+	r8448_run(k, 0, 0, &r, &s);
 	ck_assert_str_eq(tls_reason_name(s.reason), "no-key");
 	ck_assert_int_eq(r.findings[F_TLS_KEYS_MISSING], 1);
 	ck_assert_int_eq(r.findings[F_TLS_ALERT], 0);     /* alerts are encrypted */
 	ck_assert_uint_eq(r.plain[0].len + r.plain[1].len, 0);
 	ck_assert_uint_eq(s.opaque_bytes[TLS_S2C], 679 + 227 + 72 + 24);
-	tls_conn_free(c);
 	tls_rec_free(&r);
 	tls_keys_free(k);
 }
@@ -526,6 +519,10 @@ START_TEST(test_key_update)
 	tls_feed(c, TLS_C2S, rec, n, NULL);
 	n = seal13(next, 0, TLS_CT_APPLICATION_DATA, after, strlen(after), rec);
 	tls_feed(c, TLS_C2S, rec, n, NULL);
+	/* all zeros inside: authenticated, but no content type */
+	n = seal13(next, 1, 0, "\0\0", 2, rec);
+	tls_feed(c, TLS_C2S, rec, n, NULL);
+	ck_assert_int_eq(r.findings[F_TLS_MALFORMED], 1);
 	/* the old key no longer opens anything */
 	n = seal13(ap, 2, TLS_CT_APPLICATION_DATA, after, strlen(after), rec);
 	tls_feed(c, TLS_C2S, rec, n, NULL);

@@ -20,7 +20,7 @@ import os
 import ssl
 import sys
 
-from common import HOST, PORT, ALICE, ok
+from common import HOST, PORT, ALICE, ok, tls_shutdown
 
 IMAPS_PORT = int(os.environ.get("IMAPS_PORT", "10993"))
 SNI = "localhost"
@@ -81,20 +81,6 @@ class IMAP4_STARTTLS(imaplib.IMAP4):
         self.file = self.sock.makefile("rb")
         self._tls_established = True
         self._get_capabilities()
-
-
-def tls_shutdown(m):
-    # Wait for Dovecot's close_notify and FIN, then close without sending
-    # anything more: a clean FIN/FIN end, no RST (see starttls.py).
-    def shutdown():
-        m.file.close()
-        try:
-            while m.sock.recv(4096):
-                pass
-        except OSError:
-            pass
-        m.sock.close()
-    return shutdown
 
 
 def session(n):
