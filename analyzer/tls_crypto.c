@@ -227,8 +227,21 @@ static long tls_aead(struct tls_cipher *c, const uint8_t nonce[12],
 	return (long)n + fin;
 }
 
-/* HMAC of seq + type + version + length + data under c's MAC key, compared
- * with `want`.  Returns 0 when they match. */
+/* TLS 1.0-1.2's view of a record for its MAC or AEAD (RFC 5246 §6.2.3):
+ * sequence number, type, version and the length of the content. */
+static void tls12_pseudo_header(const struct tls_cipher *c, const uint8_t hdr[5],
+				size_t len, uint8_t out[13])
+{
+	tls_be64(out, c->seq);
+	out[8] = hdr[0];
+	out[9] = hdr[1];
+	out[10] = hdr[2];
+	out[11] = (uint8_t)(len >> 8);
+	out[12] = (uint8_t)len;
+}
+
+/* HMAC of the pseudo-header and data under c's MAC key, compared with
+ * `want`.  Returns 0 when they match. */
 static int tls_mac_check(struct tls_cipher *c, const uint8_t hdr[5],
 			 const uint8_t *data, size_t len, const uint8_t *want)
 {
@@ -236,12 +249,7 @@ static int tls_mac_check(struct tls_cipher *c, const uint8_t hdr[5],
 	size_t got_len = 0;
 	OSSL_PARAM params[2];
 
-	tls_be64(pre, c->seq);
-	pre[8] = hdr[0];
-	pre[9] = hdr[1];
-	pre[10] = hdr[2];
-	pre[11] = (uint8_t)(len >> 8);
-	pre[12] = (uint8_t)len;
+	tls12_pseudo_header(c, hdr, len, pre);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)c->suite->mac, 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -344,12 +352,7 @@ long tls_cipher_open(struct tls_cipher *c, const uint8_t hdr[5],
 		else if (pl == 0)
 			pl = TLS_OPEN_NO_TYPE;
 	} else {
-		tls_be64(aad, c->seq);
-		aad[8] = hdr[0];
-		aad[9] = hdr[1];
-		aad[10] = hdr[2];
-		aad[11] = (uint8_t)(ct_len >> 8);
-		aad[12] = (uint8_t)ct_len;
+		tls12_pseudo_header(c, hdr, ct_len, aad);
 		pl = tls_aead(c, nonce, aad, sizeof(aad), body + expl, ct_len, out);
 	}
 out:

@@ -258,7 +258,9 @@ int tls_feed(struct tls_conn *c, enum tls_dir dir, const uint8_t *data,
  * When they fall inside the body of the record being read, that record
  * is lost (on_plaintext_gap if it carried application data) and the
  * records after it are still read; returns 0.  Otherwise the record
- * boundaries are lost: the direction is given up, returns -1.
+ * boundaries are lost: the direction is given up (if it was being
+ * decrypted, on_plaintext_gap says so, with the gap's size: the rest of
+ * the stream is lost too), returns -1.
  */
 int tls_gap(struct tls_conn *c, enum tls_dir dir, uint64_t bytes,
 	    const struct tcp_meta *m);

@@ -551,22 +551,14 @@ START_TEST(test_fuzz_inputs)
 		while ((e = readdir(d)) != NULL) {
 			char path[512];
 			uint8_t *data;
-			long len;
-			FILE *f;
+			size_t len;
 
 			if (e->d_name[0] == '.' || (i == 1 && strncmp(e->d_name, "tls-", 4) != 0))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dirs[i], e->d_name);
-			f = fopen(path, "rb");
-			ck_assert_ptr_nonnull(f);
-			fseek(f, 0, SEEK_END);
-			len = ftell(f);
-			fseek(f, 0, SEEK_SET);
-			data = malloc((size_t)len + 1);
-			ck_assert_ptr_nonnull(data);
-			ck_assert_int_eq(fread(data, 1, (size_t)len, f), len);
-			fclose(f);
-			fz_tls_one(data, (size_t)len);
+			data = imt_read_file(path, &len);
+			ck_assert_msg(data != NULL, "cannot read %s", path);
+			fz_tls_one(data, len);
 			free(data);
 			files++;
 		}

@@ -7,7 +7,7 @@ import os
 import ssl
 
 from common import HOST, ALICE
-from rawimap import RawIMAP, logout
+from rawimap import RawIMAP, compress_session
 
 IMAPS_PORT = int(os.environ.get("IMAPS_PORT", "10993"))
 
@@ -19,13 +19,4 @@ ctx.keylog_filename = os.environ["IMAPTRACE_KEYLOG"]
 c = RawIMAP(HOST, IMAPS_PORT)
 c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost")
 c.greeting()
-c.cmd("c1", "LOGIN %s %s" % ALICE)
-c.send("c2 COMPRESS DEFLATE\r\n")
-r = c.read_tagged("c2")
-assert r[-1].startswith(b"c2 OK"), r
-c.start_compress()
-c.cmd("c3", "SELECT INBOX")
-c.cmd("c4", "FETCH 1:3 (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")
-c.cmd("c5", "FETCH 3 (BODY.PEEK[TEXT])")
-c.cmd("c6", "NOOP")
-logout(c, "c7")
+compress_session(c, "c", ALICE)
