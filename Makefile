@@ -56,11 +56,11 @@ $(PROG): $(BUILD)/main.o $(BUILD)/libimt.a
 
 $(BUILD)/tests/helpers/%.o: tests/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(IMT_CFLAGS) -Itests/helpers -Ianalyzer $(SAN) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libimt.a $(TEST_HELPER_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(IMT_CFLAGS) -Itests/helpers $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	$(CC) $(IMT_CFLAGS) -Itests/helpers -Ianalyzer $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(TEST_HELPER_OBJ) $(BUILD)/libimt.a $(CHECK_LIBS) $(PKG_LIBS)
 
 deps:

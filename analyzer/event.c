@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "event.h"
-#include "wire.h"
+#include "mem.h"
+#include "scan8.h"
 
 static const char *const type_names[] = {
 #define X(e, name) name,
@@ -39,23 +40,12 @@ const char *event_type_name(enum imt_event_type t)
 
 static int event_grow(struct imt_event *ev, size_t n)
 {
-	size_t cap = ev->cap ? ev->cap : 4096;
-	char *p;
-
-	while (cap - ev->len < n) {
-		if (cap > SIZE_MAX / 2)
-			goto fail;
-		cap *= 2;
+	if (n > SIZE_MAX - ev->len ||
+	    mem_grow(&ev->text, &ev->cap, ev->len + n, 1, 4096, SIZE_MAX) != 0) {
+		ev->failed = 1;
+		return -1;
 	}
-	p = realloc(ev->text, cap);
-	if (p == NULL)
-		goto fail;
-	ev->text = p;
-	ev->cap = cap;
 	return 0;
-fail:
-	ev->failed = 1;
-	return -1;
 }
 
 /* Room for n more bytes: 0, or -1 (then nothing may be written). */
@@ -142,8 +132,8 @@ static inline void put(struct imt_event *ev, const char *s, size_t n)
  * printable ASCII, or '"', or '\\'); the lowest one set is exact. */
 static inline uint64_t special8(uint64_t w)
 {
-	return (w & WIRE_HIGHS) | wire_below8(w, 0x20) | wire_eq8(w, '"') |
-	       wire_eq8(w, '\\');
+	return (w & SCAN8_HIGHS) | scan8_below(w, 0x20) | scan8_eq(w, '"') |
+	       scan8_eq(w, '\\');
 }
 
 /* Length of the valid UTF-8 sequence at p (2..4), or 0 if invalid. */
@@ -213,9 +203,9 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 		 * is reserved, and the padding is masked out. */
 		if (i < n && n - i < 8) {
 			size_t r = n - i;
-			uint64_t w = wire_load_short_le(s + i, r), m;
+			uint64_t w = scan8_load_short_le(s + i, r), m;
 
-			m = special8(w) & wire_first_octets(r);
+			m = special8(w) & scan8_first_octets(r);
 			memcpy(d, &w, 8);
 			if (m == 0) {
 				d += r;

@@ -9,8 +9,12 @@
  *            Afterwards the same logical line continues in LINE.
  *   SKIP     after a gap, bytes up to the next LF are dropped.
  * When a logical line is complete it is parsed once (imap_deliver):
- * head (tag, command, status, response code) here, arguments by the
- * tokenizer in imap_token.c.
+ * its head (tag, command, status, response code) by imap_head.c, its
+ * arguments by the tokenizer in imap_token.c.
+ *
+ * Layout: the parser object and its settings; framing findings; the
+ * line scan; literal markers and previews; delivery of a completed line;
+ * the feed, gap and finish calls.  The struct is in imap_int.h.
  *
  * Findings about bytes of a line (bare CR/LF, NUL, 8-bit, length) are
  * collected as once-per-line flags and reported in a fixed order when the
@@ -23,17 +27,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap_cmd.h"
-#include "imap_token.h"
-#include "wire.h"
+#include "dec.h"
+#include "imap_int.h"
+#include "mem.h"
+#include "scan8.h"
 
-enum imap_state { IMAP_S_LINE, IMAP_S_LITERAL, IMAP_S_SKIP };
+/* More digits than this cannot be a sane literal size (2^64 has 20). */
+#define IMAP_MAX_LIT_DIGITS 20
 
-/* The once-per-line framing findings, in the order they are reported. */
-enum imap_fbit {
-	FB_BARE_CR, FB_BARE_LF, FB_NUL, FB_EIGHT_BIT, FB_TOO_LONG,
-	FB_OVERSIZED, FB__COUNT
-};
+#define IMAP_NO_REC SIZE_MAX
+
+/* First size of the line and preview buffers; they double up to their
+ * caps as lines need. */
+#define IMAP_BUF_FIRST 256
 
 static const enum imt_finding imap_fbit_id[FB__COUNT] = {
 	[FB_BARE_CR] = F_BARE_CR,
@@ -42,75 +48,6 @@ static const enum imt_finding imap_fbit_id[FB__COUNT] = {
 	[FB_EIGHT_BIT] = F_EIGHT_BIT_IN_LINE,
 	[FB_TOO_LONG] = F_LINE_TOO_LONG,
 	[FB_OVERSIZED] = F_OVERSIZED_ARGUMENT,
-};
-
-/* Findings from parsing a completed line, also in report order. */
-#define PF_INVALID_TAG  0x01
-#define PF_TAG_CUT      0x02
-#define PF_TOKENS       0x04
-#define PF_DEPTH        0x08
-#define PF_SYNTAX       0x10
-
-/* Bytes of the current line segment kept to find a literal marker when
- * the line itself was cut: "~{" + 20 digits + "+}" fits easily. */
-#define IMAP_TAIL 48
-/* More digits than this cannot be a sane literal size (2^64 has 20). */
-#define IMAP_MAX_LIT_DIGITS 20
-
-#define IMAP_NO_REC SIZE_MAX
-
-struct imap_parser {
-	enum imap_side side;
-	struct imt_limits lim;
-	struct imap_callbacks cb;
-	void *user;
-	enum imap_client_mode mode;
-	int utf8;
-	int feeding;             /* inside imap_parser_feed() */
-	int paused;              /* a callback asked the feed to return */
-	uint64_t offset;         /* stream offset of the next byte */
-	enum imap_state state;
-	int resync;              /* drop lines silently until one parses */
-
-	/* The logical line (element) being read. */
-	int el_active;
-	uint64_t el_offset;
-	enum imap_client_mode el_mode;   /* mode latched at the line start */
-	uint32_t el_literals;
-	uint64_t el_lit_bytes;
-
-	char *line;              /* line text, then previews at delivery */
-	size_t line_len;         /* stored bytes, <= lim.max_line */
-	size_t line_alloc;
-	size_t buf_cap;          /* lim.max_line + pv_cap */
-	int line_trunc;
-	uint64_t line_total;     /* line text seen, stored or not */
-	uint64_t seg_total;      /* line text since the line start or last literal */
-	char tail[IMAP_TAIL];    /* last bytes of the segment, once the
-				    line is cut (before, the line has them) */
-	size_t tail_len;
-	int pending_cr;          /* a CR ended the last chunk */
-	uint64_t cr_offset;
-	int in_quote, q_escape;  /* to tell 8-bit in quoted strings */
-
-	unsigned f_raised, f_emitted;
-	uint64_t f_off[FB__COUNT];
-
-	/* The literal whose data is being skipped. */
-	uint64_t lit_left;
-	int lit_data_seen;
-	size_t lit_rec;          /* its record, or IMAP_NO_REC */
-	uint32_t lit_want;       /* preview bytes wanted */
-
-	struct imap_lit_rec *lits;
-	size_t nlits, lits_alloc;
-	char *pv;                /* preview arena for this line */
-	size_t pv_len, pv_alloc, pv_cap;
-
-	struct imap_toks toks;
-	unsigned pf;             /* PF_ flags of the line being delivered */
-	const char *syntax_why;
-	char code[48];
 };
 
 /* Octets the line scanner must look at; all others are plain text. */
@@ -131,9 +68,8 @@ const char *imap_kind_name(enum imap_kind k)
 	return names[k];
 }
 
-static void imap_report(struct imap_parser *p, enum imt_finding id,
-			uint64_t off, const char *limit, uint64_t value,
-			const char *detail)
+void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
+		 const char *limit, uint64_t value, const char *detail)
 {
 	struct imt_finding_report f;
 
@@ -147,28 +83,6 @@ static void imap_report(struct imap_parser *p, enum imt_finding id,
 	f.value = value;
 	f.detail = detail;
 	p->cb.on_finding(p->user, &f);
-}
-
-/* Grows *buf to hold need bytes, doubling, never past cap.  Returns 0
- * when it holds need bytes, -1 when the cap or memory says no. */
-static int imap_grow(char **buf, size_t *alloc, size_t need, size_t cap)
-{
-	size_t n;
-	char *nb;
-
-	if (need <= *alloc)
-		return 0;
-	if (need > cap)
-		return -1;
-	n = *alloc != 0 ? *alloc : 256;
-	while (n < need)
-		n = n > cap / 2 ? cap : n * 2;
-	nb = realloc(*buf, n);
-	if (nb == NULL)
-		return -1;
-	*buf = nb;
-	*alloc = n;
-	return 0;
 }
 
 static void imap_el_reset(struct imap_parser *p)
@@ -288,8 +202,8 @@ static void imap_flush_framing(struct imap_parser *p)
  * above it may be false alarms, which only cost a closer look. */
 static inline uint64_t imap_scan_special8(uint64_t w)
 {
-	return (w & WIRE_HIGHS) | wire_eq8(w, 0) | wire_eq8(w, '\r') |
-	       wire_eq8(w, '"') | wire_eq8(w, '\\');
+	return (w & SCAN8_HIGHS) | scan8_eq(w, 0) | scan8_eq(w, '\r') |
+	       scan8_eq(w, '"') | scan8_eq(w, '\\');
 }
 
 /* Looks at the octets of line text that matter for findings: NUL, bare
@@ -316,8 +230,8 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 		/* The last few octets as one word, the padding masked out
 		 * (a zero octet would look like a NUL). */
 		if (i < n && n - i < 8) {
-			uint64_t m = imap_scan_special8(wire_load_short_le(s + i, n - i)) &
-				     wire_first_octets(n - i);
+			uint64_t m = imap_scan_special8(scan8_load_short_le(s + i, n - i)) &
+				     scan8_first_octets(n - i);
 			size_t k;
 
 			if (m == 0) {
@@ -392,8 +306,8 @@ static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 		k = p->lim.max_line - p->line_len;
 		if (k > n)
 			k = n;
-		if (k > 0 && imap_grow(&p->line, &p->line_alloc,
-				       p->line_len + k, p->buf_cap) != 0)
+		if (k > 0 && mem_grow(&p->line, &p->line_alloc, p->line_len + k,
+				      1, IMAP_BUF_FIRST, p->buf_cap) != 0)
 			k = 0;
 		if (k > 0)
 			memcpy(p->line + p->line_len, s, k);
@@ -488,7 +402,7 @@ static size_t imap_marker(const char *s, size_t n, struct imap_lit_rec *r,
 		j--;
 	}
 	if (i - d > IMAP_MAX_LIT_DIGITS ||
-	    imap_parse_u64(s + d, i - d, &r->size) != 0)
+	    dec_parse_u64(s + d, i - d, UINT64_MAX, &r->size) != 0)
 		r->bad = 1;
 	r->mark_len = (uint32_t)(n - j);
 	return n - j;
@@ -503,18 +417,9 @@ static size_t imap_lit_record(struct imap_parser *p,
 		return IMAP_NO_REC;	/* not in the stored text */
 	if (p->nlits >= p->lim.max_tokens)
 		return IMAP_NO_REC;	/* its token could not be stored */
-	if (p->nlits >= p->lits_alloc) {
-		size_t n = p->lits_alloc != 0 ? p->lits_alloc * 2 : 8;
-		struct imap_lit_rec *nl;
-
-		if (n > p->lim.max_tokens)
-			n = p->lim.max_tokens;
-		nl = realloc(p->lits, n * sizeof(*nl));
-		if (nl == NULL)
-			return IMAP_NO_REC;
-		p->lits = nl;
-		p->lits_alloc = n;
-	}
+	if (mem_grow(&p->lits, &p->lits_alloc, p->nlits + 1, sizeof(*p->lits),
+		     8, p->lim.max_tokens) != 0)
+		return IMAP_NO_REC;
 	p->lits[p->nlits] = *r;
 	p->lits[p->nlits].mark_off = (uint32_t)mark_off;
 	p->lits[p->nlits].prev_off = (uint32_t)p->pv_len;
@@ -540,8 +445,8 @@ static void imap_literal_start(struct imap_parser *p,
 		       p->lim.literal_preview;
 		if (want > p->pv_cap - p->pv_len)
 			want = p->pv_cap - p->pv_len;
-		if (want > 0 && imap_grow(&p->pv, &p->pv_alloc,
-					  p->pv_len + want, p->pv_cap) != 0)
+		if (want > 0 && mem_grow(&p->pv, &p->pv_alloc, p->pv_len + want,
+					 1, IMAP_BUF_FIRST, p->pv_cap) != 0)
 			want = 0;
 		p->lit_want = (uint32_t)want;
 		p->pv_len += want;
@@ -573,403 +478,10 @@ static void imap_literal_start(struct imap_parser *p,
 	}
 }
 
-/* ---- parsing a completed line ---- */
-
-/* ATOM-CHAR is any CHAR except atom-specials (RFC 3501 §9): controls,
- * space and "(){%*\"\\", and "]" (resp-specials).  A tag may hold "]"
- * but not "+". */
-enum { IMAP_NOT_ATOM = 1, IMAP_NOT_TAG = 2 };
-
-static const uint8_t imap_char_class[128] = {
-	['('] = 3, [')'] = 3, ['{'] = 3, ['%'] = 3, ['*'] = 3, ['"'] = 3,
-	['\\'] = 3, [']'] = IMAP_NOT_ATOM, ['+'] = IMAP_NOT_TAG,
-};
-
-static int imap_is_tag_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && !(imap_char_class[c] & IMAP_NOT_TAG);
-}
-
-static int imap_is_atom_char(unsigned char c)
-{
-	return c > 0x20 && c < 0x7f && !(imap_char_class[c] & IMAP_NOT_ATOM);
-}
-
-static int imap_valid_tag(const char *s, size_t n)
-{
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!imap_is_tag_char((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
-}
-
-static int imap_valid_atom(const char *s, size_t n)
-{
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!imap_is_atom_char((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
-}
-
-static int imap_all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	}
-	return n > 0;
-}
-
-/* End of the word at s[i]: the next space (or stop char), or n. */
-static size_t imap_word_end(const char *s, size_t i, size_t n, char stop)
-{
-	while (i < n && s[i] != ' ' && s[i] != stop)
-		i++;
-	return i;
-}
-
-static size_t imap_skip_sp(const char *s, size_t i, size_t n)
-{
-	while (i < n && s[i] == ' ')
-		i++;
-	return i;
-}
-
-/* Copies s[0, n) upper-cased and NUL-terminated into dst[size], cut. */
-static size_t imap_upcopy(char *dst, size_t size, const char *s, size_t n)
-{
-	if (n > size - 1)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		dst[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-	}
-	dst[n] = '\0';
-	return n;
-}
-
-static int imap_word_is(const char *s, size_t n, const char *w)
-{
-	size_t wl = strlen(w);
-
-	if (n != wl)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if ((s[i] | 0x20) != (w[i] | 0x20))
-			return 0;
-	}
-	return 1;
-}
-
-static int imap_is_status_word(const char *s, size_t n)
-{
-	return imap_word_is(s, n, "OK") || imap_word_is(s, n, "NO") ||
-	       imap_word_is(s, n, "BAD") || imap_word_is(s, n, "BYE") ||
-	       imap_word_is(s, n, "PREAUTH");
-}
-
-static void imap_tokens(struct imap_parser *p, size_t start, size_t end,
-			int lenient)
-{
-	struct imap_tok_in in;
-
-	memset(&in, 0, sizeof(in));
-	in.buf = p->line;
-	in.start = start;
-	in.end = end;
-	in.lits = p->lits;
-	in.nlits = p->nlits;
-	in.prev_base = p->line_len;
-	/* A cut line ends anywhere: its last token and its lists are cut,
-	 * which line-too-long already says. */
-	in.lenient = lenient || p->line_trunc;
-	in.truncated = p->line_trunc;
-	imap_tokenize(&p->toks, &in);
-	if (p->toks.syntax_err) {
-		p->pf |= PF_SYNTAX;
-		p->syntax_why = "bad arguments (unbalanced parentheses, "
-				"unterminated string, or '{' without literal)";
-	}
-}
-
-static void imap_bad_line(struct imap_parser *p, struct imap_element *el,
-			  const char *why)
-{
-	el->kind = IMAP_EL_UNPARSED;
-	el->has_number = 0;
-	el->number = 0;
-	el->tag = NULL;
-	el->tag_len = 0;
-	el->name[0] = '\0';
-	p->pf |= PF_SYNTAX;
-	p->syntax_why = why;
-}
-
-static void imap_set_tag(struct imap_parser *p, struct imap_element *el,
-			 size_t len)
-{
-	el->tag = p->line;
-	el->tag_len = len;
-	if (len > p->lim.max_tag) {
-		el->tag_len = p->lim.max_tag;
-		p->pf |= PF_TAG_CUT;
-	}
-}
-
-/*
- * resp-text after a status word or "+": an optional "[CODE args]" and
- * free text.  A '[' without its ']' is plain text (RFC 3501 allows '['
- * in text).  Code arguments are tokenized leniently: unknown codes carry
- * free text.
- */
-static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
-			   size_t i)
-{
-	const char *s = p->line;
-	size_t n = p->line_len;
-
-	i = imap_skip_sp(s, i, n);
-	if (i < n && s[i] == '[') {
-		size_t depth = 0, close = n, ne;
-
-		/* Not quote-aware: an unknown code's arguments are free text
-		 * up to ']' (RFC 3501 resp-text-code), quotes included. */
-		for (size_t j = i; j < n; j++) {
-			if (s[j] == '[') {
-				depth++;
-			} else if (s[j] == ']' && --depth == 0) {
-				close = j;
-				break;
-			}
-		}
-		ne = imap_word_end(s, i + 1, close, ']');
-		if (close < n && ne > i + 1) {
-			el->code_len = imap_upcopy(p->code, sizeof(p->code),
-						   s + i + 1, ne - (i + 1));
-			el->code = p->code;
-			if (ne < close) {
-				el->code_args = s + ne + 1;
-				el->code_args_len = close - (ne + 1);
-				imap_tokens(p, ne + 1, close, 1);
-			}
-			i = imap_skip_sp(s, close + 1, n);
-		}
-	}
-	el->text = s + i;
-	el->text_len = n - i;
-}
-
-static void imap_parse_client(struct imap_parser *p, struct imap_element *el)
-{
-	const char *s = p->line;
-	size_t n = p->line_len, te, ns, ne, args;
-
-	if (p->el_mode == IMAP_MODE_LINE) {
-		el->kind = IMAP_EL_CLIENT_LINE;
-		return;
-	}
-	te = imap_word_end(s, 0, n, ' ');
-	if (n == 0 || te == 0 || te == n) {
-		imap_bad_line(p, el, n == 0 ? "empty command line" :
-			      "missing command after the tag");
-		return;
-	}
-	ns = imap_skip_sp(s, te, n);
-	ne = imap_word_end(s, ns, n, ' ');
-	if (!imap_valid_atom(s + ns, ne - ns)) {
-		imap_bad_line(p, el, "missing or malformed command name");
-		return;
-	}
-	el->kind = IMAP_EL_COMMAND;
-	imap_set_tag(p, el, te);
-	if (!imap_valid_tag(s, te))
-		p->pf |= PF_INVALID_TAG;
-	imap_upcopy(el->name, sizeof(el->name), s + ns, ne - ns);
-	args = ne;
-	if (strcmp(el->name, "UID") == 0) {
-		/* "UID FETCH": the subcommand is part of the name. */
-		size_t ss = imap_skip_sp(s, ne, n);
-		size_t se = imap_word_end(s, ss, n, ' ');
-		char joined[48];
-
-		if (se > ss && se - ss < sizeof(joined) - 4) {
-			memcpy(joined, "UID ", 4);
-			memcpy(joined + 4, s + ss, se - ss);
-			if (imap_cmd_lookup(joined, 4 + (se - ss)) != CMD_UNKNOWN) {
-				imap_upcopy(el->name, sizeof(el->name), joined,
-					    4 + (se - ss));
-				args = se;
-			}
-		}
-	}
-	imap_tokens(p, args, n, 0);
-}
-
-static void imap_parse_untagged(struct imap_parser *p, struct imap_element *el)
-{
-	const char *s = p->line;
-	size_t n = p->line_len, ws, we;
-
-	ws = imap_skip_sp(s, 1, n);
-	we = imap_word_end(s, ws, n, '[');
-	if (we == ws) {
-		imap_bad_line(p, el, "untagged response without a name");
-		return;
-	}
-	if (imap_is_status_word(s + ws, we - ws)) {
-		el->kind = IMAP_EL_UNTAGGED;
-		el->is_status = 1;
-		imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
-		imap_resp_text(p, el, we);
-		return;
-	}
-	we = imap_word_end(s, ws, n, '\0');
-	if (imap_parse_u64(s + ws, we - ws, &el->number) == 0) {
-		el->has_number = 1;
-		ws = imap_skip_sp(s, we, n);
-		we = imap_word_end(s, ws, n, '(');
-	} else if (imap_all_digits(s + ws, we - ws)) {
-		imap_bad_line(p, el, "message number out of range");
-		return;
-	}
-	if (!imap_valid_atom(s + ws, we - ws)) {
-		imap_bad_line(p, el, "malformed untagged response name");
-		return;
-	}
-	el->kind = IMAP_EL_UNTAGGED;
-	imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
-	imap_tokens(p, we, n, 0);
-}
-
-static void imap_parse_server(struct imap_parser *p, struct imap_element *el)
-{
-	const char *s = p->line;
-	size_t n = p->line_len, te, ws, we;
-
-	if (n >= 1 && s[0] == '+') {
-		/* "+" alone or "+text" happen on real servers: accepted. */
-		el->kind = IMAP_EL_CONTINUATION;
-		imap_resp_text(p, el, 1);
-		return;
-	}
-	if (n >= 1 && s[0] == '*' && (n == 1 || s[1] == ' ')) {
-		imap_parse_untagged(p, el);
-		return;
-	}
-	te = imap_word_end(s, 0, n, ' ');
-	if (te == 0 || te == n || !imap_valid_tag(s, te)) {
-		imap_bad_line(p, el, "not an untagged, continuation or tagged "
-			      "response");
-		return;
-	}
-	ws = imap_skip_sp(s, te, n);
-	we = imap_word_end(s, ws, n, '[');
-	if (!imap_valid_atom(s + ws, we - ws)) {
-		imap_bad_line(p, el, "tagged response without a status");
-		return;
-	}
-	el->kind = IMAP_EL_TAGGED;
-	imap_set_tag(p, el, te);
-	el->is_status = 1;
-	imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
-	imap_resp_text(p, el, we);
-}
-
-/*
- * While resynchronising only a line that looks like real protocol ends
- * the resync: message text that a gap left us in ("From: a", "* item",
- * "+ added") must not pass for commands or responses.
- */
-static int imap_plausible(const struct imap_parser *p,
-			  const struct imap_element *el)
-{
-	static const char *const data_names[] = {
-		"CAPABILITY", "LIST", "LSUB", "XLIST", "STATUS", "SEARCH",
-		"ESEARCH", "FLAGS", "ENABLED", "NAMESPACE", "ID", "SORT",
-		"THREAD", "QUOTA", "QUOTAROOT", "ACL", "LISTRIGHTS",
-		"MYRIGHTS", "METADATA", "VANISHED",
-	};
-	static const char *const num_names[] = {
-		"EXISTS", "RECENT", "EXPUNGE", "FETCH",
-	};
-
-	if (el->kind == IMAP_EL_UNPARSED || (p->pf & PF_SYNTAX))
-		return 0;
-	switch (el->kind) {
-	case IMAP_EL_COMMAND:
-		/* "From: Bob" or "X-Spam-Flag: NO": header lines end their
-		 * first word with ':', tags practically never do. */
-		if (memchr(el->tag, ':', el->tag_len) != NULL)
-			return 0;
-		return !(p->pf & PF_INVALID_TAG) &&
-		       (el->name[0] == 'X' ||
-			imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN);
-	case IMAP_EL_TAGGED:
-		if (memchr(el->tag, ':', el->tag_len) != NULL)
-			return 0;
-		return imap_is_status_word(el->name, strlen(el->name)) &&
-		       strcmp(el->name, "BYE") != 0 &&
-		       strcmp(el->name, "PREAUTH") != 0;
-	case IMAP_EL_CONTINUATION:
-		/* Only "+", "+ [code]..." or a base64 challenge. */
-		if (el->code != NULL || el->text_len == 0)
-			return 1;
-		for (size_t i = 0; i < el->text_len; i++) {
-			char c = el->text[i];
-			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			      (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-			      c == '='))
-				return 0;
-		}
-		return 1;
-	case IMAP_EL_UNTAGGED:
-		if (el->is_status)
-			return 1;
-		if (el->has_number) {
-			for (size_t i = 0; i < sizeof(num_names) / sizeof(*num_names); i++)
-				if (strcmp(el->name, num_names[i]) == 0)
-					return 1;
-			return 0;
-		}
-		for (size_t i = 0; i < sizeof(data_names) / sizeof(*data_names); i++)
-			if (strcmp(el->name, data_names[i]) == 0)
-				return 1;
-		return 0;
-	default:
-		return 1;
-	}
-}
-
-static void imap_report_parse(struct imap_parser *p,
-			      const struct imap_element *el)
-{
-	uint64_t off = el->offset;
-
-	if (p->pf & PF_INVALID_TAG)
-		imap_report(p, F_INVALID_TAG, off, NULL, 0, NULL);
-	if (p->pf & PF_TAG_CUT)
-		imap_report(p, F_LIMIT_REACHED, off, "max-tag", p->lim.max_tag,
-			    "tag cut");
-	if (p->pf & PF_TOKENS)
-		imap_report(p, F_LIMIT_REACHED, off, "max-tokens",
-			    p->lim.max_tokens, "tokens past the cap not kept");
-	if (p->pf & PF_DEPTH)
-		imap_report(p, F_LIMIT_REACHED, off, "max-depth",
-			    p->lim.max_depth, "lists nested deeper not kept");
-	if (p->pf & PF_SYNTAX)
-		imap_report(p, F_SYNTAX_ERROR, off, NULL, 0, p->syntax_why);
-}
-
 /* Fills the element fields every kind shares. */
 static void imap_el_fill(struct imap_parser *p, struct imap_element *el)
 {
-	wire_zero(el, sizeof(*el));
+	mem_zero(el, sizeof(*el));
 	el->kind = IMAP_EL_UNPARSED;
 	el->offset = p->el_offset;
 	el->length = p->offset - p->el_offset;
@@ -996,8 +508,9 @@ static void imap_deliver(struct imap_parser *p)
 		p->line_len--;
 	/* Previews go behind the line text so token offsets share one
 	 * base; the buffer was sized for both at creation's caps. */
-	if (p->pv_len > 0 && imap_grow(&p->line, &p->line_alloc,
-				       p->line_len + p->pv_len, p->buf_cap) == 0)
+	if (p->pv_len > 0 &&
+	    mem_grow(&p->line, &p->line_alloc, p->line_len + p->pv_len, 1,
+		     IMAP_BUF_FIRST, p->buf_cap) == 0)
 		memcpy(p->line + p->line_len, p->pv, p->pv_len);
 	else
 		for (size_t i = 0; i < p->nlits; i++)
@@ -1006,10 +519,7 @@ static void imap_deliver(struct imap_parser *p)
 	imap_toks_reset(&p->toks);
 	p->pf = 0;
 	p->syntax_why = NULL;
-	if (p->side == IMAP_SIDE_CLIENT)
-		imap_parse_client(p, &el);
-	else
-		imap_parse_server(p, &el);
+	imap_head_parse(p, &el);
 	if (p->toks.hit_tokens)
 		p->pf |= PF_TOKENS;
 	if (p->toks.hit_depth)
@@ -1023,14 +533,14 @@ static void imap_deliver(struct imap_parser *p)
 	}
 	el.syntax_ok = !(p->pf & PF_SYNTAX);
 	if (p->resync) {
-		if (!imap_plausible(p, &el)) {
+		if (!imap_head_plausible(p, &el)) {
 			imap_el_reset(p);
 			return;
 		}
 		p->resync = 0;
 	}
 	imap_flush_framing(p);
-	imap_report_parse(p, &el);
+	imap_head_report(p, &el);
 	if (p->cb.on_element != NULL)
 		p->cb.on_element(p->user, &el);
 	imap_el_reset(p);
@@ -1218,8 +728,8 @@ int imap_parser_finish(struct imap_parser *p)
 		 * it is kept in the line but not called bare. */
 		if (p->pending_cr && !p->line_trunc &&
 		    p->line_len < p->lim.max_line &&
-		    imap_grow(&p->line, &p->line_alloc, p->line_len + 1,
-			      p->buf_cap) == 0)
+		    mem_grow(&p->line, &p->line_alloc, p->line_len + 1, 1,
+			     IMAP_BUF_FIRST, p->buf_cap) == 0)
 			p->line[p->line_len++] = '\r';
 		imap_flush_framing(p);
 		imap_el_fill(p, &el);
@@ -1229,41 +739,4 @@ int imap_parser_finish(struct imap_parser *p)
 	imap_el_reset(p);
 	p->state = IMAP_S_LINE;
 	return pending;
-}
-
-/* ---- guessing the direction ---- */
-
-int imap_classify(const uint8_t *data, size_t len)
-{
-	const char *s = (const char *)data;
-	size_t n = 0, te, ws, we, ss, se;
-	char joined[48];
-
-	while (n < len && s[n] != '\r' && s[n] != '\n')
-		n++;
-	if (n >= 1 && s[0] == '+' && (n == 1 ? len > 1 : s[1] == ' '))
-		return 1;
-	if (n >= 3 && s[0] == '*' && s[1] == ' ' && imap_is_atom_char((unsigned char)s[2]))
-		return 1;
-	te = imap_word_end(s, 0, n, ' ');
-	if (te == n || !imap_valid_tag(s, te))
-		return -1;
-	ws = te + 1;
-	we = imap_word_end(s, ws, n, ' ');
-	if (imap_word_is(s + ws, we - ws, "OK") ||
-	    imap_word_is(s + ws, we - ws, "NO") ||
-	    imap_word_is(s + ws, we - ws, "BAD"))
-		return 1;
-	if (imap_word_is(s + ws, we - ws, "UID")) {
-		ss = imap_skip_sp(s, we, n);
-		se = imap_word_end(s, ss, n, ' ');
-		if (se == ss || se - ss > sizeof(joined) - 5)
-			return -1;
-		memcpy(joined, "UID ", 4);
-		memcpy(joined + 4, s + ss, se - ss);
-		return imap_cmd_lookup(joined, 4 + (se - ss)) != CMD_UNKNOWN ? 0 : -1;
-	}
-	if (we > ws && imap_cmd_lookup(s + ws, we - ws) != CMD_UNKNOWN)
-		return 0;
-	return -1;
 }

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire.h"
+#include "dec.h"
+#include "mem.h"
+#include "scan8.h"
 
 /* A LIST whose stored token could not be kept (token cap). */
 #define IMAP_TOK_NONE UINT32_MAX
@@ -46,44 +48,13 @@ void imap_toks_reset(struct imap_toks *t)
 	t->canonical = 0;
 }
 
-int imap_parse_u64(const char *s, size_t len, uint64_t *num_r)
-{
-	uint64_t v = 0;
-
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned char)s[i] - '0';
-		if (d > 9)
-			return -1;
-		/* Nineteen digits always fit; only longer numbers are checked. */
-		if (i >= 19 && v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*num_r = v;
-	return 0;
-}
-
 /* Makes room for one more token when the storage is full; grows by
  * doubling up to the cap so a parser that saw a long line once never
  * allocates again. */
 static int imap_toks_room(struct imap_toks *t)
 {
-	size_t n;
-	struct imap_token *nt;
-
-	n = t->alloc != 0 ? t->alloc * 2 : 32;
-	if (n > t->max)
-		n = t->max;
-	if (n <= t->alloc)
-		return -1;
-	nt = realloc(t->tok, n * sizeof(*nt));
-	if (nt == NULL)
-		return -1;
-	t->tok = nt;
-	t->alloc = n;
-	return 0;
+	return mem_grow(&t->tok, &t->alloc, t->ntok + 1, sizeof(*t->tok), 32,
+			t->max);
 }
 
 /* Stores a token; returns its index or IMAP_TOK_NONE when it was only
@@ -126,20 +97,11 @@ static void imap_list_open(struct imap_toks *t, size_t off)
 		t->dropped++;
 		return;
 	}
-	if (t->sdepth >= t->salloc) {
-		size_t n = t->salloc != 0 ? t->salloc * 2 : 16;
-		uint32_t *ns;
-
-		if (n > t->max_depth)
-			n = t->max_depth;
-		ns = realloc(t->stack, n * sizeof(*ns));
-		if (ns == NULL) {
-			t->deep++;
-			t->dropped++;
-			return;
-		}
-		t->stack = ns;
-		t->salloc = n;
+	if (mem_grow(&t->stack, &t->salloc, t->sdepth + 1, sizeof(*t->stack),
+		     16, t->max_depth) != 0) {
+		t->deep++;
+		t->dropped++;
+		return;
 	}
 	idx = imap_tok_push(t, IMAP_TOK_LIST, 0, off, 0, 0);
 	t->stack[t->sdepth++] = idx;
@@ -210,8 +172,8 @@ static inline size_t imap_atom_run(const char *buf, size_t i, size_t lim,
 		uint64_t w, m;
 
 		memcpy(&w, buf + i, 8);
-		m = wire_eq8(w, ' ') | wire_eq8(w, '(') | wire_eq8(w, ')') |
-		    wire_eq8(w, '"') | wire_eq8(w, '[');
+		m = scan8_eq(w, ' ') | scan8_eq(w, '(') | scan8_eq(w, ')') |
+		    scan8_eq(w, '"') | scan8_eq(w, '[');
 		if (m != 0) {
 			i += (size_t)__builtin_ctzll(m) / 8;
 			return i < lim ? i : lim;
@@ -258,7 +220,7 @@ static void imap_atom_push(struct imap_toks *t, const char *buf,
 	uint64_t num;
 
 	if ((unsigned char)(buf[off] - '0') <= 9 &&
-	    imap_parse_u64(buf + off, len, &num) == 0)
+	    dec_parse_u64(buf + off, len, UINT64_MAX, &num) == 0)
 		imap_tok_push(t, IMAP_TOK_NUMBER, 0, off, len, num);
 	else
 		imap_tok_push(t, IMAP_TOK_ATOM, 0, off, len, 0);

@@ -22,7 +22,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hash.h"
 #include "ip.h"
+#include "mem.h"
 #include "wire.h"
 
 /* Tunnels (IP-in-IP, 6in4) decapsulated inside one another at most. */
@@ -73,6 +75,7 @@ struct ip_decoder {
 	struct ip_frag *newest;
 	uint32_t nfrag;          /* datagrams in progress */
 	size_t frag_bytes;       /* memory held by them */
+	uint64_t seed;           /* of the fragment table's hash */
 };
 
 /* Addresses and protocol of the packet being decoded. */
@@ -188,21 +191,21 @@ static void ip_transport(struct ip_decoder *d, const struct cap_packet *pkt,
 
 /* ---- fragment reassembly ------------------------------------------ */
 
-static uint32_t ip_frag_hash(uint8_t family, uint8_t proto,
-			     const uint8_t *src, const uint8_t *dst,
-			     uint32_t id)
+/* The table is keyed by addresses from the wire: seeded, so that crafted
+ * fragments cannot all be made to land in one bucket. */
+static uint32_t ip_frag_hash(const struct ip_decoder *d, uint8_t family,
+			     uint8_t proto, const uint8_t *src,
+			     const uint8_t *dst, uint32_t id)
 {
-	size_t alen = family == 4 ? 4 : 16, i;
-	uint32_t h = 2166136261u;
+	size_t alen = family == 4 ? 4 : 16;
+	uint8_t key[2 * 16 + 6];
 
-	/* FNV-1a: cheap and good enough for a table keyed by addresses. */
-	for (i = 0; i < alen; i++)
-		h = (h ^ src[i]) * 16777619u;
-	for (i = 0; i < alen; i++)
-		h = (h ^ dst[i]) * 16777619u;
-	for (i = 0; i < 4; i++)
-		h = (h ^ ((id >> (8 * i)) & 0xff)) * 16777619u;
-	return (h ^ proto) * 16777619u;
+	memcpy(key, src, alen);
+	memcpy(key + alen, dst, alen);
+	memcpy(key + 2 * alen, &id, 4);
+	key[2 * alen + 4] = proto;
+	key[2 * alen + 5] = family;
+	return (uint32_t)hash_bytes(d->seed, key, 2 * alen + 6);
 }
 
 static struct ip_frag *ip_frag_find(struct ip_decoder *d, uint32_t hash,
@@ -300,14 +303,14 @@ static int ip_frag_room(struct ip_decoder *d, const struct cap_packet *pkt,
 static int ip_frag_grow(struct ip_decoder *d, const struct cap_packet *pkt,
 			struct ip_frag *f, uint32_t end)
 {
-	uint32_t ncap = f->cap ? f->cap : IP_FRAG_MIN_BUF;
+	/* The caller checked end <= IP_FRAG_MAX_DATAGRAM: never 0.  The
+	 * growth is charged before it is made, so the buffers are
+	 * reallocated here rather than through mem_grow(). */
+	uint32_t ncap = (uint32_t)mem_grow_cap(f->cap, end, IP_FRAG_MIN_BUF,
+					       IP_FRAG_MAX_DATAGRAM);
 	size_t oldmap = (f->cap + 7) / 8, newmap, add;
 	uint8_t *nbuf, *nmap;
 
-	while (ncap < end)
-		ncap *= 2;
-	if (ncap > IP_FRAG_MAX_DATAGRAM)
-		ncap = IP_FRAG_MAX_DATAGRAM;
 	newmap = (ncap + 7) / 8;
 	add = (ncap - f->cap) + (newmap - oldmap);
 	if (ip_frag_room(d, pkt, f, add) != 0)
@@ -432,7 +435,7 @@ static void ip_frag_add(struct ip_decoder *d, const struct cap_packet *pkt,
 		return;
 	}
 	end = fr->off + (uint32_t)fr->len;
-	hash = ip_frag_hash(ih->family, fr->proto, ih->src, ih->dst, fr->id);
+	hash = ip_frag_hash(d, ih->family, fr->proto, ih->src, ih->dst, fr->id);
 	f = ip_frag_find(d, hash, ih->family, fr->proto, ih->src, ih->dst,
 			 fr->id);
 	if (f == NULL) {
@@ -795,6 +798,7 @@ struct ip_decoder *ip_decoder_new(const struct imt_limits *lim,
 	if (cb != NULL)
 		d->cb = *cb;
 	d->user = user;
+	d->seed = hash_seed(d);
 	while (n < d->lim.max_frag_datagrams && n < (1u << 16))
 		n *= 2;
 	d->nbuckets = n;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "dec.h"
 #include "ip.h"
 #include "output.h"
 #include "relay.h"
@@ -87,28 +89,28 @@ static void usage(FILE *fp)
 	fp);
 }
 
-static int parse_num(const char *s, uint64_t max, uint64_t *v_r)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return -1;
-	*v_r = v;
-	return 0;
-}
-
 static int parse_u32(const char *s, uint32_t *v_r)
 {
 	uint64_t v;
 
-	if (parse_num(s, UINT32_MAX, &v) != 0)
+	if (dec_parse_u64(s, strlen(s), UINT32_MAX, &v) != 0)
 		return -1;
 	*v_r = (uint32_t)v;
+	return 0;
+}
+
+/* "N/SECONDS": two unsigned numbers.  Returns 0, or -1. */
+static int parse_brute(const char *s, unsigned *n_r, unsigned *secs_r)
+{
+	const char *slash = strchr(s, '/');
+	uint64_t n, secs;
+
+	if (slash == NULL ||
+	    dec_parse_u64(s, (size_t)(slash - s), UINT_MAX, &n) != 0 ||
+	    dec_parse_u64(slash + 1, strlen(slash + 1), UINT_MAX, &secs) != 0)
+		return -1;
+	*n_r = (unsigned)n;
+	*secs_r = (unsigned)secs;
 	return 0;
 }
 
@@ -125,7 +127,7 @@ static int parse_ports(const char *s, uint16_t *ports, size_t *n_r)
 	     tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 
-		if (n == MAX_PORTS || parse_num(tok, 65535, &v) != 0 || v == 0)
+		if (n == MAX_PORTS || dec_parse_u64(tok, strlen(tok), 65535, &v) != 0 || v == 0)
 			return -1;
 		ports[n++] = (uint16_t)v;
 	}
@@ -329,7 +331,7 @@ static int parse_limit(int c, const char *v, struct imt_limits *l)
 		return parse_u32(v, &l->max_line) == 0 && l->max_line >= 64 ? 0 :
 		       bad_value("--max-line (at least 64)", v);
 	case OPT_MAX_LITERAL:
-		if (parse_num(v, UINT64_MAX, &big) != 0)
+		if (dec_parse_u64(v, strlen(v), UINT64_MAX, &big) != 0)
 			return bad_value("--max-literal", v);
 		l->max_literal = big;
 		return 0;
@@ -385,8 +387,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return bad_value("--threads (1 or 2)", optarg);
 			break;
 		case OPT_BRUTE:
-			if (sscanf(optarg, "%u/%u", &cli->cfg.brute_failures,
-				   &cli->cfg.brute_window) != 2 ||
+			if (parse_brute(optarg, &cli->cfg.brute_failures,
+					&cli->cfg.brute_window) != 0 ||
 			    cli->cfg.brute_failures == 0 || cli->cfg.brute_failures > 16)
 				return bad_value("--brute-force (N/SECONDS, N from 1 to 16)", optarg);
 			break;

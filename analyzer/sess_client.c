@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "sess_int.h"
-#include "wire.h"
+#include "mem.h"
 
 static int tag_recent(const struct session *s, uint32_t h)
 {
@@ -210,7 +210,7 @@ static struct pending_cmd *pending_add(struct session *s)
 		s->pending = p;
 		s->cap_pending = ncap;
 	}
-	wire_zero(&s->pending[s->npending], sizeof(s->pending[0]));
+	mem_zero(&s->pending[s->npending], sizeof(s->pending[0]));
 	return &s->pending[s->npending++];
 }
 

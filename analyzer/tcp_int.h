@@ -1,8 +1,9 @@
 /*
- * tcp_int.h - internals of the TCP stage shared by tcp.c (segments,
- * flows, callbacks) and tcp_store.c (the hold tree, the recently
- * delivered bytes and the flow table).  Nothing outside the stage
- * includes this.
+ * tcp_int.h - internals of the TCP stage shared by tcp.c (packets and
+ * the public calls), tcp_stream.c (one direction's bytes), tcp_flow.c
+ * (the flow table, lists and lifetime) and tcp_store.c (the hold tree
+ * and the recently delivered bytes).  Nothing outside the stage includes
+ * this.
  */
 #ifndef IMT_TCP_INT_H
 #define IMT_TCP_INT_H
@@ -159,6 +160,54 @@ static inline uint64_t tcp_min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static inline enum tcp_dir tcp_dir_of(const struct tcp_flow *f, int s)
+{
+	return s == f->client_side ? TCP_C2S : TCP_S2C;
+}
+
+/* tcp_stream.c */
+/* Notes history letter h for side s once (Zeek's conn history). */
+void tcp_hist(struct tcp_flow *f, int s, enum tcp_hist h);
+/* Reports a finding of flow f from side s (-1: the flow) to the
+ * consumer, once the flow was handed over; frame 0 means m's frame. */
+void tcp_finding(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		 struct imt_finding_report *rep, const struct tcp_meta *m);
+/* Moves side s's expected offset to upto, delivering held data and
+ * reporting the holes between. */
+void tcp_flush_to(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		  uint64_t upto, const struct tcp_meta *m);
+/* Delivers everything side s holds, holes reported as gaps. */
+void tcp_flush_all(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		   const struct tcp_meta *m);
+/* Places the payload of seg, sent by side s: delivered, held or
+ * compared with what was delivered. */
+void tcp_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
+	      const struct ip_segment *seg, struct tcp_cur *c);
+/* The peer of side s acknowledged up to ack: side s's bytes missing
+ * below it were received, so they become a gap. */
+void tcp_ack(struct tcp_reasm *t, struct tcp_flow *f, int s,
+	     uint32_t ack, const struct tcp_meta *m);
+
+/* tcp_flow.c */
+void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f);
+/* Takes f out of the table and its list and frees it. */
+void tcp_flow_free(struct tcp_reasm *t, struct tcp_flow *f);
+/* Flushes both sides and tells the consumer the flow closed; the flow
+ * stays in the table. */
+void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
+	       enum tcp_close_reason why, const struct tcp_meta *m);
+/* Closes f and keeps it as a tombstone without buffers. */
+void tcp_make_tomb(struct tcp_reasm *t, struct tcp_flow *f,
+		   enum tcp_close_reason why, const struct tcp_meta *m);
+/* Closes or frees the flows whose time is up at t->now_ns. */
+void tcp_expire(struct tcp_reasm *t);
+/* A new embryonic flow from src to dst, evicting one when the table is
+ * full; NULL only when out of memory. */
+struct tcp_flow *tcp_flow_new(struct tcp_reasm *t,
+			      const struct ip_endpoint *src,
+			      const struct ip_endpoint *dst,
+			      const struct tcp_meta *m);
+
 /* tcp_store.c */
 struct tcp_node *tcp_avl_insert(struct tcp_node *root,
 				struct tcp_node *n);
@@ -180,7 +229,8 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);
-uint64_t tcp_mix(uint64_t x);
+
+/* tcp_flow.c: the table and the lists */
 uint64_t tcp_flow_hash(const struct tcp_reasm *t,
 		       const struct ip_endpoint *a,
 		       const struct ip_endpoint *b);

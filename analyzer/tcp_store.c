@@ -1,14 +1,14 @@
 /*
- * tcp_store.c - where the TCP stage keeps things: the AVL tree of bytes
- * that arrived early, the ring of recently delivered bytes used to spot
- * retransmissions that differ, and the flow table with its LRU lists.
- * See the layout comment at the top of tcp.c.
+ * tcp_store.c - where the TCP stage keeps bytes: the AVL tree of bytes
+ * that arrived early, and the ring of recently delivered bytes used to
+ * spot retransmissions that differ.  See the layout comment at the top
+ * of tcp.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "tcp_int.h"
-#include "wire.h"
 
 /* ---- the hold tree (AVL keyed by stream offset) ---- */
 
@@ -166,11 +166,13 @@ void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
 static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 					  struct tcp_recent *r, uint32_t want)
 {
-	uint32_t cap = r ? r->cap : TCP_RECENT_MIN;
+	/* Powers of two from TCP_RECENT_MIN up to TCP_RECENT_MAX, as the
+	 * ring masks offsets: a ring already that large stays as it is. */
+	uint64_t need = want == 0 ? 1 : tcp_min64(want, TCP_RECENT_MAX);
+	uint32_t cap = (uint32_t)mem_grow_cap(r ? r->cap : 0, (size_t)need,
+					      TCP_RECENT_MIN, TCP_RECENT_MAX);
 	struct tcp_recent *n;
 
-	while (cap < want && cap < TCP_RECENT_MAX)
-		cap *= 2;
 	if (r != NULL && cap <= r->cap)
 		return r;
 	if (BUDGET_EXCEEDED(t->recent_bytes, (uint64_t)cap - (r ? r->cap : 0),
@@ -351,142 +353,4 @@ int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		return 0;
 	*at_r = first;
 	return 1;
-}
-
-uint64_t tcp_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t tcp_ep_hash(uint64_t seed, const struct ip_endpoint *ep)
-{
-	uint64_t a, b, x;
-
-	memcpy(&a, ep->addr, 8);
-	memcpy(&b, ep->addr + 8, 8);
-	x = seed ^ a ^ ((uint64_t)ep->port << 48 | (uint64_t)ep->family << 40);
-	/* An IPv4 address is all in a (b is zero): one round is enough. */
-	if (b != 0)
-		x = tcp_mix(x) ^ b;
-	return tcp_mix(x);
-}
-
-/* Symmetric in its endpoints: both directions land in one bucket. */
-uint64_t tcp_flow_hash(const struct tcp_reasm *t,
-		       const struct ip_endpoint *a,
-		       const struct ip_endpoint *b)
-{
-	return tcp_mix(tcp_ep_hash(t->seed, a) ^ tcp_ep_hash(t->seed, b));
-}
-
-static int tcp_ep_eq(const struct ip_endpoint *a, const struct ip_endpoint *b)
-{
-	uint64_t a0, a1, b0, b1;
-
-	/* Normalized endpoints: all 16 address bytes count. */
-	memcpy(&a0, a->addr, 8);
-	memcpy(&a1, a->addr + 8, 8);
-	memcpy(&b0, b->addr, 8);
-	memcpy(&b1, b->addr + 8, 8);
-	return a->family == b->family && a->port == b->port &&
-	       ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-/* Copies an endpoint with the bytes that carry no meaning zeroed, so
- * that endpoints hash and compare by value. */
-void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->family = src->family;
-	dst->port = src->port;
-	if (src->family == 4)
-		memcpy(dst->addr, src->addr, 4);
-	else
-		memcpy(dst->addr, src->addr, sizeof(dst->addr));
-}
-
-void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)
-{
-	struct tcp_lru *l = &t->lru[f->list];
-
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		l->head = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	else
-		l->tail = f->prev;
-	f->prev = f->next = NULL;
-}
-
-void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
-{
-	struct tcp_lru *l = &t->lru[list];
-
-	f->list = list;
-	f->prev = l->tail;
-	f->next = NULL;
-	if (l->tail)
-		l->tail->next = f;
-	else
-		l->head = f;
-	l->tail = f;
-}
-
-/* Marks activity now and moves the flow to its list's recent end. */
-void tcp_touch(struct tcp_reasm *t, struct tcp_flow *f, int list)
-{
-	tcp_lru_unlink(t, f);
-	f->last_ns = t->now_ns;
-	tcp_lru_append(t, f, list);
-}
-
-void tcp_rehash(struct tcp_reasm *t)
-{
-	uint32_t n = t->nbucket * 2;
-	struct tcp_flow **b = calloc(n, sizeof(*b));
-
-	/* Out of memory: longer chains, still correct. */
-	if (b == NULL)
-		return;
-	for (uint32_t i = 0; i < t->nbucket; i++) {
-		struct tcp_flow *f = t->bucket[i], *next;
-
-		for (; f != NULL; f = next) {
-			next = f->hnext;
-			f->hnext = b[f->hash & (n - 1)];
-			b[f->hash & (n - 1)] = f;
-		}
-	}
-	free(t->bucket);
-	t->bucket = b;
-	t->nbucket = n;
-}
-
-struct tcp_flow *tcp_lookup(struct tcp_reasm *t,
-			    const struct ip_endpoint *src,
-			    const struct ip_endpoint *dst, int *side_r)
-{
-	uint64_t h = tcp_flow_hash(t, src, dst);
-	struct tcp_flow *f = t->bucket[h & (t->nbucket - 1)];
-
-	for (; f != NULL; f = f->hnext) {
-		if (f->hash != h)
-			continue;
-		if (tcp_ep_eq(&f->ep[0], src) && tcp_ep_eq(&f->ep[1], dst)) {
-			*side_r = 0;
-			return f;
-		}
-		if (tcp_ep_eq(&f->ep[0], dst) && tcp_ep_eq(&f->ep[1], src)) {
-			*side_r = 1;
-			return f;
-		}
-	}
-	return NULL;
 }

@@ -73,4 +73,12 @@ struct imt_limits {
 /* Fills *l with the defaults above. */
 void imt_limits_default(struct imt_limits *l);
 
+/*
+ * Budget test for counters charged against a cap: true when adding `add`
+ * to `used` would pass `max`.  Written as a subtraction so it cannot
+ * wrap.
+ */
+#define BUDGET_EXCEEDED(used, add, max) \
+	((used) > (max) || (add) > (max) - (used))
+
 #endif

@@ -20,7 +20,8 @@ mkdir -p "$out"
 sources() {
 	case "$1" in
 	fuzz_imap_client|fuzz_imap_server)
-		echo analyzer/imap.c analyzer/imap_token.c analyzer/imap_cmd.c \
+		echo analyzer/imap.c analyzer/imap_head.c analyzer/imap_token.c \
+		     analyzer/imap_cmd.c analyzer/dec.c analyzer/mem.c analyzer/hash.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
 	fuzz_tls)
 		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c \
@@ -50,7 +51,7 @@ for h in tests/fuzz/fuzz_*.c; do
 		extra="-max_len=65536"
 	[ "$name" = fuzz_tls ] && libs="-lcrypto"
 	# shellcheck disable=SC2086
-	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude \
+	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude -Ianalyzer \
 	    $(pkg-config --cflags libpcap json-c zlib 2>/dev/null) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o "$out/$name" "$h" $src $libs; then

@@ -3,7 +3,8 @@
  * traffic built in memory.  Not part of `make check`.
  *
  *   cc -std=c11 -O2 -D_DEFAULT_SOURCE -Iinclude tests/perf/tcp_perf.c \
- *      analyzer/tcp.c analyzer/findings.c analyzer/imt_limits.c -o tcp_perf
+ *      analyzer/tcp*.c analyzer/ip.c analyzer/hash.c analyzer/mem.c \
+ *      analyzer/findings.c analyzer/imt_limits.c -o tcp_perf
  *   ./tcp_perf sessions N     N short IMAP sessions (handshake, 6 data
  *                             segments, FIN both ways), 50 open at a time,
  *                             packets interleaved

@@ -75,8 +75,4 @@ void imap_toks_reset(struct imap_toks *t);
  */
 void imap_tokenize(struct imap_toks *t, const struct imap_tok_in *in);
 
-/* Parses an unsigned decimal number of len digits with an overflow
- * check.  Returns 0 and sets *num_r, or -1 (empty, not digits, > 2^64-1). */
-int imap_parse_u64(const char *s, size_t len, uint64_t *num_r);
-
 #endif
