@@ -31,6 +31,7 @@
 
 #include <openssl/crypto.h>
 
+#include "mem.h"
 #include "tls_int.h"
 #include "wire.h"
 
@@ -615,16 +616,9 @@ static void tls_hs_begin(struct tls_conn *c, enum tls_dir dir,
 			 type, (unsigned)len);
 		tls_report(c, dir, F_TLS_HANDSHAKE_TOO_LONG, h->rec_off, len, detail, m);
 	}
-	if (h->hs_keep && len > h->hs_alloc) {
-		uint8_t *nb = realloc(h->hs, len);
-
-		if (nb == NULL) {
-			h->hs_keep = 0;
-		} else {
-			h->hs = nb;
-			h->hs_alloc = len;
-		}
-	}
+	if (h->hs_keep &&
+	    mem_grow(&h->hs, &h->hs_alloc, len, 1, 512, TLS_MAX_HELLO) != 0)
+		h->hs_keep = 0;          /* out of memory: counted through */
 }
 
 /* Handshake bytes of one record (plaintext), in order. */

@@ -5,8 +5,9 @@
  * A key log line is "LABEL <client random, 64 hex> <secret, hex>".  The
  * store keeps one entry per client random with a slot per label it knows
  * (TLS_SECRETS); entries live in one array, found through an
- * open-addressed index of array positions.  The client random is already
- * uniformly random, so its first eight bytes are the hash.
+ * open-addressed index of array positions, hashed with the analyzer's one
+ * hash under a per-store seed (lookups are keyed by randoms from the
+ * wire).
  */
 #include "tls.h"
 
@@ -15,6 +16,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+#include "hash.h"
+#include "mem.h"
 
 
 /* Longest key log line read: a label, 64 + 96 hex and two spaces fit in a
@@ -32,6 +36,7 @@ struct tls_keys {
 	size_t n, alloc;
 	uint32_t *slot;          /* entry index + 1; 0 = empty */
 	size_t nslots;           /* power of two, > 2 * n */
+	uint64_t seed;
 };
 
 static const char *const tls_secret_labels[TLS_SEC__COUNT] = {
@@ -42,7 +47,11 @@ static const char *const tls_secret_labels[TLS_SEC__COUNT] = {
 
 struct tls_keys *tls_keys_new(void)
 {
-	return calloc(1, sizeof(struct tls_keys));
+	struct tls_keys *k = calloc(1, sizeof(*k));
+
+	if (k != NULL)
+		k->seed = hash_seed(k);
+	return k;
 }
 
 void tls_keys_free(struct tls_keys *k)
@@ -61,12 +70,9 @@ size_t tls_keys_count(const struct tls_keys *k)
 	return k->n;
 }
 
-static size_t tls_keys_hash(const uint8_t *random, size_t mask)
+static size_t tls_keys_hash(const struct tls_keys *k, const uint8_t *random)
 {
-	uint64_t h = 0;
-
-	memcpy(&h, random, sizeof(h));
-	return (size_t)h & mask;
+	return (size_t)hash_bytes(k->seed, random, TLS_RANDOM_LEN) & (k->nslots - 1);
 }
 
 /* Index of random's entry, or SIZE_MAX. */
@@ -77,7 +83,7 @@ static size_t tls_keys_lookup(const struct tls_keys *k, const uint8_t *random)
 	if (k->nslots == 0)
 		return SIZE_MAX;
 	mask = k->nslots - 1;
-	for (i = tls_keys_hash(random, mask); k->slot[i] != 0; i = (i + 1) & mask)
+	for (i = tls_keys_hash(k, random); k->slot[i] != 0; i = (i + 1) & mask)
 		if (memcmp(k->e[k->slot[i] - 1].random, random, TLS_RANDOM_LEN) == 0)
 			return k->slot[i] - 1;
 	return SIZE_MAX;
@@ -87,7 +93,7 @@ static void tls_keys_index(struct tls_keys *k, size_t idx)
 {
 	size_t mask = k->nslots - 1, i;
 
-	for (i = tls_keys_hash(k->e[idx].random, mask); k->slot[i] != 0; i = (i + 1) & mask)
+	for (i = tls_keys_hash(k, k->e[idx].random); k->slot[i] != 0; i = (i + 1) & mask)
 		;
 	k->slot[i] = (uint32_t)(idx + 1);
 }
@@ -102,10 +108,10 @@ static struct tls_key_entry *tls_keys_entry(struct tls_keys *k, const uint8_t *r
 	if (k->n >= UINT32_MAX - 1)
 		return NULL;
 	if (k->n == k->alloc) {
-		size_t na = k->alloc != 0 ? k->alloc * 2 : 16;
-		struct tls_key_entry *ne = malloc(na * sizeof(*ne));
+		size_t na = mem_grow_cap(k->alloc, k->n + 1, 16, UINT32_MAX / 2);
+		struct tls_key_entry *ne = na != 0 ? calloc(na, sizeof(*ne)) : NULL;
 
-		/* not realloc: the old copy of the secrets is wiped first */
+		/* not mem_grow(): the old copy of the secrets is wiped first */
 		if (ne == NULL)
 			return NULL;
 		if (k->n > 0)

@@ -22,7 +22,7 @@
 #include "ip.h"
 #include "tcp.h"
 #include "tls.h"
-#include "../analyzer/tls_int.h"
+#include "tls_int.h"
 #include "fuzz/fuzz_tls.h"
 
 /* ------------------------------------------------------------------ */

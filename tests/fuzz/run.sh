@@ -24,8 +24,8 @@ sources() {
 		     analyzer/imap_cmd.c analyzer/dec.c analyzer/mem.c analyzer/hash.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
 	fuzz_tls)
-		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c \
-		     analyzer/findings.c ;;
+		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c analyzer/mem.c \
+		     analyzer/hash.c analyzer/findings.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
 		ls analyzer/*.c | grep -v '^analyzer/main\.c$' | tr '\n' ' ' ;;
