@@ -18,10 +18,12 @@
 
 #include <glob.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "tls.h"
 
 /* A growing byte buffer; out of memory aborts (tests and fuzzing only). */
@@ -32,16 +34,8 @@ struct tlog {
 
 static void tlog_add(struct tlog *b, const void *data, size_t len)
 {
-	if (b->len + len + 1 > b->alloc) {
-		size_t na = b->alloc ? b->alloc : 256;
-
-		while (na < b->len + len + 1)
-			na *= 2;
-		b->p = realloc(b->p, na);
-		if (b->p == NULL)
-			abort();
-		b->alloc = na;
-	}
+	if (mem_grow(&b->p, &b->alloc, b->len + len + 1, 1, 256, SIZE_MAX) != 0)
+		abort();
 	if (len > 0)
 		memcpy(b->p + b->len, data, len);
 	b->len += len;
