@@ -25,6 +25,9 @@ sources() {
 		     analyzer/findings.c analyzer/imt_limits.c ;;
 	fuzz_mime_scan)
 		echo analyzer/mime_scan.c analyzer/imt_limits.c ;;
+	fuzz_tls)
+		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c analyzer/mem.c \
+		     analyzer/hash.c analyzer/findings.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
 		ls analyzer/*.c | grep -v '^analyzer/main\.c$' | tr '\n' ' ' ;;
@@ -50,6 +53,7 @@ for h in tests/fuzz/fuzz_*.c; do
 		libs="-lpcap -ljson-c -lz $(pkg-config --libs libcrypto gmime-3.0)" &&
 		extra="-max_len=65536"
 	[ "$name" = fuzz_mime_scan ] && libs="$(pkg-config --libs gmime-3.0)"
+	[ "$name" = fuzz_tls ] && libs="-lcrypto"
 	# shellcheck disable=SC2086
 	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude -Ianalyzer \
 	    $(pkg-config --cflags libpcap json-c zlib libcrypto gmime-3.0 2>/dev/null) \
