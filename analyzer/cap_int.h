@@ -1,50 +1,144 @@
 /*
- * cap_int.h - internals of the capture stage shared by capture.c (file
- * formats, filters, delivery) and cap_map.c (mapped files).  Nothing
- * outside the stage includes this.
+ * cap_int.h - internals of the capture stage shared by its files:
+ *
+ *   capture.c   the reader object, link types, filters, delivery, files
+ *   cap_src.c   byte sources: plain files, zlib, the peeked prefix
+ *   cap_pcap.c  pcap through libpcap, packets handed on from the mapping
+ *   cap_ng.c    the pcapng block reader
+ *   cap_map.c   the mapping of a plain file and the leases on its bytes
+ *               (its own header, cap_map.h)
+ *
+ * Nothing outside the stage includes this.
  */
 #ifndef IMT_CAP_INT_H
 #define IMT_CAP_INT_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
-struct cap_map;
+#include <pcap/pcap.h>
+#include <zlib.h>
 
-/*
- * A stream that reads fd's `size` bytes through a mapping under a read
- * lease, and owns fd (closing the stream unmaps and closes); or NULL,
- * and fd is still the caller's (no lease: open for writing elsewhere or
- * owned by another user; no mapping; size 0).
- */
-FILE *cap_map_open(int fd, uint64_t size);
+#include "cap_map.h"
+#include "capture.h"
 
-/* The mapped file being read, or NULL. */
-struct cap_map *cap_map_current(void);
+/* Distinct link types with a compiled filter. */
+#define CAP_MAX_FILTERS		16
+/* Bytes peeked at the start of a file: a whole pcap file header. */
+#define CAP_PEEK		24
 
-/* True once the file being read was changed (lease broken, or a page
- * vanished): nothing read after that may be used. */
-int cap_map_changed(void);
+/* The byte source of one file: zlib (or a caller's FILE *, read as is,
+ * for cap_read_stream()) plus the peeked prefix. */
+struct cap_src {
+	gzFile gz;
+	FILE *fp;                /* used instead of gz when set */
+	FILE *own;               /* a plain regular file: fp, owned */
+	struct cap_map *map;     /* own reads this mapping of the file, or NULL */
+	uint8_t peek[CAP_PEEK];
+	size_t peek_len;
+	size_t peek_off;
+	int failed;              /* zlib reported an error */
+	char text[PCAP_ERRBUF_SIZE + 128];  /* cap_src_error()'s result */
+};
 
-/* cap_map_changed(), or the file is now shorter than when it was mapped. */
-int cap_map_shrank(void);
+/* One pcapng interface of the current section. */
+struct cap_iface {
+	int linktype;            /* canonical CAP_LINK_ value, or the raw one */
+	int supported;
+	int filter;              /* index in r->filters, -1 = none */
+	uint32_t snaplen;
+	uint8_t pow2;            /* 1: resolution 2^-exp; 0: 10^-exp */
+	uint8_t exp;
+	int nano;
+	int64_t tsoffset;
+};
 
-/* Called between packets, `frames` read so far: gives back the pages
- * behind the read position and fills the page tables ahead of it. */
-void cap_map_trim(uint64_t frames);
+struct cap_filter {
+	int linktype;
+	struct bpf_program prog;
+};
 
-/* Packets are handed on from the mapping being read: release(user,
- * frame) is called before the pages of the packets up to `frame` are
- * given back, and a broken lease is kept until the file is closed. */
-void cap_map_hold(void (*release)(void *user, uint64_t frame), void *user);
+struct cap_reader {
+	char *filter_expr;       /* owned; NULL = no filter */
+	struct cap_callbacks cb;
+	void *user;
+	struct cap_stats st;
+	const char *name;        /* file being read, for messages and packets */
+	char errmsg[2048];
+	struct cap_filter filters[CAP_MAX_FILTERS];
+	int nfilters;
+	struct cap_mapper map;   /* the file being read, when mapped */
+	/* pcapng state */
+	uint8_t *blk;
+	size_t blk_cap;
+	struct cap_iface *ifs;
+	size_t nifs;
+	size_t ifs_cap;
+	int big;                 /* current section is big-endian */
+	int in_section;
+};
 
-/*
- * The packet libpcap just read as (data, caplen), at its place in the
- * mapping m (its 16-byte record header at pos), or NULL when the bytes
- * there differ (the reader lost track).  whole: compare every byte, else
- * both ends.
- */
-const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
-			      const uint8_t *data, uint32_t caplen, int whole);
+/* A packet as the two readers hand it to cap_deliver(). */
+struct cap_raw {
+	int linktype;
+	int filter;
+	int64_t sec;
+	uint32_t nsec;
+	int nano;
+	const uint8_t *data;
+	uint32_t caplen;
+	uint32_t len;
+	int leasable;            /* data lies in the mapping being read */
+};
+
+/* ---- capture.c ---- */
+
+/* Sets the reader's message; returns err. */
+enum cap_error cap_fail(struct cap_reader *r, enum cap_error err,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* CAP_ERR_LINKTYPE, naming link type v; `where` prefixes the reason. */
+enum cap_error cap_fail_link(struct cap_reader *r, int v, const char *where);
+/* The CAP_LINK_ value of a DLT_ or LINKTYPE_ value, or -1. */
+int cap_link_canonical(int v);
+/* Sets *idx_r to linktype's compiled filter (-1: none); CAP_OK, or
+ * CAP_ERR_FILTER / CAP_ERR_NOMEM with the message set. */
+enum cap_error cap_filter_get(struct cap_reader *r, int linktype,
+			      int *idx_r);
+/* Counts, filters and hands on a packet: CAP_OK or CAP_ERR_STOPPED. */
+enum cap_error cap_deliver(struct cap_reader *r, const struct cap_raw *raw);
+
+/* ---- cap_src.c ---- */
+
+/* Opens path ("-": standard input) as src and peeks at its first bytes. */
+enum cap_error cap_src_open(struct cap_reader *r, const char *path,
+			    struct cap_src *src);
+/* src reads fp as it is (not closed); peeks at its first bytes. */
+enum cap_error cap_src_open_stream(struct cap_reader *r, FILE *fp,
+				   struct cap_src *src);
+/* Closes what cap_src_open() opened. */
+void cap_src_close(struct cap_src *src);
+/* Up to n bytes; the count (short only at the end), or -1 (zlib failed). */
+ssize_t cap_src_read(struct cap_src *src, void *buf, size_t n);
+/* A FILE that reads src from the start, peeked bytes first; closing it
+ * leaves src open.  NULL when out of memory. */
+FILE *cap_src_stream(struct cap_src *src);
+/* `fallback` with the cause of a read failure added; lives in src until
+ * the next call. */
+const char *cap_src_error(struct cap_src *src, const char *fallback);
+/* At a clean end of the data: CAP_OK, or CAP_ERR_CORRUPT when the gzip
+ * stream itself was cut. */
+enum cap_error cap_src_eof(struct cap_reader *r, struct cap_src *src);
+
+/* ---- cap_pcap.c ---- */
+
+/* The record header size of the pcap magic m (16 or 24), or 0. */
+size_t cap_pcap_magic(const uint8_t *m);
+enum cap_error cap_read_pcap(struct cap_reader *r, struct cap_src *src);
+
+/* ---- cap_ng.c ---- */
+
+enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src);
 
 #endif

@@ -1,17 +1,53 @@
 /*
- * cap_map.c - reading a capture file through a memory mapping, for the
- * capture stage (capture.c; see the comment at its top for why).
+ * cap_map.c - reading a capture file through a memory mapping, and the
+ * leases on its bytes (capture.h).
  *
- * The mapping is the buffer of the stdio stream that libpcap (or the
- * pcapng block reader) reads, so its one "read" finds the bytes already
- * in place.  It is made only under a read lease; a broken lease or a
- * vanished page marks the file as changed, and the reader stops.  One
- * mapped file is read at a time, on one thread.
+ * A regular file that is not gzip is mapped, and the mapping is the
+ * buffer of the stdio stream that libpcap (or the pcapng block reader)
+ * reads: the stream's one "read" finds the bytes already in place, so
+ * each packet is copied once, by libpcap, straight from the page cache,
+ * with no read(2) (which is a third of a bare libpcap read loop's time).
+ * The packets of a pcap file are then handed on from the mapping itself
+ * (cap_pcap.c), and stages that keep them take leases instead of copies.
+ *
+ * Layout: the SIGBUS dispatcher and its registry; a mapping's life (open,
+ * the stream's read/seek/close, unmapping with the last reference);
+ * leases; the work between packets (a waiting writer, pages given back
+ * behind the reader, page tables filled ahead, by this thread or another);
+ * packets found in the mapping.
+ *
+ * A file is mapped only under a file lease (fcntl F_SETLEASE): another
+ * process that opens it for writing or truncates it waits until the lease
+ * is given back, which is when the mapping goes: once the reader closed
+ * the file and every cap_lease on it was released.  A writer that wants
+ * the file marks the lease as breaking; the reader looks (F_GETLEASE)
+ * every few hundred packets, and stops reading when it sees that, with
+ * "the file was changed while it was being read", so that the writer
+ * waits only as long as the holders of leases keep them.  No byte read
+ * while the file lease was held can be a changed one.  The lease's
+ * signal is not needed for that and is turned off (below), so the stage
+ * needs no SIGIO handler.
+ *
+ * A page can still vanish: the file cut after the kernel stopped waiting
+ * for the lease (its lease-break-time, 45 s by default, when a holder
+ * kept a lease that long), a read error of the disk, or a filesystem
+ * whose leases do not see every writer (FUSE, network filesystems).
+ * Reading it raises SIGBUS.  The kernel sends that to the process, not
+ * to an object, and nothing but a handler can let the access go on, so
+ * the stage keeps one handler, as thin as it can be: it looks the address
+ * up in a registry of fixed slots, one owned by each live mapping, puts
+ * a page of zeros there and marks that mapping lost (its reader stops,
+ * "the file was changed").  The registry, the handler's previous action
+ * and the page size are the stage's only process-wide state, set once or
+ * owned slot by slot; everything else belongs to a reader (its cap_mapper)
+ * or to a mapping, so two readers can read at once.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,102 +59,164 @@
 #include "imt_limits.h"
 #include "wire.h"
 
-/* Where the packets up to a frame end: the read position then. */
-struct cap_map_mark {
-	size_t pos;
-	uint64_t frame;
-};
-
 /* Pages of the mapping kept behind the read position: read pages count
- * in the process's resident size until they are given back.  Readers of
- * stable packets (a relay to another thread) may be up to about
+ * in the process's resident size until they are given back.  Holders of
+ * leases on another thread (the relay) are normally less than
  * IMT_RELAY_QUEUE behind; pages are given back in steps of TRIM_STEP. */
 #define CAP_MAP_KEEP		(IMT_RELAY_QUEUE + (1u << 20))
 #define CAP_MAP_TRIM_STEP	(2u << 20)
-#define CAP_MAP_MARKS		(CAP_MAP_KEEP / CAP_MAP_TRIM_STEP + 2)
-
-struct cap_map {
-	const uint8_t *base;
-	size_t len;
-	size_t off;
-	int fd;
-	FILE *fp;                /* the stream over it */
-	size_t trimmed;          /* pages before this were given back */
-	size_t populated;        /* page tables are filled up to here
-				    (under cap_fill_mu) */
-	size_t read_pos;         /* the reader's position, for cap_prefetch() */
-	/* Stable packets were handed on: they are released before their
-	 * pages go, and a broken lease is kept until the file is closed. */
-	volatile sig_atomic_t held;
-	void (*release)(void *user, uint64_t frame);
-	void *release_user;
-	struct cap_map_mark marks[CAP_MAP_MARKS];   /* a ring, oldest first */
-	unsigned mark_first, nmarks;
-};
 /* Page tables are filled this far ahead of the read position (twice
  * as far by cap_prefetch()), a step at a time: a step is short enough
  * for a thread that fills while it has nothing else to do. */
 #define CAP_MAP_AHEAD		(4u << 20)
 #define CAP_MAP_FILL_STEP	(1u << 20)
+/* Mappings alive at once in the process (the registry's slots); a file
+ * opened beyond that is read with read(2). */
+#define CAP_BUS_SLOTS		64
 
-/* The mapping being read (one at a time: files are read one after the
- * other, on one thread) and whether a page of it vanished. */
-static struct cap_map *volatile cap_map_active;
-/* Held while filling page tables, and to take the mapping away. */
-static pthread_mutex_t cap_fill_mu = PTHREAD_MUTEX_INITIALIZER;
-static volatile sig_atomic_t cap_map_lost;
-static size_t cap_page_size;
-static struct sigaction cap_old_sigbus;
-static int cap_handlers_set;
+/* ---- the SIGBUS dispatcher ------------------------------------------- */
 
-/* Lease broken: another process is about to write or truncate the file. */
-static void cap_sigio(int sig)
+/* One live mapping's entry: written by the mapping's owner, read by the
+ * handler.  lo 0: no mapping (set last when registering, first when
+ * leaving). */
+struct cap_bus_slot {
+	atomic_uintptr_t lo, hi;
+	atomic_int taken;
+	atomic_int lost;         /* a page vanished, or a writer waits */
+};
+
+static struct cap_bus_slot cap_bus_slots[CAP_BUS_SLOTS];
+static pthread_once_t cap_bus_once = PTHREAD_ONCE_INIT;
+static struct sigaction cap_bus_prev;
+static uintptr_t cap_bus_page;   /* 0: the handler could not be set */
+
+static void cap_bus_handler(int sig, siginfo_t *si, void *ctx)
 {
-	struct cap_map *m = cap_map_active;
-
-	(void)sig;
-	if (m != NULL) {
-		cap_map_lost = 1;
-		/* Let the writer go on at once: nothing more is read.  Unless
-		 * packets handed on may still be read where they lie: then the
-		 * writer waits until the file is closed (the reader stops
-		 * before its next packet), so that they stay as they were. */
-		if (!m->held)
-			(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
-	}
-}
-
-static void cap_sigbus(int sig, siginfo_t *si, void *ctx)
-{
-	struct cap_map *m = cap_map_active;
 	uintptr_t a = (uintptr_t)si->si_addr;
 
 	(void)ctx;
-	if (m != NULL && a >= (uintptr_t)m->base && a - (uintptr_t)m->base < m->len) {
-		void *page = (void *)(a & ~(uintptr_t)(cap_page_size - 1));
+	for (unsigned i = 0; i < CAP_BUS_SLOTS; i++) {
+		struct cap_bus_slot *s = &cap_bus_slots[i];
+		uintptr_t lo = atomic_load(&s->lo);
 
+		if (lo == 0 || a < lo || a >= atomic_load(&s->hi))
+			continue;
 		/* The file shrank under the mapping: read zeros, say so. */
-		if (mmap(page, cap_page_size, PROT_READ,
+		if (mmap((void *)(a & ~(cap_bus_page - 1)), cap_bus_page, PROT_READ,
 			 MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
-			cap_map_lost = 1;
+			atomic_store(&s->lost, 1);
 			return;
 		}
+		break;
 	}
 	/* Not ours: what would have happened without the handler. */
-	sigaction(SIGBUS, &cap_old_sigbus, NULL);
+	sigaction(SIGBUS, &cap_bus_prev, NULL);
 	raise(sig);
 }
 
-/* True (and remembered) when the mapped file is now shorter than it was. */
-int cap_map_shrank(void)
+static void cap_bus_install(void)
 {
-	struct cap_map *m = cap_map_active;
+	struct sigaction sa;
+	long page = sysconf(_SC_PAGESIZE);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = cap_bus_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (page > 0 && sigaction(SIGBUS, &sa, &cap_bus_prev) == 0)
+		cap_bus_page = (uintptr_t)page;
+}
+
+/* A free slot, now taken, or NULL. */
+static struct cap_bus_slot *cap_bus_claim(void)
+{
+	for (unsigned i = 0; i < CAP_BUS_SLOTS; i++) {
+		int free_slot = 0;
+
+		if (atomic_compare_exchange_strong(&cap_bus_slots[i].taken,
+						   &free_slot, 1))
+			return &cap_bus_slots[i];
+	}
+	return NULL;
+}
+
+static void cap_bus_enter(struct cap_bus_slot *s, const void *base, size_t len)
+{
+	atomic_store(&s->lost, 0);
+	atomic_store(&s->hi, (uintptr_t)base + len);
+	atomic_store(&s->lo, (uintptr_t)base);
+}
+
+static void cap_bus_leave(struct cap_bus_slot *s)
+{
+	atomic_store(&s->lo, 0);
+	atomic_store(&s->taken, 0);
+}
+
+/* ---- a mapping's life --------------------------------------------------- */
+
+struct cap_map {
+	const uint8_t *base;
+	size_t len;
+	size_t off;              /* the stream's position */
+	uintptr_t page;
+	int fd;
+	FILE *fp;                /* the stream over it, until closed */
+	struct cap_bus_slot *slot;
+	atomic_uint refs;        /* leases, and 1 until the stream is closed */
+	atomic_size_t trimmed;   /* pages before this were given back */
+	atomic_size_t populated; /* page tables are filled up to here
+				    (written under the mapper's lock) */
+	atomic_size_t read_pos;  /* the reader's position, for cap_prefetch() */
+	struct cap_mapper *owner;
+};
+
+struct cap_lease {
+	struct cap_map *map;
+	uintptr_t from, to;      /* the bytes it names */
+	uintptr_t lo, hi;        /* its file's: the mapping's bounds */
+};
+
+int cap_mapper_init(struct cap_mapper *mp)
+{
+	mp->cur = NULL;
+	return pthread_mutex_init(&mp->mu, NULL) == 0 ? 0 : -1;
+}
+
+void cap_mapper_destroy(struct cap_mapper *mp)
+{
+	pthread_mutex_destroy(&mp->mu);
+}
+
+/* The last reference went: nothing reads the bytes any more. */
+static void cap_map_unmap(struct cap_map *m)
+{
+	cap_bus_leave(m->slot);
+	munmap((void *)m->base, m->len);
+	(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
+	close(m->fd);
+	free(m);
+}
+
+static void cap_map_unref(struct cap_map *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) == 1)
+		cap_map_unmap(m);
+}
+
+int cap_map_lost(const struct cap_map *m)
+{
+	return atomic_load_explicit(&m->slot->lost, memory_order_relaxed) != 0;
+}
+
+int cap_map_shrank(struct cap_map *m)
+{
 	struct stat st;
 
-	if (m != NULL && !cap_map_lost && fstat(m->fd, &st) == 0 &&
+	if (!cap_map_lost(m) && fstat(m->fd, &st) == 0 &&
 	    (uint64_t)st.st_size < m->len)
-		cap_map_lost = 1;
-	return cap_map_lost != 0;
+		atomic_store(&m->slot->lost, 1);
+	return cap_map_lost(m);
 }
 
 static ssize_t cap_map_read(void *cookie, char *buf, size_t n)
@@ -137,7 +235,7 @@ static ssize_t cap_map_read(void *cookie, char *buf, size_t n)
 		}
 		memcpy(buf, m->base + m->off, k);
 	}
-	if (cap_map_shrank()) {
+	if (cap_map_shrank(m)) {
 		errno = EIO;
 		return -1;
 	}
@@ -161,18 +259,18 @@ static int cap_map_seek(void *cookie, off64_t *pos, int whence)
 	return 0;
 }
 
+/* The reader is done with the file; the leases on it keep it. */
 static int cap_map_close(void *cookie)
 {
 	struct cap_map *m = cookie;
 
-	pthread_mutex_lock(&cap_fill_mu);
-	if (cap_map_active == m)
-		cap_map_active = NULL;
-	pthread_mutex_unlock(&cap_fill_mu);
-	munmap((void *)m->base, m->len);
-	(void)fcntl(m->fd, F_SETLEASE, F_UNLCK);
-	close(m->fd);
-	free(m);
+	/* No page-table fill may be running on it from now on. */
+	pthread_mutex_lock(&m->owner->mu);
+	if (m->owner->cur == m)
+		m->owner->cur = NULL;
+	pthread_mutex_unlock(&m->owner->mu);
+	m->fp = NULL;
+	cap_map_unref(m);
 	return 0;
 }
 
@@ -182,184 +280,217 @@ static const cookie_io_functions_t cap_map_io = {
 	.close = cap_map_close,
 };
 
-void cap_map_hold(void (*release)(void *user, uint64_t frame), void *user)
+FILE *cap_map_open(struct cap_mapper *mp, int fd, uint64_t size)
 {
-	struct cap_map *m = cap_map_active;
-
-	if (m == NULL)
-		return;
-	m->release = release;
-	m->release_user = user;
-	m->held = 1;
-}
-
-/* Notes where the packets up to `frames` end, once per trim step. */
-static void cap_map_mark(struct cap_map *m, size_t pos, uint64_t frames)
-{
-	struct cap_map_mark *last = m->nmarks > 0 ?
-		&m->marks[(m->mark_first + m->nmarks - 1) % CAP_MAP_MARKS] : NULL;
-
-	if (last != NULL && pos < last->pos + CAP_MAP_TRIM_STEP)
-		return;
-	if (m->nmarks == CAP_MAP_MARKS) {
-		m->mark_first = (m->mark_first + 1) % CAP_MAP_MARKS;
-		m->nmarks--;
-	}
-	m->marks[(m->mark_first + m->nmarks++) % CAP_MAP_MARKS] =
-		(struct cap_map_mark){ pos, frames };
-}
-
-/* The newest mark at least CAP_MAP_KEEP behind pos, taken off the ring
- * with the older ones; NULL when there is none. */
-static const struct cap_map_mark *cap_map_behind(struct cap_map *m, size_t pos)
-{
-	const struct cap_map_mark *found = NULL;
-
-	while (m->nmarks > 0 &&
-	       m->marks[m->mark_first].pos + CAP_MAP_KEEP <= pos) {
-		found = &m->marks[m->mark_first];
-		m->mark_first = (m->mark_first + 1) % CAP_MAP_MARKS;
-		m->nmarks--;
-	}
-	return found;
-}
-
-/*
- * Fills the page tables of one step of the mapping being read, up to
- * `ahead` bytes past the read position: one call costs less than a page
- * fault every 16 pages.  Returns 1 after a step, 0 when there is nothing
- * to do.  Safe on any thread beside the reader: the step is claimed
- * under cap_fill_mu, and the mapping cannot go away during the call
- * (closing takes the lock).  Kernels before 5.14 say EINVAL: then the
- * faults stay.
- */
-static int cap_map_fill_step(size_t ahead)
-{
-#ifdef MADV_POPULATE_READ
-	struct cap_map *m;
-	size_t pos, from, n;
-	int rc = 0;
-
-	pthread_mutex_lock(&cap_fill_mu);
-	m = cap_map_active;
-	if (m == NULL || m->populated >= m->len)
-		goto out;
-	pos = __atomic_load_n(&m->read_pos, __ATOMIC_RELAXED);
-	if (m->populated >= pos + ahead)
-		goto out;
-	from = m->populated > pos ? m->populated : (pos & ~(cap_page_size - 1));
-	n = m->len - from < CAP_MAP_FILL_STEP ? m->len - from : CAP_MAP_FILL_STEP;
-	__atomic_store_n(&m->populated,
-			 madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0 ?
-			 from + n : m->len, __ATOMIC_RELAXED);
-	rc = 1;
-out:
-	pthread_mutex_unlock(&cap_fill_mu);
-	return rc;
-#else
-	(void)ahead;
-	return 0;
-#endif
-}
-
-int cap_prefetch(void)
-{
-	/* Further ahead than the reader fills for itself: while this
-	 * thread keeps up, the reader never has to. */
-	return cap_map_fill_step(2 * CAP_MAP_AHEAD);
-}
-
-/*
- * Gives back the pages well behind the read position (they stay in the
- * page cache), so that the resident size does not grow with the file:
- * those of the packets up to a mark CAP_MAP_KEEP behind, once whoever
- * holds the stable packets released them.  `frames` packets were read so
- * far.  Called between packets, every few hundred.
- */
-void cap_map_trim(uint64_t frames)
-{
-	struct cap_map *m = cap_map_active;
-	const struct cap_map_mark *mk;
-	off_t pos;
-	size_t upto;
-
-	if (m == NULL || (pos = ftello(m->fp)) < 0)
-		return;
-	cap_map_mark(m, (size_t)pos, frames);
-	__atomic_store_n(&m->read_pos, (size_t)pos, __ATOMIC_RELAXED);
-	/* Whatever another thread has not filled yet. */
-	if (__atomic_load_n(&m->populated, __ATOMIC_RELAXED) < (size_t)pos + CAP_MAP_AHEAD / 2)
-		while (cap_map_fill_step(CAP_MAP_AHEAD) == 1)
-			;
-	if ((mk = cap_map_behind(m, (size_t)pos)) == NULL)
-		return;
-	upto = mk->pos & ~(cap_page_size - 1);
-	if (upto <= m->trimmed)
-		return;
-	if (m->held && m->release != NULL)
-		m->release(m->release_user, mk->frame);
-	if (madvise((void *)(m->base + m->trimmed), upto - m->trimmed,
-		    MADV_DONTNEED) == 0)
-		m->trimmed = upto;
-}
-
-/* A FILE that reads fd's size bytes through a mapping and owns fd, or
- * NULL (fd is still the caller's). */
-FILE *cap_map_open(int fd, uint64_t size)
-{
-	struct cap_map *m;
-	void *base;
+	struct cap_bus_slot *slot;
+	struct cap_map *m = NULL;
+	void *base = MAP_FAILED;
 	FILE *fp;
 
-	if (size == 0 || size > SIZE_MAX)
+	(void)pthread_once(&cap_bus_once, cap_bus_install);
+	if (cap_bus_page == 0 || size == 0 || size > SIZE_MAX)
 		return NULL;
-	if (!cap_handlers_set) {
-		struct sigaction sa;
-		long page = sysconf(_SC_PAGESIZE);
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = cap_sigbus;
-		sa.sa_flags = SA_SIGINFO;
-		sigemptyset(&sa.sa_mask);
-		if (page <= 0 || sigaction(SIGBUS, &sa, &cap_old_sigbus) != 0)
-			return NULL;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = cap_sigio;
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGIO, &sa, NULL) != 0)
-			return NULL;
-		cap_page_size = (size_t)page;
-		cap_handlers_set = 1;
-	}
 	/* No lease, no mapping: a file open for writing elsewhere may be
-	 * growing or about to be cut. */
-	if (fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
+	 * growing or about to be cut.  The lease's signal (SIGIO, fatal
+	 * without a handler) becomes SIGURG, ignored unless handled, before
+	 * the lease exists, and then goes to no one: the reader looks for
+	 * a breaking lease itself (cap_map_step). */
+	if (fcntl(fd, F_SETSIG, SIGURG) != 0 || fcntl(fd, F_SETLEASE, F_RDLCK) != 0)
 		return NULL;
-	base = MAP_FAILED;
-	fp = NULL;
+	(void)fcntl(fd, F_SETOWN, 0);
+	if ((slot = cap_bus_claim()) == NULL)
+		goto fail;
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (base = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
 		goto fail;
 	(void)madvise(base, (size_t)size, MADV_SEQUENTIAL);
 	m->base = base;
 	m->len = (size_t)size;
+	m->page = cap_bus_page;
 	m->fd = fd;
-	if ((fp = fopencookie(m, "rb", cap_map_io)) == NULL)
+	m->slot = slot;
+	m->owner = mp;
+	atomic_init(&m->refs, 1);
+	atomic_init(&m->trimmed, 0);
+	atomic_init(&m->populated, 0);
+	atomic_init(&m->read_pos, 0);
+	cap_bus_enter(slot, base, (size_t)size);
+	if ((fp = fopencookie(m, "rb", cap_map_io)) == NULL) {
+		cap_bus_leave(slot);
+		slot = NULL;
 		goto fail;
+	}
 	/* stdio only reads from its buffer; it is filled by cap_map_read. */
 	setvbuf(fp, (char *)base, _IOFBF, (size_t)size);
 	m->fp = fp;
-	cap_map_lost = 0;
-	pthread_mutex_lock(&cap_fill_mu);
-	cap_map_active = m;
-	pthread_mutex_unlock(&cap_fill_mu);
+	pthread_mutex_lock(&mp->mu);
+	mp->cur = m;
+	pthread_mutex_unlock(&mp->mu);
 	return fp;
 fail:
 	if (base != MAP_FAILED)
 		munmap(base, (size_t)size);
 	free(m);
+	if (slot != NULL)
+		cap_bus_leave(slot);
 	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	return NULL;
+}
+
+/* ---- leases ------------------------------------------------------------- */
+
+/* Whether [a, a + len) lies in [lo, hi). */
+static int cap_map_in(uintptr_t lo, uintptr_t hi, uintptr_t a, size_t len)
+{
+	return a >= lo && a <= hi && len <= hi - a;
+}
+
+struct cap_lease *cap_lease_take(struct cap_reader *r, const uint8_t *p,
+				 size_t len)
+{
+	/* The reading thread's own field: no lock on this thread. */
+	struct cap_map *m = r->map.cur;
+	struct cap_lease *l;
+
+	if (m == NULL || !cap_map_in((uintptr_t)m->base, (uintptr_t)m->base + m->len,
+				     (uintptr_t)p, len) ||
+	    (l = malloc(sizeof(*l))) == NULL)
+		return NULL;
+	atomic_fetch_add(&m->refs, 1);
+	l->map = m;
+	l->from = (uintptr_t)p;
+	l->to = l->from + len;
+	l->lo = (uintptr_t)m->base;
+	l->hi = l->lo + m->len;
+	return l;
+}
+
+int cap_lease_extend(struct cap_lease *l, const uint8_t *p, size_t len,
+		     size_t max_span)
+{
+	uintptr_t a = (uintptr_t)p, from, to;
+
+	/* Called for each piece of data kept: the common case, bytes at or
+	 * after the lease's start, in a few compares. */
+	if (a >= l->from && a <= l->hi && len <= l->hi - a) {
+		to = a + len;
+		if (to <= l->to)
+			return 1;
+		if (to - l->from > max_span)
+			return 0;
+		l->to = to;
+		return 1;
+	}
+	if (!cap_map_in(l->lo, l->hi, a, len))
+		return 0;
+	from = a < l->from ? a : l->from;
+	to = a + len > l->to ? a + len : l->to;
+	if (to - from > max_span)
+		return 0;
+	l->from = from;
+	l->to = to;
+	return 1;
+}
+
+void cap_lease_release(struct cap_lease *l)
+{
+	struct cap_map *m;
+	uintptr_t b, lo, hi;
+
+	if (l == NULL)
+		return;
+	m = l->map;
+	/* Its pages behind the reader were given back once: reading them
+	 * since brought them back, and nothing gives them back again. */
+	b = l->lo;
+	lo = (l->from - b) & ~(m->page - 1);
+	hi = l->to - b;
+	if (hi > atomic_load(&m->trimmed))
+		hi = atomic_load(&m->trimmed);
+	if (lo < hi)
+		(void)madvise((void *)(b + lo), hi - lo, MADV_DONTNEED);
+	free(l);
+	cap_map_unref(m);
+}
+
+/* ---- between packets ---------------------------------------------------- */
+
+/*
+ * Fills the page tables of one step of mp's mapping, up to `ahead` bytes
+ * past the read position: one call costs less than a page fault every 16
+ * pages.  Returns 1 after a step, 0 when there is nothing to do.  Safe on
+ * any thread beside the reader: the step is claimed under mp->mu, and the
+ * mapping cannot be closed meanwhile (closing takes the lock).  Kernels
+ * before 5.14 say EINVAL: then the faults stay.
+ */
+static int cap_map_fill_step(struct cap_mapper *mp, size_t ahead)
+{
+#ifdef MADV_POPULATE_READ
+	struct cap_map *m;
+	size_t pos, from, n, done;
+	int rc = 0;
+
+	pthread_mutex_lock(&mp->mu);
+	m = mp->cur;
+	if (m == NULL)
+		goto out;
+	done = atomic_load_explicit(&m->populated, memory_order_relaxed);
+	pos = atomic_load_explicit(&m->read_pos, memory_order_relaxed);
+	if (done >= m->len || done >= pos + ahead)
+		goto out;
+	from = done > pos ? done : (pos & ~(m->page - 1));
+	n = m->len - from < CAP_MAP_FILL_STEP ? m->len - from : CAP_MAP_FILL_STEP;
+	atomic_store_explicit(&m->populated,
+			      madvise((void *)(m->base + from), n, MADV_POPULATE_READ) == 0 ?
+			      from + n : m->len, memory_order_relaxed);
+	rc = 1;
+out:
+	pthread_mutex_unlock(&mp->mu);
+	return rc;
+#else
+	(void)mp;
+	(void)ahead;
+	return 0;
+#endif
+}
+
+int cap_prefetch(struct cap_reader *r)
+{
+	/* Further ahead than the reader fills for itself: while this
+	 * thread keeps up, the reader never has to. */
+	return cap_map_fill_step(&r->map, 2 * CAP_MAP_AHEAD);
+}
+
+/*
+ * Gives back the pages CAP_MAP_KEEP behind the read position (they stay
+ * in the page cache), so that the resident size does not grow with the
+ * file; whoever holds a lease on them and reads them brings them back,
+ * and they go again with its lease.
+ */
+void cap_map_step(struct cap_map *m)
+{
+	off_t at;
+	size_t pos, upto, trimmed;
+
+	/* Another process waits to write the file: stop reading, so that
+	 * it waits no longer than the holders of leases take. */
+	if (!cap_map_lost(m) && fcntl(m->fd, F_GETLEASE) != F_RDLCK)
+		atomic_store(&m->slot->lost, 1);
+	if (m->fp == NULL || (at = ftello(m->fp)) < 0)
+		return;
+	pos = (size_t)at;
+	atomic_store_explicit(&m->read_pos, pos, memory_order_relaxed);
+	/* Whatever another thread has not filled yet. */
+	if (atomic_load_explicit(&m->populated, memory_order_relaxed) <
+	    pos + CAP_MAP_AHEAD / 2)
+		while (cap_map_fill_step(m->owner, CAP_MAP_AHEAD) == 1)
+			;
+	trimmed = atomic_load_explicit(&m->trimmed, memory_order_relaxed);
+	upto = pos > CAP_MAP_KEEP ? (pos - CAP_MAP_KEEP) & ~(m->page - 1) : 0;
+	if (upto < trimmed + CAP_MAP_TRIM_STEP)
+		return;
+	if (madvise((void *)(m->base + trimmed), upto - trimmed, MADV_DONTNEED) == 0)
+		atomic_store(&m->trimmed, upto);
 }
 
 /*
@@ -369,7 +500,7 @@ fail:
  * whole, the others at both ends: a wrong position shows at once.
  */
 const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
-			       const uint8_t *data, uint32_t caplen, int whole)
+			      const uint8_t *data, uint32_t caplen, int whole)
 {
 	size_t edge = caplen < 16 ? caplen : 16;
 	const uint8_t *at;
@@ -394,14 +525,4 @@ const uint8_t *cap_map_packet(const struct cap_map *m, uint64_t pos,
 	    memcmp(at + caplen - edge, data + caplen - edge, edge) != 0)
 		return NULL;
 	return at;
-}
-
-struct cap_map *cap_map_current(void)
-{
-	return cap_map_active;
-}
-
-int cap_map_changed(void)
-{
-	return cap_map_lost != 0;
 }

@@ -365,13 +365,13 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 		type = type_members[ev->type].text;
 		tlen = type_members[ev->type].len;
 	}
-	if (h->dir >= 0) {
+	if (h->dir != IMT_DIR_NONE) {
 		o = u64_text(o, h->offset);
 		olen = (size_t)(obuf + sizeof(obuf) - o);
 	}
 	/* "ts":"…", members, "type":…, "frame":N, "dir":"c2s","offset":N */
 	need = 8 + h->ts_len + 1 + h->members_len + 1 + tlen + 9 + flen +
-	       (h->dir >= 0 ? 22 + olen : 0);
+	       (h->dir != IMT_DIR_NONE ? 22 + olen : 0);
 	if (event_member(ev, NULL, 0, need) != 0)
 		return;
 	d = ev->text + ev->len;
@@ -390,8 +390,8 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 	memcpy(d, ",\"frame\":", 9);
 	memcpy(d + 9, f, flen);
 	d += 9 + flen;
-	if (h->dir >= 0) {
-		memcpy(d, h->dir == 0 ? ",\"dir\":\"c2s\",\"offset\":" :
+	if (h->dir != IMT_DIR_NONE) {
+		memcpy(d, h->dir == IMT_C2S ? ",\"dir\":\"c2s\",\"offset\":" :
 		       ",\"dir\":\"s2c\",\"offset\":", 22);
 		memcpy(d + 22, o, olen);
 		d += 22 + olen;

@@ -77,7 +77,7 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 		return;
 	memset(&f, 0, sizeof(f));
 	f.id = id;
-	f.dir = p->side == IMAP_SIDE_CLIENT ? 0 : 1;
+	f.dir = p->side == IMAP_SIDE_CLIENT ? IMT_C2S : IMT_S2C;
 	f.offset = off;
 	f.limit = limit;
 	f.value = value;

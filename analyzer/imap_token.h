@@ -43,7 +43,7 @@ struct imap_toks {
 	int hit_tokens;          /* the token cap was reached */
 	int hit_depth;           /* the depth cap was reached */
 	int syntax_err;
-	/* The tokens stand in the line as render_tokens() would write them
+	/* The tokens stand in the line as sess_token_render() would write them
 	 * back: one space between neighbours, none after '(' or before ')',
 	 * no literal, nothing cut.  Then text_off/text_len is that text. */
 	int canonical;

@@ -19,4 +19,11 @@ void imt_limits_default(struct imt_limits *l)
 	l->frag_timeout = IMT_DEFAULT_FRAG_TIMEOUT;
 	l->max_pending = IMT_DEFAULT_MAX_PENDING;
 	l->max_args_text = IMT_DEFAULT_MAX_ARGS_TEXT;
+	l->max_extract_bytes = IMT_DEFAULT_MAX_EXTRACT_BYTES;
+	l->max_extract_open = IMT_DEFAULT_MAX_EXTRACT_OPEN;
+	l->max_mime_parts = IMT_DEFAULT_MAX_MIME_PARTS;
+	l->max_mime_depth = IMT_DEFAULT_MAX_MIME_DEPTH;
+	l->max_mime_header = IMT_DEFAULT_MAX_MIME_HEADER;
+	l->max_mime_headers = IMT_DEFAULT_MAX_MIME_HEADERS;
+	l->mime_time_ms = IMT_DEFAULT_MIME_TIME_MS;
 }

@@ -105,7 +105,7 @@ static void ip_report_limit(struct ip_decoder *d, const struct cap_packet *pkt,
 	memset(&f, 0, sizeof(f));
 	f.id = F_LIMIT_REACHED;
 	f.frame = pkt->frame;
-	f.dir = -1;
+	f.dir = IMT_DIR_NONE;
 	f.detail = detail;
 	f.limit = limit;
 	f.value = value;
@@ -160,8 +160,9 @@ static void ip_tcp(struct ip_decoder *d, const struct cap_packet *pkt,
 	seg.payload_missing = (uint32_t)missing;
 	/* A reassembled datagram lives in the decoder's buffer, not in
 	 * the packet. */
-	seg.stable = pkt->stable && (uintptr_t)p >= (uintptr_t)pkt->data &&
-		     (uintptr_t)p - (uintptr_t)pkt->data <= pkt->caplen;
+	seg.lessor = (uintptr_t)p >= (uintptr_t)pkt->data &&
+		     (uintptr_t)p - (uintptr_t)pkt->data <= pkt->caplen ?
+		     pkt->lessor : NULL;
 	d->st.tcp_segments++;
 	if (d->cb.on_segment != NULL)
 		d->cb.on_segment(d->user, &seg);

@@ -72,6 +72,9 @@ static void usage(FILE *fp)
 "  -p PORTS              comma-separated IMAP ports (default 143); other ports\n"
 "                        are still recognised by content\n"
 "  --tls-ports PORTS     implicit-TLS IMAP ports (default 993)\n"
+"  --decrypted-upstream  the capture was taken behind a TLS-inspecting\n"
+"                        appliance: plaintext after STARTTLS is expected\n"
+"                        (plaintext-after-starttls becomes info)\n"
 "limits (each hit is reported as a limit-reached finding):\n"
 "  --max-flows N         TCP flows tracked at once (default 100000)\n"
 "  --max-buffer N        out-of-order bytes held per flow direction (default 1048576)\n"
@@ -250,33 +253,11 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
-/* The file's mapping goes: the TCP stage copies what it refers to, and
- * the engine's thread finishes what the relay queued by reference. */
-static void on_unstable(void *user)
-{
-	struct pipeline *pl = user;
-
-	tcp_reasm_unstable(pl->tcp);
-	if (pl->relay != NULL)
-		relay_sync(pl->relay);
-}
-
-/* Pages behind the reader are given back: the engine's thread is done
- * with the packets on them first (normally long since). */
-static void on_release(void *user, uint64_t frame)
-{
-	struct pipeline *pl = user;
-
-	if (pl->relay != NULL)
-		relay_release(pl->relay, frame);
-}
-
 /* The engine's thread, when it has caught up with the reader, fills the
  * reader's page tables ahead: the reader is then the less busy one. */
 static int on_engine_idle(void *user)
 {
-	(void)user;
-	return cap_prefetch();
+	return cap_prefetch(user);
 }
 
 static void print_stats(struct pipeline *pl)
@@ -313,11 +294,10 @@ static void print_stats(struct pipeline *pl)
 			"imaptrace: 2 threads: reading, IP and TCP %.3f s CPU; "
 			"IMAP, sessions, output and page tables ahead %.3f s CPU; "
 			"%llu chunks queued, "
-			"the reader waited %llu times (%llu for the pages behind it)\n",
+			"the reader waited %llu times\n",
 			self, pl->relay_st.worker_cpu_s,
 			(unsigned long long)pl->relay_st.chunks,
-			(unsigned long long)pl->relay_st.feeder_waits,
-			(unsigned long long)pl->relay_st.release_waits);
+			(unsigned long long)pl->relay_st.feeder_waits);
 	}
 }
 
@@ -337,6 +317,7 @@ enum {
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
 	OPT_COLOR,
+	OPT_DECRYPTED_UPSTREAM,
 };
 
 static const struct option long_opts[] = {
@@ -352,6 +333,7 @@ static const struct option long_opts[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
+	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "color", required_argument, NULL, OPT_COLOR },
@@ -443,6 +425,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_VIOLATIONS_ONLY: cli->oo.violations_only = 1; break;
 		case OPT_SUMMARY: cli->oo.summary = 1; break;
 		case OPT_SHOW_SECRETS: cli->cfg.show_secrets = 1; break;
+		case OPT_DECRYPTED_UPSTREAM: cli->cfg.decrypted_upstream = 1; break;
 		case OPT_FAIL_ON:
 			if (imt_severity_parse(optarg, &sev) != 0)
 				return bad_value("--fail-on", optarg);
@@ -499,7 +482,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	struct output *out;
 	struct ip_callbacks ipcb = { on_segment, on_ip_finding };
 	struct tcp_callbacks tcb;
-	struct cap_callbacks ccb = { on_packet, on_unstable, on_release };
+	struct cap_callbacks ccb = { on_packet };
 	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
 	void *tcp_user;
 	int status = 0;
@@ -527,7 +510,6 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	if (pl.eng != NULL && cli->threads > 1 &&
 	    (pl.relay = relay_new(&tcb, pl.eng, IMT_RELAY_QUEUE)) != NULL) {
 		relay_tcp_callbacks(pl.relay, &tcb);
-		relay_set_idle_work(pl.relay, on_engine_idle, NULL);
 		tcp_user = pl.relay;
 	}
 	pl.tcp = pl.eng != NULL ? tcp_reasm_new(&cli->cfg.lim, &tcfg, &tcb, tcp_user) : NULL;
@@ -538,6 +520,8 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		fprintf(stderr, "imaptrace: out of memory\n");
 		exit(EXIT_CAPTURE);
 	}
+	if (pl.relay != NULL)
+		relay_set_idle_work(pl.relay, on_engine_idle, pl.cap);
 	for (int i = 0; i < nfiles; i++) {
 		enum cap_error err = cap_read_file(pl.cap, files[i]);
 		const char *msg = NULL;
@@ -546,6 +530,9 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 			msg = pl.errmsg;
 		else if (err != CAP_OK)
 			msg = cap_reader_errmsg(pl.cap);
+		/* The file's leases go (the engine's thread releases those of
+		 * what it replayed), and with them the file. */
+		tcp_reasm_drop_lease(pl.tcp);
 		if (pl.relay != NULL)
 			relay_sync(pl.relay);
 		out_capture(out, files[i], msg);

@@ -7,11 +7,14 @@
  * back.  The lock is taken once per chunk (512 KiB), not per record, so
  * the hand-over costs nothing next to the work on either side.
  *
- * Stable data (tcp_meta.stable) is not copied: its record holds a
- * pointer, and the bytes it points to count against the chunk's room as
- * if they were copied.  The queue so stays as far behind the reader, in
- * bytes of data, as it would with copies, which is what lets the reader
- * give the pages behind it back (relay_release) without waiting.
+ * Data with a lessor (tcp_meta.lessor) is not copied: the chunk takes a
+ * lease on it (capture.h), its record holds a pointer, and the worker
+ * releases the lease once it has replayed the chunk.  One lease covers
+ * a chunk's data, as long as that lies in one file within
+ * RELAY_LEASE_SPAN; data that does not fit starts the next chunk.  The
+ * bytes pointed to count against the chunk's room as if they were
+ * copied, so the queue stays as far behind the reader, in bytes of data,
+ * as it would with copies.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -25,6 +28,10 @@
 
 #define RELAY_CHUNK        (512u * 1024u)
 #define RELAY_MIN_CHUNKS   2u
+/* Bytes of the file one chunk's lease may span: they bound the pages the
+ * worker may bring back when it reads data the reader has left behind
+ * (a chunk's data is normally about its size of the file). */
+#define RELAY_LEASE_SPAN   (4u * RELAY_CHUNK)
 /* Finding texts are short sentences; a longer one is cut to this. */
 #define RELAY_TEXT_MAX     4096u
 
@@ -47,12 +54,12 @@ struct relay_rec {
 		struct tcp_flow_info open;
 		struct {
 			uint64_t offset, len;
-			const uint8_t *ref;     /* stable data, or NULL: len bytes follow */
-			enum tcp_dir dir;
+			const uint8_t *ref;     /* leased data, or NULL: len bytes follow */
+			enum imt_dir dir;
 		} data;
 		struct {
 			uint64_t offset, bytes;
-			enum tcp_dir dir;
+			enum imt_dir dir;
 		} gap;
 		struct {
 			struct imt_finding_report f;
@@ -97,10 +104,8 @@ static char *relay_payload(struct relay_rec *rec)
 struct relay_chunk {
 	struct relay_chunk *next;
 	size_t used;               /* bytes of records */
-	size_t load;               /* used, and the stable bytes they point to */
-	uint64_t first_ref;        /* frame of the first stable record, or
-				      UINT64_MAX (frames only grow: a later
-				      chunk's are not lower) */
+	size_t load;               /* used, and the leased bytes they point to */
+	struct cap_lease *lease;   /* over the data its records point to */
 	uint64_t data[];           /* records, 8-aligned */
 };
 
@@ -234,6 +239,8 @@ static void *relay_worker(void *arg)
 			relay_replay(r, rec);
 		}
 
+		cap_lease_release(c->lease);
+		c->lease = NULL;
 		pthread_mutex_lock(&r->mu);
 		c->next = r->free_list;
 		r->free_list = c;
@@ -275,14 +282,11 @@ static void relay_submit(struct relay *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Room for a record of size bytes pointing to ref stable bytes (size +
- * ref at most RELAY_CHUNK): waits for a free chunk when the current one
- * is full. */
-static struct relay_rec *relay_reserve(struct relay *r, size_t size, size_t ref)
+/* The current chunk with room for n bytes of records and leased data
+ * (at most RELAY_CHUNK): waits for a free chunk when it is full. */
+static struct relay_chunk *relay_room(struct relay *r, size_t n)
 {
-	struct relay_rec *rec;
-
-	if (r->cur != NULL && RELAY_CHUNK - r->cur->load < size + ref)
+	if (r->cur != NULL && RELAY_CHUNK - r->cur->load < n)
 		relay_submit(r);
 	if (r->cur == NULL) {
 		pthread_mutex_lock(&r->mu);
@@ -294,8 +298,18 @@ static struct relay_rec *relay_reserve(struct relay *r, size_t size, size_t ref)
 		r->free_list = r->cur->next;
 		pthread_mutex_unlock(&r->mu);
 		r->cur->used = r->cur->load = 0;
-		r->cur->first_ref = UINT64_MAX;
+		r->cur->lease = NULL;
 	}
+	return r->cur;
+}
+
+/* Room for a record of size bytes pointing to ref leased bytes (size +
+ * ref at most RELAY_CHUNK). */
+static struct relay_rec *relay_reserve(struct relay *r, size_t size, size_t ref)
+{
+	struct relay_rec *rec;
+
+	relay_room(r, size + ref);
 	rec = (struct relay_rec *)((unsigned char *)r->cur->data + r->cur->used);
 	r->cur->used += size;
 	r->cur->load += size + ref;
@@ -305,7 +319,7 @@ static struct relay_rec *relay_reserve(struct relay *r, size_t size, size_t ref)
 }
 
 /* A record of `kind` for fl with `extra` bytes after its header and
- * pointing to `ref` stable bytes. */
+ * pointing to `ref` leased bytes. */
 static struct relay_rec *relay_rec_new(struct relay *r, struct relay_flow *fl,
 				       enum relay_kind kind,
 				       const struct tcp_meta *m, size_t extra,
@@ -335,19 +349,44 @@ static void *relay_on_open(void *user, const struct tcp_flow_info *info)
 	return fl;
 }
 
-static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+/*
+ * Whether the chunk that takes the next data record (of n bytes at data,
+ * by reference) holds a lease over them: the current one, stretched, or
+ * the next one, with a new lease.  0 when no lease can be had: the record
+ * copies the bytes.
+ */
+static int relay_lease(struct relay *r, struct cap_reader *lessor,
+		       const uint8_t *data, size_t n)
+{
+	struct relay_chunk *c;
+	size_t need = relay_align(relay_head(R_DATA)) + n;
+
+	if (r->cur != NULL && r->cur->lease != NULL &&
+	    RELAY_CHUNK - r->cur->load >= need &&
+	    cap_lease_extend(r->cur->lease, data, n, RELAY_LEASE_SPAN))
+		return 1;
+	if (r->cur != NULL && r->cur->lease != NULL)
+		relay_submit(r);
+	c = relay_room(r, need);
+	if (c->lease == NULL)
+		c->lease = cap_lease_take(lessor, data, n);
+	return c->lease != NULL;
+}
+
+static int relay_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 			 size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;
 	struct relay *r = fl->relay;
 	const size_t room = RELAY_CHUNK - relay_align(relay_head(R_DATA));
-	const int ref = m != NULL && m->stable;
+	struct cap_reader *lessor = m != NULL ? m->lessor : NULL;
 
 	if (atomic_load_explicit(&fl->stopped, memory_order_relaxed))
 		return 1;
 	/* A run longer than a chunk goes as consecutive pieces. */
 	while (len > 0) {
 		size_t n = len < room ? len : room;
+		int ref = lessor != NULL && relay_lease(r, lessor, data, n);
 		struct relay_rec *rec = relay_rec_new(r, fl, R_DATA, m,
 						      ref ? 0 : n, ref ? n : 0);
 
@@ -356,8 +395,6 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 		rec->u.data.len = n;
 		if (ref) {
 			rec->u.data.ref = data;
-			if (r->cur->first_ref == UINT64_MAX)
-				r->cur->first_ref = m->frame;
 		} else {
 			rec->u.data.ref = NULL;
 			memcpy(relay_payload(rec), data, n);
@@ -369,7 +406,7 @@ static int relay_on_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return 0;
 }
 
-static void relay_on_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void relay_on_gap(void *flow, enum imt_dir dir, uint64_t offset,
 			 uint64_t bytes, const struct tcp_meta *m)
 {
 	struct relay_flow *fl = flow;
@@ -455,30 +492,6 @@ void relay_tcp_callbacks(const struct relay *r, struct tcp_callbacks *cb)
 }
 
 /* ---- life ----------------------------------------------------------- */
-
-/* Whether a chunk queued or being replayed points to stable data of a
- * frame up to `frame`.  Called with the lock held. */
-static int relay_refers_to(const struct relay *r, uint64_t frame)
-{
-	if (r->busy != NULL && r->busy->first_ref <= frame)
-		return 1;
-	for (const struct relay_chunk *c = r->full_head; c != NULL; c = c->next)
-		if (c->first_ref <= frame)
-			return 1;
-	return 0;
-}
-
-void relay_release(struct relay *r, uint64_t frame)
-{
-	if (r->cur != NULL && r->cur->first_ref <= frame)
-		relay_submit(r);
-	pthread_mutex_lock(&r->mu);
-	if (relay_refers_to(r, frame))
-		r->st.release_waits++;
-	while (relay_refers_to(r, frame))
-		pthread_cond_wait(&r->room, &r->mu);
-	pthread_mutex_unlock(&r->mu);
-}
 
 void relay_sync(struct relay *r)
 {

@@ -10,14 +10,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "sess_int.h"
+#include "sess_event.h"
+#include "sess_session.h"
+#include "sess_token.h"
 
 /*
  * Events come in capture order, so most share the second of the one
  * before: the text of the last second is kept and only the fraction is
  * written, instead of gmtime_r() and snprintf() for every event.
  */
-size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
+static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 {
 	static int64_t last_sec;
 	static int have_last;
@@ -64,7 +66,7 @@ size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 	return n > 0 && (size_t)n < size ? (size_t)n : strlen(buf);
 }
 
-int64_t ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
+int64_t sess_ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
 {
 	/* Capture times are far from the int64 limits in nanoseconds
 	 * (year 2262); a hostile timestamp is clamped rather than wrapped. */
@@ -76,15 +78,7 @@ int64_t ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
 	return ds * 1000000000 + ((int64_t)n1 - (int64_t)n0);
 }
 
-void ev_str(struct imt_event *ev, const char *key, const char *p, size_t len,
-	    size_t cap)
-{
-	event_string(ev, key, p, len < cap ? len : cap);
-	if (len > cap)
-		ev_truncated(ev, key);
-}
-
-void ev_truncated(struct imt_event *ev, const char *key)
+static void ev_truncated(struct imt_event *ev, const char *key)
 {
 	char k[64];
 
@@ -92,8 +86,16 @@ void ev_truncated(struct imt_event *ev, const char *key)
 	event_bool(ev, k, 1);
 }
 
-struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
-			 uint64_t offset)
+void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
+		 size_t len, size_t cap)
+{
+	event_string(ev, key, p, len < cap ? len : cap);
+	if (len > cap)
+		ev_truncated(ev, key);
+}
+
+struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
+			      enum imt_dir dir, uint64_t offset)
 {
 	struct sess_engine *e = s->e;
 	struct imt_event *ev;
@@ -126,13 +128,13 @@ struct imt_event *ev_new(struct session *s, enum imt_event_type type, int dir,
 	h.members = s->ev_prefix;
 	h.members_len = s->ev_prefix_len;
 	h.frame = s->cur.frame;
-	h.dir = dir >= 0 ? (dir == 0 ? 0 : 1) : -1;
+	h.dir = dir;
 	h.offset = offset;
 	event_head(ev, &h);
 	return ev;
 }
 
-void ev_emit(struct session *s, struct imt_event *ev)
+void sess_ev_emit(struct session *s, struct imt_event *ev)
 {
 	struct sess_engine *e = s->e;
 
@@ -143,14 +145,27 @@ void ev_emit(struct session *s, struct imt_event *ev)
 	e->events_busy--;
 }
 
-static void finding_fill(struct imt_event *ev, enum imt_finding id)
+/* The catalog's severity of id, except where the configuration says the
+ * capture expects it: behind a TLS-inspecting appliance
+ * (--decrypted-upstream) plaintext after STARTTLS is what the appliance
+ * does, not an attack. */
+static enum imt_severity finding_severity(const struct session *s, enum imt_finding id)
+{
+	if (id == F_PLAINTEXT_AFTER_STARTTLS && s->e->cfg.decrypted_upstream)
+		return SEV_INFO;
+	return imt_finding_info(id)->severity;
+}
+
+static void finding_fill(const struct session *s, struct imt_event *ev,
+			 enum imt_finding id)
 {
 	const struct imt_finding_info *fi = imt_finding_info(id);
+	enum imt_severity sev = finding_severity(s, id);
 
-	ev->severity = (int)fi->severity;
+	ev->severity = (int)sev;
 	event_cstring(ev, "id", fi->id);
 	event_cstring(ev, "category", fi->category);
-	event_cstring(ev, "severity", imt_severity_name(fi->severity));
+	event_cstring(ev, "severity", imt_severity_name(sev));
 	event_cstring(ev, "message", fi->message);
 	if (fi->rfc[0] != '\0')
 		event_cstring(ev, "rfc", fi->rfc);
@@ -158,32 +173,32 @@ static void finding_fill(struct imt_event *ev, enum imt_finding id)
 
 static void finding_count(struct session *s, enum imt_finding id)
 {
-	enum imt_severity sev = imt_finding_info(id)->severity;
+	enum imt_severity sev = finding_severity(s, id);
 
 	s->violations[sev]++;
 	s->e->totals_violations[sev]++;
 }
 
-void sess_finding(struct session *s, enum imt_finding id, int dir,
+void sess_finding(struct session *s, enum imt_finding id, enum imt_dir dir,
 		  uint64_t offset, const char *detail, const char *tag)
 {
 	sess_finding_n(s, id, dir, offset, detail,
 		       detail != NULL ? strlen(detail) : 0, tag);
 }
 
-void sess_finding_n(struct session *s, enum imt_finding id, int dir,
+void sess_finding_n(struct session *s, enum imt_finding id, enum imt_dir dir,
 		    uint64_t offset, const char *detail, size_t detail_len,
 		    const char *tag)
 {
-	struct imt_event *ev = ev_new(s, EV_VIOLATION, dir, offset);
+	struct imt_event *ev = sess_ev_new(s, EV_VIOLATION, dir, offset);
 
-	finding_fill(ev, id);
+	finding_fill(s, ev, id);
 	if (tag != NULL)
 		event_cstring(ev, "tag", tag);
 	if (detail != NULL)
-		ev_str(ev, "detail", detail, detail_len, s->e->cfg.lim.max_args_text);
+		sess_ev_str(ev, "detail", detail, detail_len, s->e->cfg.lim.max_args_text);
 	finding_count(s, id);
-	ev_emit(s, ev);
+	sess_ev_emit(s, ev);
 }
 
 void sess_finding_report(struct session *s, const struct imt_finding_report *f)
@@ -194,9 +209,9 @@ void sess_finding_report(struct session *s, const struct imt_finding_report *f)
 	/* The report may name an earlier frame than the packet at hand. */
 	if (f->frame != 0)
 		s->cur.frame = f->frame;
-	ev = ev_new(s, EV_VIOLATION, f->dir, f->offset);
+	ev = sess_ev_new(s, EV_VIOLATION, f->dir, f->offset);
 	s->cur.frame = frame;
-	finding_fill(ev, f->id);
+	finding_fill(s, ev, f->id);
 	if (f->other_frame != 0)
 		event_u64(ev, "other_frame", f->other_frame);
 	if (f->limit != NULL)
@@ -206,35 +221,11 @@ void sess_finding_report(struct session *s, const struct imt_finding_report *f)
 	if (f->detail != NULL)
 		event_cstring(ev, "detail", f->detail);
 	finding_count(s, f->id);
-	ev_emit(s, ev);
+	sess_ev_emit(s, ev);
 }
 
-void sess_state(struct session *s, unsigned to, const char *cause)
-{
-	struct imt_event *ev;
-
-	if (s->state == to)
-		return;
-	ev = ev_new(s, EV_STATE, -1, 0);
-	event_cstring(ev, "from", s->state == 0 ? "unknown" : imap_state_name(s->state));
-	event_cstring(ev, "to", imap_state_name(to));
-	event_cstring(ev, "cause", cause);
-	s->state = to;
-	s->expect_state = to;
-	ev_emit(s, ev);
-}
-
-uint32_t sess_tag_hash(const char *tag)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *tag != '\0'; tag++)
-		h = (h ^ (uint8_t)*tag) * 16777619u;
-	return h | 1;   /* 0 marks an empty slot */
-}
-
-void ev_tokens(struct imt_event *ev, const char *key,
-	       const struct imap_element *el, size_t cap, int redact_from)
+void sess_ev_tokens(struct imt_event *ev, const char *key,
+		    const struct imap_element *el, size_t cap, int redact_from)
 {
 	char stackbuf[1024];
 	char *buf;
@@ -256,7 +247,7 @@ void ev_tokens(struct imt_event *ev, const char *key,
 		ev->failed = 1;
 		return;
 	}
-	n = render_tokens(el, 0, el->ntokens, buf, cap + 1, redact_from);
+	n = sess_token_render(el, 0, el->ntokens, buf, cap + 1, redact_from);
 	event_string(ev, key, buf, n < cap ? n : cap);
 	/* Cut here, or already cut by the parser's line or token caps. */
 	if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
@@ -265,94 +256,3 @@ void ev_tokens(struct imt_event *ev, const char *key,
 		free(buf);
 }
 
-size_t token_text(const struct imap_element *el, const struct imap_token *t,
-		  const char **p_r)
-{
-	*p_r = el->buf + t->off;
-	return t->len;
-}
-
-int token_is_atom_like(const struct imap_token *t)
-{
-	return t->type == IMAP_TOK_ATOM || t->type == IMAP_TOK_NUMBER ||
-	       t->type == IMAP_TOK_QUOTED || t->type == IMAP_TOK_LITERAL;
-}
-
-/* Appends n bytes to buf at *o, never past size - 1; counts the full length. */
-static void put(char *buf, size_t size, size_t *o, const char *p, size_t n)
-{
-	if (*o < size) {
-		size_t room = size - 1 - *o;
-
-		memcpy(buf + *o, p, n < room ? n : room);
-	}
-	*o += n;
-}
-
-size_t render_tokens(const struct imap_element *el, size_t from, size_t to,
-		     char *buf, size_t size, int redact_from)
-{
-	size_t o = 0;
-	int top = -1;
-	int need_space = 0;
-	char num[48];
-
-	if (size == 0)
-		return 0;
-	for (size_t i = from; i < to && i < el->ntokens; i++) {
-		const struct imap_token *t = &el->tokens[i];
-		const char *p;
-		size_t n = token_text(el, t, &p);
-
-		if (t->depth == 0 && t->type != IMAP_TOK_LIST_END)
-			top++;
-		if (t->type == IMAP_TOK_LIST_END) {
-			put(buf, size, &o, ")", 1);
-			need_space = 1;
-			continue;
-		}
-		if (need_space)
-			put(buf, size, &o, " ", 1);
-		need_space = 1;
-		if (redact_from >= 0 && top >= redact_from) {
-			put(buf, size, &o, "<redacted>", 10);
-			if (t->type == IMAP_TOK_LIST && t->num > i)
-				i = (size_t)t->num;
-			continue;
-		}
-		switch (t->type) {
-		case IMAP_TOK_LIST:
-			put(buf, size, &o, "(", 1);
-			need_space = 0;
-			break;
-		case IMAP_TOK_QUOTED:
-			put(buf, size, &o, "\"", 1);
-			put(buf, size, &o, p, n);
-			put(buf, size, &o, "\"", 1);
-			break;
-		case IMAP_TOK_LITERAL: {
-			/* ~{N+}, written backwards from the end of num. */
-			char *e = num + sizeof(num), *d = e;
-			uint64_t v = t->num;
-
-			*--d = '}';
-			if (t->flags & IMAP_TOKF_NONSYNC)
-				*--d = '+';
-			do {
-				*--d = (char)('0' + v % 10);
-				v /= 10;
-			} while (v != 0);
-			*--d = '{';
-			if (t->flags & IMAP_TOKF_LITERAL8)
-				*--d = '~';
-			put(buf, size, &o, d, (size_t)(e - d));
-			break;
-		}
-		default:
-			put(buf, size, &o, p, n);
-			break;
-		}
-	}
-	buf[o < size ? o : size - 1] = '\0';
-	return o;
-}

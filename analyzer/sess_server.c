@@ -1,116 +1,27 @@
 /*
  * sess_server.c - what the server's elements mean: the greeting, the
- * capabilities, the selected mailbox's numbers, continuation requests,
- * and tagged results paired with their commands, which drive the state.
+ * capabilities announced, the selected mailbox's numbers, continuation
+ * requests, and tagged results paired with their commands, which drive
+ * the state and the stream switches.
+ *
+ * Calls out to the outstanding commands (sess_pending.h), the
+ * capabilities (sess_caps.h), the state (sess_state.h), the stream
+ * switches (sess_stream.h), the memory across sessions (sess_memory.h)
+ * and the events (sess_event.h); nothing calls in but the server
+ * parser's callback in session.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "sess_int.h"
-
-/* ---- outstanding commands ---------------------------------------------- */
-
-struct pending_cmd *pending_find(struct session *s, const char *tag, size_t len)
-{
-	/* Cheap tests first: up to max-pending entries are scanned for
-	 * every command and result.  len <= SESS_TAG_MAX, so t[len] is in
-	 * the array. */
-	for (size_t i = 0; i < s->npending; i++) {
-		const char *t = s->pending[i].tag;
-
-		if (t[len] == '\0' && (len == 0 || t[len - 1] == tag[len - 1]) &&
-		    memcmp(t, tag, len) == 0 && strlen(t) == len)
-			return &s->pending[i];
-	}
-	return NULL;
-}
-
-void pending_remove(struct session *s, struct pending_cmd *pc)
-{
-	size_t i = (size_t)(pc - s->pending);
-
-	memmove(&s->pending[i], &s->pending[i + 1],
-		(s->npending - i - 1) * sizeof(*pc));
-	s->npending--;
-}
-
-int pending_has_msn(const struct session *s)
-{
-	for (size_t i = 0; i < s->npending; i++)
-		if (s->pending[i].msn_fetch)
-			return 1;
-	return 0;
-}
-
-static struct pending_cmd *pending_select(struct session *s)
-{
-	for (size_t i = s->npending; i-- > 0;)
-		if (s->pending[i].cmd == CMD_SELECT || s->pending[i].cmd == CMD_EXAMINE)
-			return &s->pending[i];
-	return NULL;
-}
-
-/* ---- capabilities ------------------------------------------------------- */
-
-int sess_has_cap(const struct session *s, const char *cap)
-{
-	char key[64];
-	size_t n = strlen(cap);
-
-	if (!s->caps_known || n + 3 > sizeof(key))
-		return 0;
-	/* The list is kept as " CAP1 CAP2 ": a whole name is " NAME ". */
-	key[0] = ' ';
-	memcpy(key + 1, cap, n);
-	key[n + 1] = ' ';
-	key[n + 2] = '\0';
-	return strstr(s->caps, key) != NULL;
-}
-
-void sess_set_caps(struct session *s, const char *text, size_t len, int replace)
-{
-	size_t o = replace ? 0 : strlen(s->caps);
-
-	if (o == 0)
-		s->caps[o++] = ' ';
-	for (size_t i = 0; i < len && o + 2 < sizeof(s->caps); i++) {
-		char c = text[i];
-
-		if (c == ' ' && s->caps[o - 1] == ' ')
-			continue;
-		s->caps[o++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-	}
-	if (s->caps[o - 1] != ' ')
-		s->caps[o++] = ' ';
-	s->caps[o] = '\0';
-	s->caps_known = 1;
-	if (!s->tls && sess_has_cap(s, "STARTTLS")) {
-		s->starttls_offered = 1;
-		sess_remember_tls_server(s);
-	}
-}
-
-static void caps_array(struct imt_event *ev, const struct session *s)
-{
-	const char *p = s->caps;
-
-	event_array(ev, "capabilities");
-	while (*p != '\0') {
-		const char *e;
-
-		while (*p == ' ')
-			p++;
-		e = strchr(p, ' ');
-		if (e == NULL)
-			e = p + strlen(p);
-		if (e > p)
-			event_string(ev, NULL, p, (size_t)(e - p) < 256 ? (size_t)(e - p) : 256);
-		p = e;
-	}
-	event_close(ev);
-}
+#include "dec.h"
+#include "hash.h"
+#include "sess_event.h"
+#include "sess_server.h"
+#include "sess_session.h"
+#include "sess_state.h"
+#include "sess_token.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -122,55 +33,66 @@ static int code_is(const struct imap_element *el, const char *name)
 	       strncasecmp(el->code, name, n) == 0;
 }
 
-static int parse_u64(const char *p, size_t len, uint64_t *v_r)
+/* The number that starts a response code's arguments ("4392" of
+ * [UIDNEXT 4392]); -1 when there is none or it overflows. */
+static int code_number(const char *p, size_t len, uint64_t *v_r)
 {
-	uint64_t v = 0;
 	size_t i = 0;
 
 	while (i < len && p[i] == ' ')
 		i++;
-	if (i == len)
-		return -1;
-	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	*v_r = v;
-	return 0;
+	return dec_parse_u64(p + i, dec_span(p + i, len - i), UINT64_MAX, v_r);
 }
 
+/* The key of a mailbox among those whose UIDVALIDITY is remembered;
+ * never 0 (an empty slot).  A fixed seed: the same capture gives the same
+ * findings in every run. */
 static uint64_t name_hash(const char *p)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-	return h | 1;
+	return hash_bytes(0, p, strlen(p)) | 1;
 }
 
 static void add_code(struct imt_event *ev, const struct imap_element *el)
 {
 	if (el->code == NULL)
 		return;
-	ev_str(ev, "code", el->code, el->code_len, 64);
+	sess_ev_str(ev, "code", el->code, el->code_len, 64);
 	if (el->code_args_len > 0)
-		ev_str(ev, "code_args", el->code_args, el->code_args_len, 512);
+		sess_ev_str(ev, "code_args", el->code_args, el->code_args_len, 512);
 }
 
 /* A finding whose detail is the element's human-readable text. */
-static void sess_finding_text(struct session *s, enum imt_finding id,
+static void finding_text(struct session *s, enum imt_finding id,
 			      const struct imap_element *el, const char *tag)
 {
-	sess_finding_n(s, id, 1, el->offset, el->text_len > 0 ? el->text : NULL,
+	sess_finding_n(s, id, IMT_S2C, el->offset, el->text_len > 0 ? el->text : NULL,
 		       el->text_len, tag);
+}
+
+/* ---- capabilities ------------------------------------------------------ */
+
+/* A capability announcement (RFC 3501 §7.2.1, or the CAPABILITY response
+ * code of §7.1) replaces what was known.  A server seen offering
+ * STARTTLS before TLS is remembered across sessions: a later cleartext
+ * login to it is a stripped STARTTLS even when that session's
+ * announcement was not seen. */
+static void caps_announced(struct session *s, const char *text, size_t len)
+{
+	sess_caps_set(&s->caps, text, len);
+	if (!sess_stream_tls(&s->io) && sess_caps_has(&s->caps, "STARTTLS")) {
+		s->starttls_offered = 1;
+		sess_memory_tls_offered(&s->e->memory, &s->sv);
+	}
 }
 
 /* ---- response codes ---------------------------------------------------- */
 
+/* RFC 3501 §2.3.1.1: a mailbox's UIDVALIDITY does not change within a
+ * session (the UIDs it qualifies would all be void). */
 static void uidvalidity_seen(struct session *s, uint64_t v)
 {
-	struct pending_cmd *sel = pending_select(s);
+	struct sess_cmd *sel = sess_pending_newest_of(&s->pending, CMD_SELECT,
+						      CMD_EXAMINE);
 	const char *mbox = sel != NULL ? sel->mailbox : s->mailbox;
 	uint64_t h;
 	char detail[SESS_MAILBOX_MAX + 64];
@@ -186,8 +108,8 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 			snprintf(detail, sizeof(detail), "%s: %llu then %llu", mbox,
 				 (unsigned long long)s->uidv_value[i],
 				 (unsigned long long)v);
-			sess_finding(s, F_UIDVALIDITY_CHANGED, 1,
-				     imap_parser_offset(s->dir[1].parser), detail, NULL);
+			sess_finding(s, F_UIDVALIDITY_CHANGED, IMT_S2C,
+				     imap_parser_offset(sess_parser(s, IMT_S2C)), detail, NULL);
 			s->uidv_value[i] = v;
 		}
 		return;
@@ -197,6 +119,7 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	s->uidv_next++;
 }
 
+/* The response codes of RFC 3501 §7.1 that the engine follows. */
 static void status_code(struct session *s, const struct imap_element *el)
 {
 	uint64_t v;
@@ -204,14 +127,14 @@ static void status_code(struct session *s, const struct imap_element *el)
 	if (el->code == NULL)
 		return;
 	if (code_is(el, "CAPABILITY"))
-		sess_set_caps(s, el->code_args, el->code_args_len, 1);
+		caps_announced(s, el->code_args, el->code_args_len);
 	else if (code_is(el, "ALERT"))
-		sess_finding_text(s, F_SERVER_ALERT, el, NULL);
+		finding_text(s, F_SERVER_ALERT, el, NULL);
 	else if (code_is(el, "UIDVALIDITY") &&
-		 parse_u64(el->code_args, el->code_args_len, &v) == 0)
+		 code_number(el->code_args, el->code_args_len, &v) == 0)
 		uidvalidity_seen(s, v);
 	else if (code_is(el, "UIDNEXT") &&
-		 parse_u64(el->code_args, el->code_args_len, &v) == 0) {
+		 code_number(el->code_args, el->code_args_len, &v) == 0) {
 		s->uidnext = v;
 		s->uidnext_known = 1;
 		s->uidnext_msgs = s->exists_known ? s->exists : 0;
@@ -224,11 +147,6 @@ static void status_code(struct session *s, const struct imap_element *el)
 
 /* ---- untagged ---------------------------------------------------------- */
 
-static const char *single_pending_tag(const struct session *s)
-{
-	return s->npending == 1 ? s->pending[0].tag : NULL;
-}
-
 /* UID of a FETCH response: "UID n" at the top of its item list. */
 static int fetch_uid(const struct imap_element *el, uint64_t *uid_r)
 {
@@ -238,7 +156,7 @@ static int fetch_uid(const struct imap_element *el, uint64_t *uid_r)
 
 		if (t->depth != 1 || t->type != IMAP_TOK_ATOM)
 			continue;
-		if (token_text(el, t, &p) == 3 && strncasecmp(p, "UID", 3) == 0 &&
+		if (sess_token_text(el, t, &p) == 3 && strncasecmp(p, "UID", 3) == 0 &&
 		    el->tokens[i + 1].type == IMAP_TOK_NUMBER) {
 			*uid_r = el->tokens[i + 1].num;
 			return 1;
@@ -247,6 +165,8 @@ static int fetch_uid(const struct imap_element *el, uint64_t *uid_r)
 	return 0;
 }
 
+/* RFC 3501 §7.4.2: a FETCH names an existing message; §2.3.1.1: UIDs
+ * ascend with message numbers and stay below UIDNEXT. */
 static void check_fetch(struct session *s, const struct imap_element *el,
 			uint64_t *uid_r, int *has_uid_r)
 {
@@ -257,7 +177,7 @@ static void check_fetch(struct session *s, const struct imap_element *el,
 	if (s->exists_known && n > s->exists) {
 		snprintf(detail, sizeof(detail), "message %llu of %llu",
 			 (unsigned long long)n, (unsigned long long)s->exists);
-		sess_finding(s, F_FETCH_OUT_OF_RANGE, 1, el->offset, detail, NULL);
+		sess_finding(s, F_FETCH_OUT_OF_RANGE, IMT_S2C, el->offset, detail, NULL);
 	}
 	if (!fetch_uid(el, &uid))
 		return;
@@ -266,7 +186,7 @@ static void check_fetch(struct session *s, const struct imap_element *el,
 	if (s->uidnext_known && n <= s->uidnext_msgs && uid >= s->uidnext) {
 		snprintf(detail, sizeof(detail), "UID %llu at or above UIDNEXT %llu",
 			 (unsigned long long)uid, (unsigned long long)s->uidnext);
-		sess_finding(s, F_UID_NOT_ASCENDING, 1, el->offset, detail, NULL);
+		sess_finding(s, F_UID_NOT_ASCENDING, IMT_S2C, el->offset, detail, NULL);
 	} else if (s->last_fetch_msn != 0 && n > s->last_fetch_msn &&
 		   uid <= s->last_fetch_uid) {
 		snprintf(detail, sizeof(detail),
@@ -274,12 +194,15 @@ static void check_fetch(struct session *s, const struct imap_element *el,
 			 (unsigned long long)n, (unsigned long long)uid,
 			 (unsigned long long)s->last_fetch_msn,
 			 (unsigned long long)s->last_fetch_uid);
-		sess_finding(s, F_UID_NOT_ASCENDING, 1, el->offset, detail, NULL);
+		sess_finding(s, F_UID_NOT_ASCENDING, IMT_S2C, el->offset, detail, NULL);
 	}
 	s->last_fetch_msn = n;
 	s->last_fetch_uid = uid;
 }
 
+/* RFC 3501 §7.3.1: EXISTS never goes down (only EXPUNGE lowers the
+ * count); §7.4.1: EXPUNGE names an existing message, and is not sent
+ * while a command that names messages by number is in progress. */
 static void mailbox_numbers(struct session *s, const struct imap_element *el)
 {
 	char detail[128];
@@ -289,7 +212,7 @@ static void mailbox_numbers(struct session *s, const struct imap_element *el)
 			snprintf(detail, sizeof(detail), "EXISTS %llu after a count of %llu",
 				 (unsigned long long)el->number,
 				 (unsigned long long)s->exists);
-			sess_finding(s, F_EXISTS_DECREASED, 1, el->offset, detail, NULL);
+			sess_finding(s, F_EXISTS_DECREASED, IMT_S2C, el->offset, detail, NULL);
 		}
 		s->exists = el->number;
 		s->exists_known = 1;
@@ -298,29 +221,31 @@ static void mailbox_numbers(struct session *s, const struct imap_element *el)
 			snprintf(detail, sizeof(detail), "message %llu of %llu",
 				 (unsigned long long)el->number,
 				 (unsigned long long)s->exists);
-			sess_finding(s, F_EXPUNGE_OUT_OF_RANGE, 1, el->offset, detail, NULL);
+			sess_finding(s, F_EXPUNGE_OUT_OF_RANGE, IMT_S2C, el->offset, detail, NULL);
 		} else if (s->exists_known) {
 			s->exists--;
 		}
 		if (s->uidnext_msgs > 0 && el->number <= s->uidnext_msgs)
 			s->uidnext_msgs--;
-		if (pending_has_msn(s))
-			sess_finding(s, F_EXPUNGE_DURING_MSN_COMMAND, 1, el->offset, NULL,
-				     single_pending_tag(s));
+		if (sess_pending_has_msn(&s->pending))
+			sess_finding(s, F_EXPUNGE_DURING_MSN_COMMAND, IMT_S2C, el->offset, NULL,
+				     sess_pending_only_tag(&s->pending));
 		s->last_fetch_msn = s->last_fetch_uid = 0;
 	}
 }
 
+/* ENABLE (RFC 5161): UTF8=ACCEPT (RFC 6855 §3) lets 8-bit text into
+ * both directions; QRESYNC (RFC 7162 §3.2.3) allows VANISHED. */
 static void enabled(struct session *s, const struct imap_element *el)
 {
 	for (size_t i = 0; i < el->ntokens; i++) {
 		const char *p;
-		size_t n = token_text(el, &el->tokens[i], &p);
+		size_t n = sess_token_text(el, &el->tokens[i], &p);
 
 		if (n == 11 && strncasecmp(p, "UTF8=ACCEPT", 11) == 0) {
 			s->utf8 = 1;
-			imap_parser_set_utf8(s->dir[0].parser, 1);
-			imap_parser_set_utf8(s->dir[1].parser, 1);
+			imap_parser_set_utf8(sess_parser(s, IMT_C2S), 1);
+			imap_parser_set_utf8(sess_parser(s, IMT_S2C), 1);
 		} else if (n == 7 && strncasecmp(p, "QRESYNC", 7) == 0) {
 			s->qresync = 1;
 		}
@@ -330,8 +255,8 @@ static void enabled(struct session *s, const struct imap_element *el)
 static void emit_response(struct session *s, const struct imap_element *el,
 			  int has_uid, uint64_t uid)
 {
-	struct imt_event *ev = ev_new(s, EV_RESPONSE, 1, el->offset);
-	const char *tag = single_pending_tag(s);
+	struct imt_event *ev = sess_ev_new(s, EV_RESPONSE, IMT_S2C, el->offset);
+	const char *tag = sess_pending_only_tag(&s->pending);
 	size_t cap = s->e->cfg.lim.max_args_text;
 
 	event_cstring(ev, "name", el->name);
@@ -341,9 +266,9 @@ static void emit_response(struct session *s, const struct imap_element *el,
 		event_u64(ev, "uid", uid);
 	if (el->is_status) {
 		add_code(ev, el);
-		ev_str(ev, "text", el->text, el->text_len, cap);
+		sess_ev_str(ev, "text", el->text, el->text_len, cap);
 	} else if (el->ntokens > 0) {
-		ev_tokens(ev, "data", el, cap, -1);
+		sess_ev_tokens(ev, "data", el, cap, -1);
 	}
 	if (el->literals > 0) {
 		event_object(ev, "literals");
@@ -353,7 +278,7 @@ static void emit_response(struct session *s, const struct imap_element *el,
 	}
 	if (tag != NULL)
 		event_cstring(ev, "in_reply_to", tag);
-	ev_emit(s, ev);
+	sess_ev_emit(s, ev);
 }
 
 static void server_untagged(struct session *s, const struct imap_element *el)
@@ -366,26 +291,29 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 	emit_response(s, el, has_uid, uid);
 	if (el->is_status) {
 		status_code(s, el);
+		/* RFC 3501 §7.1.5: BYE ends the session; outside LOGOUT it
+		 * is the server's own decision. */
 		if (strcmp(el->name, "BYE") == 0) {
 			if (!s->logout_sent)
-				sess_finding_text(s, F_UNEXPECTED_BYE, el, NULL);
+				finding_text(s, F_UNEXPECTED_BYE, el, NULL);
 			s->bye_seen = 1;
-			sess_state(s, ST_LOGOUT, "BYE");
+			sess_state_set(s, ST_LOGOUT, "BYE");
 		} else if (strcmp(el->name, "BAD") == 0) {
-			sess_finding(s, F_SERVER_BAD, 1, el->offset, NULL, NULL);
+			sess_finding(s, F_SERVER_BAD, IMT_S2C, el->offset, NULL, NULL);
 		}
 		return;
 	}
 	if (strcmp(el->name, "CAPABILITY") == 0) {
 		char buf[SESS_CAPS_MAX];
-		size_t n = render_tokens(el, 0, el->ntokens, buf, sizeof(buf), -1);
+		size_t n = sess_token_render(el, 0, el->ntokens, buf, sizeof(buf), -1);
 
-		sess_set_caps(s, buf, n < sizeof(buf) ? n : sizeof(buf) - 1, 1);
+		caps_announced(s, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
 	} else if (strcmp(el->name, "ENABLED") == 0) {
 		enabled(s, el);
 	} else if (strcmp(el->name, "VANISHED") == 0) {
+		/* RFC 7162 §3.2.10: only once QRESYNC is enabled. */
 		if (!s->qresync)
-			sess_finding(s, F_VANISHED_WITHOUT_QRESYNC, 1, el->offset, NULL, NULL);
+			sess_finding(s, F_VANISHED_WITHOUT_QRESYNC, IMT_S2C, el->offset, NULL, NULL);
 		/* Which message numbers went is not said: stop counting. */
 		s->exists_known = 0;
 		s->uidnext_known = 0;
@@ -397,6 +325,9 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 
 /* ---- greeting ---------------------------------------------------------- */
 
+/* RFC 3501 §7.1: the server's first line is an untagged OK (not
+ * authenticated), PREAUTH (authenticated, §7.1.4) or BYE (refused).
+ * Returns 1 when el was the greeting. */
 static int greeting(struct session *s, const struct imap_element *el)
 {
 	struct imt_event *ev;
@@ -407,33 +338,36 @@ static int greeting(struct session *s, const struct imap_element *el)
 	if (el->kind != IMAP_EL_UNTAGGED || !el->is_status ||
 	    (strcmp(el->name, "OK") != 0 && strcmp(el->name, "PREAUTH") != 0 &&
 	     strcmp(el->name, "BYE") != 0)) {
-		sess_finding(s, F_MISSING_GREETING, 1, el->offset, NULL, NULL);
+		sess_finding(s, F_MISSING_GREETING, IMT_S2C, el->offset, NULL, NULL);
 		return 0;
 	}
 	status_code(s, el);
-	ev = ev_new(s, EV_GREETING, 1, el->offset);
+	ev = sess_ev_new(s, EV_GREETING, IMT_S2C, el->offset);
 	event_cstring(ev, "status", el->name);
 	add_code(ev, el);
-	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
+	sess_ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (code_is(el, "CAPABILITY"))
-		caps_array(ev, s);
-	ev_emit(s, ev);
+		sess_caps_write(&s->caps, ev, "capabilities");
+	sess_ev_emit(s, ev);
 	if (strcmp(el->name, "PREAUTH") == 0) {
-		sess_state(s, ST_AUTH, "PREAUTH");
-		if (!s->tls)
-			sess_finding(s, F_PREAUTH_CLEARTEXT, 1, el->offset, NULL, NULL);
+		sess_state_set(s, ST_AUTH, "PREAUTH");
+		if (!sess_stream_tls(&s->io))
+			sess_finding(s, F_PREAUTH_CLEARTEXT, IMT_S2C, el->offset, NULL, NULL);
 	} else if (strcmp(el->name, "BYE") == 0) {
 		s->bye_seen = 1;
-		sess_state(s, ST_LOGOUT, "BYE");
+		sess_state_set(s, ST_LOGOUT, "BYE");
 	}
 	return 1;
 }
 
 /* ---- continuation ------------------------------------------------------- */
 
+/* RFC 3501 §7.5: "+" asks for a synchronizing literal's data or the
+ * next line of an AUTHENTICATE exchange (§6.2.2); RFC 2177 §3: it also
+ * confirms IDLE.  At any other time nothing waits for one. */
 static void server_continuation(struct session *s, const struct imap_element *el)
 {
-	struct imt_event *ev = ev_new(s, EV_CONTINUATION, 1, el->offset);
+	struct imt_event *ev = sess_ev_new(s, EV_CONTINUATION, IMT_S2C, el->offset);
 	const char *what = NULL;
 	const char *tag = NULL;
 
@@ -441,75 +375,88 @@ static void server_continuation(struct session *s, const struct imap_element *el
 		s->lit_waiting = 0;
 		s->lit_late = 0;
 		what = "literal";
-		if (s->npending > 0)
-			tag = s->pending[s->npending - 1].tag;
+		if (sess_pending_newest(&s->pending) != NULL)
+			tag = sess_pending_newest(&s->pending)->tag;
 	} else if (s->auth_active) {
 		what = "AUTHENTICATE";
-		imap_parser_set_mode(s->dir[0].parser, IMAP_MODE_LINE);
+		imap_parser_set_mode(sess_parser(s, IMT_C2S), IMAP_MODE_LINE);
 	} else if (s->idle) {
 		what = "IDLE";
 	}
 	if (what != NULL && tag == NULL) {
-		for (size_t i = s->npending; i-- > 0;)
-			if ((s->auth_active && s->pending[i].cmd == CMD_AUTHENTICATE) ||
-			    (!s->auth_active && s->pending[i].cmd == CMD_IDLE)) {
-				tag = s->pending[i].tag;
-				break;
-			}
+		enum imap_cmd waiting = s->auth_active ? CMD_AUTHENTICATE : CMD_IDLE;
+		const struct sess_cmd *pc = sess_pending_newest_of(&s->pending, waiting,
+								   waiting);
+
+		if (pc != NULL)
+			tag = pc->tag;
 	}
-	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
+	sess_ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (what != NULL)
 		event_cstring(ev, "for", what);
 	else
 		event_null(ev, "for");
 	if (tag != NULL)
 		event_cstring(ev, "tag", tag);
-	ev_emit(s, ev);
-	if (what == NULL && !s->midstream && !s->gap_seen[0] && !s->gap_seen[1])
-		sess_finding(s, F_UNEXPECTED_CONTINUATION, 1, el->offset, NULL, NULL);
+	sess_ev_emit(s, ev);
+	if (what == NULL && !s->midstream && !s->gap_seen[IMT_C2S] && !s->gap_seen[IMT_S2C])
+		sess_finding(s, F_UNEXPECTED_CONTINUATION, IMT_S2C, el->offset, NULL, NULL);
 }
 
 /* ---- tagged results ---------------------------------------------------- */
 
-static int status_index(const char *name)
+/* A failed login counts towards auth-brute-force for the client's
+ * address, across sessions. */
+static void brute_failure(struct session *s)
 {
-	if (strcmp(name, "OK") == 0) return 0;
-	if (strcmp(name, "NO") == 0) return 1;
-	if (strcmp(name, "BAD") == 0) return 2;
-	return 3;
+	unsigned count = sess_memory_auth_failure(&s->e->memory, &s->cl, s->cur.ts_sec);
+	char detail[128];
+
+	if (count == 0)
+		return;
+	snprintf(detail, sizeof(detail),
+		 "%u authentication failures from this client address within %u s",
+		 count, s->e->cfg.brute_window);
+	sess_finding(s, F_AUTH_BRUTE_FORCE, IMT_C2S,
+		     imap_parser_offset(sess_parser(s, IMT_C2S)), detail, NULL);
 }
 
-static void result_auth(struct session *s, struct pending_cmd *pc, int st)
+/* RFC 3501 §6.2.2, §6.2.3: a successful LOGIN or AUTHENTICATE leads to
+ * the authenticated state; NO is a refusal. */
+static void result_auth(struct session *s, struct sess_cmd *pc, enum sess_status st)
 {
 	if (pc->cmd == CMD_AUTHENTICATE) {
 		s->auth_active = 0;
-		imap_parser_set_mode(s->dir[0].parser, IMAP_MODE_COMMAND);
+		imap_parser_set_mode(sess_parser(s, IMT_C2S), IMAP_MODE_COMMAND);
 	}
-	if (st == 0) {
-		sess_state(s, ST_AUTH, pc->tag);
-	} else if (st == 1) {
-		sess_finding(s, F_AUTH_FAILED, 1, imap_parser_offset(s->dir[1].parser),
+	if (st == SESS_OK) {
+		sess_state_set(s, ST_AUTH, pc->tag);
+	} else if (st == SESS_NO) {
+		sess_finding(s, F_AUTH_FAILED, IMT_S2C, imap_parser_offset(sess_parser(s, IMT_S2C)),
 			     s->user[0] != '\0' ? s->user : NULL, pc->tag);
-		sess_brute_failure(s);
+		brute_failure(s);
 	}
 }
 
-static void result_select(struct session *s, struct pending_cmd *pc, int st,
+/* RFC 3501 §6.3.1, §6.3.2: SELECT/EXAMINE OK leads to the selected
+ * state (EXAMINE and [READ-ONLY] read-only); a failed one leaves no
+ * mailbox selected. */
+static void result_select(struct session *s, struct sess_cmd *pc, enum sess_status st,
 			  const struct imap_element *el)
 {
-	if (st == 0) {
+	if (st == SESS_OK) {
 		snprintf(s->mailbox, sizeof(s->mailbox), "%s", pc->mailbox);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
 			s->read_only = 0;
-		sess_state(s, ST_SELECTED, pc->tag);
+		sess_state_set(s, ST_SELECTED, pc->tag);
 		return;
 	}
 	s->mailbox[0] = '\0';
 	s->exists_known = 0;
-	if (s->state == ST_SELECTED)
-		sess_state(s, ST_AUTH, pc->tag);
+	if (sess_state_now(s) == ST_SELECTED)
+		sess_state_set(s, ST_AUTH, pc->tag);
 }
 
 static int same_mailbox(const char *a, const char *b)
@@ -519,12 +466,14 @@ static int same_mailbox(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static void check_read_only_write(struct session *s, struct pending_cmd *pc,
+/* RFC 3501 §6.3.2: a mailbox opened read-only takes no writes; an OK to
+ * one is the server's mistake. */
+static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 				  const struct imap_element *el)
 {
 	int hit = 0;
 
-	if (!s->read_only || s->state != ST_SELECTED)
+	if (!s->read_only || sess_state_now(s) != ST_SELECTED)
 		return;
 	switch (pc->cmd) {
 	case CMD_STORE: case CMD_UID_STORE: case CMD_EXPUNGE: case CMD_UID_EXPUNGE:
@@ -538,16 +487,16 @@ static void check_read_only_write(struct session *s, struct pending_cmd *pc,
 		break;
 	}
 	if (hit)
-		sess_finding(s, F_WRITE_ON_READ_ONLY, 1, el->offset, pc->name, pc->tag);
+		sess_finding(s, F_WRITE_ON_READ_ONLY, IMT_S2C, el->offset, pc->name, pc->tag);
 }
 
-static void result_effects(struct session *s, struct pending_cmd *pc, int st,
+static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_status st,
 			   const struct imap_element *el)
 {
 	const struct imap_cmd_info *ci;
 
-	if (st != 0)
-		s->expect_state = s->state;
+	if (st != SESS_OK)
+		sess_state_command_failed(s);
 	switch (pc->cmd) {
 	case CMD_LOGIN:
 	case CMD_AUTHENTICATE:
@@ -559,56 +508,60 @@ static void result_effects(struct session *s, struct pending_cmd *pc, int st,
 		return;
 	case CMD_CLOSE:
 	case CMD_UNSELECT:
-		if (st == 0) {
+		/* RFC 3501 §6.4.2, RFC 3691 §2: back to authenticated. */
+		if (st == SESS_OK) {
 			s->mailbox[0] = '\0';
 			s->exists_known = 0;
-			sess_state(s, ST_AUTH, pc->tag);
+			sess_state_set(s, ST_AUTH, pc->tag);
 		}
 		return;
 	case CMD_LOGOUT:
-		if (st == 0) {
+		/* RFC 3501 §6.1.3: the server sends BYE before the OK. */
+		if (st == SESS_OK) {
 			s->logout_done = 1;
 			if (!s->bye_seen)
-				sess_finding(s, F_LOGOUT_WITHOUT_BYE, 1, el->offset, NULL, pc->tag);
-			sess_state(s, ST_LOGOUT, pc->tag);
+				sess_finding(s, F_LOGOUT_WITHOUT_BYE, IMT_S2C, el->offset, NULL, pc->tag);
+			sess_state_set(s, ST_LOGOUT, pc->tag);
 		}
 		return;
 	case CMD_STARTTLS:
-		if (st == 0) {
-			sess_start_tls(s, pc->tag);
-			return;
+		/* RFC 3501 §6.2.1: TLS starts right after the OK's CRLF, and
+		 * the capabilities learnt before it are forgotten. */
+		if (st != SESS_OK) {
+			s->starttls_refused = 1;
+			if (s->starttls_offered)
+				sess_finding(s, F_STARTTLS_REFUSED, IMT_S2C, el->offset, NULL,
+					     pc->tag);
 		}
-		s->starttls_refused = 1;
-		if (s->starttls_offered)
-			sess_finding(s, F_STARTTLS_REFUSED, 1, el->offset, NULL, pc->tag);
-		sess_stream_result(s, 0);
+		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, pc->tag);
+		if (st == SESS_OK)
+			sess_caps_forget(&s->caps);
 		return;
 	case CMD_COMPRESS:
-		if (st == 0)
-			sess_start_compress(s, pc->tag);
-		else
-			sess_stream_result(s, 0);
+		/* RFC 4978 §3: DEFLATE starts right after the OK's CRLF. */
+		sess_stream_result(&s->io, SESS_SWITCH_COMPRESS, st, pc->tag);
 		return;
 	case CMD_IDLE:
+		/* RFC 2177 §3: the tagged result ends IDLE. */
 		s->idle = 0;
-		imap_parser_set_mode(s->dir[0].parser, IMAP_MODE_COMMAND);
+		imap_parser_set_mode(sess_parser(s, IMT_C2S), IMAP_MODE_COMMAND);
 		return;
 	default:
 		break;
 	}
-	if (st != 0)
+	if (st != SESS_OK)
 		return;
 	check_read_only_write(s, pc, el);
 	/* A mid-stream session learns its state from what succeeds. */
 	ci = imap_cmd_info(pc->cmd);
-	if (s->state == 0 && ci->states == ST_SELECTED)
-		sess_state(s, ST_SELECTED, "inferred");
+	if (sess_state_now(s) == 0 && ci->states == ST_SELECTED)
+		sess_state_set(s, ST_SELECTED, "inferred");
 }
 
 static void emit_result(struct session *s, const struct imap_element *el,
-			const char *tag, struct pending_cmd *pc)
+			const char *tag, struct sess_cmd *pc)
 {
-	struct imt_event *ev = ev_new(s, EV_RESULT, 1, el->offset);
+	struct imt_event *ev = sess_ev_new(s, EV_RESULT, IMT_S2C, el->offset);
 
 	event_cstring(ev, "tag", tag);
 	if (pc != NULL)
@@ -617,67 +570,65 @@ static void emit_result(struct session *s, const struct imap_element *el,
 		event_null(ev, "command");
 	event_cstring(ev, "status", el->name);
 	add_code(ev, el);
-	ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
+	sess_ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (pc != NULL) {
-		event_ms(ev, "latency_ms", ts_diff_ns(s->cur.ts_sec, s->cur.ts_nsec,
+		event_ms(ev, "latency_ms", sess_ts_diff_ns(s->cur.ts_sec, s->cur.ts_nsec,
 						   pc->ts_sec, pc->ts_nsec));
 		event_u64(ev, "command_frame", pc->frame);
 	}
-	ev_emit(s, ev);
+	sess_ev_emit(s, ev);
 }
 
-static void remember_tag(struct session *s, const char *tag)
-{
-	s->recent_tags[s->nrecent++ % SESS_RECENT_TAGS] = sess_tag_hash(tag);
-}
-
+/* RFC 3501 §2.2.2, §7.1: a tagged OK, NO or BAD completes the
+ * outstanding command with that tag, in whatever order they complete;
+ * its effects (state, stream switches) follow its status. */
 static void server_tagged(struct session *s, const struct imap_element *el)
 {
 	char tag[SESS_TAG_MAX + 1];
 	size_t tl = el->tag_len < SESS_TAG_MAX ? el->tag_len : SESS_TAG_MAX;
-	struct pending_cmd *pc;
-	int st = status_index(el->name);
+	struct sess_cmd *pc;
+	enum sess_status st = sess_status_of(el->name);
 
 	memcpy(tag, el->tag, tl);
 	tag[tl] = '\0';
-	pc = pending_find(s, tag, tl);
-	if (pc == NULL && s->lit_waiting && st != 0 &&
-	    imap_parser_cancel_literal(s->dir[0].parser)) {
+	pc = sess_pending_find(&s->pending, tag, tl);
+	if (pc == NULL && s->lit_waiting && st != SESS_OK &&
+	    imap_parser_cancel_literal(sess_parser(s, IMT_C2S))) {
 		/* The server refused the client's synchronizing literal: the
 		 * command it belongs to is complete now, without its data. */
 		s->lit_waiting = 0;
-		pc = pending_find(s, tag, tl);
+		pc = sess_pending_find(&s->pending, tag, tl);
 	}
 	s->results[st]++;
 	emit_result(s, el, tag, pc);
-	if (st == 3)
-		sess_finding(s, F_BAD_STATUS, 1, el->offset, el->name, tag);
-	else if (st == 2)
-		sess_finding_text(s, F_SERVER_BAD, el, tag);
+	if (st == SESS_OTHER)
+		sess_finding(s, F_BAD_STATUS, IMT_S2C, el->offset, el->name, tag);
+	else if (st == SESS_BAD)
+		finding_text(s, F_SERVER_BAD, el, tag);
 	status_code(s, el);
 	if (pc == NULL) {
-		if (!s->midstream && !s->gap_seen[0] && !s->gap_seen[1])
-			sess_finding(s, F_UNKNOWN_TAG_RESULT, 1, el->offset, NULL, tag);
+		if (!s->midstream && !s->gap_seen[IMT_C2S] && !s->gap_seen[IMT_S2C])
+			sess_finding(s, F_UNKNOWN_TAG_RESULT, IMT_S2C, el->offset, NULL, tag);
 		return;
 	}
 	{
-		struct pending_cmd done = *pc;
+		struct sess_cmd done;
 
-		pending_remove(s, pc);
-		remember_tag(s, done.tag);
+		sess_pending_complete(&s->pending, pc, &done);
 		if (done.cmd != CMD_UNKNOWN)
 			result_effects(s, &done, st, el);
 	}
 }
 
-void server_element(struct session *s, const struct imap_element *el)
+void sess_server_element(struct session *s, const struct imap_element *el)
 {
 	if (!s->greeted && greeting(s, el))
 		return;
+	/* RFC 3501 §7.1.5: after BYE only the LOGOUT's tagged OK may come. */
 	if (s->bye_seen && !(el->kind == IMAP_EL_TAGGED && s->logout_sent &&
 			     !s->logout_done)) {
 		if (!s->logout_done || el->kind != IMAP_EL_UNPARSED)
-			sess_finding(s, F_DATA_AFTER_BYE, 1, el->offset, el->name, NULL);
+			sess_finding(s, F_DATA_AFTER_BYE, IMT_S2C, el->offset, el->name, NULL);
 	}
 	switch (el->kind) {
 	case IMAP_EL_UNTAGGED:

@@ -1,82 +1,62 @@
-/*
- * sha256.c - SHA-256 as FIPS 180-4 gives it, one buffer at a time: the
- * report hashes only its own script and style, so there is no streaming
- * interface to get wrong.
- */
-#include <string.h>
-
+/* sha256.c - SHA-256 through libcrypto EVP (sha256.h). */
 #include "sha256.h"
 
-static const uint32_t k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-	0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-	0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+#include <string.h>
 
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+#include <openssl/evp.h>
 
-static void block(uint32_t h[8], const uint8_t *b)
+int sha256_init(struct sha256 *h)
 {
-	uint32_t w[64], v[8];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
-		       (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	h->ctx = NULL;
+	if (c == NULL)
+		return -1;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(c);
+		return -1;
 	}
-	memcpy(v, h, sizeof(v));
-	for (int i = 0; i < 64; i++) {
-		uint32_t s1 = ROR(v[4], 6) ^ ROR(v[4], 11) ^ ROR(v[4], 25);
-		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t t1 = v[7] + s1 + ch + k[i] + w[i];
-		uint32_t s0 = ROR(v[0], 2) ^ ROR(v[0], 13) ^ ROR(v[0], 22);
-		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-
-		memmove(v + 1, v, 7 * sizeof(v[0]));
-		v[4] += t1;
-		v[0] = t1 + s0 + maj;
-	}
-	for (int i = 0; i < 8; i++)
-		h[i] += v[i];
+	h->ctx = c;
+	return 0;
 }
 
-void sha256(const void *p, size_t len, uint8_t out[SHA256_LEN])
+void sha256_update(struct sha256 *h, const void *p, size_t n)
 {
-	uint32_t h[8] = {
-		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-	};
-	const uint8_t *b = p;
-	uint8_t last[128] = { 0 };
-	size_t rest = len % 64, tail = rest < 56 ? 64 : 128;
-	uint64_t bits = (uint64_t)len * 8;
+	if (h->ctx != NULL && n > 0)
+		EVP_DigestUpdate(h->ctx, p, n);
+}
 
-	for (size_t i = 0; i + 64 <= len; i += 64)
-		block(h, b + i);
-	if (rest > 0)
-		memcpy(last, b + len - rest, rest);
-	last[rest] = 0x80;
-	for (int i = 0; i < 8; i++)
-		last[tail - 1 - i] = (uint8_t)(bits >> (8 * i));
-	block(h, last);
-	if (tail == 128)
-		block(h, last + 64);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)h[i];
+void sha256_zeros(struct sha256 *h, unsigned long long n)
+{
+	static const unsigned char zero[4096];
+
+	while (n > 0) {
+		size_t k = n < sizeof(zero) ? (size_t)n : sizeof(zero);
+
+		sha256_update(h, zero, k);
+		n -= k;
 	}
+}
+
+void sha256_final_hex(struct sha256 *h, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	memset(md, 0, sizeof(md));
+	if (h->ctx != NULL)
+		EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (unsigned i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	hex[64] = '\0';
+	sha256_free(h);
+}
+
+void sha256_free(struct sha256 *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
 }

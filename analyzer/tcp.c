@@ -245,7 +245,7 @@ static int tcp_substantive(const struct ip_segment *seg)
 static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		       const struct ip_segment *seg, const struct tcp_meta *m)
 {
-	struct tcp_cur c = { .m = m, .frame = m->frame, .stable = seg->stable };
+	struct tcp_cur c = { .m = m, .frame = m->frame, .lessor = seg->lessor };
 
 	f->s[s].packets++;
 	f->last = *m;
@@ -300,7 +300,7 @@ static int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	sd->after_close_told = 1;
 	if (!f->opened || t->cb.on_global_finding == NULL)
 		return 1;
-	rep.dir = (int)tcp_dir_of(f, s);
+	rep.dir = tcp_dir_of(f, s);
 	rep.offset = limit;
 	snprintf(detail, sizeof(detail), "%s -> %s after the connection closed",
 		 ip_endpoint_format(&seg->src, a, sizeof(a)),
@@ -423,12 +423,16 @@ fail:
 	return NULL;
 }
 
-void tcp_reasm_unstable(struct tcp_reasm *t)
+void tcp_reasm_drop_lease(struct tcp_reasm *t)
 {
+	if (t->lease == NULL)
+		return;
 	for (int l = 0; l < TL__COUNT; l++)
 		for (struct tcp_flow *f = t->lru[l].head; f != NULL; f = f->next)
 			for (int s = 0; s < 2; s++)
 				tcp_recent_unstable(t, &f->s[s]);
+	cap_lease_release(t->lease);
+	t->lease = NULL;
 }
 
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r)
@@ -449,6 +453,7 @@ void tcp_reasm_free(struct tcp_reasm *t)
 			free(f);
 		}
 	}
+	cap_lease_release(t->lease);
 	free(t->bucket);
 	free(t->ports);
 	free(t);

@@ -72,7 +72,7 @@ void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
 			tcp_flush_all(t, f, s, m);
 		if (f->handle != NULL && t->cb.on_close != NULL) {
 			for (int s = 0; s < 2; s++) {
-				enum tcp_dir d = tcp_dir_of(f, s);
+				enum imt_dir d = tcp_dir_of(f, s);
 
 				ci.bytes[d] = f->s[s].bytes;
 				ci.gap_bytes[d] = f->s[s].gap_bytes;
@@ -141,7 +141,7 @@ void tcp_expire(struct tcp_reasm *t)
 static void tcp_evict(struct tcp_reasm *t, const struct tcp_meta *m)
 {
 	struct imt_finding_report rep = {
-		.id = F_LIMIT_REACHED, .dir = -1, .frame = m->frame,
+		.id = F_LIMIT_REACHED, .dir = IMT_DIR_NONE, .frame = m->frame,
 		.limit = "max-flows", .value = t->lim.max_flows,
 	};
 	struct tcp_flow *f;

@@ -25,8 +25,8 @@ enum tcp_hist {
 #define TCP_RECENT_MAX 65536u
 /* Delivery records (offset, frame) kept per direction. */
 #define TCP_NREC 32
-/* Stable deliveries (segment data that stays readable in place) kept by
- * reference per direction, instead of copied into the ring. */
+/* Deliveries kept by reference under the stage's lease (capture.h) per
+ * direction, instead of copied into the ring. */
 #define TCP_NREF 64
 /* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
 #define TCP_TOMB_SECS 120
@@ -54,7 +54,7 @@ struct tcp_rec {
 	uint64_t off, frame;
 };
 
-/* Delivered bytes that lie in stable segment data: [off, off + len). */
+/* Delivered bytes kept under the stage's lease: [off, off + len). */
 struct tcp_ref {
 	uint64_t off;
 	const uint8_t *p;
@@ -63,7 +63,7 @@ struct tcp_ref {
 
 /*
  * The most recently delivered bytes of a direction, for comparing a
- * retransmission with the first copy: stable deliveries by reference
+ * retransmission with the first copy: leasable deliveries by reference
  * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes), the others copied
  * into the ring [end - fill, end).  The two never hold the same offset.
  */
@@ -131,6 +131,7 @@ struct tcp_reasm {
 	int expire_known;
 	uint64_t held_cost;
 	uint64_t recent_bytes;
+	struct cap_lease *lease; /* what the rings refer to lies under it */
 	int embryo_evict_told;
 	struct tcp_stats st;
 };
@@ -139,7 +140,7 @@ struct tcp_reasm {
 struct tcp_cur {
 	const struct tcp_meta *m;
 	uint64_t frame;
-	int stable;              /* the segment's payload is stable */
+	struct cap_reader *lessor; /* of the segment's payload, or NULL */
 	int retrans_counted;
 	int mismatch_told;
 };
@@ -160,9 +161,9 @@ static inline uint64_t tcp_min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-static inline enum tcp_dir tcp_dir_of(const struct tcp_flow *f, int s)
+static inline enum imt_dir tcp_dir_of(const struct tcp_flow *f, int s)
 {
-	return s == f->client_side ? TCP_C2S : TCP_S2C;
+	return s == f->client_side ? IMT_C2S : IMT_S2C;
 }
 
 /* tcp_stream.c */
@@ -223,8 +224,8 @@ void tcp_avl_free(struct tcp_reasm *t, struct tcp_side *sd,
 void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k);
 void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    const uint8_t *data, uint64_t len, uint64_t off,
-		    uint64_t frame, int stable);
-/* Copies what the ring refers to into it: stable data goes away. */
+		    uint64_t frame, struct cap_reader *lessor);
+/* Copies what the ring refers to into it: the lease goes. */
 void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,

@@ -217,7 +217,7 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 	}
 }
 
-/* Stable data is kept by reference: no copy; the oldest references go
+/* Leased data is kept by reference: no copy; the oldest references go
  * once there are TCP_NREF or they cover more than TCP_RECENT_MAX. */
 static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 			   uint64_t len, uint64_t off)
@@ -269,9 +269,13 @@ static void tcp_recent_copy(struct tcp_reasm *t, struct tcp_side *sd,
 
 void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    const uint8_t *data, uint64_t len, uint64_t off,
-		    uint64_t frame, int stable)
+		    uint64_t frame, struct cap_reader *lessor)
 {
-	if (stable) {
+	/* By reference under the stage's one lease; bytes it cannot cover
+	 * (another file's, until tcp_reasm_drop_lease()) are copied. */
+	if (lessor != NULL &&
+	    (t->lease != NULL ? cap_lease_extend(t->lease, data, (size_t)len, SIZE_MAX) :
+	     (t->lease = cap_lease_take(lessor, data, (size_t)len)) != NULL)) {
 		if (sd->recent == NULL)
 			sd->recent = tcp_recent_grow(t, NULL, TCP_RECENT_MIN);
 		if (sd->recent != NULL)

@@ -27,7 +27,7 @@ void tcp_finding(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		 struct imt_finding_report *rep,
 		 const struct tcp_meta *m)
 {
-	rep->dir = s < 0 ? -1 : (int)tcp_dir_of(f, s);
+	rep->dir = s < 0 ? IMT_DIR_NONE : tcp_dir_of(f, s);
 	if (rep->frame == 0)
 		rep->frame = m->frame;
 	if (f->handle != NULL && t->cb.on_finding != NULL)
@@ -64,7 +64,7 @@ static void tcp_count_retrans(struct tcp_reasm *t, struct tcp_flow *f, int s,
 
 static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 			  const uint8_t *data, uint64_t len, uint64_t frame,
-			  int stable, const struct tcp_meta *m)
+			  struct cap_reader *lessor, const struct tcp_meta *m)
 {
 	struct tcp_side *sd = &f->s[s];
 	uint64_t off = sd->off;
@@ -76,11 +76,11 @@ static void tcp_emit_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	sd->bytes += len;
 	if (f->handle == NULL)
 		return;
-	tcp_recent_add(t, sd, data, len, off, frame, stable);
-	if (stable) {
+	tcp_recent_add(t, sd, data, len, off, frame, lessor);
+	if (lessor != NULL) {
 		/* The consumer may keep the bytes instead of copying them. */
 		sm = *m;
-		sm.stable = 1;
+		sm.lessor = lessor;
 		m = &sm;
 	}
 	if (!f->stopped && t->cb.on_data != NULL &&
@@ -329,7 +329,7 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 					tcp_node_free(t, sd, n);
 				}
 				tcp_emit_data(t, f, s, p + (at - start),
-					      stop - at, c->frame, c->stable, c->m);
+					      stop - at, c->frame, c->lessor, c->m);
 				continue;
 			}
 			if (at < pe) {
@@ -352,7 +352,7 @@ static void tcp_inorder(struct tcp_reasm *t, struct tcp_flow *f, int s,
 		if (at < pe)
 			tcp_emit_data(t, f, s, p + (at - start),
 				      tcp_min64(stop, pe) - at, c->frame,
-				      c->stable, c->m);
+				      c->lessor, c->m);
 		else
 			tcp_emit_gap(t, f, s, stop - at, c->m);
 	}

@@ -6,7 +6,9 @@
  * path or standard input ("-"), optionally gzip-compressed, applies a BPF
  * filter compiled by libpcap, and pushes each packet to its consumer.
  * Several files are read in a row as one capture: frame numbers continue
- * from one file to the next.
+ * from one file to the next.  Plain files are read through a mapping,
+ * and the packets of a pcap file handed on from it: stages that keep
+ * them lease them instead of copying (the rule below).
  */
 #ifndef IMT_CAPTURE_H
 #define IMT_CAPTURE_H
@@ -48,7 +50,29 @@ const char *cap_error_desc(enum cap_error err);
 #define CAP_LINK_IPV6      229
 #define CAP_LINK_LINUX_SLL2 276
 
-/* One packet.  `data` lives only during the callback. */
+/*
+ * Packet bytes across the pipeline: the one rule, for every stage.
+ *
+ * Bytes handed to a callback -- a packet's data here, a segment's payload
+ * (ip.h), a stream's bytes (tcp.h), what the relay replays (relay.h) --
+ * are valid during the call, and no longer.  A stage that keeps them
+ * longer copies them or takes a lease on them.  A lease is an object
+ * owned by the reader that names a byte range and keeps it readable and
+ * unchanged until its one release, cap_lease_release(), even after the
+ * file is read or the reader freed (the file's mapping goes with its
+ * last lease).  Bytes can be leased when the callback names their
+ * lessor: cap_packet.lessor, carried on as ip_segment.lessor and
+ * tcp_meta.lessor; NULL means copy.
+ *
+ * While a lease is held, another process that wants to write the file
+ * waits (and the reader stops at its next look, "the file was changed"):
+ * release leases soon after the file is read.  Should the kernel stop
+ * waiting (its lease-break-time, 45 s by default), leased bytes of the
+ * file may change, or read as zeros where the file was cut.
+ */
+struct cap_lease;
+
+/* One packet.  `data` follows the rule above. */
 struct cap_packet {
 	uint64_t frame;          /* 1-based, continuous across files */
 	int64_t ts_sec;          /* seconds since the epoch */
@@ -59,11 +83,8 @@ struct cap_packet {
 	uint32_t caplen;         /* bytes present in data */
 	uint32_t len;            /* bytes on the wire; len > caplen = snapped */
 	const char *file;        /* the file it came from */
-	/* data lies in memory that stays readable and unchanged until
-	 * on_unstable() is called (a mapped file; never without an
-	 * on_unstable callback; if the file is about to change, whoever
-	 * changes it waits until then); 0: only during the call. */
-	int stable;
+	/* The reader that can lease `data` (a mapped file), or NULL. */
+	struct cap_reader *lessor;
 };
 
 struct cap_callbacks {
@@ -71,17 +92,6 @@ struct cap_callbacks {
 	 * continue, non-zero to stop reading (cap_read_file then returns
 	 * CAP_ERR_STOPPED). */
 	int (*on_packet)(void *user, const struct cap_packet *pkt);
-	/* The stable data of the packets delivered so far is about to go
-	 * away (the file is done): whoever kept pointers to it copies what
-	 * it still needs now.  May be NULL. */
-	void (*on_unstable)(void *user);
-	/* The pages of the stable data of the packets up to `frame` are
-	 * about to leave memory (a mapped file is read in a bounded resident
-	 * size).  The data stays readable and unchanged until on_unstable(),
-	 * but a page read after this comes back and stays resident until
-	 * then: whoever is still about to read it (another thread) should
-	 * be done with it first.  May be NULL. */
-	void (*on_release)(void *user, uint64_t frame);
 };
 
 struct cap_reader;
@@ -115,14 +125,37 @@ enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
 			       const char *name);
 
 /*
- * Work for another thread with nothing else to do while a file is read:
+ * Takes a lease (see the rule above) on [p, p + len), bytes the reader r
+ * handed to a callback as leasable: call it during that callback, on the
+ * thread reading.  Returns the lease, or NULL (out of memory, or bytes r
+ * cannot lease): then copy them.
+ */
+struct cap_lease *cap_lease_take(struct cap_reader *r, const uint8_t *p,
+				 size_t len);
+
+/*
+ * Stretches l over [p, p + len) too, leasable bytes of the same reader
+ * handed to a callback now, when they lie in l's file and l then spans at
+ * most max_span bytes of it: returns 1, else 0 (l is unchanged; take
+ * another lease or copy).  The span bounds the pages that reading the
+ * leased bytes late may bring back; it costs nothing else.  Only by l's
+ * holder, never beside cap_lease_release(l).
+ */
+int cap_lease_extend(struct cap_lease *l, const uint8_t *p, size_t len,
+		     size_t max_span);
+
+/* Releases l (NULL is accepted): its bytes may go.  On any thread. */
+void cap_lease_release(struct cap_lease *l);
+
+/*
+ * Work for another thread with nothing else to do while r reads a file:
  * fills the page tables of the next part of a mapped file, which the
  * reader would otherwise fill itself (or fault in).  Returns 1 after a
  * step (about a millisecond of work; call again), 0 when there is
- * nothing to do now.  Safe on any thread at any time, even while no
- * file or an unmapped one is read.
+ * nothing to do now.  Safe on any thread at any time while r exists,
+ * even while no file or an unmapped one is read.
  */
-int cap_prefetch(void);
+int cap_prefetch(struct cap_reader *r);
 
 /* Returns the message of the last error ("" when none).  Lives until the
  * next call on r. */
@@ -137,7 +170,7 @@ struct cap_stats {
 };
 void cap_reader_stats(const struct cap_reader *r, struct cap_stats *st_r);
 
-/* Frees r; accepts NULL. */
+/* Frees r; accepts NULL.  Leases taken from r stay valid until released. */
 void cap_reader_free(struct cap_reader *r);
 
 #endif

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "imt_dir.h"
+
 /* Every event type: the enum and the "type" string of the contract
  * (docs/output.md).  Append only. */
 #define IMT_EVENT_TYPES(X)                     \
@@ -104,14 +106,14 @@ void event_raw(struct imt_event *ev, const char *members, size_t len);
 
 /* The members every event starts with, in this order: "ts", the
  * caller's members (trusted JSON text, as for event_raw), "type",
- * "frame", then "dir" and "offset" when dir is 0 (c2s) or 1 (s2c). */
+ * "frame", then "dir" and "offset" unless dir is IMT_DIR_NONE. */
 struct event_head {
 	const char *ts;          /* trusted text, as for event_ascii */
 	size_t ts_len;
 	const char *members;
 	size_t members_len;
 	uint64_t frame;
-	int dir;                 /* -1: no dir and offset */
+	enum imt_dir dir;        /* IMT_DIR_NONE: no dir and offset */
 	uint64_t offset;
 };
 

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "imt_dir.h"
+
 enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 
 #define IMT_FINDINGS(X) \
@@ -129,7 +131,26 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	X(OVERSIZED_ARGUMENT, "oversized-argument", "security", HIGH, "", \
 	  "an argument or line far beyond normal use, the shape of buffer-overflow exploits") \
 	X(SERVER_ALERT, "server-alert", "security", INFO, "RFC 3501 §7.1", \
-	  "the server sent an ALERT for the user")
+	  "the server sent an ALERT for the user") \
+	X(PLAINTEXT_AFTER_STARTTLS, "plaintext-after-starttls", "security", HIGH, "RFC 3501 §6.2.1", \
+	  "the session went on in plaintext after the server accepted STARTTLS") \
+	/* tls */ \
+	X(TLS_AUTH_FAILED, "tls-auth-failed", "tls", MEDIUM, "RFC 8446 §5.2", \
+	  "a TLS record failed authentication with the logged key") \
+	X(TLS_KEYS_MISSING, "tls-keys-missing", "tls", INFO, "", \
+	  "the key log holds no secret for this TLS session") \
+	X(TLS_OLD_VERSION, "tls-old-version", "tls", MEDIUM, "RFC 8996", \
+	  "the TLS session uses a protocol version older than TLS 1.2") \
+	X(TLS_MALFORMED, "tls-malformed", "tls", MEDIUM, "RFC 8446 §5.1", \
+	  "bytes that should be a TLS record or handshake message do not parse") \
+	X(TLS_RECORD_TOO_LONG, "tls-record-too-long", "tls", MEDIUM, "RFC 8446 §5.2", \
+	  "a TLS record is longer than the protocol allows") \
+	X(TLS_HANDSHAKE_TOO_LONG, "tls-handshake-too-long", "tls", MEDIUM, "", \
+	  "a TLS handshake message is longer than any real one") \
+	X(TLS_TRUNCATED, "tls-truncated", "tls", LOW, "", \
+	  "the stream ended inside a TLS record or handshake message") \
+	X(TLS_ALERT, "tls-alert", "tls", INFO, "RFC 8446 §6", \
+	  "a TLS alert was sent (close_notify included)")
 
 enum imt_finding {
 #define IMT_FINDING_ENUM(e, id, cat, sev, rfc, msg) F_##e,
@@ -155,7 +176,7 @@ struct imt_finding_report {
 	enum imt_finding id;
 	uint64_t frame;          /* packet that shows it, 0 = current */
 	uint64_t other_frame;    /* second piece of evidence (overlap), or 0 */
-	int dir;                 /* 0 = c2s, 1 = s2c, -1 = not tied to a direction */
+	enum imt_dir dir;        /* IMT_DIR_NONE: not tied to a direction */
 	uint64_t offset;         /* stream offset in that direction */
 	const char *detail;      /* extra explanation, or NULL */
 	const char *limit;       /* for F_LIMIT_REACHED: the limit's option name */

@@ -46,6 +46,27 @@
 /* Characters of arguments/text copied into an event before truncation. */
 #define IMT_DEFAULT_MAX_ARGS_TEXT       512u
 
+/* Evidence export (--extract DIR, docs/extract.md).  Bytes written to
+ * extracted objects in all (--max-extract-bytes); past it the object being
+ * written is cut and no later object is started. */
+#define IMT_DEFAULT_MAX_EXTRACT_BYTES   ((uint64_t)16 << 30)
+/* Objects being written at once: each holds a file descriptor and a
+ * write buffer.  Past it a new object is not extracted. */
+#define IMT_DEFAULT_MAX_EXTRACT_OPEN    256u
+/* MIME parts summarized per message (--max-mime-parts); the rest of the
+ * message is not parsed. */
+#define IMT_DEFAULT_MAX_MIME_PARTS      1000u
+/* Nesting of multiparts and attached messages (--max-mime-depth); the
+ * part that would go deeper and everything after it is not parsed. */
+#define IMT_DEFAULT_MAX_MIME_DEPTH      32u
+/* One header field, folded lines joined; a longer one ends the parse. */
+#define IMT_DEFAULT_MAX_MIME_HEADER     (64u << 10)
+/* Header bytes of all parts of one message together. */
+#define IMT_DEFAULT_MAX_MIME_HEADERS    (1u << 20)
+/* Milliseconds of work on one message's MIME before the rest is skipped
+ * (a safety net: every step is linear in the message size). */
+#define IMT_DEFAULT_MIME_TIME_MS        10000u
+
 /* Bytes queued between the TCP stage and the session engine when they run
  * on two threads (--threads 2).  Back-pressure, not a cap: the reading
  * side waits while the queue is full, and nothing is dropped. */
@@ -83,6 +104,13 @@ struct imt_limits {
 	uint32_t frag_timeout;
 	uint32_t max_pending;
 	uint32_t max_args_text;
+	uint64_t max_extract_bytes;
+	uint32_t max_extract_open;
+	uint32_t max_mime_parts;
+	uint32_t max_mime_depth;
+	uint32_t max_mime_header;
+	uint32_t max_mime_headers;
+	uint32_t mime_time_ms;
 };
 
 /* Fills *l with the defaults above. */

@@ -33,7 +33,7 @@ struct ip_endpoint {
 	uint16_t port;
 };
 
-/* One TCP segment.  `payload` lives only during the callback. */
+/* One TCP segment.  `payload` follows the rule in capture.h. */
 struct ip_segment {
 	uint64_t frame;
 	int64_t ts_sec;
@@ -47,8 +47,9 @@ struct ip_segment {
 	uint32_t payload_len;    /* payload bytes present */
 	uint32_t payload_missing;/* payload bytes the snapshot length cut off;
 				    they follow the present ones in sequence space */
-	int stable;              /* payload lies in the packet's stable data
-				    (cap_packet.stable); 0 for rebuilt datagrams */
+	/* The packet's lessor when payload lies in the packet's data
+	 * (cap_packet.lessor); NULL for rebuilt datagrams. */
+	struct cap_reader *lessor;
 };
 
 struct ip_callbacks {

@@ -4,8 +4,8 @@
  * A relay stands between the TCP stage and the stage that consumes its
  * callbacks (the session engine).  It gives the TCP stage a set of
  * tcp_callbacks that record each call, with a copy of the bytes and
- * strings it was given (stable data, tcp_meta.stable, by reference),
- * into a bounded queue; a worker thread replays
+ * strings it was given (or a lease on the bytes, when they have a lessor:
+ * the rule is in capture.h), into a bounded queue; a worker thread replays
  * the calls, in the same order, on the consumer's callbacks.  Reading,
  * IP and TCP then run beside IMAP parsing, the session engine and the
  * output, on two cores, and the consumer sees exactly the calls it
@@ -62,21 +62,12 @@ void relay_global_finding(struct relay *r, const struct imt_finding_report *f,
 
 /* Waits until the worker has replayed every call made so far.  After it
  * the consumer may be used from the calling thread until the next call
- * into the relay, and no stable data given to the relay is used any
- * more (call it before that data goes). */
+ * into the relay, and every lease the relay took is released. */
 void relay_sync(struct relay *r);
-
-/* Waits until the worker no longer needs the stable data of frames up to
- * `frame` (it has replayed the calls that pointed to it).  The queue
- * holds as many bytes of data, copied or pointed to, as its size: data
- * read that far behind the newest is normally long done, and this call
- * returns at once. */
-void relay_release(struct relay *r, uint64_t frame);
 
 struct relay_stats {
 	uint64_t chunks;          /* chunks handed to the worker */
 	uint64_t feeder_waits;    /* times the feeding side found the queue full */
-	uint64_t release_waits;   /* times relay_release() had to wait */
 	double worker_cpu_s;      /* the worker thread's CPU time */
 };
 

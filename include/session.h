@@ -25,6 +25,9 @@ struct sess_config {
 	const uint16_t *tls_ports;   /* implicit-TLS IMAP ports (993) */
 	size_t ntls_ports;
 	int show_secrets;            /* do not redact passwords and SASL data */
+	int decrypted_upstream;      /* taken behind a TLS-inspecting appliance:
+				      * plaintext after STARTTLS is expected, its
+				      * finding is only info */
 	unsigned brute_failures;     /* auth-brute-force: this many failures... */
 	unsigned brute_window;       /* ...within this many seconds */
 };

@@ -12,8 +12,8 @@
  * wrap-safe SEQ_ macros.  Data that arrives in order is passed straight
  * from the packet to the consumer without a copy.  The last delivered
  * bytes of each direction are kept to compare retransmissions with:
- * copied, or, for stable segment data (ip_segment.stable), by reference
- * until tcp_reasm_unstable().
+ * copied, or under a lease when the segment names a lessor (capture.h);
+ * the stage holds one lease at a time, until tcp_reasm_drop_lease().
  */
 #ifndef IMT_TCP_H
 #define IMT_TCP_H
@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "findings.h"
+#include "imt_dir.h"
 #include "imt_limits.h"
 #include "ip.h"
 
@@ -30,8 +31,6 @@
 #define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
 #define SEQ_GT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
-
-enum tcp_dir { TCP_C2S = 0, TCP_S2C = 1 };
 
 /* How the client side was chosen. */
 #define TCP_ORIENTS(X) \
@@ -70,13 +69,12 @@ struct tcp_meta {
 	int64_t ts_sec;
 	uint32_t ts_nsec;
 	int ts_nano;
-	/* on_data only: `data` is the packet's stable data (ip_segment.stable),
-	 * which outlives the call, until whoever owns the packets calls
-	 * tcp_reasm_unstable(); 0 everywhere else. */
-	int stable;
+	/* on_data only: the lessor of `data` (ip_segment.lessor: capture.h
+	 * says how to keep it); NULL everywhere else. */
+	struct cap_reader *lessor;
 };
 
-/* Facts about a flow, given when it opens.  Lives during the callback. */
+/* Facts about a flow, given when it opens (the rule in capture.h). */
 struct tcp_flow_info {
 	struct ip_endpoint client, server;
 	enum tcp_orient how;
@@ -84,7 +82,7 @@ struct tcp_flow_info {
 	struct tcp_meta first;   /* the flow's first packet */
 };
 
-/* Facts about a flow, given when it closes.  Lives during the callback. */
+/* Facts about a flow, given when it closes (the rule in capture.h). */
 struct tcp_close_info {
 	enum tcp_close_reason reason;
 	struct tcp_meta last;    /* the packet that closed it (or the last seen) */
@@ -110,15 +108,15 @@ struct tcp_callbacks {
 	void *(*on_open)(void *user, const struct tcp_flow_info *info);
 	/*
 	 * In-order bytes of one direction; `offset` is the position of
-	 * data[0] in that direction's stream (gaps included).  `data` lives
-	 * only during the call, unless m->stable says it lives longer.
+	 * data[0] in that direction's stream (gaps included).  `data`
+	 * follows the rule in capture.h, its lessor in m->lessor.
 	 * Returns 0 to go on, non-zero to stop delivering this flow's data
 	 * (on_close is still called).
 	 */
-	int (*on_data)(void *flow, enum tcp_dir dir, const uint8_t *data,
+	int (*on_data)(void *flow, enum imt_dir dir, const uint8_t *data,
 		       size_t len, uint64_t offset, const struct tcp_meta *m);
 	/* `bytes` bytes at `offset` are missing; delivery resumes after them. */
-	void (*on_gap)(void *flow, enum tcp_dir dir, uint64_t offset,
+	void (*on_gap)(void *flow, enum imt_dir dir, uint64_t offset,
 		       uint64_t bytes, const struct tcp_meta *m);
 	/* A finding about this flow (overlap, reset, data after close...). */
 	void (*on_finding)(void *flow, const struct imt_finding_report *f,
@@ -153,10 +151,11 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 /* Processes one segment (and expires idle flows by its timestamp). */
 void tcp_reasm_feed(struct tcp_reasm *t, const struct ip_segment *seg);
 
-/* The stable segment data (ip_segment.stable) seen so far is about to go
- * away: the bytes the stage still refers to (to compare retransmissions
- * with) are copied now. */
-void tcp_reasm_unstable(struct tcp_reasm *t);
+/* Copies the bytes the stage keeps under its lease (to compare
+ * retransmissions with) and releases the lease: call it once a file is
+ * read, so that the file can go.  The stage takes a new lease when it
+ * next keeps leasable bytes. */
+void tcp_reasm_drop_lease(struct tcp_reasm *t);
 
 /* Ends every open flow (TCP_CLOSE_END), releasing held data as gaps
  * where holes remain.  The stage stays usable. */
@@ -173,7 +172,8 @@ struct tcp_stats {
 };
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r);
 
-/* Frees everything without callbacks; accepts NULL. */
+/* Frees everything without callbacks and releases the lease; accepts
+ * NULL. */
 void tcp_reasm_free(struct tcp_reasm *t);
 
 #endif

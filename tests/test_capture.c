@@ -8,16 +8,20 @@
 #include <check.h>
 
 #include "check_main.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cap_files.h"
 #include "capture.h"
 
 #define CAPS "tests/captures/"
@@ -65,7 +69,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return c->stop_after != 0 && c->n >= c->stop_after;
 }
 
-static const struct cap_callbacks cbs = { on_packet, NULL, NULL };
+static const struct cap_callbacks cbs = { on_packet };
 
 /* Reads `path` into a fresh collector; returns the reader's result. */
 static enum cap_error read_one(const char *filter, const char *path,
@@ -88,20 +92,6 @@ static enum cap_error read_one(const char *filter, const char *path,
 static int exists(const char *path)
 {
 	return access(path, R_OK) == 0;
-}
-
-/* Writes len bytes to a temporary file; returns its path (static). */
-static const char *tmpfile_with(const void *buf, size_t len)
-{
-	static char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/imt_cap_XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-	return path;
 }
 
 static size_t slurp(const char *path, uint8_t *buf, size_t size)
@@ -645,347 +635,481 @@ START_TEST(pcapng_byte_flips)
 }
 END_TEST
 
-/* Tries to cut the file being read when the first packet arrives. */
-static const char *shrink_path;
+/* ---- mapped files and leases ------------------------------------ */
 
-/* A pcap image of npkt packets of plen bytes of 0xab; caller frees. */
-static uint8_t *pcap_image(size_t npkt, size_t plen, size_t *size_r)
+/* A reader's view of a mapped file: what came, and what it leased. */
+struct seen {
+	struct cap_reader *r;
+	uint64_t frames;          /* packets delivered */
+	size_t leasable;          /* of those, with a lessor */
+	struct cap_lease *first;  /* the first packet, leased, or NULL */
+	const uint8_t *first_data;
+	size_t first_len;
+	int intact;               /* every packet held the right bytes */
+	uint64_t act_at;          /* frame at which act() runs */
+	void (*act)(struct seen *s, const struct cap_packet *pkt);
+	int lease_first;          /* take a lease on the first packet */
+	char path[64];            /* the file it reads */
+	void *arg;                /* for act() */
+	pid_t writer;
+	int fd[2];
+};
+
+static int seen_on_packet(void *user, const struct cap_packet *pkt)
 {
-	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
-		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
-	size_t size = 24 + npkt * (16 + plen);
-	uint8_t *img = calloc(1, size);
+	struct seen *s = user;
 
-	ck_assert_ptr_nonnull(img);
-	memcpy(img, hdr, sizeof(hdr));
-	for (size_t i = 0; i < npkt; i++) {
-		uint8_t *rec = img + 24 + i * (16 + plen);
-
-		rec[8] = rec[12] = (uint8_t)plen;
-		rec[9] = rec[13] = (uint8_t)(plen >> 8);
-		memset(rec + 16, 0xab, plen);
+	s->frames = pkt->frame;
+	s->leasable += pkt->lessor != NULL;
+	if (pkt->lessor != NULL)
+		ck_assert_ptr_eq(pkt->lessor, s->r);
+	if (pkt->data[0] != image_byte(pkt->frame) ||
+	    pkt->data[pkt->caplen - 1] != image_byte(pkt->frame))
+		s->intact = 0;
+	if (pkt->frame == 1 && s->lease_first) {
+		s->first = cap_lease_take(pkt->lessor, pkt->data, pkt->caplen);
+		ck_assert_ptr_nonnull(s->first);
+		s->first_data = pkt->data;
+		s->first_len = pkt->caplen;
 	}
-	*size_r = size;
-	return img;
+	if (s->act != NULL && pkt->frame == s->act_at)
+		s->act(s, pkt);
+	return 0;
 }
 
-static int shrink_on_packet(void *user, const struct cap_packet *pkt)
+/* Sets s up with a reader, callbacks cb, for a new pcap_image() file of
+ * npkt packets of plen bytes, named in s->path. */
+static void seen_file(struct seen *s, const struct cap_callbacks *cb,
+		      size_t npkt, size_t plen)
 {
-	size_t *n = user;
+	size_t size;
+	uint8_t *img = pcap_image(npkt, plen, &size);
 
-	ck_assert_uint_eq(pkt->caplen, 200);
-	ck_assert_int_eq(pkt->data[199], 0xab);
-	if ((*n)++ == 0) {
-		/* Under the reader's lease the cut may wait or fail
-		 * (EWOULDBLOCK); either way the reader must stop. */
-		(void)!truncate(shrink_path, 100000);
-	}
-	return 0;
+	memset(s, 0, sizeof(*s));
+	s->intact = 1;
+	snprintf(s->path, sizeof(s->path), "%s", tmpfile_with(img, size));
+	free(img);
+	s->r = cap_reader_new(NULL, cb, s);
+	ck_assert_ptr_nonnull(s->r);
+}
+
+static const struct cap_callbacks seen_cb = { seen_on_packet };
+
+/* Reads s's file, which must stop because it changed, with every packet
+ * handed on before intact. */
+static void seen_read_changed(struct seen *s)
+{
+	ck_assert_int_eq(cap_read_file(s->r, s->path), CAP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(s->r), "changed"));
+	ck_assert(s->intact);
+}
+
+/* Frees s's reader and removes its file. */
+static void seen_done(struct seen *s)
+{
+	cap_reader_free(s->r);
+	unlink(s->path);
+}
+
+/* Another writer opens the file without waiting: the reader's lease
+ * holds it off, and the reader is told. */
+static void open_for_writing(struct seen *s, const struct cap_packet *pkt)
+{
+	int fd = open(s->path, O_WRONLY | O_NONBLOCK);
+
+	(void)pkt;
+	ck_assert_int_lt(fd, 0);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
 }
 
 START_TEST(file_changed_while_read)
 {
-	/* A mapped file that another writer opens or cuts under the reader
-	 * must end in a clear error, not SIGBUS, and no packet read after
-	 * the change may be handed on. */
-	struct cap_callbacks cb = { shrink_on_packet, NULL, NULL };
-	struct cap_reader *r;
-	struct cap_stats st;
-	size_t n = 0, size;
-	uint8_t *img = pcap_image(20000, 200, &size);
+	/* A writer that wants a mapped file makes the reader stop with a
+	 * clear error; every packet handed on is the file's, unchanged. */
+	struct seen s;
+	int fd;
 
-	shrink_path = tmpfile_with(img, size);
-	r = cap_reader_new(NULL, &cb, &n);
-	ck_assert_int_eq(cap_read_file(r, shrink_path), CAP_ERR_CORRUPT);
-	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(r), "changed"));
-	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(r), "frame 2"));
-	cap_reader_stats(r, &st);
-	ck_assert_uint_eq(n, 1);
-	cap_reader_free(r);
-	/* Read again, left alone: every packet that is still there. */
-	n = 1;   /* no more cutting */
-	r = cap_reader_new(NULL, &cb, &n);
-	cap_read_file(r, shrink_path);
-	cap_reader_stats(r, &st);
-	ck_assert_uint_ge(st.frames, 1);
-	cap_reader_free(r);
-	unlink(shrink_path);
-	free(img);
+	seen_file(&s, &seen_cb, 20000, 200);
+	s.act = open_for_writing;
+	s.act_at = 10;
+	seen_read_changed(&s);
+	/* It looks every 512 packets. */
+	ck_assert_uint_le(s.frames, 512);
+	/* The file is let go at once: no lease was held. */
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* Read again, left alone: all of it (frames go on counting). */
+	s.act = NULL;
+	fd = (int)s.frames;
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	ck_assert_uint_eq(s.frames - (uint64_t)fd, 20000);
+	seen_done(&s);
 }
 END_TEST
 
-/* Counts stable packets and keeps the first one's pointer and bytes. */
-struct stable_seen {
-	size_t packets, stable, unstable_calls;
-	const uint8_t *first;
-	uint8_t copy[64];
-	size_t first_len;
-};
-
-static int stable_on_packet(void *user, const struct cap_packet *pkt)
+START_TEST(read_packets_are_leasable)
 {
-	struct stable_seen *st = user;
+	struct seen s;
+	static struct coll c;
+	int wfd;
 
-	st->packets++;
-	st->stable += pkt->stable != 0;
-	if (st->packets == 1 && pkt->stable) {
-		st->first = pkt->data;
-		st->first_len = pkt->caplen < 64 ? pkt->caplen : 64;
-		memcpy(st->copy, pkt->data, st->first_len);
+	/* A plain pcap file: every packet from the mapping. */
+	seen_file(&s, &seen_cb, 50, 100);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	ck_assert_uint_eq(s.frames, 50);
+	ck_assert_uint_eq(s.leasable, 50);
+	ck_assert(s.intact);
+	/* A file open for writing elsewhere (a capture still being
+	 * written) cannot be leased: it is read with read(2), whole. */
+	wfd = open(s.path, O_WRONLY);
+	ck_assert_int_ge(wfd, 0);
+	s.leasable = 0;
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	ck_assert_uint_eq(s.frames, 100);
+	ck_assert_uint_eq(s.leasable, 0);
+	close(wfd);
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	ck_assert_uint_eq(s.leasable, 50);
+	/* gzip and pcapng: zlib's or the block reader's buffer. */
+	s.leasable = 0;
+	ck_assert_int_eq(cap_read_file(s.r, CAPS "eth.pcap.gz"), CAP_OK);
+	ck_assert_int_eq(cap_read_file(s.r, CAPS "mixed.pcapng"), CAP_OK);
+	ck_assert_uint_eq(s.leasable, 0);
+	/* The same packets, mapped or not. */
+	ck_assert_int_eq(read_one(NULL, s.path, &c, NULL, 0, NULL), CAP_OK);
+	ck_assert_uint_eq(c.n, 50);
+	ck_assert_int_eq(c.p[49].data[0], image_byte(50));
+	seen_done(&s);
+}
+END_TEST
+
+/* One lease from frame 1 on, stretched while it spans at most a MiB,
+ * and one on the last packet. */
+static struct cap_lease *span_lease, *late_lease;
+static uint64_t span_refused_at;
+
+static int span_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct seen *s = user;
+	static uint8_t elsewhere[64];
+
+	seen_on_packet(user, pkt);
+	if (pkt->frame == 1) {
+		span_lease = cap_lease_take(pkt->lessor, pkt->data, pkt->caplen);
+		ck_assert_ptr_nonnull(span_lease);
+		s->first_data = pkt->data;
+		/* Bytes the reader did not hand on cannot be leased. */
+		ck_assert_ptr_null(cap_lease_take(pkt->lessor, elsewhere, 1));
+		ck_assert_int_eq(cap_lease_extend(span_lease, elsewhere, 1, SIZE_MAX), 0);
+		return 0;
 	}
-	/* Stable data stays put: the first packet is still there. */
-	if (st->first != NULL)
-		ck_assert_int_eq(memcmp(st->first, st->copy, st->first_len), 0);
+	if (span_refused_at == 0 &&
+	    !cap_lease_extend(span_lease, pkt->data, pkt->caplen, 1u << 20))
+		span_refused_at = pkt->frame;
+	if (pkt->frame == s->act_at)
+		late_lease = cap_lease_take(pkt->lessor, pkt->data, pkt->caplen);
 	return 0;
 }
 
-static void stable_on_unstable(void *user)
+START_TEST(a_lease_outlives_the_file_and_the_reader)
 {
-	struct stable_seen *st = user;
+	/* Leased bytes stay readable after the file is read and after the
+	 * reader is freed; the file is held until the last lease goes, and
+	 * a lease gives back the pages that reading it late brought back. */
+	static const struct cap_callbacks cb = { span_on_packet };
+	struct seen s;
+	size_t npkt = 40000, plen = 1000, nspan;
+	long rss0, rss1, rss2;
+	int fd;
 
-	st->unstable_calls++;
-	st->first = NULL;
-}
-
-START_TEST(read_packets_are_stable)
-{
-	struct cap_callbacks cb = { stable_on_packet, stable_on_unstable, NULL };
-	struct stable_seen st;
-	struct cap_reader *r;
-
-	/* A plain pcap file: every packet from the mapping, one release. */
-	memset(&st, 0, sizeof(st));
-	r = cap_reader_new(NULL, &cb, &st);
-	ck_assert_int_eq(cap_read_file(r, CAPS "eth.pcap"), CAP_OK);
-	ck_assert_uint_gt(st.packets, 0);
-	ck_assert_uint_eq(st.stable, st.packets);
-	ck_assert_uint_eq(st.unstable_calls, 1);
-	/* gzip and pcapng: libpcap's or the block reader's buffer. */
-	memset(&st, 0, sizeof(st));
-	ck_assert_int_eq(cap_read_file(r, CAPS "eth.pcap.gz"), CAP_OK);
-	ck_assert_uint_gt(st.packets, 0);
-	ck_assert_uint_eq(st.stable, 0);
-	ck_assert_uint_eq(st.unstable_calls, 0);
-	memset(&st, 0, sizeof(st));
-	ck_assert_int_eq(cap_read_file(r, CAPS "mixed.pcapng"), CAP_OK);
-	ck_assert_uint_eq(st.stable, 0);
-	{
-		/* A file open for writing elsewhere (a capture still being
-		 * written) cannot be leased: it is read with read(2), whole. */
-		static uint8_t img[1 << 16];
-		size_t n = slurp(CAPS "eth.pcap", img, sizeof(img));
-		const char *path = tmpfile_with(img, n);
-		int wfd = open(path, O_WRONLY);
-		size_t read_packets;
-
-		ck_assert_int_ge(wfd, 0);
-		memset(&st, 0, sizeof(st));
-		ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
-		ck_assert_uint_eq(st.stable, 0);
-		read_packets = st.packets;
-		close(wfd);
-		memset(&st, 0, sizeof(st));
-		ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
-		ck_assert_uint_eq(st.stable, st.packets);
-		ck_assert_uint_eq(st.packets, read_packets);
-		unlink(path);
-	}
-	cap_reader_free(r);
+	seen_file(&s, &cb, npkt, plen);
+	s.act_at = npkt;
+	span_lease = late_lease = NULL;
+	span_refused_at = 0;
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	ck_assert_uint_eq(s.frames, npkt);
+	ck_assert(s.intact);
+	/* A MiB holds the data of 1,032 packets of 1,000 bytes after
+	 * 16-byte record headers, from the first packet's data on. */
+	ck_assert_uint_eq(span_refused_at, 1033);
+	ck_assert_ptr_nonnull(late_lease);
+	cap_reader_free(s.r);
+	/* Still held: a writer is kept waiting. */
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_lt(fd, 0);
+	/* The pages behind the reader were given back as it read. */
+	rss0 = mapped_in(s.first_data);
+	ck_assert_int_ge(rss0, 0);
+	ck_assert_int_lt(rss0, 20l << 20);
+	/* The leased MiB, read now, comes back, unchanged... */
+	nspan = span_refused_at - 1;
+	for (size_t i = 0; i < nspan; i++)
+		ck_assert(all_are(s.first_data + i * (16 + plen), plen,
+				  image_byte(i + 1)));
+	rss1 = mapped_in(s.first_data);
+	ck_assert_int_ge(rss1 - rss0, 900l << 10);
+	/* ...and goes again with its lease; the other keeps the file. */
+	cap_lease_release(span_lease);
+	rss2 = mapped_in(s.first_data);
+	ck_assert_int_ge(rss2, 0);
+	ck_assert_int_ge(rss1 - rss2, 900l << 10);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_lt(fd, 0);
+	/* The last lease: the mapping and the file go. */
+	cap_lease_release(late_lease);
+	cap_lease_release(NULL);
+	ck_assert_int_eq(mapped_in(s.first_data), -1);
+	fd = open(s.path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(s.path);
 }
 END_TEST
 
-/* What a holder of stable packets sees of their release. */
-struct release_seen {
-	uint64_t frames;          /* packets delivered */
-	uint64_t last_release;    /* the last frame released */
-	size_t releases, unstable_calls;
-	const uint8_t *first;     /* the first packet, held to the end */
-	size_t first_len;
-	int first_intact_at_end;
-	int fd[2];                /* with a writer: its "about to open" pipe */
-	pid_t writer;
+/* A helper thread doing cap_prefetch() steps for one reader until told
+ * to stop. */
+struct prefetcher {
+	struct cap_reader *r;
+	pthread_t th;
+	atomic_int stop;
+	atomic_uint steps;
 };
-
-static int release_on_packet(void *user, const struct cap_packet *pkt)
-{
-	struct release_seen *rs = user;
-
-	ck_assert(pkt->stable);
-	ck_assert_int_eq(pkt->data[pkt->caplen - 1], 0xab);
-	rs->frames = pkt->frame;
-	if (rs->first == NULL) {
-		rs->first = pkt->data;
-		rs->first_len = pkt->caplen;
-	}
-	return 0;
-}
-
-static void release_on_release(void *user, uint64_t frame)
-{
-	struct release_seen *rs = user;
-
-	/* Released frames were delivered, and come in order. */
-	ck_assert_uint_le(frame, rs->frames);
-	ck_assert_uint_gt(frame, rs->last_release);
-	rs->last_release = frame;
-	rs->releases++;
-}
-
-static void release_on_unstable(void *user)
-{
-	struct release_seen *rs = user;
-	size_t i = 0;
-
-	rs->unstable_calls++;
-	/* Still readable and unchanged, whatever a writer wants, however
-	 * long it has had to do it. */
-	if (rs->writer > 0)
-		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
-	while (i < rs->first_len && rs->first[i] == 0xab)
-		i++;
-	rs->first_intact_at_end = i == rs->first_len;
-}
-
-START_TEST(stable_packets_are_released_behind_the_reader)
-{
-	/* 24 MiB of 1000-byte packets: the pages behind the reader are
-	 * given back as it goes, each time after their packets' release. */
-	struct cap_callbacks cb = { release_on_packet, release_on_unstable,
-				    release_on_release };
-	struct release_seen rs;
-	struct cap_reader *r;
-	size_t size, npkt = 24000;
-	uint8_t *img = pcap_image(npkt, 1000, &size);
-	const char *path = tmpfile_with(img, size);
-
-	memset(&rs, 0, sizeof(rs));
-	r = cap_reader_new(NULL, &cb, &rs);
-	ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
-	ck_assert_uint_eq(rs.frames, npkt);
-	ck_assert_uint_ge(rs.releases, 5);
-	/* A release is for packets a few MiB behind, never the newest. */
-	ck_assert_uint_lt(rs.last_release, npkt - 1000);
-	ck_assert_uint_eq(rs.unstable_calls, 1);
-	ck_assert(rs.first_intact_at_end);
-	cap_reader_free(r);
-	unlink(path);
-	free(img);
-}
-END_TEST
-
-/* A helper thread doing cap_prefetch() steps until told to stop. */
-static atomic_int prefetch_stop;
-static atomic_uint prefetch_steps;
 
 static void *prefetch_loop(void *arg)
 {
-	(void)arg;
-	while (!atomic_load(&prefetch_stop)) {
-		if (cap_prefetch())
-			atomic_fetch_add(&prefetch_steps, 1);
+	struct prefetcher *pf = arg;
+
+	while (!atomic_load(&pf->stop)) {
+		if (cap_prefetch(pf->r))
+			atomic_fetch_add(&pf->steps, 1);
 		else
 			nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
 	}
 	return NULL;
 }
 
-static int prefetch_on_packet(void *user, const struct cap_packet *pkt)
+static void prefetch_start(struct prefetcher *pf, struct cap_reader *r)
 {
-	release_on_packet(user, pkt);
-	/* The helper fills further ahead than the reader does for itself:
-	 * it has something to do as soon as the file is open. */
-	for (int i = 0; pkt->frame == 1 && i < 5000 &&
-	     atomic_load(&prefetch_steps) == 0; i++)
+	pf->r = r;
+	atomic_store(&pf->stop, 0);
+	atomic_store(&pf->steps, 0);
+	ck_assert_int_eq(pthread_create(&pf->th, NULL, prefetch_loop, pf), 0);
+}
+
+static void prefetch_stop(struct prefetcher *pf)
+{
+	atomic_store(&pf->stop, 1);
+	pthread_join(pf->th, NULL);
+}
+
+/* The helper fills further ahead than the reader does for itself: it has
+ * something to do as soon as the file is open. */
+static void wait_for_prefetch(struct seen *s, const struct cap_packet *pkt)
+{
+	struct prefetcher *pf = s->arg;
+
+	(void)pkt;
+	for (int i = 0; i < 5000 && atomic_load(&pf->steps) == 0; i++)
 		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
-	return 0;
 }
 
 START_TEST(another_thread_fills_ahead_of_the_reader)
 {
-	struct cap_callbacks cb = { prefetch_on_packet, release_on_unstable,
-				    release_on_release };
-	struct release_seen rs;
-	struct cap_reader *r;
-	pthread_t th;
-	size_t size, npkt = 24000;
-	uint8_t *img = pcap_image(npkt, 1000, &size);
-	const char *path = tmpfile_with(img, size);
+	struct seen s;
+	struct prefetcher pf;
+	size_t npkt = 24000;
 
+	seen_file(&s, &seen_cb, npkt, 1000);
 	/* Nothing to fill while no file is read. */
-	ck_assert_int_eq(cap_prefetch(), 0);
-	memset(&rs, 0, sizeof(rs));
-	atomic_store(&prefetch_stop, 0);
-	atomic_store(&prefetch_steps, 0);
-	ck_assert_int_eq(pthread_create(&th, NULL, prefetch_loop, NULL), 0);
-	r = cap_reader_new(NULL, &cb, &rs);
-	ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
-	atomic_store(&prefetch_stop, 1);
-	pthread_join(th, NULL);
+	ck_assert_int_eq(cap_prefetch(s.r), 0);
+	prefetch_start(&pf, s.r);
+	s.act = wait_for_prefetch;
+	s.act_at = 1;
+	s.lease_first = 1;
+	s.arg = &pf;
+	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
+	prefetch_stop(&pf);
 	/* Every packet came, intact and in order, beside the helper. */
-	ck_assert_uint_eq(rs.frames, npkt);
-	ck_assert_uint_ge(rs.releases, 5);
-	ck_assert(rs.first_intact_at_end);
-	ck_assert_uint_ge(atomic_load(&prefetch_steps), 1);
+	ck_assert_uint_eq(s.frames, npkt);
+	ck_assert(s.intact);
+	ck_assert_uint_ge(atomic_load(&pf.steps), 1);
+	ck_assert(all_are(s.first_data, 1000, image_byte(1)));
 	/* The file is closed: nothing to fill again. */
-	ck_assert_int_eq(cap_prefetch(), 0);
-	cap_reader_free(r);
-	unlink(path);
-	free(img);
+	ck_assert_int_eq(cap_prefetch(s.r), 0);
+	cap_lease_release(s.first);
+	seen_done(&s);
 }
 END_TEST
 
-static int writer_on_packet(void *user, const struct cap_packet *pkt)
+/* Whether a file lease of this process is breaking: a writer waits. */
+static int lease_breaking(void)
 {
-	struct release_seen *rs = user;
+	FILE *f = fopen("/proc/locks", "r");
+	char line[256], pid[32];
+	int found = 0;
 
-	release_on_packet(user, pkt);
-	if (pkt->frame == 1) {
-		char c;
-
-		ck_assert_int_eq(pipe(rs->fd), 0);
-		rs->writer = fork();
-		ck_assert_int_ge(rs->writer, 0);
-		if (rs->writer == 0) {
-			/* Another process cuts the file: its open waits for
-			 * the reader's lease. */
-			(void)!write(rs->fd[1], "o", 1);
-			_exit(truncate(shrink_path, 100) == 0 ? 0 : 1);
-		}
-		ck_assert_int_eq(read(rs->fd[0], &c, 1), 1);
-		/* Time for the writer to reach the lease. */
-		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
-	}
-	return 0;
+	ck_assert_ptr_nonnull(f);
+	snprintf(pid, sizeof(pid), " %d ", (int)getpid());
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "LEASE") != NULL && strstr(line, "BREAKING") != NULL &&
+			strstr(line, pid) != NULL;
+	fclose(f);
+	return found;
 }
 
-START_TEST(a_writer_waits_for_held_packets)
+/* Another process cuts the file: its truncate waits for the lease. */
+static void start_writer(struct seen *s, const struct cap_packet *pkt)
 {
-	/* Packets handed on from the mapping stay unchanged until the
-	 * reader is done with them: a writer that comes in the middle
-	 * stops the read, and is let go only once the file is closed. */
-	struct cap_callbacks cb = { writer_on_packet, release_on_unstable, NULL };
-	struct release_seen rs;
-	struct cap_reader *r;
-	size_t size;
-	uint8_t *img = pcap_image(20000, 200, &size);
+	char c;
+
+	(void)pkt;
+	ck_assert_int_eq(pipe(s->fd), 0);
+	s->writer = fork();
+	ck_assert_int_ge(s->writer, 0);
+	if (s->writer == 0) {
+		(void)!write(s->fd[1], "o", 1);
+		_exit(truncate(s->path, 100) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(s->fd[0], &c, 1), 1);
+	/* The writer reached the lease once the kernel says it is breaking
+	 * (within 5 s, however busy the machine). */
+	for (int i = 0; i < 5000 && !lease_breaking(); i++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	ck_assert(lease_breaking());
+}
+
+START_TEST(a_writer_waits_for_held_leases)
+{
+	/* Leased bytes stay unchanged until they are released: a writer
+	 * that comes in the middle stops the read, and is let go only once
+	 * the last lease goes. */
+	struct seen s;
 	int status;
 
-	shrink_path = tmpfile_with(img, size);
-	memset(&rs, 0, sizeof(rs));
-	r = cap_reader_new(NULL, &cb, &rs);
-	ck_assert_int_eq(cap_read_file(r, shrink_path), CAP_ERR_CORRUPT);
-	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(r), "changed"));
-	ck_assert_uint_lt(rs.frames, 20000);
-	ck_assert_uint_eq(rs.unstable_calls, 1);
-	ck_assert(rs.first_intact_at_end);
+	seen_file(&s, &seen_cb, 20000, 200);
+	s.lease_first = 1;
+	s.act = start_writer;
+	s.act_at = 2;
+	seen_read_changed(&s);
+	ck_assert_uint_lt(s.frames, 20000);
+	/* The writer still waits, however long it has had. */
+	nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	ck_assert_int_eq(waitpid(s.writer, &status, WNOHANG), 0);
+	ck_assert(all_are(s.first_data, s.first_len, image_byte(1)));
+	cap_lease_release(s.first);
 	/* And then the cut went through. */
-	ck_assert_int_eq(waitpid(rs.writer, &status, 0), rs.writer);
+	ck_assert_int_eq(waitpid(s.writer, &status, 0), s.writer);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(rs.fd[0]);
-	close(rs.fd[1]);
-	cap_reader_free(r);
-	unlink(shrink_path);
-	free(img);
+	close(s.fd[0]);
+	close(s.fd[1]);
+	seen_done(&s);
+}
+END_TEST
+
+/* Two readers, each on its own thread with its own prefetching helper;
+ * reader 0's file gets a writer half way. */
+struct duo {
+	struct seen s;
+	struct prefetcher pf;
+	enum cap_error err;
+};
+
+static void *duo_read(void *arg)
+{
+	struct duo *d = arg;
+
+	prefetch_start(&d->pf, d->s.r);
+	d->err = cap_read_file(d->s.r, d->s.path);
+	prefetch_stop(&d->pf);
+	return NULL;
+}
+
+START_TEST(two_readers_at_once)
+{
+	/* Each reader has its own mapping, lock and flags: one reader's
+	 * writer stops that reader only, and both hand on their own bytes,
+	 * each with its own leases, from two threads at once. */
+	struct duo d[2];
+	pthread_t th[2];
+	size_t npkt = 30000;
+
+	for (int i = 0; i < 2; i++) {
+		seen_file(&d[i].s, &seen_cb, npkt, 1000 + (size_t)i * 100);
+		d[i].s.lease_first = 1;
+	}
+	d[0].s.act = open_for_writing;
+	d[0].s.act_at = 15000;
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, duo_read, &d[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(d[0].err, CAP_ERR_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(d[0].s.r), "changed"));
+	ck_assert_uint_lt(d[0].s.frames, 15000 + 512);
+	ck_assert_int_eq(d[1].err, CAP_OK);
+	ck_assert_uint_eq(d[1].s.frames, npkt);
+	for (int i = 0; i < 2; i++) {
+		ck_assert(d[i].s.intact);
+		ck_assert_uint_eq(d[i].s.leasable, d[i].s.frames);
+		ck_assert_uint_eq(d[i].s.first_len, 1000 + (size_t)i * 100);
+		ck_assert(all_are(d[i].s.first_data, d[i].s.first_len, image_byte(1)));
+		cap_lease_release(d[i].s.first);
+		seen_done(&d[i].s);
+	}
+}
+END_TEST
+
+/* Reader 1 runs inside reader 0's callback; during its own, a page of
+ * reader 0's mapping vanishes (SIGBUS at that address, as the kernel
+ * sends it when a mapped file was cut). */
+static struct seen vanish[2];
+
+static void vanish_page(struct seen *s, const struct cap_packet *pkt)
+{
+	siginfo_t si;
+
+	(void)s;
+	(void)pkt;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = (void *)vanish[0].first_data;
+	ck_assert_int_eq(syscall(SYS_rt_tgsigqueueinfo, getpid(),
+				 (pid_t)syscall(SYS_gettid), SIGBUS, &si), 0);
+}
+
+static void read_the_other(struct seen *s, const struct cap_packet *pkt)
+{
+	(void)s;
+	(void)pkt;
+	ck_assert_int_eq(cap_read_file(vanish[1].r, vanish[1].path), CAP_OK);
+}
+
+START_TEST(a_vanished_page_stops_its_reader_only)
+{
+	for (int i = 0; i < 2; i++) {
+		seen_file(&vanish[i], &seen_cb, 3000, 500);
+		vanish[i].lease_first = 1;
+	}
+	vanish[0].act = read_the_other;
+	vanish[0].act_at = 1;
+	vanish[1].act = vanish_page;
+	vanish[1].act_at = 100;
+	ck_assert_int_eq(cap_read_file(vanish[0].r, vanish[0].path), CAP_ERR_CORRUPT);
+	/* The page reads zeros, its reader stopped before the next packet;
+	 * the other read its whole file, unharmed. */
+	ck_assert_int_eq(vanish[0].first_data[0], 0);
+	ck_assert_uint_eq(vanish[0].frames, 1);
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(vanish[0].r), "frame 2"));
+	ck_assert_ptr_nonnull(strstr(cap_reader_errmsg(vanish[0].r), "changed"));
+	ck_assert_uint_eq(vanish[1].frames, 3000);
+	ck_assert(vanish[1].intact);
+	ck_assert(all_are(vanish[1].first_data, 500, image_byte(1)));
+	for (int i = 0; i < 2; i++) {
+		cap_lease_release(vanish[i].first);
+		seen_done(&vanish[i]);
+	}
 }
 END_TEST
 
@@ -1119,9 +1243,11 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, consumer_stops);
 	tcase_add_test(tc, another_thread_fills_ahead_of_the_reader);
 	tcase_add_test(tc, file_changed_while_read);
-	tcase_add_test(tc, read_packets_are_stable);
-	tcase_add_test(tc, stable_packets_are_released_behind_the_reader);
-	tcase_add_test(tc, a_writer_waits_for_held_packets);
+	tcase_add_test(tc, read_packets_are_leasable);
+	tcase_add_test(tc, a_lease_outlives_the_file_and_the_reader);
+	tcase_add_test(tc, a_writer_waits_for_held_leases);
+	tcase_add_test(tc, two_readers_at_once);
+	tcase_add_test(tc, a_vanished_page_stops_its_reader_only);
 	tcase_add_test(tc, free_null);
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, every_prefix);

@@ -444,24 +444,16 @@ START_TEST(test_fuzz_regressions)
 	while ((e = readdir(d)) != NULL) {
 		char path[512];
 		unsigned char *buf;
-		long n;
-		FILE *f;
+		size_t n;
 
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		f = fopen(path, "rb");
-		ck_assert_ptr_nonnull(f);
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		buf = malloc((size_t)n + 1);
-		ck_assert_ptr_nonnull(buf);
-		ck_assert_int_eq(fread(buf, 1, (size_t)n, f), n);
-		fclose(f);
+		buf = imt_read_file(path, &n);
+		ck_assert_msg(buf != NULL, "cannot read %s", path);
 		/* fz_one aborts when whole and chunked parses disagree. */
-		fz_one(IMAP_SIDE_CLIENT, buf, (size_t)n);
-		fz_one(IMAP_SIDE_SERVER, buf, (size_t)n);
+		fz_one(IMAP_SIDE_CLIENT, buf, n);
+		fz_one(IMAP_SIDE_SERVER, buf, n);
 		free(buf);
 		files++;
 	}

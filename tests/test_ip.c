@@ -110,7 +110,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
-static const struct cap_callbacks ccbs = { on_packet, NULL, NULL };
+static const struct cap_callbacks ccbs = { on_packet };
 
 /* Decodes a whole capture file into c (reset first). */
 static void decode_file(const char *path, const struct imt_limits *lim,
@@ -156,7 +156,7 @@ static int on_grab(void *user, const struct cap_packet *pkt)
 static size_t first_packet(const char *path, uint8_t *buf, size_t size,
 			   int *linktype_r)
 {
-	static const struct cap_callbacks gcbs = { on_grab, NULL, NULL };
+	static const struct cap_callbacks gcbs = { on_grab };
 	struct grab g = { buf, size, 0, 0, 0 };
 	struct cap_reader *r = cap_reader_new(NULL, &gcbs, &g);
 

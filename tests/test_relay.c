@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cap_files.h"
 #include "check_main.h"
 #include "relay.h"
 
@@ -46,7 +48,7 @@ static void *r_open(void *user, const struct tcp_flow_info *info)
 
 static struct recorder *the_recorder;
 
-static int r_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int r_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		  size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct rec_flow *f = flow;
@@ -61,7 +63,7 @@ static int r_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return f->id == the_recorder->stop_id;
 }
 
-static void r_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void r_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		  uint64_t bytes, const struct tcp_meta *m)
 {
 	struct rec_flow *f = flow;
@@ -119,23 +121,34 @@ static const struct tcp_callbacks recorder_cb = {
 
 /* ---- the script ------------------------------------------------------ */
 
+/* The bytes data calls are made of; runs start up to 1000 in. */
+#define PLAY_BIG   (3u << 20)   /* a run longer than a relay chunk */
+#define PLAY_BYTES (PLAY_BIG + 1000)
+
+static uint8_t play_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 9));
+}
+
 /* Plays a fixed sequence of TCP-stage calls on cb/user; every third
- * data call is stable (it outlives the call), and `done` (may be NULL)
- * is called before that data goes. */
+ * data call is leasable, from `leased` (PLAY_BYTES bytes a reader can
+ * lease: lessor), the others from a copy that is scribbled over once
+ * `done` (may be NULL) has been called. */
 static void play(const struct tcp_callbacks *cb, void *user,
 		 void (*global)(void *, const struct imt_finding_report *,
 				const struct tcp_meta *), void *guser,
-		 void (*done)(void *))
+		 void (*done)(void *), struct cap_reader *lessor,
+		 const uint8_t *leased)
 {
 	enum { NFLOWS = 5 };
 	void *h[NFLOWS];
 	uint64_t off[NFLOWS][2] = { { 0 } };
-	size_t big = 3u << 20;   /* longer than a relay chunk */
-	uint8_t *buf = malloc(big + 1000);   /* runs start up to 1000 in */
+	size_t big = PLAY_BIG;
+	uint8_t *buf = malloc(PLAY_BYTES);
 	char text[64];
 
-	for (size_t i = 0; i < big + 1000; i++)
-		buf[i] = (uint8_t)(i * 7 + (i >> 9));
+	for (size_t i = 0; i < PLAY_BYTES; i++)
+		buf[i] = play_byte(i);
 	for (int f = 0; f < NFLOWS; f++) {
 		struct tcp_flow_info info;
 
@@ -149,11 +162,12 @@ static void play(const struct tcp_callbacks *cb, void *user,
 	}
 	for (int step = 0; step < 400; step++) {
 		int f = step % NFLOWS;
-		enum tcp_dir d = (enum tcp_dir)((step / NFLOWS) % 2);
+		enum imt_dir d = (enum imt_dir)((step / NFLOWS) % 2);
+		int lease = step % 3 == 2;
 		struct tcp_meta m = { .frame = 100 + (uint64_t)step,
 				      .ts_sec = 1700000000 + step,
 				      .ts_nsec = (uint32_t)step * 1000,
-				      .stable = step % 3 == 2 };
+				      .lessor = lease ? lessor : NULL };
 		size_t len = step == 77 ? big : (size_t)(step * 37) % 1500 + 1;
 
 		if (step % 13 == 5) {
@@ -170,7 +184,8 @@ static void play(const struct tcp_callbacks *cb, void *user,
 			cb->on_finding(h[f], &fr, &m);
 			memset(text, 'X', sizeof(text) - 1);
 		} else {
-			cb->on_data(h[f], d, buf + (step * 11) % 1000, len, off[f][d], &m);
+			cb->on_data(h[f], d, (lease ? leased : buf) + (step * 11) % 1000,
+				    len, off[f][d], &m);
 			off[f][d] += len;
 		}
 		if (step % 50 == 49) {
@@ -194,9 +209,9 @@ static void play(const struct tcp_callbacks *cb, void *user,
 	}
 	if (done != NULL)
 		done(guser);
-	/* Data that was not stable was copied: scribbling on it now would
-	 * show in the sums.  Stable data is not changed until it goes. */
-	memset(buf, 0x5a, big + 1000);
+	/* Data that was not leased was copied: scribbling on it now would
+	 * show in the sums. */
+	memset(buf, 0x5a, PLAY_BYTES);
 	free(buf);
 }
 
@@ -217,27 +232,69 @@ static void relay_done(void *user)
 	relay_sync(user);
 }
 
+/* A transcript run plays inside the first packet's callback of a mapped
+ * file whose bytes after that packet are the ones played with, so that
+ * they can be leased as that packet's can. */
+struct stage {
+	struct recorder *rec;
+	struct relay *relay;
+	const uint8_t *leased;
+};
+
+static int stage_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct stage *st = user;
+
+	ck_assert_ptr_nonnull(pkt->lessor);
+	st->leased = pkt->data + pkt->caplen;
+	if (st->relay == NULL) {
+		play(&recorder_cb, st->rec, direct_global, st->rec, NULL,
+		     pkt->lessor, st->leased);
+	} else {
+		struct tcp_callbacks cb;
+
+		relay_tcp_callbacks(st->relay, &cb);
+		ck_assert_ptr_eq(cb.classify, r_classify);
+		play(&cb, st->relay, relay_global, st->relay, relay_done,
+		     pkt->lessor, st->leased);
+	}
+	return 1;
+}
+
 static char *transcript(int through_relay, int stop_id)
 {
+	static const struct cap_callbacks ccb = { stage_on_packet };
 	struct recorder rec;
+	struct stage st = { &rec, NULL, NULL };
+	struct cap_reader *cap = cap_reader_new(NULL, &ccb, &st);
+	uint8_t *bytes = malloc(PLAY_BYTES), *img;
+	size_t size;
+	const char *path;
 
+	for (size_t i = 0; i < PLAY_BYTES; i++)
+		bytes[i] = play_byte(i);
+	img = pcap_image(1, 64, &size);
+	img = realloc(img, size + PLAY_BYTES);
+	memcpy(img + size, bytes, PLAY_BYTES);
+	path = tmpfile_with(img, size + PLAY_BYTES);
 	memset(&rec, 0, sizeof(rec));
 	rec.fp = open_memstream(&rec.log, &rec.len);
 	rec.stop_id = stop_id;
 	the_recorder = &rec;
-	if (!through_relay) {
-		play(&recorder_cb, &rec, direct_global, &rec, NULL);
-	} else {
-		struct relay *r = relay_new(&recorder_cb, &rec, 1u << 20);
-		struct tcp_callbacks cb;
-
-		ck_assert_ptr_nonnull(r);
-		relay_tcp_callbacks(r, &cb);
-		ck_assert_ptr_eq(cb.classify, r_classify);
-		play(&cb, r, relay_global, r, relay_done);
-		relay_free(r);
+	if (through_relay) {
+		st.relay = relay_new(&recorder_cb, &rec, 1u << 20);
+		ck_assert_ptr_nonnull(st.relay);
 	}
+	/* The one packet read stops the read, by the callback's choice. */
+	ck_assert_int_eq(cap_read_file(cap, path), CAP_ERR_STOPPED);
+	/* Every lease went with relay_sync(): so did the file. */
+	ck_assert_int_eq(mapped_in(st.leased), -1);
+	relay_free(st.relay);
+	cap_reader_free(cap);
 	fclose(rec.fp);
+	unlink(path);
+	free(img);
+	free(bytes);
 	return rec.log;
 }
 
@@ -323,7 +380,7 @@ START_TEST(sync_drains_the_queue)
 	memset(&info, 0, sizeof(info));
 	h = cb.on_open(r, &info);
 	for (int i = 0; i < 2000; i++)
-		cb.on_data(h, TCP_C2S, (const uint8_t *)"abcdefgh", 8, (uint64_t)i * 8, &m);
+		cb.on_data(h, IMT_C2S, (const uint8_t *)"abcdefgh", 8, (uint64_t)i * 8, &m);
 	relay_sync(r);
 	fflush(rec.fp);
 	ck_assert_ptr_nonnull(strstr(rec.log, "open 1"));
@@ -338,10 +395,12 @@ START_TEST(sync_drains_the_queue)
 }
 END_TEST
 
-/* A slow consumer that counts the stable bytes it has read per frame. */
-static _Atomic uint64_t slow_frames_done;
+/* A consumer held at a gate, that checks the leased bytes it reads
+ * (its open and close serve the idle-work test too). */
+static atomic_int gate_open;
+static _Atomic uint64_t gated_frames_done;
 
-static void *slow_open(void *user, const struct tcp_flow_info *info)
+static void *gated_open(void *user, const struct tcp_flow_info *info)
 {
 	static int handle;
 
@@ -350,69 +409,91 @@ static void *slow_open(void *user, const struct tcp_flow_info *info)
 	return &handle;
 }
 
-static int slow_data(void *flow, enum tcp_dir dir, const uint8_t *data,
-		     size_t len, uint64_t offset, const struct tcp_meta *m)
+static int gated_data(void *flow, enum imt_dir dir, const uint8_t *data,
+		      size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	(void)flow;
 	(void)dir;
 	(void)offset;
-	ck_assert(m->stable);
-	ck_assert_uint_eq(len, 1000);
-	ck_assert_int_eq(data[0], (int)(m->frame & 0xff));
-	nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
-	slow_frames_done = m->frame;
+	while (!atomic_load(&gate_open))
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	ck_assert_ptr_nonnull(m->lessor);
+	ck_assert(all_are(data, len, image_byte(m->frame)));
+	gated_frames_done = m->frame;
 	return 0;
 }
 
-static void slow_close(void *flow, const struct tcp_close_info *ci)
+static void gated_close(void *flow, const struct tcp_close_info *ci)
 {
 	(void)flow;
 	(void)ci;
 }
 
-START_TEST(release_waits_for_stable_data)
-{
-	/* Stable data is read where it lies: relay_release(F) returns only
-	 * once the worker is done with every frame up to F, and the bytes
-	 * can then go. */
-	static const struct tcp_callbacks slow_cb = {
-		.on_open = slow_open, .on_data = slow_data, .on_close = slow_close,
-	};
-	enum { N = 40 };
-	uint8_t *pkt[N];
-	struct relay *r = relay_new(&slow_cb, NULL, 0);
-	struct relay_stats st;
+/* Every 100th packet of a mapped file goes to the relay, by reference. */
+struct feeder {
 	struct tcp_callbacks cb;
+	void *h;
+	const uint8_t *first;
+	uint64_t off;
+};
+
+static int feeder_on_packet(void *user, const struct cap_packet *pkt)
+{
+	struct feeder *fd = user;
+	struct tcp_meta m = { .frame = pkt->frame, .lessor = pkt->lessor };
+
+	if (pkt->frame % 100 != 1)
+		return 0;
+	if (fd->first == NULL)
+		fd->first = pkt->data;
+	fd->cb.on_data(fd->h, IMT_C2S, pkt->data, pkt->caplen, fd->off, &m);
+	fd->off += pkt->caplen;
+	return 0;
+}
+
+START_TEST(leased_data_is_held_until_replayed)
+{
+	/* The relay queues leased bytes by reference, under leases its
+	 * worker releases once it has replayed them: the file outlives its
+	 * reading until then, and only then goes.  A chunk's lease spans a
+	 * bounded part of the file: data spread wider starts a new chunk. */
+	static const struct tcp_callbacks gated_cb = {
+		.on_open = gated_open, .on_data = gated_data, .on_close = gated_close,
+	};
+	static const struct cap_callbacks ccb = { feeder_on_packet };
+	struct relay *r = relay_new(&gated_cb, NULL, 8 * 512 * 1024);   /* 8 chunks */
+	struct feeder fd;
+	struct cap_reader *cap = cap_reader_new(NULL, &ccb, &fd);
+	struct relay_stats st;
 	struct tcp_flow_info info;
 	struct tcp_close_info ci;
-	void *h;
+	size_t size, npkt = 8000;
+	uint8_t *img = pcap_image(npkt, 1000, &size);
+	const char *path = tmpfile_with(img, size);
 
 	ck_assert_ptr_nonnull(r);
-	relay_tcp_callbacks(r, &cb);
+	memset(&fd, 0, sizeof(fd));
+	relay_tcp_callbacks(r, &fd.cb);
 	memset(&info, 0, sizeof(info));
-	h = cb.on_open(r, &info);
-	for (int i = 0; i < N; i++) {
-		struct tcp_meta m = { .frame = (uint64_t)i + 1, .stable = 1 };
-
-		pkt[i] = malloc(1000);
-		memset(pkt[i], (int)(m.frame & 0xff), 1000);
-		cb.on_data(h, TCP_C2S, pkt[i], 1000, (uint64_t)i * 1000, &m);
-	}
-	relay_release(r, 20);
-	ck_assert_uint_ge(slow_frames_done, 20);
-	for (int i = 0; i < 20; i++) {
-		memset(pkt[i], 0xee, 1000);   /* checked if still read */
-		free(pkt[i]);
-	}
+	fd.h = fd.cb.on_open(r, &info);
+	atomic_store(&gate_open, 0);
+	ck_assert_int_eq(cap_read_file(cap, path), CAP_OK);
+	cap_reader_free(cap);
+	/* Read, but not replayed: still there. */
+	ck_assert_int_ge(mapped_in(fd.first), 0);
+	ck_assert_uint_eq(gated_frames_done, 0);
+	atomic_store(&gate_open, 1);
 	relay_sync(r);
-	ck_assert_uint_eq(slow_frames_done, N);
-	for (int i = 20; i < N; i++)
-		free(pkt[i]);
+	ck_assert_uint_eq(gated_frames_done, npkt - 99);
+	ck_assert_int_eq(mapped_in(fd.first), -1);
 	memset(&ci, 0, sizeof(ci));
-	cb.on_close(h, &ci);
+	fd.cb.on_close(fd.h, &ci);
 	relay_finish(r, &st);
-	ck_assert_uint_eq(st.release_waits, 1);
+	/* 80 KB of data, but 8 MB of file: four leases of at most 2 MiB. */
+	ck_assert_uint_ge(st.chunks, 4);
 	relay_free(r);
+	unlink(path);
+	free(img);
 }
 END_TEST
 
@@ -420,7 +501,7 @@ END_TEST
 static atomic_int idle_running, replay_running, ran_together;
 static atomic_int idle_calls, idle_budget;
 
-static int busy_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int busy_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		     size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	(void)flow;
@@ -470,7 +551,7 @@ static void queue_one_chunk(struct tcp_callbacks *cb, void *h, int from)
 	struct tcp_meta m = { .frame = 1 };
 
 	for (int i = from; i < from + 100; i++)
-		cb->on_data(h, TCP_C2S, block, sizeof(block), (uint64_t)i * 1000, &m);
+		cb->on_data(h, IMT_C2S, block, sizeof(block), (uint64_t)i * 1000, &m);
 }
 
 START_TEST(idle_work_runs_between_chunks)
@@ -479,7 +560,7 @@ START_TEST(idle_work_runs_between_chunks)
 	 * beside a replay, until the job says it is done; a new chunk
 	 * gives it another call. */
 	static const struct tcp_callbacks busy_cb = {
-		.on_open = slow_open, .on_data = busy_data, .on_close = slow_close,
+		.on_open = gated_open, .on_data = busy_data, .on_close = gated_close,
 	};
 	struct relay *r = relay_new(&busy_cb, NULL, 0);
 	struct tcp_callbacks cb;
@@ -522,7 +603,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, replays_every_call_in_order);
 	tcase_add_test(tc, a_stopped_flow_gets_no_more_data);
 	tcase_add_test(tc, sync_drains_the_queue);
-	tcase_add_test(tc, release_waits_for_stable_data);
+	tcase_add_test(tc, leased_data_is_held_until_replayed);
 	tcase_add_test(tc, idle_work_runs_between_chunks);
 	suite_add_tcase(s, tc);
 	return s;

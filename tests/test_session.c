@@ -5,6 +5,12 @@
  * written must be identical, and must hold the expected events.  The
  * stream switches (STARTTLS, COMPRESS) are where chunking bugs hide: the
  * parser pauses mid-buffer and the engine takes over the rest.
+ *
+ * One case or more per rule of the engine: the state table (RFC 3501
+ * §3), pairing of results with commands (§2.2.2), pipelining (§5.5), tag
+ * uniqueness and reuse (§2.2.1), capability tracking (§7.2.1, RFC 7888,
+ * LOGINDISABLED), the stream switches (STARTTLS, COMPRESS, implicit TLS,
+ * gaps) and the limits.
  */
 #include <check.h>
 #include <stdio.h>
@@ -15,22 +21,34 @@
 #include "check_main.h"
 #include "session.h"
 
+enum { C = IMT_C2S, S = IMT_S2C };
+
 struct step {
-	int dir;                 /* 0 client, 1 server */
+	enum imt_dir dir;
 	const char *data;
-	size_t len;              /* 0 = strlen(data) */
+	size_t len;              /* 0 = strlen(data); data NULL: len bytes
+				  * are missing (a gap) */
+};
+
+/* What a run may change from the defaults. */
+struct setup {
+	uint16_t port;           /* 0: 143 */
+	uint32_t max_pending;    /* 0: the default */
+	enum tcp_close_reason close;
+	int decrypted_upstream;
 };
 
 /* Runs a conversation; split = 1 feeds every chunk byte by byte.
  * Returns the NDJSON text (caller frees). */
-static char *run(const struct step *steps, size_t n, int split)
+static char *run_setup(const struct step *steps, size_t n, int split,
+		       const struct setup *su)
 {
 	struct sess_config cfg;
 	struct out_options oo = { .format = OUT_NDJSON };
 	struct tcp_callbacks cb;
 	struct tcp_flow_info info;
 	struct tcp_close_info ci;
-	uint64_t off[2] = { 0, 0 };
+	uint64_t off[IMT_NDIRS] = { 0, 0 };
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *fp = open_memstream(&buf, &blen);
@@ -39,6 +57,9 @@ static char *run(const struct step *steps, size_t n, int split)
 	void *flow;
 
 	sess_config_default(&cfg);
+	if (su->max_pending != 0)
+		cfg.lim.max_pending = su->max_pending;
+	cfg.decrypted_upstream = su->decrypted_upstream;
 	e = sess_engine_new(&cfg, out);
 	sess_engine_tcp_callbacks(&cb);
 	memset(&info, 0, sizeof(info));
@@ -46,18 +67,24 @@ static char *run(const struct step *steps, size_t n, int split)
 	memcpy(info.client.addr, "\xc0\x00\x02\x0a", 4);
 	memcpy(info.server.addr, "\xc6\x33\x64\x14", 4);
 	info.client.port = 50000;
-	info.server.port = 143;
+	info.server.port = su->port != 0 ? su->port : 143;
 	info.how = TCP_BY_SYN;
 	info.first.frame = 1;
 	info.first.ts_sec = 1767225600;
 	flow = cb.on_open(e, &info);
 	ck_assert_ptr_nonnull(flow);
 	for (size_t i = 0; i < n; i++) {
-		size_t len = steps[i].len ? steps[i].len : strlen(steps[i].data);
 		struct tcp_meta m = { .frame = i + 2, .ts_sec = 1767225600 + (int64_t)i };
-		enum tcp_dir d = steps[i].dir == 0 ? TCP_C2S : TCP_S2C;
+		enum imt_dir d = steps[i].dir;
 		const uint8_t *p = (const uint8_t *)steps[i].data;
+		size_t len;
 
+		if (p == NULL) {
+			cb.on_gap(flow, d, off[d], steps[i].len, &m);
+			off[d] += steps[i].len;
+			continue;
+		}
+		len = steps[i].len ? steps[i].len : strlen(steps[i].data);
 		if (!split) {
 			cb.on_data(flow, d, p, len, off[steps[i].dir], &m);
 		} else {
@@ -67,7 +94,7 @@ static char *run(const struct step *steps, size_t n, int split)
 		off[steps[i].dir] += len;
 	}
 	memset(&ci, 0, sizeof(ci));
-	ci.reason = TCP_CLOSE_FIN;
+	ci.reason = su->close;
 	ci.last.frame = n + 2;
 	ci.last.ts_sec = 1767225600 + (int64_t)n;
 	ci.bytes[0] = off[0];
@@ -91,10 +118,11 @@ static int count(const char *hay, const char *needle)
 }
 
 /* Whole and byte-by-byte must agree; returns the whole run's text. */
-static char *run_both(const struct step *steps, size_t n)
+static char *run_both_setup(const struct step *steps, size_t n,
+			    const struct setup *su)
 {
-	char *whole = run(steps, n, 0);
-	char *bytes = run(steps, n, 1);
+	char *whole = run_setup(steps, n, 0, su);
+	char *bytes = run_setup(steps, n, 1, su);
 
 	if (strcmp(whole, bytes) != 0) {
 		/* Check's messages are too short for two event streams. */
@@ -116,23 +144,32 @@ static char *run_both(const struct step *steps, size_t n)
 	return whole;
 }
 
+static char *run_both(const struct step *steps, size_t n)
+{
+	static const struct setup plain = { .close = TCP_CLOSE_FIN };
+
+	return run_both_setup(steps, n, &plain);
+}
+
+#define RUN(steps) run_both(steps, sizeof(steps) / sizeof(*(steps)))
+
 #define GREETING "* OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE STARTTLS AUTH=PLAIN COMPRESS=DEFLATE] ready\r\n"
 
 START_TEST(plain_session)
 {
 	static const struct step s[] = {
-		{ 1, GREETING, 0 },
-		{ 0, "a1 LOGIN alice \"secret pw\"\r\n", 0 },
-		{ 1, "a1 OK Logged in\r\n", 0 },
-		{ 0, "a2 SELECT INBOX\r\na3 FETCH 1 BODY[]\r\n", 0 },
-		{ 1, "* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n"
+		{ S, GREETING, 0 },
+		{ C, "a1 LOGIN alice \"secret pw\"\r\n", 0 },
+		{ S, "a1 OK Logged in\r\n", 0 },
+		{ C, "a2 SELECT INBOX\r\na3 FETCH 1 BODY[]\r\n", 0 },
+		{ S, "* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n"
 		     "a2 OK [READ-WRITE] done\r\n"
 		     "* 1 FETCH (UID 1 BODY[] {27}\r\nA004 OK fake\r\n* BYE fake\r\n)\r\n"
 		     "a3 OK done\r\n", 0 },
-		{ 0, "a4 IDLE\r\n", 0 },
-		{ 1, "+ idling\r\n* 3 EXISTS\r\n", 0 },
-		{ 0, "DONE\r\na5 LOGOUT\r\n", 0 },
-		{ 1, "a4 OK idle done\r\n* BYE bye\r\na5 OK bye\r\n", 0 },
+		{ C, "a4 IDLE\r\n", 0 },
+		{ S, "+ idling\r\n* 3 EXISTS\r\n", 0 },
+		{ C, "DONE\r\na5 LOGOUT\r\n", 0 },
+		{ S, "a4 OK idle done\r\n* BYE bye\r\na5 OK bye\r\n", 0 },
 	};
 	char *out = run_both(s, sizeof(s) / sizeof(*s));
 
@@ -154,11 +191,11 @@ END_TEST
 START_TEST(starttls_injection_in_one_segment)
 {
 	static const struct step s[] = {
-		{ 1, GREETING, 0 },
-		{ 0, "a1 STARTTLS\r\na2 CAPABILITY\r\n", 0 },
-		{ 1, "a1 OK Begin TLS\r\n", 0 },
-		{ 0, "\x16\x03\x01\x00\x05" "hello", 10 },
-		{ 1, "\x16\x03\x03\x00\x02hi", 7 },
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\na2 CAPABILITY\r\n", 0 },
+		{ S, "a1 OK Begin TLS\r\n", 0 },
+		{ C, "\x16\x03\x01\x00\x05" "hello", 10 },
+		{ S, "\x16\x03\x03\x00\x02hi", 7 },
 	};
 	char *out = run_both(s, sizeof(s) / sizeof(*s));
 
@@ -175,12 +212,12 @@ END_TEST
 START_TEST(clean_starttls)
 {
 	static const struct step s[] = {
-		{ 1, GREETING, 0 },
-		{ 0, "a1 STARTTLS\r\n", 0 },
-		{ 1, "a1 OK Begin TLS\r\n", 0 },
-		{ 0, "\x16\x03\x01\x00\x05" "hello", 10 },
-		{ 1, "\x16\x03\x03\x00\x02hi", 7 },
-		{ 0, "\x17\x03\x03\x00\x05" "AAAAA", 10 },
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS\r\n", 0 },
+		{ C, "\x16\x03\x01\x00\x05" "hello", 10 },
+		{ S, "\x16\x03\x03\x00\x02hi", 7 },
+		{ C, "\x17\x03\x03\x00\x05" "AAAAA", 10 },
 	};
 	char *out = run_both(s, sizeof(s) / sizeof(*s));
 
@@ -219,11 +256,11 @@ START_TEST(compress_in_one_segment)
 	memcpy(srv, "a2 OK compression on\r\n", glen);
 	ns = deflate_raw(&zs, "* 1 EXISTS\r\n", (uint8_t *)srv + glen, sizeof(srv) - glen);
 	nc = deflate_raw(&zc, "a3 SELECT INBOX\r\na4 LOGOUT\r\n", c1, sizeof(c1));
-	s[0] = (struct step){ 1, "* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] hi\r\n", 0 };
-	s[1] = (struct step){ 0, "a2 COMPRESS DEFLATE\r\n", 0 };
-	s[2] = (struct step){ 1, srv, glen + ns };
-	s[3] = (struct step){ 0, (const char *)c1, nc };
-	s[4] = (struct step){ 1, (const char *)s2,
+	s[0] = (struct step){ S, "* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] hi\r\n", 0 };
+	s[1] = (struct step){ C, "a2 COMPRESS DEFLATE\r\n", 0 };
+	s[2] = (struct step){ S, srv, glen + ns };
+	s[3] = (struct step){ C, (const char *)c1, nc };
+	s[4] = (struct step){ S, (const char *)s2,
 		deflate_raw(&zs, "a3 OK selected\r\n* BYE bye\r\na4 OK bye\r\n", s2, sizeof(s2)) };
 	out = run_both(s, 5);
 	ck_assert_int_eq(count(out, "\"type\":\"compress\""), 1);
@@ -244,13 +281,13 @@ START_TEST(authenticate_plain_redacted)
 {
 	/* "\0alice\0wonderland" in base64. */
 	static const struct step s[] = {
-		{ 1, GREETING, 0 },
-		{ 0, "a1 AUTHENTICATE PLAIN\r\n", 0 },
-		{ 1, "+ \r\n", 0 },
-		{ 0, "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n", 0 },
-		{ 1, "a1 OK Logged in\r\n", 0 },
-		{ 0, "a2 LOGOUT\r\n", 0 },
-		{ 1, "* BYE bye\r\na2 OK bye\r\n", 0 },
+		{ S, GREETING, 0 },
+		{ C, "a1 AUTHENTICATE PLAIN\r\n", 0 },
+		{ S, "+ \r\n", 0 },
+		{ C, "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n", 0 },
+		{ S, "a1 OK Logged in\r\n", 0 },
+		{ C, "a2 LOGOUT\r\n", 0 },
+		{ S, "* BYE bye\r\na2 OK bye\r\n", 0 },
 	};
 	char *out = run_both(s, sizeof(s) / sizeof(*s));
 
@@ -260,6 +297,593 @@ START_TEST(authenticate_plain_redacted)
 	ck_assert_int_eq(count(out, "\"user\":\"alice\""), 1);
 	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
 	ck_assert_int_eq(count(out, "\"to\":\"authenticated\""), 1);
+	free(out);
+}
+END_TEST
+
+/* ---- state table (RFC 3501 §3) ------------------------------------------ */
+
+START_TEST(state_table)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 SELECT INBOX\r\n", 0 },
+		{ S, "a1 NO not now\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+		{ S, "a2 OK in\r\n", 0 },
+		{ C, "a3 LOGIN alice pw\r\n", 0 },
+		{ S, "a3 BAD already\r\n", 0 },
+		{ C, "a4 EXAMINE INBOX\r\n", 0 },
+		{ S, "a4 OK [READ-ONLY] examined\r\n", 0 },
+		{ C, "a5 STORE 1 +FLAGS (\\Seen)\r\n", 0 },
+		{ S, "a5 OK stored\r\n", 0 },
+		{ C, "a6 CLOSE\r\n", 0 },
+		{ S, "a6 OK closed\r\n", 0 },
+		{ C, "a7 LOGOUT\r\n", 0 },
+		{ S, "* BYE bye\r\na7 OK out\r\n", 0 },
+		{ C, "a8 NOOP\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* SELECT before LOGIN, LOGIN once authenticated. */
+	ck_assert_int_eq(count(out, "\"id\":\"command-invalid-in-state\""), 2);
+	ck_assert_int_eq(count(out, "is not allowed in the not_authenticated state"), 1);
+	ck_assert_int_eq(count(out, "is not allowed in the authenticated state"), 1);
+	ck_assert_int_eq(count(out, "\"from\":\"not_authenticated\",\"to\":\"authenticated\",\"cause\":\"a2\""), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"selected\",\"cause\":\"a4\""), 1);
+	ck_assert_int_eq(count(out, "\"from\":\"selected\",\"to\":\"authenticated\",\"cause\":\"a6\""), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"logout\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"write-on-read-only\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"command-after-logout\""), 1);
+	ck_assert_int_eq(count(out, "\"state\":\"logout\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(state_preauth_and_bye)
+{
+	static const struct step s[] = {
+		{ S, "* PREAUTH [CAPABILITY IMAP4rev1] welcome\r\n", 0 },
+		{ C, "a1 SELECT INBOX\r\n", 0 },
+		{ S, "* BYE shutting down\r\na1 NO bye\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"to\":\"authenticated\",\"cause\":\"PREAUTH\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"preauth-cleartext\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"command-invalid-in-state\""), 0);
+	ck_assert_int_eq(count(out, "\"to\":\"logout\",\"cause\":\"BYE\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unexpected-bye\""), 1);
+	/* The result after BYE for a command that is not LOGOUT. */
+	ck_assert_int_eq(count(out, "\"id\":\"data-after-bye\""), 1);
+	free(out);
+}
+END_TEST
+
+/* ---- pipelining (RFC 3501 §5.5) ----------------------------------------- */
+
+START_TEST(pipelining_judged_by_expected_state)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 LOGIN alice pw\r\na2 SELECT INBOX\r\na3 FETCH 1 FLAGS\r\n", 0 },
+		{ S, "a1 OK in\r\n* 1 EXISTS\r\na2 OK [READ-WRITE] sel\r\n"
+		     "* 1 FETCH (FLAGS ())\r\na3 OK fetched\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* SELECT and FETCH behind LOGIN are judged by the state LOGIN leads
+	 * to, not by the state at the time they were sent. */
+	ck_assert_int_eq(count(out, "\"id\":\"command-invalid-in-state\""), 0);
+	ck_assert_int_eq(count(out, "\"type\":\"result\""), 3);
+	ck_assert_int_eq(count(out, "\"to\":\"selected\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(pipelining_failure_resets_expectation)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 LOGIN alice wrong\r\n", 0 },
+		{ S, "a1 NO [AUTHENTICATIONFAILED] no\r\n", 0 },
+		{ C, "a2 SELECT INBOX\r\n", 0 },
+		{ S, "a2 NO login first\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* Once LOGIN failed, nothing expects the authenticated state. */
+	ck_assert_int_eq(count(out, "\"id\":\"command-invalid-in-state\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"auth-failed\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"state\""), 0);
+	free(out);
+}
+END_TEST
+
+/* ---- pairing (RFC 3501 §2.2.2) ------------------------------------------ */
+
+START_TEST(pairing_out_of_order)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 NOOP\r\na2 CAPABILITY\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1\r\na2 OK caps\r\na1 OK noop\r\n", 0 },
+		{ C, "a3 NOOP\r\n", 0 },
+		{ S, "* 3 EXISTS\r\nzz OK what\r\n", 0 },
+		{ C, "a4 NOOP\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* Each result names its own command and the frame that sent it. */
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"CAPABILITY\",\"status\":\"OK\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a1\",\"command\":\"NOOP\",\"status\":\"OK\""), 1);
+	ck_assert_int_eq(count(out, "\"command_frame\":3"), 2);
+	/* An untagged response while one command is outstanding is its. */
+	ck_assert_int_eq(count(out, "\"in_reply_to\":\"a3\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"zz\",\"command\":null"), 1);
+	/* a3 and a4 got no result before the FIN. */
+	ck_assert_int_eq(count(out, "\"id\":\"unanswered-command\""), 2);
+	ck_assert_int_eq(count(out, "\"unanswered\":2"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(pairing_unanswered_only_on_clean_end)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 NOOP\r\n", 0 },
+	};
+	struct setup su = { .close = TCP_CLOSE_RST };
+	char *out = run_both_setup(s, 2, &su);
+
+	/* A reset session may have lost the result: not unanswered. */
+	ck_assert_int_eq(count(out, "\"id\":\"unanswered-command\""), 0);
+	ck_assert_int_eq(count(out, "\"unanswered\":1"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(pairing_limit)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\na4 NOOP\r\na5 NOOP\r\n"
+		     "a6 NOOP\r\na7 NOOP\r\na8 NOOP\r\na9 NOOP\r\nb1 NOOP\r\n", 0 },
+		{ S, "b1 OK\r\n", 0 },
+	};
+	struct setup su = { .close = TCP_CLOSE_RST, .max_pending = 8 };
+	char *out = run_both_setup(s, 3, &su);
+
+	/* Past 8 outstanding the oldest go (a1, a2), said once; b1's result
+	 * leaves 7. */
+	ck_assert_int_eq(count(out, "\"id\":\"limit-reached\""), 1);
+	ck_assert_int_eq(count(out, "\"limit\":\"max-pending\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	ck_assert_int_eq(count(out, "\"unanswered\":7"), 1);
+	free(out);
+}
+END_TEST
+
+/* ---- tags (RFC 3501 §2.2.1) --------------------------------------------- */
+
+START_TEST(tag_reuse)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "t1 NOOP\r\n", 0 },
+		{ S, "t1 OK\r\n", 0 },
+		{ C, "t1 NOOP\r\nt2 NOOP\r\nt2 CHECK\r\n", 0 },
+		{ S, "t1 OK\r\nt2 OK\r\nt2 OK\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* A completed tag again: allowed, noted; an outstanding one again:
+	 * a violation.  Both results still pair. */
+	ck_assert_int_eq(count(out, "\"id\":\"tag-reused\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"duplicate-tag\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	ck_assert_int_eq(count(out, "\"tag\":\"t2\",\"command\":\"NOOP\",\"status\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"t2\",\"command\":\"CHECK\",\"status\""), 1);
+	free(out);
+}
+END_TEST
+
+/* ---- capabilities (RFC 3501 §7.2.1, §6.2.3; RFC 7888) --------------------- */
+
+START_TEST(capability_tracking)
+{
+	static const struct step s[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] hi\r\n", 0 },
+		{ C, "a1 LOGIN alice pw\r\n", 0 },
+		{ S, "a1 NO disabled\r\n", 0 },
+		{ C, "a2 CAPABILITY\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN\r\na2 OK\r\n", 0 },
+		{ C, "a3 LOGIN {5+}\r\nalice pw\r\n", 0 },
+		{ S, "a3 OK in\r\n", 0 },
+		{ C, "a4 STARTTLS\r\n", 0 },
+		{ S, "a4 BAD no TLS here\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"capabilities\":[\"IMAP4REV1\",\"LOGINDISABLED\"]"), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"login-disabled\""), 1);
+	/* The later announcement replaced the first: LITERAL+ is there,
+	 * LOGINDISABLED and STARTTLS are not. */
+	ck_assert_int_eq(count(out, "\"id\":\"nonsync-literal-unadvertised\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-not-advertised\""), 1);
+	/* Never offered, so refusing it is no finding either. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-refused\""), 0);
+	ck_assert_int_eq(count(out, "STARTTLS was not offered"), 2);
+	free(out);
+}
+END_TEST
+
+START_TEST(capability_literal_plus_missing)
+{
+	static const struct step s[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 LITERAL-] hi\r\n", 0 },
+		{ C, "a1 LOGIN alice pw\r\n", 0 },
+		{ S, "a1 OK in\r\n", 0 },
+		{ C, "a2 APPEND INBOX {3+}\r\nabc\r\n", 0 },
+		{ S, "a2 OK appended\r\n", 0 },
+		{ C, "a3 APPEND INBOX {5000+}\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* LITERAL- allows {N+} up to 4096 octets only (RFC 7888 §4). */
+	ck_assert_int_eq(count(out, "\"id\":\"nonsync-literal-unadvertised\""), 1);
+	ck_assert_int_eq(count(out, "\"detail\":\"non-synchronizing literal over 4096"), 1);
+	free(out);
+}
+END_TEST
+
+/* ---- stream switches ----------------------------------------------------- */
+
+START_TEST(starttls_refused_then_cleartext)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 NO not now\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+		{ S, "a2 OK in\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-refused\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-stripped\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"tls\""), 0);
+	ck_assert_int_eq(count(out, "\"tls\":false"), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"authenticated\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_repeated)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 NO later\r\n", 0 },
+		{ C, "a2 STARTTLS\r\n", 0 },
+		{ S, "a2 OK go\r\n", 0 },
+		{ C, "\x16\x03\x01\x00\x01" "x", 6 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-repeated\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"tls\""), 1);
+	ck_assert_int_eq(count(out, "\"after_tag\":\"a2\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(compress_refused_replays_held)
+{
+	static const struct step s[] = {
+		{ S, "* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] hi\r\n", 0 },
+		{ C, "a1 COMPRESS DEFLATE\r\na2 NOOP\r\n", 0 },
+		{ S, "a1 NO not today\r\n", 0 },
+		{ S, "a2 OK noop\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* a2 was held while COMPRESS was pending, then read as cleartext. */
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 2);
+	ck_assert_int_eq(count(out, "\"type\":\"result\""), 2);
+	ck_assert_int_eq(count(out, "\"type\":\"compress\""), 0);
+	ck_assert_int_eq(count(out, "\"compressed\":false"), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(compress_client_before_ok)
+{
+	z_stream zc, zs;
+	uint8_t c[256], sv[256];
+	char cl[512], srv[512];
+	size_t cl_len, srv_len;
+	struct step s[3];
+	char *out;
+
+	memset(&zc, 0, sizeof(zc));
+	memset(&zs, 0, sizeof(zs));
+	ck_assert_int_eq(deflateInit2(&zc, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	/* The client does not wait for the OK: its compressed NOOP rides in
+	 * the COMPRESS command's segment and is held until the result. */
+	cl_len = strlen("a1 COMPRESS DEFLATE\r\n");
+	memcpy(cl, "a1 COMPRESS DEFLATE\r\n", cl_len);
+	{
+		size_t n = deflate_raw(&zc, "a2 NOOP\r\n", c, sizeof(c));
+
+		memcpy(cl + cl_len, c, n);
+		cl_len += n;
+	}
+	srv_len = strlen("a1 OK on\r\n");
+	memcpy(srv, "a1 OK on\r\n", srv_len);
+	{
+		size_t n = deflate_raw(&zs, "a2 OK noop\r\n", sv, sizeof(sv));
+
+		memcpy(srv + srv_len, sv, n);
+		srv_len += n;
+	}
+	s[0] = (struct step){ S, "* PREAUTH [CAPABILITY IMAP4rev1 COMPRESS=DEFLATE] hi\r\n", 0 };
+	s[1] = (struct step){ C, cl, cl_len };
+	s[2] = (struct step){ S, srv, srv_len };
+	out = run_both(s, 3);
+	ck_assert_int_eq(count(out, "\"type\":\"compress\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"NOOP\""), 2);
+	ck_assert_int_eq(count(out, "\"compressed\":true"), 1);
+	deflateEnd(&zc);
+	deflateEnd(&zs);
+	free(out);
+}
+END_TEST
+
+START_TEST(implicit_tls_port)
+{
+	static const struct step s[] = {
+		{ C, "\x16\x03\x01\x00\x05" "hello", 10 },
+		{ S, "\x16\x03\x03\x00\x02hi", 7 },
+		{ C, NULL, 100 },
+		{ C, "\x17\x03\x03\x00\x01" "A", 6 },
+	};
+	struct setup su = { .port = 993, .close = TCP_CLOSE_FIN };
+	char *out = run_both_setup(s, 4, &su);
+
+	ck_assert_int_eq(count(out, "\"port_guess\":\"tls-port\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"tls\""), 1);
+	ck_assert_int_eq(count(out, "\"resync\":\"opaque\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 0);
+	ck_assert_int_eq(count(out, "\"state\":\"unknown\""), 1);
+	ck_assert_int_eq(count(out, "\"tls\":true"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(gap_in_cleartext_resyncs)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 NOOP\r\na2 NOO", 0 },
+		{ C, NULL, 10 },
+		{ C, "rest\r\na3 NOOP\r\n", 0 },
+		{ S, "a1 OK\r\na3 OK\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"resync\":\"next-line\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"tcp-gap\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a3\",\"command\":\"NOOP\""), 2);
+	free(out);
+}
+END_TEST
+
+/* ---- after STARTTLS: TLS, injection or plaintext ------------------------- */
+
+#define CLIENT_HELLO "\x16\x03\x01\x00\x05" "hello"
+#define SERVER_HELLO "\x16\x03\x03\x00\x02hi"
+
+START_TEST(plaintext_after_starttls_client_first)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ C, "a2 LOGIN alice \"secret pw\"\r\n", 0 },
+		{ S, "a2 OK Logged in\r\n", 0 },
+		{ C, "a3 SELECT INBOX\r\n", 0 },
+		{ S, "* 1 EXISTS\r\na3 OK [READ-WRITE] selected\r\n", 0 },
+		{ C, "a4 LOGOUT\r\n", 0 },
+		{ S, "* BYE bye\r\na4 OK bye\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"severity\":\"high\",\"message\":\"the session went on in plaintext"), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"c2s\",\"offset\":13,\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "the client spoke first, in plaintext"), 1);
+	/* Everything after the OK is read: pairing, states, credentials,
+	 * redaction. */
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 4);
+	ck_assert_int_eq(count(out, "\"type\":\"result\""), 4);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "secret pw"), 0);
+	ck_assert_int_eq(count(out, "\"to\":\"selected\""), 1);
+	ck_assert_int_eq(count(out, "\"state\":\"logout\""), 1);
+	ck_assert_int_eq(count(out, "\"user\":\"alice\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"tls\":false"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_server_first)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		/* The OK and the next line in one segment. */
+		{ S, "a1 OK Begin TLS negotiation now.\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+		{ S, "a2 OK Logged in\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"s2c\",\"offset\":120,\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "the server spoke first, in plaintext"), 1);
+	ck_assert_int_eq(count(out, "\"name\":\"CAPABILITY\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"authenticated\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_pipelined)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\na2 CAPABILITY\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na2 OK done\r\n", 0 },
+		{ C, "a3 LOGIN alice pw\r\n", 0 },
+		{ S, "a3 OK Logged in\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* No TLS handshake followed the pipelined command: not an
+	 * injection.  The command keeps the frame it came in. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "before the server's answer"), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\",\"frame\":3,\"dir\":\"c2s\",\"offset\":13,\"tag\":\"a2\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"CAPABILITY\",\"status\":\"OK\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_upstream_is_info)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS negotiation now.\r\n", 0 },
+		{ C, "a2 NOOP\r\n", 0 },
+		{ S, "a2 OK done\r\n", 0 },
+	};
+	struct setup su = { .close = TCP_CLOSE_FIN, .decrypted_upstream = 1 };
+	char *out = run_both_setup(s, 5, &su);
+
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\",\"category\":\"security\",\"severity\":\"info\""), 1);
+	ck_assert_int_eq(count(out, "\"violations\":{\"info\":1,\"low\":0,\"medium\":0,\"high\":0}"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(injection_then_handshake_after_ok)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK Begin TLS\r\n* OK injected\r\n", 0 },
+		{ C, CLIENT_HELLO, 10 },
+		{ S, SERVER_HELLO, 7 },
+		{ C, "\x17\x03\x03\x00\x0a" "a9 LOGOUT\r", 15 },
+	};
+	char *out = RUN(s);
+
+	/* The server's plaintext came before a real handshake: injection,
+	 * and nothing inside TLS is read. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "\"dir\":\"s2c\",\"offset\":103,\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 0);
+	ck_assert_int_eq(count(out, "\"tag\":\"a9\""), 0);
+	ck_assert_int_eq(count(out, "\"tls\":true"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_garbage_after_ok)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK go\r\n", 0 },
+		{ C, "\x80\x2e\x01\x03\x01 not TLS 1.x, not IMAP\r\n", 0 },
+		{ S, SERVER_HELLO, 7 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 1);
+	ck_assert_int_eq(count(out, "plaintext bytes where the TLS handshake should start"), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 1);
+	ck_assert_int_eq(count(out, "\"tls\":true"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_at_the_end)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\n", 0 },
+		{ S, "a1 OK go\r\n", 0 },
+		{ C, "a2 LOGIN alice pw\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* The server never answered; at the end what the client held is
+	 * decided: IMAP, so plaintext after STARTTLS. */
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"unanswered-command\""), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(plaintext_after_starttls_bound)
+{
+	/* 80 commands of 60 bytes (4800 bytes) after the OK, without an
+	 * answer: past SESS_PROBE_MAX the client is decided alone. */
+	static char big[80 * 60 + 1];
+	struct step s[4];
+	char *out;
+
+	for (int i = 0; i < 80; i++)
+		snprintf(big + i * 60, 61, "b%02d NOOP %-49s\r\n", i, "x");
+	s[0] = (struct step){ S, GREETING, 0 };
+	s[1] = (struct step){ C, "a1 STARTTLS\r\n", 0 };
+	s[2] = (struct step){ S, "a1 OK go\r\n", 0 };
+	s[3] = (struct step){ C, big, 0 };
+	out = run_both(s, 4);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 1);
+	ck_assert_int_eq(count(out, "\"type\":\"command\""), 81);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_refused_with_pipelined_command)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 STARTTLS\r\na2 NOOP\r\n", 0 },
+		{ S, "a1 NO not now\r\na2 OK done\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* Refused: the held command is plaintext, as it was meant. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-injection\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"plaintext-after-starttls\""), 0);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"command\":\"NOOP\""), 2);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
 	free(out);
 }
 END_TEST
@@ -274,6 +898,31 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, clean_starttls);
 	tcase_add_test(tc, compress_in_one_segment);
 	tcase_add_test(tc, authenticate_plain_redacted);
+	tcase_add_test(tc, state_table);
+	tcase_add_test(tc, state_preauth_and_bye);
+	tcase_add_test(tc, pipelining_judged_by_expected_state);
+	tcase_add_test(tc, pipelining_failure_resets_expectation);
+	tcase_add_test(tc, pairing_out_of_order);
+	tcase_add_test(tc, pairing_unanswered_only_on_clean_end);
+	tcase_add_test(tc, pairing_limit);
+	tcase_add_test(tc, tag_reuse);
+	tcase_add_test(tc, capability_tracking);
+	tcase_add_test(tc, capability_literal_plus_missing);
+	tcase_add_test(tc, starttls_refused_then_cleartext);
+	tcase_add_test(tc, starttls_repeated);
+	tcase_add_test(tc, compress_refused_replays_held);
+	tcase_add_test(tc, compress_client_before_ok);
+	tcase_add_test(tc, implicit_tls_port);
+	tcase_add_test(tc, gap_in_cleartext_resyncs);
+	tcase_add_test(tc, plaintext_after_starttls_client_first);
+	tcase_add_test(tc, plaintext_after_starttls_server_first);
+	tcase_add_test(tc, plaintext_after_starttls_pipelined);
+	tcase_add_test(tc, plaintext_after_starttls_upstream_is_info);
+	tcase_add_test(tc, injection_then_handshake_after_ok);
+	tcase_add_test(tc, starttls_garbage_after_ok);
+	tcase_add_test(tc, plaintext_after_starttls_at_the_end);
+	tcase_add_test(tc, plaintext_after_starttls_bound);
+	tcase_add_test(tc, starttls_refused_with_pipelined_command);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,12 +9,14 @@
  */
 #include <check.h>
 
+#include "cap_files.h"
 #include "check_main.h"
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tcp.h"
 
@@ -105,7 +107,7 @@ static void *rec_open(void *user, const struct tcp_flow_info *info)
 	return r->ignore ? NULL : f;
 }
 
-static int rec_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int rec_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		    size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	struct rflow *f = flow;
@@ -127,7 +129,7 @@ static int rec_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 				  (uint64_t)f->r->stop_after;
 }
 
-static void rec_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void rec_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		    uint64_t bytes, const struct tcp_meta *m)
 {
 	struct rflow *f = flow;
@@ -269,8 +271,8 @@ static struct ip_endpoint ep4(uint8_t last, uint16_t port)
 	return e;
 }
 
-/* Segments fed are marked stable (ip_segment.stable) while this is set. */
-static int feed_stable;
+/* The lessor of segments fed (ip_segment.lessor) while this is set. */
+static struct cap_reader *feed_lessor;
 
 static void feed(struct tcp_reasm *t, uint64_t frame, int64_t ts,
 		 struct ip_endpoint src, struct ip_endpoint dst, uint32_t seq,
@@ -290,7 +292,7 @@ static void feed(struct tcp_reasm *t, uint64_t frame, int64_t ts,
 	s.payload = data;
 	s.payload_len = len;
 	s.payload_missing = missing;
-	s.stable = feed_stable;
+	s.lessor = feed_lessor;
 	tcp_reasm_feed(t, &s);
 }
 
@@ -579,33 +581,60 @@ START_TEST(test_overlap_mismatch_delivered)
 }
 END_TEST
 
-START_TEST(test_overlap_mismatch_stable)
+/* Delivers the leasable bytes of a one-packet file: the packet holds
+ * "a1 LOGIN u p\r\n", a NUL, "abcdef", a NUL. */
+static struct conn *leased_conn;
+static const uint8_t *leased_at;
+
+static int leased_on_packet(void *user, const struct cap_packet *pkt)
 {
-	/* Stable data is compared where it lies, and copied when it is
-	 * about to go: a retransmission after tcp_reasm_unstable() must be
-	 * compared with the bytes as they were, not as the memory is now. */
+	const char *first = (const char *)pkt->data;
+
+	(void)user;
+	feed_lessor = pkt->lessor;
+	leased_at = pkt->data;
+	ck_assert_ptr_nonnull(feed_lessor);
+	snd(leased_conn, 0, AP, first);
+	snd_at(leased_conn, 0, (uint32_t)-14, AP, "a1 LOGIN x p\r\n");   /* by reference */
+	snd(leased_conn, 0, AP, first + 15);
+	feed_lessor = NULL;
+	return 0;
+}
+
+START_TEST(test_overlap_mismatch_leased)
+{
+	/* Leased data is compared where it lies, even after the file was
+	 * read, and copied when the lease is dropped: a retransmission
+	 * after tcp_reasm_drop_lease() is compared with the bytes as they
+	 * were, though the file is gone. */
+	static const char pkt[] = "a1 LOGIN u p\r\n\0abcdef";
+	static const struct cap_callbacks ccb = { leased_on_packet };
 	struct tcp_reasm *t = mk(NULL, 1);
 	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
-	char first[] = "a1 LOGIN u p\r\n";
-	char second[] = "abcdef";
+	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
+	size_t size;
+	uint8_t *img = pcap_image_of(pkt, sizeof(pkt), &size);
+	const char *path = tmpfile_with(img, size);
 
 	handshake(&x);
-	feed_stable = 1;
-	snd(&x, 0, AP, first);
-	snd_at(&x, 0, (uint32_t)-14, AP, "a1 LOGIN x p\r\n");   /* by reference */
-	snd(&x, 0, AP, second);
-	feed_stable = 0;
-	tcp_reasm_unstable(t);
-	memset(first, 'Z', sizeof(first) - 1);
-	memset(second, 'Z', sizeof(second) - 1);
+	leased_conn = &x;
+	ck_assert_int_eq(cap_read_file(cap, path), CAP_OK);
+	cap_reader_free(cap);
+	snd_at(&x, 0, (uint32_t)-6, AP, "abXd");                  /* by reference */
+	ck_assert_int_ge(mapped_in(leased_at), 0);
+	tcp_reasm_drop_lease(t);
+	ck_assert_int_eq(mapped_in(leased_at), -1);
 	snd_at(&x, 0, (uint32_t)-4, AP, "cdXYgh");                /* from the copy */
 	snd_at(&x, 0, (uint32_t)-20, AP, "a1 LOGIN u p\r\nab");  /* the same bytes */
 	tcp_reasm_finish(t);
 	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\nabcdefgh");
 	ck_assert_str_eq(flog(0),
 	    "tcp-overlap-mismatch d0 o9 f5 of4;"
-	    "tcp-overlap-mismatch d0 o18 f7 of6;");
+	    "tcp-overlap-mismatch d0 o16 f7 of6;"
+	    "tcp-overlap-mismatch d0 o18 f8 of6;");
 	done(t);
+	unlink(path);
+	free(img);
 }
 END_TEST
 
@@ -1437,7 +1466,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(c, test_retransmission);
 	tcase_add_test(c, test_overlap_mismatch_delivered);
 	tcase_add_test(c, test_overlap_mismatch_held);
-	tcase_add_test(c, test_overlap_mismatch_stable);
+	tcase_add_test(c, test_overlap_mismatch_leased);
 	tcase_add_test(c, test_gap_by_ack);
 	tcase_add_test(c, test_ack_before_own_data);
 	tcase_add_test(c, test_gap_by_flow_cap);

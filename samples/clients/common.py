@@ -33,3 +33,21 @@ def ok(res, what):
     if typ != "OK":
         sys.exit("%s failed: %r %r" % (what, typ, data))
     return data
+
+
+def tls_shutdown(m):
+    """A shutdown() for an imaplib connection under TLS.  imaplib would
+    close the socket right away; if Dovecot's close_notify arrives after
+    that, the kernel answers with RST, and if we sent our own close_notify
+    after Dovecot closed, Dovecot's kernel would.  Both are timing-
+    dependent, so: wait for Dovecot's close_notify + FIN (recv() returns
+    b""), then close without sending anything -> clean FIN/FIN."""
+    def shutdown():
+        m.file.close()
+        try:
+            while m.sock.recv(4096):
+                pass
+        except OSError:
+            pass
+        m.sock.close()
+    return shutdown

@@ -126,3 +126,19 @@ def logout(c, tag):
     except (EOFError, OSError):
         pass
     c.close()
+
+
+def compress_session(c, t, login):
+    """After the greeting: LOGIN (login = (user, password)), COMPRESS
+    DEFLATE, then inside the compressed streams SELECT, FETCH
+    (flags+headers), FETCH a body, NOOP, LOGOUT; tags t1..t7."""
+    c.cmd(t + "1", "LOGIN %s %s" % login)
+    c.send("%s2 COMPRESS DEFLATE\r\n" % t)
+    r = c.read_tagged(t + "2")
+    assert r[-1].startswith(("%s2 OK" % t).encode()), r
+    c.start_compress()
+    c.cmd(t + "3", "SELECT INBOX")
+    c.cmd(t + "4", "FETCH 1:3 (FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])")
+    c.cmd(t + "5", "FETCH 3 (BODY.PEEK[TEXT])")
+    c.cmd(t + "6", "NOOP")
+    logout(c, t + "7")

@@ -690,6 +690,65 @@ def _():
                + logout('a2'), end='fin-server')
 
 
+# STARTTLS accepted, then no TLS: both sides go on in plaintext, as a
+# TLS-inspecting appliance shows a session it decrypted, or as a downgrade
+# looks.  Everything after the OK is read as IMAP.
+
+def plaintext_tail(capability=True):
+    """What follows a1's OK in plaintext: CAPABILITY (unless already
+    there), LOGIN (a password in cleartext), SELECT, FETCH, LOGOUT."""
+    return ([C('a2 CAPABILITY'),
+             S('* CAPABILITY ' + PRE_PLAIN, done('a2', 'Capability'))]
+            if capability else []) + (login_ok('a3') + select('a4')
+            + [C('a5 FETCH 1 (FLAGS)'),
+               S('* 1 FETCH (FLAGS (\\Seen))', done('a5', 'Fetch'))]
+            + logout('a6'))
+
+
+@capture('imap-plaintext-after-starttls', ['plaintext-after-starttls',
+                                           'cleartext-credentials'],
+         may=['starttls-stripped'])
+def _():
+    # The client speaks first after the OK.
+    return one([S(G_TLS), C('a1 STARTTLS'),
+                S('a1 OK Begin TLS negotiation now.')] + plaintext_tail(),
+               end='fin-server')
+
+
+@capture('imap-plaintext-after-starttls-server', ['plaintext-after-starttls',
+                                                  'cleartext-credentials'],
+         may=['starttls-stripped'])
+def _():
+    # The server speaks first after the OK: its capabilities, unasked.
+    return one([S(G_TLS), C('a1 STARTTLS'),
+                S('a1 OK Begin TLS negotiation now.'),
+                S('* CAPABILITY ' + PRE_PLAIN)] + plaintext_tail(False),
+               end='fin-server')
+
+
+@capture('imap-plaintext-after-starttls-pipelined',
+         ['plaintext-after-starttls', 'cleartext-credentials'],
+         may=['starttls-stripped'])
+def _():
+    # CAPABILITY pipelined behind STARTTLS in one segment, then plaintext:
+    # not an injection, since no TLS handshake follows.
+    return one([S(G_TLS),
+                ('c', r('a1 STARTTLS', 'a2 CAPABILITY')),
+                S('a1 OK Begin TLS negotiation now.'),
+                S('* CAPABILITY ' + PRE_PLAIN, done('a2', 'Capability'))]
+               + plaintext_tail(False), end='fin-server')
+
+
+@capture('imap-starttls-refused-login', ['starttls-refused',
+                                         'cleartext-credentials',
+                                         'starttls-stripped'])
+def _():
+    # Refused, then a cleartext login: the refusal's findings as before.
+    return one([S(G_TLS), C('a1 STARTTLS'),
+                S('a1 NO [UNAVAILABLE] TLS initialization failed.')]
+               + login_ok('a2') + logout('a3'), end='fin-server')
+
+
 @capture('imap-auth-failed', ['auth-failed'])
 def _():
     return one([S(G_CRAM)] + cram('a1', password='wrong', ok=False)

@@ -19,6 +19,9 @@ hasnt() { if grep -q -- "$1" "$2"; then echo 1; else echo 0; fi; }
 count() { /usr/bin/python3 -c "import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)['type']==sys.argv[2]))" "$1" "$2"; }
 
 "$IMAPTRACE" --version >"$tmp/o" 2>&1; check version 0 $? "$(has '^imaptrace ' "$tmp/o")"
+P=tests/captures/imap-plaintext-after-starttls.pcap
+"$IMAPTRACE" -q -F ndjson "$P" >"$tmp/o" 2>&1; check "plaintext after STARTTLS is high" 0 $? "$(has '"id":"plaintext-after-starttls","category":"security","severity":"high"' "$tmp/o")"
+"$IMAPTRACE" -q -F ndjson --decrypted-upstream "$P" >"$tmp/o" 2>&1; check "--decrypted-upstream makes it info" 0 $? "$(has '"id":"plaintext-after-starttls","category":"security","severity":"info"' "$tmp/o")"
 "$IMAPTRACE" --help >"$tmp/o" 2>&1; check help 0 $? "$(has 'fail-on' "$tmp/o")"
 "$IMAPTRACE" >/dev/null 2>"$tmp/e"; check "no capture is usage" 2 $?
 "$IMAPTRACE" --frobnicate "$S" >/dev/null 2>&1; check "unknown option is usage" 2 $?

@@ -23,6 +23,11 @@ sources() {
 		echo analyzer/imap.c analyzer/imap_head.c analyzer/imap_token.c \
 		     analyzer/imap_cmd.c analyzer/dec.c analyzer/mem.c analyzer/hash.c \
 		     analyzer/findings.c analyzer/imt_limits.c ;;
+	fuzz_mime_scan)
+		echo analyzer/mime_scan.c analyzer/imt_limits.c ;;
+	fuzz_tls)
+		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c analyzer/mem.c \
+		     analyzer/hash.c analyzer/findings.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
 		ls analyzer/*.c | grep -v '^analyzer/main\.c$' | tr '\n' ' ' ;;
@@ -44,11 +49,14 @@ for h in tests/fuzz/fuzz_*.c; do
 	# shellcheck disable=SC2086
 	libs=
 	extra=
-	[ "$name" = fuzz_pipeline ] && libs="-lpcap -ljson-c -lz" &&
+	[ "$name" = fuzz_pipeline ] &&
+		libs="-lpcap -ljson-c -lz $(pkg-config --libs libcrypto gmime-3.0)" &&
 		extra="-max_len=65536"
+	[ "$name" = fuzz_mime_scan ] && libs="$(pkg-config --libs gmime-3.0)"
+	[ "$name" = fuzz_tls ] && libs="-lcrypto"
 	# shellcheck disable=SC2086
 	if ! $cc -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude -Ianalyzer \
-	    $(pkg-config --cflags libpcap json-c zlib 2>/dev/null) \
+	    $(pkg-config --cflags libpcap json-c zlib libcrypto gmime-3.0 2>/dev/null) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o "$out/$name" "$h" $src $libs; then
 		echo "fuzz: $name: build failed" >&2

@@ -38,7 +38,7 @@ static void *p_open(void *user, const struct tcp_flow_info *info)
 	return &C;
 }
 
-static int p_data(void *flow, enum tcp_dir dir, const uint8_t *data,
+static int p_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		  size_t len, uint64_t offset, const struct tcp_meta *m)
 {
 	(void)flow, (void)dir, (void)data, (void)offset, (void)m;
@@ -46,7 +46,7 @@ static int p_data(void *flow, enum tcp_dir dir, const uint8_t *data,
 	return 0;
 }
 
-static void p_gap(void *flow, enum tcp_dir dir, uint64_t offset,
+static void p_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		  uint64_t bytes, const struct tcp_meta *m)
 {
 	(void)flow, (void)dir, (void)offset, (void)m;

@@ -1,0 +1,535 @@
+/*
+ * mime.c - summaries of extracted messages and their attachments (mime.h).
+ *
+ * Order of work for one message: mime_scan() reads the file once and
+ * says how many of its bytes GMime may see (all of them unless a cap
+ * was passed); GMime parses those bytes from the file descriptor, its
+ * parts' content left on disk as substreams; the header fields are read
+ * from the message; GMime's part iterator walks the tree (no recursion
+ * here); each attachment is decoded through a GMime filter stream in
+ * blocks, hashed, and written to a temporary file in DIR/attachments/
+ * that is then linked under its SHA-256 (linkat fails on an existing
+ * name, so a known attachment is never rewritten) and unlinked.
+ */
+#include "mime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "mem.h"
+#include "mime_scan.h"
+#include "sha256.h"
+
+#define MIME_ATT_DIR   "attachments"
+#define MIME_BLOCK     (64u << 10)
+
+struct mime {
+	struct extract *x;
+	GMimeParserOptions *opts;
+	int attfd;               /* DIR/attachments, opened on first use */
+	uint64_t tmp_seq;
+	uint32_t warnings;       /* of the parse in progress */
+	unsigned char *block;
+};
+
+/* Milliseconds of a monotonic clock, for the per-message time cap. */
+static uint64_t mime_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+static const char *const limit_names[] = {
+#define MIME_LIMIT_NAME(e, name) name,
+	MIME_LIMITS(MIME_LIMIT_NAME)
+#undef MIME_LIMIT_NAME
+};
+
+const char *mime_limit_name(unsigned bit)
+{
+	return bit < MIME_L__COUNT ? limit_names[bit] : "unknown";
+}
+
+static void mime_warning(gint64 offset, GMimeParserWarning code,
+			 const gchar *item, gpointer user)
+{
+	struct mime *m = user;
+
+	(void)offset;
+	(void)code;
+	(void)item;
+	if (m->warnings < UINT32_MAX)
+		m->warnings++;
+}
+
+struct mime *mime_new(struct extract *x)
+{
+	struct mime *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->block = malloc(MIME_BLOCK);
+	if (m->block == NULL) {
+		free(m);
+		return NULL;
+	}
+	g_mime_init();
+	m->x = x;
+	m->attfd = -1;
+	m->opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(m->opts, mime_warning, m);
+	return m;
+}
+
+void mime_free(struct mime *m)
+{
+	if (m == NULL)
+		return;
+	if (m->attfd >= 0)
+		close(m->attfd);
+	g_mime_parser_options_free(m->opts);
+	free(m->block);
+	free(m);
+	/* No g_mime_shutdown(): GMime 3.2 cannot be initialised again after
+	 * it (its charset tables stay gone), and a later extraction in the
+	 * same process would need it.  What g_mime_init() built stays
+	 * reachable, read-only, until the process exits. */
+}
+
+/* ---- text ----------------------------------------------------------------- */
+
+/*
+ * A copy of s cut to MIME_TEXT_MAX bytes, not inside a UTF-8 sequence;
+ * with `controls`, bytes below 0x20 and DEL become '_'.  NULL for NULL
+ * (and when out of memory: the field is then left out).
+ */
+static char *mime_text(const char *s, int controls)
+{
+	size_t n;
+	char *t;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	if (n > MIME_TEXT_MAX) {
+		n = MIME_TEXT_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	t = malloc(n + 1);
+	if (t == NULL)
+		return NULL;
+	memcpy(t, s, n);
+	t[n] = '\0';
+	if (controls)
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+				t[i] = '_';
+	return t;
+}
+
+static char *mime_addresses(InternetAddressList *l)
+{
+	char *g, *t;
+
+	if (l == NULL || internet_address_list_length(l) == 0)
+		return NULL;
+	g = internet_address_list_to_string(l, NULL, FALSE);
+	t = mime_text(g, 0);
+	g_free(g);
+	return t;
+}
+
+static char *mime_type_of(GMimeObject *o)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	char *g, *t;
+
+	if (ct == NULL)
+		return NULL;
+	g = g_mime_content_type_get_mime_type(ct);
+	t = mime_text(g, 1);
+	g_free(g);
+	return t;
+}
+
+/* ---- attachments -------------------------------------------------------------- */
+
+static int mime_attdir(struct mime *m)
+{
+	int dfd = extract_dirfd(m->x);
+
+	if (m->attfd >= 0)
+		return 0;
+	if (mkdirat(dfd, MIME_ATT_DIR, 0700) != 0 && errno != EEXIST)
+		return extract_fail(m->x, MIME_ATT_DIR, errno);
+	m->attfd = openat(dfd, MIME_ATT_DIR,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (m->attfd < 0)
+		return extract_fail(m->x, MIME_ATT_DIR, errno);
+	return 0;
+}
+
+/* The content of part, decoded, as a stream to read (a new reference),
+ * or NULL when it has none. */
+static GMimeStream *mime_decoded(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeContentEncoding enc;
+	GMimeStream *raw, *f;
+
+	if (w == NULL || (raw = g_mime_data_wrapper_get_stream(w)) == NULL)
+		return NULL;
+	g_mime_stream_reset(raw);
+	f = g_mime_stream_filter_new(raw);
+	enc = g_mime_data_wrapper_get_encoding(w);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 ||
+	    enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), dec);
+		g_object_unref(dec);
+	}
+	return f;
+}
+
+/*
+ * Decodes part into DIR/attachments/<sha256>, filling a's size, sha256,
+ * path and complete.  Returns 0, or -1 when writing failed.
+ */
+static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
+		      unsigned *limits, struct mime_attachment *a)
+{
+	char tmp[64], tpath[80];
+	struct sha256 h;
+	GMimeStream *in;
+	int fd, rc = 0;
+
+	a->complete = 1;
+	if (mime_attdir(m) != 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%" PRIu64, (long)getpid(), m->tmp_seq++);
+	snprintf(tpath, sizeof(tpath), MIME_ATT_DIR "/%s", tmp);
+	fd = openat(m->attfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+	if (fd < 0)
+		return extract_fail(m->x, tpath, errno);
+	if (sha256_init(&h) != 0) {
+		close(fd);
+		unlinkat(m->attfd, tmp, 0);
+		return extract_fail(m->x, tpath, ENOMEM);
+	}
+	in = mime_decoded(part);
+	while (in != NULL) {
+		ssize_t k = g_mime_stream_read(in, (char *)m->block, MIME_BLOCK);
+
+		if (k <= 0) {
+			/* A read error leaves the attachment short. */
+			if (k < 0)
+				a->complete = 0;
+			break;
+		}
+		sha256_update(&h, m->block, (size_t)k);
+		a->size += (uint64_t)k;
+		if (extract_write_all(fd, m->block, (size_t)k) != 0) {
+			rc = extract_fail(m->x, tpath, errno);
+			break;
+		}
+		if (mime_now_ms() >= deadline) {
+			*limits |= 1u << MIME_L_TIME;
+			a->complete = 0;
+			break;
+		}
+	}
+	if (in != NULL)
+		g_object_unref(in);
+	sha256_final_hex(&h, a->sha256);
+	snprintf(a->path, sizeof(a->path), MIME_ATT_DIR "/%s", a->sha256);
+	if (close(fd) != 0 && rc == 0)
+		rc = extract_fail(m->x, tpath, errno);
+	/* An existing file of that name has the same content: kept as is. */
+	if (rc == 0 && linkat(m->attfd, tmp, m->attfd, a->sha256, 0) != 0 &&
+	    errno != EEXIST)
+		rc = extract_fail(m->x, a->path, errno);
+	unlinkat(m->attfd, tmp, 0);
+	return rc;
+}
+
+static int mime_is_attachment(GMimeObject *o, GMimeObject *body)
+{
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(o);
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+
+	if (d != NULL && g_mime_content_disposition_is_attachment(d))
+		return 1;
+	if (g_mime_part_get_filename(GMIME_PART(o)) != NULL)
+		return 1;
+	/* A body part that is not text, other than the message's only
+	 * part, is an attachment (an inline image, a calendar file). */
+	return o != body && ct != NULL && !g_mime_content_type_is_type(ct, "text", "*");
+}
+
+/* One more attachment, zeroed; attachments are parts, so the parts cap
+ * bounds the array.  Returns 0, or -1 when out of memory. */
+static int mime_add(struct mime_summary *s, size_t *cap, size_t max)
+{
+	if (mem_grow(&s->att, cap, s->natt + 1, sizeof(*s->att), 4, max) != 0)
+		return -1;
+	memset(&s->att[s->natt], 0, sizeof(s->att[0]));
+	s->natt++;
+	return 0;
+}
+
+/* Walks the parts and stores the attachments. */
+static int mime_walk(struct mime *m, GMimeMessage *msg, uint64_t deadline,
+		     struct mime_summary *s)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	size_t cap = 0, max = extract_limits(m->x)->max_mime_parts;
+	GMimePartIter *it;
+	int rc = 0;
+
+	if (body == NULL)
+		return 0;
+	it = g_mime_part_iter_new((GMimeObject *)msg);
+	for (int ok = g_mime_part_iter_is_valid(it); ok && rc == 0;
+	     ok = g_mime_part_iter_next(it)) {
+		GMimeObject *o = g_mime_part_iter_get_current(it);
+		struct mime_attachment *a;
+		char *path;
+
+		if (!GMIME_IS_PART(o) || !mime_is_attachment(o, body))
+			continue;
+		if (mime_now_ms() >= deadline) {
+			s->limits |= 1u << MIME_L_TIME;
+			break;
+		}
+		/* The scan keeps GMime's parts within the cap; should GMime
+		 * ever see more, the cap still holds here. */
+		if (s->natt >= max) {
+			s->limits |= 1u << MIME_L_PARTS;
+			break;
+		}
+		if (mime_add(s, &cap, max) != 0) {
+			rc = extract_fail(m->x, "(summary)", ENOMEM);
+			break;
+		}
+		a = &s->att[s->natt - 1];
+		path = g_mime_part_iter_get_path(it);
+		a->part = mime_text(path, 1);
+		g_free(path);
+		a->filename = mime_text(g_mime_part_get_filename(GMIME_PART(o)), 1);
+		a->content_type = mime_type_of(o);
+		rc = mime_store(m, GMIME_PART(o), deadline, &s->limits, a);
+	}
+	g_mime_part_iter_free(it);
+	return rc;
+}
+
+/* ---- the summary ---------------------------------------------------------------- */
+
+static void mime_opt_string(struct imt_event *ev, const char *key, const char *v)
+{
+	extract_json_text(ev, key, v, v != NULL ? strlen(v) : 0);
+}
+
+void mime_summary_members(struct imt_event *ev, const struct extract_result *obj,
+			  const struct mime_summary *s)
+{
+	event_cstring(ev, "path", obj->path);
+	event_u64(ev, "session", obj->session);
+	event_ascii(ev, "sha256", obj->sha256, 64);
+	mime_opt_string(ev, "from", s->from);
+	mime_opt_string(ev, "to", s->to);
+	mime_opt_string(ev, "cc", s->cc);
+	mime_opt_string(ev, "subject", s->subject);
+	mime_opt_string(ev, "date", s->date);
+	mime_opt_string(ev, "message_id", s->message_id);
+	mime_opt_string(ev, "content_type", s->content_type);
+	event_array(ev, "attachments");
+	for (size_t i = 0; i < s->natt; i++) {
+		const struct mime_attachment *a = &s->att[i];
+
+		event_object(ev, NULL);
+		mime_opt_string(ev, "part", a->part);
+		mime_opt_string(ev, "filename", a->filename);
+		mime_opt_string(ev, "content_type", a->content_type);
+		event_u64(ev, "size", a->size);
+		event_ascii(ev, "sha256", a->sha256, 64);
+		event_cstring(ev, "file", a->path);
+		event_bool(ev, "complete", a->complete);
+		event_close(ev);
+	}
+	event_close(ev);
+	event_u64(ev, "parts", s->parts);
+	event_u64(ev, "depth", s->depth);
+	event_u64(ev, "warnings", s->warnings);
+	event_u64(ev, "size", s->size);
+	event_u64(ev, "parsed", s->parsed);
+	extract_json_names(ev, "limits", s->limits, limit_names, MIME_L__COUNT);
+}
+
+static int mime_record(struct mime *m, const struct extract_result *obj,
+		       const struct mime_summary *s)
+{
+	struct imt_event ev;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	/* Not an event: the type given here is never written. */
+	event_begin(&ev, EV_SESSION_START, 0);
+	event_ascii(&ev, "record", "message", 7);
+	mime_summary_members(&ev, obj, s);
+	if (event_end(&ev) != 0)
+		rc = extract_fail(m->x, "manifest.ndjson", ENOMEM);
+	else
+		rc = extract_manifest_write(m->x, ev.text, ev.len);
+	event_release(&ev);
+	return rc;
+}
+
+static void mime_report(struct mime *m, const struct extract_result *obj,
+			const struct mime_summary *s)
+{
+	for (unsigned b = 0; b < MIME_L__COUNT; b++) {
+		char detail[256];
+		struct imt_finding_report f = {
+			.id = F_LIMIT_REACHED, .dir = -1, .limit = limit_names[b],
+			.value = s->parsed, .detail = detail,
+		};
+
+		if (!(s->limits & (1u << b)))
+			continue;
+		snprintf(detail, sizeof(detail),
+			 "message %.120s: MIME read up to byte %" PRIu64 " of %" PRIu64
+			 "; the rest is not summarized", obj->path, s->parsed, s->size);
+		extract_report(m->x, obj->session, &f);
+	}
+}
+
+static void mime_headers(GMimeMessage *msg, struct mime_summary *s)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+
+	s->from = mime_addresses(g_mime_message_get_from(msg));
+	s->to = mime_addresses(g_mime_message_get_to(msg));
+	s->cc = mime_addresses(g_mime_message_get_cc(msg));
+	s->subject = mime_text(g_mime_message_get_subject(msg), 0);
+	s->date = mime_text(g_mime_object_get_header((GMimeObject *)msg, "Date"), 0);
+	s->message_id = mime_text(g_mime_message_get_message_id(msg), 0);
+	if (body != NULL)
+		s->content_type = mime_type_of(body);
+}
+
+/* Reads the message at fd through a scan (mime_scan.h): how much of it
+ * GMime may be given.  Returns 0, or -1 (errno set). */
+static int mime_measure(struct mime *m, int fd, uint64_t deadline,
+			struct mime_scan_result *r)
+{
+	struct mime_scan *sc = mime_scan_new(extract_limits(m->x));
+	int rc = 0;
+
+	if (sc == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (;;) {
+		ssize_t k = read(fd, m->block, MIME_BLOCK);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -1;
+			break;
+		}
+		if (k == 0 || mime_scan_feed(sc, m->block, (size_t)k))
+			break;
+		if (mime_now_ms() >= deadline)
+			mime_scan_stop(sc, MIME_L_TIME);
+	}
+	mime_scan_finish(sc, r);
+	mime_scan_free(sc);
+	return rc;
+}
+
+int mime_summarize(struct mime *m, const struct extract_result *obj,
+		   struct mime_summary *s)
+{
+	const struct imt_limits *lim = extract_limits(m->x);
+	uint64_t deadline = mime_now_ms() + lim->mime_time_ms;
+	struct mime_scan_result sr;
+	GMimeStream *fs, *st;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	struct stat sb;
+	int fd, rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (extract_error(m->x) != NULL)
+		return -1;
+	fd = openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || mime_measure(m, fd, deadline, &sr) != 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		return -1;
+	}
+	s->size = (uint64_t)sb.st_size;
+	s->parsed = sr.cut;
+	s->parts = sr.parts;
+	s->depth = sr.depth;
+	s->limits = sr.limits;
+	fs = g_mime_stream_fs_new(fd);          /* owns fd from here */
+	st = fs;
+	if (sr.cut < s->size)
+		st = g_mime_stream_substream(fs, 0, (gint64)sr.cut);
+	parser = g_mime_parser_new_with_stream(st);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	m->warnings = 0;
+	msg = g_mime_parser_construct_message(parser, m->opts);
+	s->warnings = m->warnings;
+	if (msg != NULL) {
+		mime_headers(msg, s);
+		rc = mime_walk(m, msg, deadline, s);
+		g_object_unref(msg);
+	}
+	g_object_unref(parser);
+	if (st != fs)
+		g_object_unref(st);
+	g_object_unref(fs);
+	mime_report(m, obj, s);
+	if (rc == 0)
+		rc = mime_record(m, obj, s);
+	return rc;
+}
+
+void mime_summary_free(struct mime_summary *s)
+{
+	for (size_t i = 0; i < s->natt; i++) {
+		free(s->att[i].part);
+		free(s->att[i].filename);
+		free(s->att[i].content_type);
+	}
+	free(s->att);
+	free(s->from);
+	free(s->to);
+	free(s->cc);
+	free(s->subject);
+	free(s->date);
+	free(s->message_id);
+	free(s->content_type);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,70 @@
+/*
+ * sess_caps.c - a server's capabilities (see sess_caps.h).
+ */
+#include <string.h>
+
+#include "sess_caps.h"
+
+int sess_caps_has(const struct sess_caps *c, const char *name)
+{
+	char key[64];
+	size_t n = strlen(name);
+
+	if (!c->known || n + 3 > sizeof(key))
+		return 0;
+	key[0] = ' ';
+	memcpy(key + 1, name, n);
+	key[n + 1] = ' ';
+	key[n + 2] = '\0';
+	return strstr(c->list, key) != NULL;
+}
+
+int sess_caps_known(const struct sess_caps *c)
+{
+	return c->known;
+}
+
+void sess_caps_set(struct sess_caps *c, const char *text, size_t len)
+{
+	size_t o = 0;
+
+	c->list[o++] = ' ';
+	for (size_t i = 0; i < len && o + 2 < sizeof(c->list); i++) {
+		char ch = text[i];
+
+		if (ch == ' ' && c->list[o - 1] == ' ')
+			continue;
+		c->list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	if (c->list[o - 1] != ' ')
+		c->list[o++] = ' ';
+	c->list[o] = '\0';
+	c->known = 1;
+}
+
+void sess_caps_forget(struct sess_caps *c)
+{
+	c->list[0] = '\0';
+	c->known = 0;
+}
+
+void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
+		     const char *key)
+{
+	const char *p = c->list;
+
+	event_array(ev, key);
+	while (*p != '\0') {
+		const char *e;
+
+		while (*p == ' ')
+			p++;
+		e = strchr(p, ' ');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e > p)
+			event_string(ev, NULL, p, (size_t)(e - p) < 256 ? (size_t)(e - p) : 256);
+		p = e;
+	}
+	event_close(ev);
+}

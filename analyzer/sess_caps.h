@@ -1,0 +1,41 @@
+/*
+ * sess_caps.h - the capabilities a server announced (RFC 3501 §6.1.1,
+ * §7.2.1), from a CAPABILITY response or a [CAPABILITY] response code.
+ *
+ * Kept as upper-case text " CAP1 CAP2 " so that a whole name is found
+ * as " NAME ".  Each announcement replaces the one before; after
+ * STARTTLS succeeds the list is forgotten (§6.2.1: what was learnt
+ * before TLS must not be trusted after it).  Plain data: no events.
+ */
+#ifndef IMT_SESS_CAPS_H
+#define IMT_SESS_CAPS_H
+
+#include <stddef.h>
+
+#include "event.h"
+
+#define SESS_CAPS_MAX      2048
+
+struct sess_caps {
+	char list[SESS_CAPS_MAX];        /* " CAP1 CAP2 ", upper case */
+	int known;                       /* an announcement was seen */
+};
+
+/* True when the capabilities are known and hold name (upper case). */
+int sess_caps_has(const struct sess_caps *c, const char *name);
+
+/* True when an announcement was seen (and not forgotten since). */
+int sess_caps_known(const struct sess_caps *c);
+
+/* Replaces the list with the space-separated names in text[0..len),
+ * cut at SESS_CAPS_MAX. */
+void sess_caps_set(struct sess_caps *c, const char *text, size_t len);
+
+/* Forgets the list: nothing is known until the next announcement. */
+void sess_caps_forget(struct sess_caps *c);
+
+/* Writes the list as an array of strings under key into ev. */
+void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
+		     const char *key);
+
+#endif

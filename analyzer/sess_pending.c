@@ -1,0 +1,138 @@
+/*
+ * sess_pending.c - outstanding commands and completed tags (see
+ * sess_pending.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sess_pending.h"
+#include "hash.h"
+#include "mem.h"
+
+enum sess_status sess_status_of(const char *name)
+{
+	if (strcmp(name, "OK") == 0) return SESS_OK;
+	if (strcmp(name, "NO") == 0) return SESS_NO;
+	if (strcmp(name, "BAD") == 0) return SESS_BAD;
+	return SESS_OTHER;
+}
+
+const char *sess_status_name(enum sess_status st)
+{
+	static const char *const names[SESS_NSTATUS] = { "OK", "NO", "BAD", "other" };
+
+	return st < SESS_NSTATUS ? names[st] : "other";
+}
+
+/* The hash that identifies a tag among the completed ones; never 0, which
+ * marks an empty slot.  The seed is fixed: a collision would raise
+ * tag-reused, and the same capture must give the same findings in every
+ * run. */
+static uint32_t tag_hash(const char *tag)
+{
+	return (uint32_t)hash_bytes(0, tag, strlen(tag)) | 1;
+}
+
+struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
+				  size_t *dropped_r)
+{
+	*dropped_r = 0;
+	if (p->n >= max && max > 0) {
+		/* The oldest eighth goes at once, so a client that never
+		 * waits costs one memmove per max/8 commands, not one per
+		 * command. */
+		size_t drop = max / 8 > 0 ? max / 8 : 1;
+
+		memmove(p->cmds, p->cmds + drop, (p->n - drop) * sizeof(*p->cmds));
+		p->n -= drop;
+		*dropped_r = drop;
+	}
+	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 8,
+		     SIZE_MAX) != 0)
+		return NULL;
+	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
+	return &p->cmds[p->n++];
+}
+
+struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
+				   size_t len)
+{
+	/* Cheap tests first: up to max-pending entries are scanned for
+	 * every command and result.  len <= SESS_TAG_MAX, so t[len] is in
+	 * the array. */
+	for (size_t i = 0; i < p->n; i++) {
+		const char *t = p->cmds[i].tag;
+
+		if (t[len] == '\0' && (len == 0 || t[len - 1] == tag[len - 1]) &&
+		    memcmp(t, tag, len) == 0 && strlen(t) == len)
+			return &p->cmds[i];
+	}
+	return NULL;
+}
+
+void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
+			   struct sess_cmd *done_r)
+{
+	size_t i = (size_t)(c - p->cmds);
+
+	*done_r = *c;
+	memmove(&p->cmds[i], &p->cmds[i + 1], (p->n - i - 1) * sizeof(*c));
+	p->n--;
+	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(done_r->tag);
+}
+
+int sess_pending_tag_completed(const struct sess_pending *p, const char *tag)
+{
+	/* Only the slots written so far: most sessions use a few. */
+	uint64_t used = p->nrecent < SESS_RECENT_TAGS ? p->nrecent : SESS_RECENT_TAGS;
+	uint32_t h = tag_hash(tag);
+
+	for (uint64_t i = 0; i < used; i++)
+		if (p->recent[i] == h)
+			return 1;
+	return 0;
+}
+
+struct sess_cmd *sess_pending_newest_of(struct sess_pending *p, enum imap_cmd a,
+					enum imap_cmd b)
+{
+	for (size_t i = p->n; i-- > 0;)
+		if (p->cmds[i].cmd == a || p->cmds[i].cmd == b)
+			return &p->cmds[i];
+	return NULL;
+}
+
+struct sess_cmd *sess_pending_newest(struct sess_pending *p)
+{
+	return p->n > 0 ? &p->cmds[p->n - 1] : NULL;
+}
+
+const char *sess_pending_only_tag(const struct sess_pending *p)
+{
+	return p->n == 1 ? p->cmds[0].tag : NULL;
+}
+
+int sess_pending_has_msn(const struct sess_pending *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->cmds[i].msn_fetch)
+			return 1;
+	return 0;
+}
+
+size_t sess_pending_count(const struct sess_pending *p)
+{
+	return p->n;
+}
+
+const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i)
+{
+	return &p->cmds[i];
+}
+
+void sess_pending_free(struct sess_pending *p)
+{
+	free(p->cmds);
+	p->cmds = NULL;
+	p->n = p->cap = 0;
+}

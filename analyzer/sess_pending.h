@@ -1,0 +1,97 @@
+/*
+ * sess_pending.h - a session's outstanding commands and its memory of
+ * completed tags, and the statuses that complete them.
+ *
+ * RFC 3501 §2.2.1: the client gives each command a tag that is unique
+ * while the command is outstanding; §2.2.2: the server completes it
+ * with a tagged result carrying that tag, in any order (commands may be
+ * pipelined, §5.5).  The list keeps the commands oldest first; a tag is
+ * remembered (as a hash, never 0) once its command completed, so that a
+ * later command reusing it can be told apart from one that collides
+ * with an outstanding command.  Plain data: no events, no session.
+ */
+#ifndef IMT_SESS_PENDING_H
+#define IMT_SESS_PENDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap_cmd.h"
+
+#define SESS_TAG_MAX       64
+#define SESS_NAME_MAX      48
+#define SESS_MAILBOX_MAX   256
+#define SESS_RECENT_TAGS   256     /* completed tags remembered for tag-reused */
+
+/* The status of a tagged result (RFC 3501 §7.1); anything else is
+ * SESS_OTHER.  Indexes the per-status counters. */
+enum sess_status { SESS_OK, SESS_NO, SESS_BAD, SESS_OTHER, SESS_NSTATUS };
+
+/* The status named by a result's status word (already upper case). */
+enum sess_status sess_status_of(const char *name);
+/* "OK", "NO", "BAD" or "other". */
+const char *sess_status_name(enum sess_status st);
+
+struct sess_cmd {
+	char tag[SESS_TAG_MAX + 1];
+	char name[SESS_NAME_MAX];
+	enum imap_cmd cmd;
+	uint64_t frame;
+	int64_t ts_sec;
+	uint32_t ts_nsec;
+	uint64_t offset;
+	char mailbox[SESS_MAILBOX_MAX];  /* SELECT/EXAMINE/COPY/APPEND target */
+	int msn_fetch;                   /* FETCH/STORE/SEARCH by number */
+};
+
+struct sess_pending {
+	struct sess_cmd *cmds;           /* outstanding, oldest first */
+	size_t n, cap;
+	uint32_t recent[SESS_RECENT_TAGS];  /* hashes of completed tags */
+	uint64_t nrecent;        /* tags ever remembered (slot = nrecent % SESS_RECENT_TAGS) */
+};
+
+/* Appends a zeroed command.  When max (0: no limit) commands are
+ * outstanding already, the oldest eighth are forgotten first and
+ * *dropped_r says how many (0 otherwise).  Returns NULL only when out of
+ * memory. */
+struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
+				  size_t *dropped_r);
+
+/* The outstanding command tagged tag[0..len) (len <= SESS_TAG_MAX), or
+ * NULL. */
+struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
+				   size_t len);
+
+/* Takes c (from this list) out of it into *done_r and remembers its tag
+ * as completed. */
+void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
+			   struct sess_cmd *done_r);
+
+/* True when tag belongs to a command that completed (among the last
+ * SESS_RECENT_TAGS). */
+int sess_pending_tag_completed(const struct sess_pending *p, const char *tag);
+
+/* The newest outstanding command whose command is a or b, or NULL. */
+struct sess_cmd *sess_pending_newest_of(struct sess_pending *p, enum imap_cmd a,
+					enum imap_cmd b);
+
+/* The newest outstanding command, or NULL. */
+struct sess_cmd *sess_pending_newest(struct sess_pending *p);
+
+/* The tag of the only outstanding command, or NULL when there are none
+ * or several (an untagged response then answers no one command). */
+const char *sess_pending_only_tag(const struct sess_pending *p);
+
+/* True when a command that names messages by number is outstanding. */
+int sess_pending_has_msn(const struct sess_pending *p);
+
+/* The number of outstanding commands, and the i-th (oldest first;
+ * i < the number). */
+size_t sess_pending_count(const struct sess_pending *p);
+const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i);
+
+/* Frees the list; the struct may be reused zeroed. */
+void sess_pending_free(struct sess_pending *p);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * sess_session.h - the engine and the session record, shared by the
+ * files that give IMAP elements their meaning (sess_client.c,
+ * sess_server.c), keep the state (sess_state.c), write the events
+ * (sess_event.c) and run the flows (session.c).
+ *
+ * The parts with a life of their own are kept in their own modules,
+ * each behind its header, and the record only holds them: the stream
+ * layers (sess_stream.h), the outstanding commands (sess_pending.h), the
+ * capabilities (sess_caps.h), the memory across sessions
+ * (sess_memory.h).  What stays here is what the protocol rules share:
+ * where the session stands, the selected mailbox, the exchanges in
+ * progress and the counters of session_end.
+ */
+#ifndef IMT_SESS_SESSION_H
+#define IMT_SESS_SESSION_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "imt_dir.h"
+#include "sess_caps.h"
+#include "sess_memory.h"
+#include "sess_pending.h"
+#include "sess_stream.h"
+#include "session.h"
+
+#define SESS_USER_MAX      128
+#define SESS_UIDV_SLOTS    32      /* mailboxes whose UIDVALIDITY is remembered */
+#define SESS_EVENT_POOL    4       /* events being built at once */
+
+enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
+
+struct session;
+
+/* What a parser's callbacks are given: its session and direction. */
+struct sess_side {
+	struct session *s;
+	enum imt_dir d;
+};
+
+/* The state of RFC 3501 §3, kept by sess_state.c. */
+struct sess_state {
+	unsigned now;                    /* ST_ bit, 0 = not known (mid-stream) */
+	unsigned expect;                 /* the state once pending commands succeed */
+};
+
+struct session {
+	struct sess_engine *e;
+	uint64_t id;
+	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
+	/* "session":N,"client":"...","server":"..." of every event, made
+	 * once the session has its number (sess_ev_new). */
+	char ev_prefix[64 + 2 * IP_ENDPOINT_STRLEN];
+	size_t ev_prefix_len;
+	uint64_t ev_prefix_id;
+	struct ip_endpoint cl, sv;
+	int midstream;
+	enum tcp_orient how;
+	const char *recognized_by;
+	struct tcp_meta first, cur;
+	struct sess_side side[IMT_NDIRS];
+	struct sess_stream io;
+	struct sess_pending pending;
+	struct sess_caps caps;
+	struct sess_state st;
+
+	int greeted;                     /* server's first line seen */
+	int client_spoke;
+	int starttls_offered;            /* in this session, before TLS */
+	int starttls_refused;
+	int idle;                        /* IDLE active */
+	int auth_active;                 /* AUTHENTICATE exchange in progress */
+	enum sess_sasl_mech auth_mech;
+	int auth_step;                   /* client lines sent in the exchange */
+	int logout_sent;
+	int bye_seen;
+	int logout_done;
+	int utf8;
+	int qresync;
+	int gap_seen[IMT_NDIRS];
+	int pending_told;                /* max-pending reported (once) */
+	char user[SESS_USER_MAX];
+
+	/* Selected mailbox. */
+	char mailbox[SESS_MAILBOX_MAX];
+	int read_only;
+	int exists_known;
+	uint64_t exists;
+	int uidnext_known;
+	uint64_t uidnext;
+	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
+	uint64_t last_fetch_msn, last_fetch_uid;
+	uint64_t uidv_hash[SESS_UIDV_SLOTS];
+	uint64_t uidv_value[SESS_UIDV_SLOTS];
+	unsigned uidv_next;
+
+	/* Literal synchronisation (client side). */
+	int lit_waiting;                 /* sync literal announced, no "+" yet */
+	int lit_late;                    /* its data went early; a "+" may follow */
+	uint64_t lit_frame;
+
+	/* Counters for session_end. */
+	uint64_t commands;
+	uint64_t results[SESS_NSTATUS];
+	uint64_t violations[4];          /* by severity */
+};
+
+struct sess_engine {
+	struct sess_config cfg;
+	struct output *out;
+	uint64_t next_id;
+	uint64_t sessions, ignored_flows;
+	uint64_t totals_violations[4];
+	uint8_t *zbuf;                   /* inflate output, SESS_ZBUF bytes */
+	struct sess_memory memory;
+	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
+	unsigned events_busy;
+	struct imt_event event_spill;    /* muted: past the pool (a bug) */
+};
+
+/* The parser of direction d. */
+static inline struct imap_parser *sess_parser(const struct session *s, enum imt_dir d)
+{
+	return sess_stream_parser(&s->io, d);
+}
+
+#endif
