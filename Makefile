@@ -47,6 +47,17 @@ $(BUILD)/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(IMT_CFLAGS) $(SAN) $(CFLAGS) -c -o $@ $<
 
+# The html report's script and style, compiled in as C strings ("?"
+# escaped so that no trigraph can form).
+$(BUILD)/gen/out_html_assets.h: analyzer/out_html.js analyzer/out_html.css
+	@mkdir -p $(dir $@)
+	{ for f in js css; do echo "static const char out_html_$$f[] ="; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/?/\\?/g; s/^/"/; s/$$/\\n"/' analyzer/out_html.$$f; \
+	  echo ";"; done; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/out_html.o: $(BUILD)/gen/out_html_assets.h
+$(BUILD)/out_html.o: IMT_CFLAGS += -I$(BUILD)/gen
+
 $(BUILD)/libimt.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ struct pipeline {
 	struct cap_reader *cap;
 	int progress;
 	time_t last_progress;
+	struct timespec started;
+	uint64_t total_size;     /* bytes of all captures; 0: not known */
 	int linktype_error;
 	char errmsg[512];
 };
@@ -54,7 +57,11 @@ static void usage(FILE *fp)
 "\n"
 "output:\n"
 "  -o FILE               write to FILE instead of standard output\n"
-"  -F ndjson|json|text   format (default: text on a terminal, else ndjson)\n"
+"  -F ndjson|json|text|html\n"
+"                        format (default: text on a terminal, else ndjson);\n"
+"                        html: one self-contained report to open in a browser\n"
+"  --color=WHEN          text in colour: auto (a terminal, unless NO_COLOR is\n"
+"                        set; the default), always, never\n"
 "  --violations-only     only violation events (plus session_start/_end)\n"
 "  --summary             one summary per session and the capture totals\n"
 "  --show-secrets        do not redact passwords and SASL payloads\n"
@@ -156,15 +163,71 @@ static void on_ip_finding(void *user, const struct imt_finding_report *f)
 		sess_engine_global_finding(pl->eng, f, 0, 0, 0);
 }
 
+/* Bytes of the capture files read so far, as near as the reader's
+ * counters tell: captured bytes plus the per-packet record header of the
+ * format (16 bytes in pcap; pcapng's blocks are larger, so the estimate
+ * errs low, and the percentage is held below 100 until the end).  For a
+ * gzip file this counts the bytes it inflates to (capture_size()). */
+static uint64_t progress_done(const struct cap_stats *cs)
+{
+	return cs->bytes + 16 * cs->frames + 24 * cs->files;
+}
+
+/* The bytes a capture file holds, for the progress line: its size, or
+ * for a gzip file the size it inflates to, which the gzip trailer gives
+ * (modulo 4 GiB: a trailer that says less than the file's own size has
+ * wrapped, and the size is not known).  0 when not known. */
+static uint64_t capture_size(const char *path)
+{
+	struct stat st;
+	unsigned char magic[2], isize[4];
+	uint64_t size = 0;
+	FILE *fp;
+
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	if (fread(magic, 1, 2, fp) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		size = (uint64_t)st.st_size;
+	} else if (st.st_size >= 18 && fseeko(fp, -4, SEEK_END) == 0 &&
+		   fread(isize, 1, 4, fp) == 4) {
+		size = (uint64_t)isize[0] | (uint64_t)isize[1] << 8 |
+		       (uint64_t)isize[2] << 16 | (uint64_t)isize[3] << 24;
+		if (size < (uint64_t)st.st_size)
+			size = 0;
+	}
+	fclose(fp);
+	return size;
+}
+
 static void show_progress(struct pipeline *pl, int final)
 {
 	struct cap_stats cs;
 	struct tcp_stats ts;
+	struct timespec now;
+	double secs, done, pct;
+	char eta[96] = "";
 
 	cap_reader_stats(pl->cap, &cs);
 	tcp_reasm_stats(pl->tcp, &ts);
-	fprintf(stderr, "\rimaptrace: %llu frames, %.1f MB, %llu flows open   %s",
-		(unsigned long long)cs.frames, (double)cs.bytes / 1e6,
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - pl->started.tv_sec) +
+	       (double)(now.tv_nsec - pl->started.tv_nsec) / 1e9;
+	done = (double)progress_done(&cs);
+	if (pl->total_size > 0 && secs > 0) {
+		pct = final ? 100 : 100 * done / (double)pl->total_size;
+		if (pct > 99)
+			pct = final ? 100 : 99;
+		snprintf(eta, sizeof(eta), "%3.0f%%, %.1f MB/s, %.0f s left, ", pct,
+			 done / secs / 1e6,
+			 final || done >= (double)pl->total_size ? 0 :
+			 ((double)pl->total_size - done) / (done / secs));
+	} else if (secs > 0) {
+		snprintf(eta, sizeof(eta), "%.1f MB/s, ", done / secs / 1e6);
+	}
+	fprintf(stderr, "\rimaptrace: %s%llu frames, %.1f MB, %llu flows open   %s",
+		eta, (unsigned long long)cs.frames, (double)cs.bytes / 1e6,
 		(unsigned long long)ts.flows_open, final ? "\n" : "");
 }
 
@@ -253,6 +316,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_MAX_BUFFER, OPT_MAX_TOTAL_BUFFER, OPT_MAX_LINE,
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
+	OPT_COLOR,
 	OPT_DECRYPTED_UPSTREAM,
 };
 
@@ -272,6 +336,8 @@ static const struct option long_opts[] = {
 	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "list-findings", no_argument, NULL, OPT_LIST_FINDINGS },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -286,6 +352,7 @@ struct cli {
 	const char *filter;
 	int fail_on;
 	int quiet, verbose;
+	int color;               /* -1 auto, 0 never, 1 always */
 	uint32_t threads;        /* 1, or 2: the engine on its own thread */
 	uint16_t ports[MAX_PORTS], tls_ports[MAX_PORTS];
 };
@@ -364,6 +431,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 				return bad_value("--fail-on", optarg);
 			cli->fail_on = (int)sev;
 			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				cli->color = -1;
+			else if (strcmp(optarg, "always") == 0)
+				cli->color = 1;
+			else if (strcmp(optarg, "never") == 0)
+				cli->color = 0;
+			else
+				return bad_value("--color (auto, always, never)", optarg);
+			break;
 		case OPT_THREADS:
 			if (parse_u32(optarg, &cli->threads) != 0 || cli->threads < 1 ||
 			    cli->threads > 2)
@@ -412,6 +489,17 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 
 	memset(&pl, 0, sizeof(pl));
 	pl.progress = !cli->quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &pl.started);
+	/* The size is known when it is known for every capture. */
+	for (int i = 0; i < nfiles; i++) {
+		uint64_t size = pl.progress ? capture_size(files[i]) : 0;
+
+		if (size == 0) {
+			pl.total_size = 0;
+			break;
+		}
+		pl.total_size += size;
+	}
 	out = out_new(out_fp, &cli->oo);
 	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;
 	sess_engine_tcp_callbacks(&tcb);
@@ -466,6 +554,12 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		pl.threaded = 1;
 	}
 	sess_engine_totals(pl.eng);
+	{
+		struct cap_stats cs;
+
+		cap_reader_stats(pl.cap, &cs);
+		out_read_stats(out, cs.frames, cs.bytes);
+	}
 	if (out_finish(out) != 0) {
 		fprintf(stderr, "imaptrace: writing the output: %s\n", strerror(errno));
 		status = EXIT_CAPTURE;
@@ -493,6 +587,7 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	sess_config_default(&cli.cfg);
 	cli.fail_on = -1;
+	cli.color = -1;
 	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	if (parse_args(argc, argv, &cli) != 0) {
 		fprintf(stderr, "Try 'imaptrace --help'.\n");
@@ -507,7 +602,12 @@ int main(int argc, char **argv)
 	}
 	if (!cli.format_set)
 		cli.oo.format = isatty(fileno(out_fp)) ? OUT_TEXT : OUT_NDJSON;
-	cli.oo.color = cli.oo.format == OUT_TEXT && isatty(fileno(out_fp));
+	/* Colour only where a person reads it: a terminal (NO_COLOR, set and
+	 * not empty, turns the automatic choice off; --color=always wins). */
+	if (cli.color < 0)
+		cli.color = isatty(fileno(out_fp)) &&
+			    (getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0');
+	cli.oo.color = cli.oo.format == OUT_TEXT && cli.color;
 	setvbuf(out_fp, NULL, _IOFBF, 1 << 20);
 	status = run(&cli, argv + optind, argc - optind, out_fp);
 	if (out_fp != stdout && fclose(out_fp) != 0) {

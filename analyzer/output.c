@@ -1,30 +1,15 @@
 /*
  * output.c - writing events.  NDJSON goes straight out in capture order,
- * as the text the event writer built; the json document and the text
- * format read each event back through json-c, and the document and the
- * text summaries keep what they need until out_finish().
+ * as the text the event writer built; the json document, the text format
+ * (out_text.c) and the html report (out_html.c) read each event back
+ * through json-c and keep what they need until out_finish().
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
-
-struct output {
-	FILE *fp;
-	struct out_options opt;
-	int max_sev;
-	int write_error;
-	struct json_object *captures;   /* json: array of capture records */
-	struct json_object *sessions;   /* json: array of session objects */
-	struct json_object *by_id;      /* json: session id -> its object */
-	struct json_object *totals;
-	struct json_object *summaries;  /* text: session_end events */
-	struct json_tokener *tok;       /* json, text: events read back */
-	char *line_buf;                 /* ndjson: lines gathered for fwrite */
-	size_t line_len;
-};
+#include "out_int.h"
 
 /* NDJSON lines are gathered and written in blocks: one locked stdio call
  * per 64 KiB instead of two per event. */
@@ -38,6 +23,8 @@ int out_format_parse(const char *name, enum out_format *fmt_r)
 		*fmt_r = OUT_JSON;
 	else if (strcmp(name, "text") == 0)
 		*fmt_r = OUT_TEXT;
+	else if (strcmp(name, "html") == 0)
+		*fmt_r = OUT_HTML;
 	else
 		return -1;
 	return 0;
@@ -57,6 +44,10 @@ struct output *out_new(FILE *fp, const struct out_options *opt)
 	o->by_id = json_object_new_object();
 	o->totals = json_object_new_object();
 	o->summaries = json_object_new_array();
+	if (opt->format == OUT_HTML && (o->html = out_html_new()) == NULL) {
+		out_free(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -72,10 +63,11 @@ void out_free(struct output *o)
 	if (o->tok != NULL)
 		json_tokener_free(o->tok);
 	free(o->line_buf);
+	out_html_free(o->html);
 	free(o);
 }
 
-static const char *get_str(struct json_object *ev, const char *key)
+const char *out_get_str(struct json_object *ev, const char *key)
 {
 	struct json_object *v;
 
@@ -84,14 +76,45 @@ static const char *get_str(struct json_object *ev, const char *key)
 	return json_object_get_string(v);
 }
 
-static int severity_of(struct json_object *ev)
+int out_status_index(const char *status)
 {
-	const char *s = get_str(ev, "severity");
-	enum imt_severity sev;
+	static const char *const names[] = { "OK", "NO", "BAD" };
 
-	if (s == NULL || imt_severity_parse(s, &sev) != 0)
-		return -1;
-	return (int)sev;
+	for (int i = 0; status != NULL && i < 3; i++)
+		if (strcmp(status, names[i]) == 0)
+			return i;
+	return 3;
+}
+
+size_t out_escape_controls(char *dst, size_t size, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	size_t n = 0;
+
+	for (; p < end; p++) {
+		/* A C1 control is the pair C2 80..C2 9F: both bytes escaped. */
+		int c1 = p[0] == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f;
+		size_t units = c1 ? 2 : *p < 0x20 || *p == 0x7f ? 1 : 0;
+
+		if (units == 0) {
+			if (n + 1 >= size)
+				break;
+			dst[n++] = (char)*p;
+			continue;
+		}
+		if (n + 4 * units >= size)
+			break;
+		for (size_t u = 0; u < units; u++) {
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[p[u] >> 4];
+			dst[n++] = hex[p[u] & 15];
+		}
+		p += units - 1;
+	}
+	dst[n] = '\0';
+	return n;
 }
 
 int out_wants(const struct output *o, enum imt_event_type type)
@@ -148,10 +171,10 @@ static struct json_object *read_back(struct output *o, const struct imt_event *e
 }
 
 /* json: events go into their session's timeline. */
-static void keep_json(struct output *o, struct json_object *ev)
+static void keep_json(struct output *o, enum imt_event_type type,
+		      struct json_object *ev)
 {
-	const char *id = get_str(ev, "session");
-	const char *type = get_str(ev, "type");
+	const char *id = out_get_str(ev, "session");
 	struct json_object *sess, *timeline;
 
 	if (id == NULL)
@@ -168,158 +191,10 @@ static void keep_json(struct output *o, struct json_object *ev)
 		json_object_array_add(o->sessions, sess);
 		json_object_object_add(o->by_id, id, json_object_get(sess));
 	}
-	if (type != NULL && strcmp(type, "session_end") == 0)
+	if (type == EV_SESSION_END)
 		json_object_object_add(sess, "summary", json_object_get(ev));
 	timeline = json_object_object_get(sess, "timeline");
 	json_object_array_add(timeline, ev);
-}
-
-/* ---- text ---------------------------------------------------------------- */
-
-/* Appends fmt with v to buf at *o, never past size; nothing if v is NULL. */
-static void text_put(char *buf, size_t size, size_t *o, const char *fmt,
-		     const char *v)
-{
-	if (v != NULL && *o < size) {
-		int n = snprintf(buf + *o, size - *o, fmt, v);
-
-		if (n > 0)
-			*o += (size_t)n < size - *o ? (size_t)n : size - *o - 1;
-	}
-}
-
-static void text_field(struct json_object *ev, const char *key, char *buf,
-		       size_t size, size_t *o, const char *fmt)
-{
-	text_put(buf, size, o, fmt, get_str(ev, key));
-}
-
-/* Milliseconds for people: to the microsecond. */
-static void text_ms(struct json_object *ev, const char *key, char *buf,
-		    size_t size, size_t *o, const char *fmt)
-{
-	struct json_object *v;
-	char num[32];
-
-	if (!json_object_object_get_ex(ev, key, &v) || v == NULL)
-		return;
-	snprintf(num, sizeof(num), "%.3f", json_object_get_double(v));
-	text_put(buf, size, o, fmt, num);
-}
-
-static void text_code(struct json_object *ev, char *buf, size_t size, size_t *o)
-{
-	if (get_str(ev, "code") == NULL)
-		return;
-	text_field(ev, "code", buf, size, o, "[%s");
-	text_field(ev, "code_args", buf, size, o, " %s");
-	if (*o + 2 < size) {
-		memcpy(buf + *o, "] ", 3);
-		*o += 2;
-	}
-}
-
-static void put_text(struct output *o, struct json_object *ev)
-{
-	const char *type = get_str(ev, "type");
-	const char *dir = get_str(ev, "dir");
-	const char *ts = get_str(ev, "ts");
-	const char *arrow = dir == NULL ? "  " : strcmp(dir, "c2s") == 0 ? "C>" : "<S";
-	char what[1200];
-	size_t w = 0;
-	int sev = severity_of(ev);
-
-	what[0] = '\0';
-	if (strcmp(type, "command") == 0) {
-		text_field(ev, "tag", what, sizeof(what), &w, "%s ");
-		text_field(ev, "command", what, sizeof(what), &w, "%s ");
-		text_field(ev, "args", what, sizeof(what), &w, "%s");
-	} else if (strcmp(type, "result") == 0) {
-		text_field(ev, "tag", what, sizeof(what), &w, "%s ");
-		text_field(ev, "status", what, sizeof(what), &w, "%s ");
-		text_code(ev, what, sizeof(what), &w);
-		text_field(ev, "text", what, sizeof(what), &w, "%s");
-		text_field(ev, "command", what, sizeof(what), &w, "  (%s");
-		text_ms(ev, "latency_ms", what, sizeof(what), &w, " %s ms)");
-	} else if (strcmp(type, "response") == 0) {
-		what[w++] = '*';
-		what[w++] = ' ';
-		what[w] = '\0';
-		text_field(ev, "number", what, sizeof(what), &w, "%s ");
-		text_field(ev, "name", what, sizeof(what), &w, "%s ");
-		text_code(ev, what, sizeof(what), &w);
-		text_field(ev, "text", what, sizeof(what), &w, "%s");
-		text_field(ev, "data", what, sizeof(what), &w, "%s");
-	} else if (strcmp(type, "violation") == 0) {
-		text_field(ev, "severity", what, sizeof(what), &w, "!! %s ");
-		text_field(ev, "id", what, sizeof(what), &w, "%s: ");
-		text_field(ev, "message", what, sizeof(what), &w, "%s");
-		text_field(ev, "tag", what, sizeof(what), &w, " (tag %s)");
-		text_field(ev, "detail", what, sizeof(what), &w, " -- %s");
-	} else if (strcmp(type, "greeting") == 0) {
-		text_field(ev, "status", what, sizeof(what), &w, "greeting %s ");
-		text_field(ev, "text", what, sizeof(what), &w, "%s");
-	} else if (strcmp(type, "continuation") == 0) {
-		text_field(ev, "text", what, sizeof(what), &w, "+ %s");
-		text_field(ev, "for", what, sizeof(what), &w, "  (for %s)");
-	} else if (strcmp(type, "client_data") == 0) {
-		text_field(ev, "kind", what, sizeof(what), &w, "[%s] ");
-		text_field(ev, "text", what, sizeof(what), &w, "%s");
-	} else if (strcmp(type, "state") == 0) {
-		text_field(ev, "from", what, sizeof(what), &w, "state %s");
-		text_field(ev, "to", what, sizeof(what), &w, " -> %s");
-		text_field(ev, "cause", what, sizeof(what), &w, " (%s)");
-	} else if (strcmp(type, "gap") == 0) {
-		text_field(ev, "bytes", what, sizeof(what), &w, "gap of %s bytes");
-		text_field(ev, "resync", what, sizeof(what), &w, ", resync %s");
-	} else if (strcmp(type, "session_start") == 0) {
-		text_field(ev, "client", what, sizeof(what), &w, "session %s");
-		text_field(ev, "server", what, sizeof(what), &w, " -> %s");
-		text_field(ev, "port_guess", what, sizeof(what), &w, " (by %s)");
-		if (json_object_get_boolean(json_object_object_get(ev, "midstream")))
-			text_field(ev, "type", what, sizeof(what), &w, " mid-stream");
-	} else if (strcmp(type, "session_end") == 0) {
-		text_field(ev, "reason", what, sizeof(what), &w, "end (%s)");
-		text_field(ev, "state", what, sizeof(what), &w, " in state %s");
-		text_ms(ev, "duration_ms", what, sizeof(what), &w, " after %s ms");
-	} else {
-		snprintf(what + w, sizeof(what) - w, "%s", type);
-		w += strlen(what + w);
-		text_field(ev, "after_tag", what, sizeof(what), &w, " (after %s)");
-	}
-	if (fprintf(o->fp, "%-27s #%-3s %-7s %s %s%s%s\n", ts != NULL ? ts : "",
-		    get_str(ev, "session"), get_str(ev, "frame"), arrow,
-		    sev >= 0 && o->opt.color ? "\033[1;31m" : "", what,
-		    sev >= 0 && o->opt.color ? "\033[0m" : "") < 0)
-		o->write_error = 1;
-}
-
-static void text_summaries(struct output *o)
-{
-	size_t n = json_object_array_length(o->summaries);
-
-	if (n > 0)
-		fprintf(o->fp, "\nSessions\n");
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *ev = json_object_array_get_idx(o->summaries, i);
-		struct json_object *b = json_object_object_get(ev, "bytes");
-		struct json_object *r = json_object_object_get(ev, "results");
-		struct json_object *v = json_object_object_get(ev, "violations");
-
-		fprintf(o->fp,
-			"  #%s %s -> %s  user %s  state %s  end %s  %.3f ms\n"
-			"      bytes c2s %s s2c %s  commands %s  OK %s NO %s BAD %s  unanswered %s\n"
-			"      findings high %s medium %s low %s info %s  history %s\n",
-			get_str(ev, "session"), get_str(ev, "client"), get_str(ev, "server"),
-			get_str(ev, "user") ? get_str(ev, "user") : "-",
-			get_str(ev, "state"), get_str(ev, "reason"),
-			json_object_get_double(json_object_object_get(ev, "duration_ms")),
-			get_str(b, "c2s"), get_str(b, "s2c"), get_str(ev, "commands"),
-			get_str(r, "OK"), get_str(r, "NO"), get_str(r, "BAD"),
-			get_str(ev, "unanswered"),
-			get_str(v, "high"), get_str(v, "medium"), get_str(v, "low"),
-			get_str(v, "info"), get_str(ev, "history"));
-	}
 }
 
 int out_event(struct output *o, const struct imt_event *ev)
@@ -341,12 +216,11 @@ int out_event(struct output *o, const struct imt_event *ev)
 		errno = EINVAL;
 		return -1;
 	} else if (o->opt.format == OUT_JSON) {
-		keep_json(o, obj);
+		keep_json(o, ev->type, obj);
+	} else if (o->opt.format == OUT_HTML) {
+		out_html_event(o->html, ev->type, obj);
 	} else {
-		if (ev->type == EV_SESSION_END)
-			json_object_array_add(o->summaries, json_object_get(obj));
-		if (!o->opt.summary)
-			put_text(o, obj);
+		out_text_event(o, ev->type, obj);
 		json_object_put(obj);
 	}
 	if (o->write_error) {
@@ -364,6 +238,12 @@ void out_capture(struct output *o, const char *path, const char *error)
 	if (error != NULL)
 		json_object_object_add(c, "error", json_object_new_string(error));
 	json_object_array_add(o->captures, c);
+}
+
+void out_read_stats(struct output *o, uint64_t frames, uint64_t bytes)
+{
+	o->frames = frames;
+	o->bytes = bytes;
 }
 
 void out_total(struct output *o, const char *key, struct json_object *v)
@@ -405,7 +285,11 @@ int out_finish(struct output *o)
 		}
 		break;
 	case OUT_TEXT:
-		text_summaries(o);
+		out_text_finish(o);
+		break;
+	case OUT_HTML:
+		if (out_html_finish(o) != 0)
+			o->write_error = 1;
 		break;
 	}
 	flush_lines(o);

@@ -72,6 +72,21 @@
  * side waits while the queue is full, and nothing is dropped. */
 #define IMT_RELAY_QUEUE                 (4u << 20)
 
+/* The html report (-F html): what it keeps beyond its fixed-size
+ * aggregates.  Rows of the session table, and sessions drawn as a ladder,
+ * chosen by rank (findings first, then the slowest command); ladder rows
+ * per session and for all open sessions together; findings drawn per
+ * session; command names with their own latency row (the rest share one);
+ * buckets of the activity chart; untagged responses shown per fold. */
+#define IMT_HTML_TABLE_ROWS             5000u
+#define IMT_HTML_DETAILS                100u
+#define IMT_HTML_LADDER_ROWS            600u
+#define IMT_HTML_OPEN_ROWS              200000u
+#define IMT_HTML_LADDER_FINDINGS        200u
+#define IMT_HTML_COMMAND_NAMES          40u
+#define IMT_HTML_TIME_BUCKETS           120u
+#define IMT_HTML_FOLDED_SAMPLES         8u
+
 struct imt_limits {
 	uint32_t max_flows;
 	uint32_t max_flow_buffer;

@@ -1,5 +1,5 @@
 /*
- * output.h - writing events as NDJSON, one JSON document, or text.
+ * output.h - writing events as NDJSON, one JSON document, text or HTML.
  *
  * Events come from the session engine as JSON text (event.h).  The
  * output stage writes each in the chosen format:
@@ -7,25 +7,30 @@
  *            order);
  *  - json:   one pretty-printed document {captures, sessions[timeline],
  *            totals}, written by out_finish();
- *  - text:   one aligned line per event, then per-session summaries.
+ *  - text:   one aligned line per event, then per-session summaries;
+ *            control characters from the capture written as \xNN;
+ *  - html:   one self-contained report (overview, charts, session
+ *            ladders), written by out_finish() from aggregates and the
+ *            details of a bounded number of sessions (docs/output.md).
  * Output is buffered; out_finish() flushes.
  */
 #ifndef IMT_OUTPUT_H
 #define IMT_OUTPUT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <json-c/json.h>
 
 #include "event.h"
 #include "findings.h"
 
-enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT };
+enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT, OUT_HTML };
 
 struct out_options {
 	enum out_format format;
 	int violations_only;     /* only violation, session_start, session_end */
 	int summary;             /* only session_end and the totals */
-	int color;               /* text: ANSI colours for findings */
+	int color;               /* text: ANSI colours (direction, status, severity) */
 };
 
 struct output;
@@ -49,11 +54,15 @@ int out_event(struct output *o, const struct imt_event *ev);
 /* Records a capture file read (for the json document and the totals). */
 void out_capture(struct output *o, const char *path, const char *error);
 
+/* Records what the reader saw in all (frames and captured bytes): the
+ * html overview shows it; the other formats do not carry it. */
+void out_read_stats(struct output *o, uint64_t frames, uint64_t bytes);
+
 /* Sets a totals field (the capture-wide counters); takes ownership of v. */
 void out_total(struct output *o, const char *key, struct json_object *v);
 
-/* Writes whatever is pending (json document, text summaries, totals)
- * and flushes.  Returns 0, or -1 on a write error. */
+/* Writes whatever is pending (json document, text summaries, totals,
+ * html report) and flushes.  Returns 0, or -1 on a write error. */
 int out_finish(struct output *o);
 
 /* Highest severity of the violation events seen so far, or -1. */
@@ -62,7 +71,18 @@ int out_max_severity(const struct output *o);
 /* Frees o (without writing); accepts NULL. */
 void out_free(struct output *o);
 
-/* Parses "ndjson", "json" or "text"; returns 0 or -1. */
+/* Parses "ndjson", "json", "text" or "html"; returns 0 or -1. */
 int out_format_parse(const char *name, enum out_format *fmt_r);
+
+/*
+ * Copies the len bytes at s into dst (size bytes, NUL-terminated,
+ * size > 0) for a person's eyes: every C0 control (NUL and ESC
+ * included), DEL and C1 control (U+0080..U+009F, the UTF-8 pair
+ * C2 80..C2 9F) becomes "\xNN" per byte, as the event writer already
+ * writes invalid UTF-8, so that no captured byte can drive a terminal.
+ * Stops before a unit that does not fit whole.  Returns the length
+ * written.
+ */
+size_t out_escape_controls(char *dst, size_t size, const char *s, size_t len);
 
 #endif

@@ -18,6 +18,10 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 if [ "${IMT_WITH_TSHARK:-0}" = 1 ]; then
 	command -v tshark >/dev/null 2>&1 || need="$need tshark"
 fi
+# the html report's browser tests (skipped, saying so, without it)
+if [ "${IMT_WITH_CHROMIUM:-0}" = 1 ]; then
+	command -v chromium >/dev/null 2>&1 || need="$need chromium"
+fi
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
 	echo "installing:$need"

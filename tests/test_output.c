@@ -4,7 +4,10 @@
  * object (the NDJSON contract, and the golden outputs, rest on it), its
  * strings valid UTF-8 with "\xNN" for other bytes; the selections
  * (--summary, --violations-only) must keep the right events, and the
- * json document and text formats must read events back whole.
+ * json document and text formats must read events back whole.  The
+ * human-readable formats write control characters as "\xNN", choose
+ * what to print by the event's enum type, and the html report keeps
+ * markup from the capture out of its page.
  */
 #include <check.h>
 #include <stdio.h>
@@ -365,6 +368,115 @@ START_TEST(json_and_text_read_events_back)
 }
 END_TEST
 
+START_TEST(controls_become_hex_text)
+{
+	char out[64];
+	unsigned char in[2];
+
+	/* Every single byte: C0, DEL as \xNN; everything else as it is. */
+	for (int b = 0; b < 256; b++) {
+		char want[8];
+
+		in[0] = (unsigned char)b;
+		out_escape_controls(out, sizeof(out), (const char *)in, 1);
+		if (b < 0x20 || b == 0x7f)
+			snprintf(want, sizeof(want), "\\x%02X", b);
+		else
+			snprintf(want, sizeof(want), "%c", b);
+		ck_assert_str_eq(out, want);
+	}
+	/* C1 controls are the UTF-8 pairs C2 80..C2 9F: both bytes escaped. */
+	for (int b = 0x80; b <= 0xbf; b++) {
+		char want[16];
+
+		in[0] = 0xc2;
+		in[1] = (unsigned char)b;
+		out_escape_controls(out, sizeof(out), (const char *)in, 2);
+		if (b <= 0x9f)
+			snprintf(want, sizeof(want), "\\xC2\\x%02X", b);
+		else
+			snprintf(want, sizeof(want), "\xc2%c", b);
+		ck_assert_str_eq(out, want);
+	}
+	/* A terminal title sequence, with a NUL inside: all of it kept. */
+	ck_assert_uint_eq(out_escape_controls(out, sizeof(out), "a\033]0;x\007\0b", 9), 18);
+	ck_assert_str_eq(out, "a\\x1B]0;x\\x07\\x00b");
+	/* A unit that does not fit whole is left out, never cut. */
+	ck_assert_uint_eq(out_escape_controls(out, 6, "ab\033c", 4), 2);
+	ck_assert_str_eq(out, "ab");
+	ck_assert_uint_eq(out_escape_controls(out, 7, "ab\033c", 4), 6);
+	ck_assert_str_eq(out, "ab\\x1B");
+}
+END_TEST
+
+START_TEST(text_follows_the_enum_and_escapes)
+{
+	struct out_options text = { .format = OUT_TEXT };
+	char *out;
+
+	/* The enum says state; a "type" string saying otherwise is ignored. */
+	event_begin(&ev, EV_STATE, 0);
+	event_ascii(&ev, "ts", "2026-01-01T00:00:00.000001Z", 27);
+	event_u64(&ev, "session", 1);
+	event_cstring(&ev, "type", "command");
+	event_u64(&ev, "frame", 3);
+	event_cstring(&ev, "from", "authenticated");
+	event_cstring(&ev, "to", "selected");
+	event_cstring(&ev, "cause", "a\033[2J");
+	out = output_of(&text);
+	ck_assert_ptr_nonnull(strstr(out, "state authenticated -> selected (a\\x1B[2J)"));
+	ck_assert_ptr_null(strchr(out, '\033'));
+	free(out);
+}
+END_TEST
+
+START_TEST(html_keeps_markup_out_of_the_page)
+{
+	struct out_options html = { .format = OUT_HTML };
+	char *buf = NULL, *s;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	struct output *o = out_new(fp, &html);
+	static const enum imt_event_type types[] = {
+		EV_SESSION_START, EV_COMMAND, EV_VIOLATION, EV_RESULT, EV_SESSION_END,
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		start(types[i]);
+		event_u64(&ev, "frame", i + 1);
+		event_cstring(&ev, "tag", "</script><script>alert(1)</script>");
+		event_cstring(&ev, "command", "<img src=x onerror=alert(2)>");
+		event_cstring(&ev, "status", "NO");
+		event_cstring(&ev, "user", "\033]0;x\007&amp;");
+		if (types[i] == EV_VIOLATION) {
+			event_cstring(&ev, "id", "auth-failed");
+			event_cstring(&ev, "severity", "info");
+			ev.severity = SEV_INFO;
+		}
+		ck_assert_int_eq(event_end(&ev), 0);
+		ck_assert_int_eq(out_event(o, &ev), 0);
+	}
+	out_read_stats(o, 5, 500);
+	ck_assert_int_eq(out_finish(o), 0);
+	out_free(o);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(buf, "<meta http-equiv=\"Content-Security-Policy\" "
+				  "content=\"default-src 'none'; script-src 'sha256-"));
+	/* the strings are there, escaped; none as markup */
+	ck_assert_ptr_nonnull(strstr(buf, "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)"));
+	ck_assert_ptr_nonnull(strstr(buf, "\\u003cimg src=x onerror=alert(2)\\u003e"));
+	ck_assert_ptr_nonnull(strstr(buf, "\\\\x1B]0;x\\\\x07\\u0026amp;"));
+	ck_assert_ptr_null(strstr(buf, "alert(1)</script>"));
+	ck_assert_ptr_null(strstr(buf, "<img"));
+	/* one session, in the table and drawn, its finding counted */
+	ck_assert_ptr_nonnull(strstr(buf, "\"frames\":5,\"bytes\":500"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"findings\":{\"auth-failed\":[1,0]}"));
+	s = strstr(buf, "id=\"imt-details\">[{\"id\":1,\"rows\":[{\"k\":\"c\"");
+	ck_assert_ptr_nonnull(s);
+	free(buf);
+}
+END_TEST
+
 static Suite *output_suite(void)
 {
 	Suite *s = suite_create("output");
@@ -381,6 +493,9 @@ static Suite *output_suite(void)
 	tcase_add_test(tc, selections_keep_the_right_events);
 	tcase_add_test(tc, max_severity_counts_filtered_events);
 	tcase_add_test(tc, json_and_text_read_events_back);
+	tcase_add_test(tc, controls_become_hex_text);
+	tcase_add_test(tc, text_follows_the_enum_and_escapes);
+	tcase_add_test(tc, html_keeps_markup_out_of_the_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

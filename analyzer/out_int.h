@@ -1,0 +1,55 @@
+/*
+ * out_int.h - what the output formats share inside the output stage
+ * (output.c: dispatch, ndjson, json; out_text.c; out_html.c).  Every
+ * format but ndjson reads an event back as a json-c object and is told
+ * its type by the enum, never by comparing the "type" string.
+ */
+#ifndef IMT_OUT_INT_H
+#define IMT_OUT_INT_H
+
+#include "output.h"
+
+struct out_html;
+
+struct output {
+	FILE *fp;
+	struct out_options opt;
+	int max_sev;
+	int write_error;
+	struct json_object *captures;   /* json, html: capture records */
+	struct json_object *sessions;   /* json: array of session objects */
+	struct json_object *by_id;      /* json: session id -> its object */
+	struct json_object *totals;
+	struct json_object *summaries;  /* text: session_end events */
+	struct json_tokener *tok;       /* json, text, html: events read back */
+	char *line_buf;                 /* ndjson: lines gathered for fwrite */
+	size_t line_len;
+	uint64_t frames, bytes;         /* out_read_stats() */
+	struct out_html *html;          /* html: the report being gathered */
+};
+
+/* A result's status as an index: 0 OK, 1 NO, 2 BAD, 3 anything else
+ * (NULL included). */
+int out_status_index(const char *status);
+
+/* The string value of key in ev (owned by ev), or NULL. */
+const char *out_get_str(struct json_object *ev, const char *key);
+
+/* text: writes ev's line (obj is ev read back). */
+void out_text_event(struct output *o, enum imt_event_type type,
+		    struct json_object *obj);
+/* text: the per-session summaries. */
+void out_text_finish(struct output *o);
+
+/* html: the report's state; NULL when out of memory.  Free accepts NULL. */
+struct out_html *out_html_new(void);
+void out_html_free(struct out_html *h);
+/* html: takes obj (ev read back) into the aggregates and, when its
+ * session may be shown, into that session's details.  Takes ownership
+ * of obj. */
+void out_html_event(struct out_html *h, enum imt_event_type type,
+		    struct json_object *obj);
+/* html: writes the report to o->fp.  Returns 0, or -1 on an error. */
+int out_html_finish(struct output *o);
+
+#endif
