@@ -11,6 +11,7 @@ have_pc libpcap || need="$need libpcap-dev"
 have_pc json-c || need="$need libjson-c-dev"
 have_pc check || need="$need check"
 have_pc zlib || need="$need zlib1g-dev"
+have_pc libcrypto || need="$need libssl-dev"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need="$need python3-jsonschema"
 if [ "${IMT_WITH_TSHARK:-0}" = 1 ]; then
