@@ -18,7 +18,30 @@
  * returns -1 and leaves *v_r alone when len is 0, when a byte is not a
  * digit, or when the value passes max (2^64 - 1 and beyond included).
  */
-int dec_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *v_r);
+static inline int dec_parse_u64(const char *s, size_t len, uint64_t max,
+				uint64_t *v_r)
+{
+	uint64_t v = 0;
+
+	/* Inline: the tokenizer calls it for every number of every line. */
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		/* Nineteen digits always fit in 64 bits; only longer
+		 * numbers need the check. */
+		if (i >= 19 && v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v > max)
+		return -1;
+	*v_r = v;
+	return 0;
+}
 
 /* The number of digits at the start of s[0, len): 0 when s[0] is not a
  * digit or len is 0. */
