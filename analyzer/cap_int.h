@@ -62,6 +62,7 @@ struct cap_filter {
 struct cap_reader {
 	char *filter_expr;       /* owned; NULL = no filter */
 	struct cap_callbacks cb;
+	cap_secrets_fn on_secrets;   /* or NULL */
 	void *user;
 	struct cap_stats st;
 	const char *name;        /* file being read, for messages and packets */

@@ -32,6 +32,7 @@
 #define CAP_NG_OPB		2u
 #define CAP_NG_SPB		3u
 #define CAP_NG_EPB		6u
+#define CAP_NG_DSB		10u
 #define CAP_NG_BOM		0x1A2B3C4Du
 
 static uint16_t cap_ng16(const struct cap_reader *r, const uint8_t *p)
@@ -309,6 +310,22 @@ static enum cap_error cap_ng_next(struct cap_reader *r, struct cap_src *src,
 	return CAP_OK;
 }
 
+/* Decryption Secrets Block: secrets type, length, data (padded). */
+static enum cap_error cap_ng_dsb(struct cap_reader *r, const uint8_t *b, size_t len)
+{
+	uint32_t type, slen;
+
+	if (len < 8)
+		return cap_ng_corrupt(r, "pcapng Decryption Secrets Block too short");
+	type = cap_ng32(r, b);
+	slen = cap_ng32(r, b + 4);
+	if (slen > len - 8)
+		return cap_ng_corrupt(r, "pcapng Decryption Secrets Block longer than its block");
+	if (r->on_secrets != NULL)
+		r->on_secrets(r->user, type, b + 8, slen);
+	return CAP_OK;
+}
+
 enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 {
 	enum cap_error err;
@@ -347,8 +364,11 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 		case CAP_NG_SPB:
 			err = cap_ng_simple(r, body, blen);
 			break;
+		case CAP_NG_DSB:
+			err = cap_ng_dsb(r, body, blen);
+			break;
 		default:
-			/* NRB, ISB, DSB, custom blocks: nothing to use. */
+			/* NRB, ISB, custom blocks: nothing to use. */
 			break;
 		}
 		if (err != CAP_OK)

@@ -252,6 +252,11 @@ enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
 
 /* ---- the reader --------------------------------------------------- */
 
+void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn)
+{
+	r->on_secrets = fn;
+}
+
 struct cap_reader *cap_reader_new(const char *filter,
 				  const struct cap_callbacks *cb, void *user)
 {

@@ -44,6 +44,8 @@ struct pipeline {
 	uint64_t total_size;     /* bytes of all captures; 0: not known */
 	int linktype_error;
 	char errmsg[512];
+	struct tls_keys *keys;   /* --keylog and pcapng DSB secrets */
+	uint64_t dsb_lines;      /* key log lines read from DSBs */
 };
 
 static void usage(FILE *fp)
@@ -72,6 +74,8 @@ static void usage(FILE *fp)
 "  -p PORTS              comma-separated IMAP ports (default 143); other ports\n"
 "                        are still recognised by content\n"
 "  --tls-ports PORTS     implicit-TLS IMAP ports (default 993)\n"
+"  --keylog FILE         decrypt TLS with the secrets of an NSS key log\n"
+"                        (SSLKEYLOGFILE); may be repeated\n"
 "  --decrypted-upstream  the capture was taken behind a TLS-inspecting\n"
 "                        appliance: plaintext after STARTTLS is expected\n"
 "                        (plaintext-after-starttls becomes info)\n"
@@ -231,6 +235,14 @@ static void show_progress(struct pipeline *pl, int final)
 		(unsigned long long)ts.flows_open, final ? "\n" : "");
 }
 
+/* A key log line that was skipped: said once, with its place. */
+static void keylog_warn(void *user, const char *file, unsigned long line,
+			const char *why)
+{
+	(void)user;
+	fprintf(stderr, "imaptrace: %s:%lu: %s (line skipped)\n", file, line, why);
+}
+
 static int on_packet(void *user, const struct cap_packet *pkt)
 {
 	struct pipeline *pl = user;
@@ -251,6 +263,41 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		}
 	}
 	return 0;
+}
+
+/* A pcapng Decryption Secrets Block: its NSS key log lines join the key
+ * store, for the TLS sessions whose handshake comes after it (the
+ * engine's thread, if any, is idle while the store changes). */
+static void on_secrets(void *user, uint32_t type, const uint8_t *data, size_t len)
+{
+	struct pipeline *pl = user;
+	size_t at = 0;
+
+	if (type != CAP_SECRETS_TLS_KEYLOG || pl->keys == NULL)
+		return;
+	if (pl->relay != NULL)
+		relay_sync(pl->relay);
+	while (at < len) {
+		const uint8_t *lf = memchr(data + at, '\n', len - at);
+		size_t n = lf != NULL ? (size_t)(lf - (data + at)) + 1 : len - at;
+
+		pl->dsb_lines++;
+		if (tls_keys_add_line(pl->keys, (const char *)data + at, n,
+				      "pcapng Decryption Secrets Block",
+				      (unsigned long)pl->dsb_lines, keylog_warn, NULL) < 0)
+			fprintf(stderr, "imaptrace: out of memory for TLS keys\n");
+		at += n;
+	}
+}
+
+/* A session whose keys came after its handshake: said on stderr. */
+static void on_late_keys(void *user, uint64_t session, const char *client,
+			 const char *server)
+{
+	(void)user;
+	fprintf(stderr, "imaptrace: session %llu (%s -> %s) was not decrypted: its keys "
+		"came in a Decryption Secrets Block after its handshake\n",
+		(unsigned long long)session, client, server);
 }
 
 /* The engine's thread, when it has caught up with the reader, fills the
@@ -317,7 +364,7 @@ enum {
 	OPT_MAX_LITERAL, OPT_MAX_DEPTH, OPT_IDLE_TIMEOUT, OPT_TLS_PORTS,
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
 	OPT_COLOR,
-	OPT_DECRYPTED_UPSTREAM,
+	OPT_DECRYPTED_UPSTREAM, OPT_KEYLOG,
 };
 
 static const struct option long_opts[] = {
@@ -334,6 +381,7 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
+	{ "keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "color", required_argument, NULL, OPT_COLOR },
@@ -355,7 +403,19 @@ struct cli {
 	int color;               /* -1 auto, 0 never, 1 always */
 	uint32_t threads;        /* 1, or 2: the engine on its own thread */
 	uint16_t ports[MAX_PORTS], tls_ports[MAX_PORTS];
+	struct tls_keys *keys;   /* --keylog files and DSB secrets (always made) */
 };
+
+/* --keylog FILE: its secrets join the store.  Returns 0, or -1 when the
+ * file cannot be read (said on stderr) or memory ran out. */
+static int load_keylog(struct cli *cli, const char *path)
+{
+	if (tls_keys_load_file(cli->keys, path, keylog_warn, NULL) < 0) {
+		fprintf(stderr, "imaptrace: --keylog %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static int bad_value(const char *opt, const char *val)
 {
@@ -426,6 +486,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_SUMMARY: cli->oo.summary = 1; break;
 		case OPT_SHOW_SECRETS: cli->cfg.show_secrets = 1; break;
 		case OPT_DECRYPTED_UPSTREAM: cli->cfg.decrypted_upstream = 1; break;
+		case OPT_KEYLOG:
+			if (load_keylog(cli, optarg) != 0)
+				return -1;
+			break;
 		case OPT_FAIL_ON:
 			if (imt_severity_parse(optarg, &sev) != 0)
 				return bad_value("--fail-on", optarg);
@@ -488,6 +552,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	int status = 0;
 
 	memset(&pl, 0, sizeof(pl));
+	pl.keys = cli->keys;
 	pl.progress = !cli->quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &pl.started);
 	/* The size is known when it is known for every capture. */
@@ -520,6 +585,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		fprintf(stderr, "imaptrace: out of memory\n");
 		exit(EXIT_CAPTURE);
 	}
+	cap_reader_on_secrets(pl.cap, on_secrets);
 	if (pl.relay != NULL)
 		relay_set_idle_work(pl.relay, on_engine_idle, pl.cap);
 	for (int i = 0; i < nfiles; i++) {
@@ -555,6 +621,15 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	}
 	sess_engine_totals(pl.eng);
 	{
+		uint64_t forgotten = 0;
+
+		sess_engine_late_keys(pl.eng, on_late_keys, NULL, &forgotten);
+		if (forgotten > 0 && pl.dsb_lines > 0)
+			fprintf(stderr, "imaptrace: %llu more sessions were not decrypted for "
+				"want of keys (not checked against keys that came later)\n",
+				(unsigned long long)forgotten);
+	}
+	{
 		struct cap_stats cs;
 
 		cap_reader_stats(pl.cap, &cs);
@@ -586,6 +661,14 @@ int main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	sess_config_default(&cli.cfg);
+	/* Keys come from --keylog and from pcapng Decryption Secrets Blocks;
+	 * while the store is empty TLS is only counted. */
+	cli.keys = tls_keys_new();
+	if (cli.keys == NULL) {
+		fprintf(stderr, "imaptrace: out of memory\n");
+		return EXIT_CAPTURE;
+	}
+	cli.cfg.keys = cli.keys;
 	cli.fail_on = -1;
 	cli.color = -1;
 	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
@@ -610,6 +693,7 @@ int main(int argc, char **argv)
 	cli.oo.color = cli.oo.format == OUT_TEXT && cli.color;
 	setvbuf(out_fp, NULL, _IOFBF, 1 << 20);
 	status = run(&cli, argv + optind, argc - optind, out_fp);
+	tls_keys_free(cli.keys);
 	if (out_fp != stdout && fclose(out_fp) != 0) {
 		fprintf(stderr, "imaptrace: %s: %s\n", cli.out_path, strerror(errno));
 		status = EXIT_CAPTURE;

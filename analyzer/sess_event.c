@@ -131,6 +131,8 @@ struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
 	h.dir = dir;
 	h.offset = offset;
 	event_head(ev, &h);
+	if (s->io.layer != NULL)
+		event_cstring(ev, "layer", s->io.layer);
 	return ev;
 }
 

@@ -106,6 +106,15 @@ struct session {
 	uint64_t violations[4];          /* by severity */
 };
 
+#define SESS_KEYLESS_MAX   1024    /* sessions without keys remembered */
+
+/* A session whose TLS could not be decrypted for want of keys. */
+struct sess_keyless {
+	uint64_t id;
+	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
+	uint8_t random[TLS_RANDOM_LEN];
+};
+
 struct sess_engine {
 	struct sess_config cfg;
 	struct output *out;
@@ -117,6 +126,9 @@ struct sess_engine {
 	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
 	unsigned events_busy;
 	struct imt_event event_spill;    /* muted: past the pool (a bug) */
+	struct sess_keyless *keyless;    /* ring of sessions without keys */
+	size_t nkeyless;                 /* in the ring (SESS_KEYLESS_MAX at most) */
+	uint64_t keyless_total;          /* ever */
 };
 
 /* The parser of direction d. */

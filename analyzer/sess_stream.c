@@ -12,6 +12,27 @@
 #include "sess_stream.h"
 #include "wire.h"
 
+#define SESS_TLS_SNI_MAX   255     /* host_name (RFC 6066 §3: a DNS name) */
+#define SESS_TLS_ALPN_MAX  8       /* offered ALPN names kept */
+#define SESS_TLS_ALPN_LEN  32      /* bytes kept of each */
+
+struct sess_tls {
+	struct tls_conn *conn;           /* owned */
+	int quiet;                       /* TLS began before any key was known:
+					    the records are only followed, to
+					    tell later keys from none */
+	int ev_pending;                  /* the tls event is still to come */
+	int has_tag;
+	char after_tag[SESS_TAG_MAX + 1];
+	int client_hello;                /* a ClientHello was read */
+	uint8_t random[TLS_RANDOM_LEN];  /* its client random */
+	char sni[SESS_TLS_SNI_MAX + 1];
+	size_t sni_len;                  /* as sent (may pass what is kept) */
+	char alpn[SESS_TLS_ALPN_MAX][SESS_TLS_ALPN_LEN];
+	size_t alpn_len[SESS_TLS_ALPN_MAX];
+	size_t nalpn;
+};
+
 void sess_stream_init(struct sess_stream *st, struct session *owner,
 		      struct tcp_meta *clock, struct imap_parser *c2s,
 		      struct imap_parser *s2c, uint8_t *zbuf)
@@ -39,6 +60,39 @@ void sess_stream_free(struct sess_stream *st)
 		free(sd->probe.p);
 		sd->probe.p = NULL;
 	}
+	if (st->tl != NULL)
+		tls_conn_free(st->tl->conn);
+	free(st->tl);
+	st->tl = NULL;
+}
+
+void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys)
+{
+	st->keys = keys;
+}
+
+int sess_stream_keyless(const struct sess_stream *st,
+			uint8_t random_r[TLS_RANDOM_LEN])
+{
+	struct tls_status ts;
+
+	if (st->tl == NULL || !st->tl->client_hello)
+		return 0;
+	tls_conn_status(st->tl->conn, &ts);
+	if (!st->tl->quiet && ts.reason != TLS_R_NO_KEY)
+		return 0;
+	memcpy(random_r, st->tl->random, TLS_RANDOM_LEN);
+	return 1;
+}
+
+int sess_stream_decrypted(const struct sess_stream *st)
+{
+	struct tls_status ts;
+
+	if (st->tl == NULL || st->tl->quiet)
+		return -1;
+	tls_conn_status(st->tl->conn, &ts);
+	return ts.decrypted || st->dir[IMT_C2S].decrypted || st->dir[IMT_S2C].decrypted;
 }
 
 struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_dir d)
@@ -56,11 +110,14 @@ int sess_stream_compressed(const struct sess_stream *st)
 	return st->compress;
 }
 
+static int tls_layer_start(struct sess_stream *st, const char *after_tag);
+
 void sess_stream_implicit_tls(struct sess_stream *st)
 {
 	st->tls = 1;
 	st->dir[IMT_C2S].tls = st->dir[IMT_S2C].tls = SESS_TLS_OPAQUE;
-	sess_ev_emit(st->owner, sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0));
+	if (tls_layer_start(st, NULL) != 0)
+		sess_ev_emit(st->owner, sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0));
 }
 
 void sess_stream_ignore(struct sess_stream *st)
@@ -70,10 +127,25 @@ void sess_stream_ignore(struct sess_stream *st)
 
 /* ---- the TLS layer ----------------------------------------------------- */
 
-/* TLS records of direction d: counted.  (A decryptor takes them here.) */
-static void tls_bytes(struct sess_stream *st, enum imt_dir d, size_t len)
+/*
+ * With keys, the TLS layer is a tls_conn fed both directions' records in
+ * the order they came.  The tls event waits for the handshake: it is
+ * written once the stage knows whether the records are decrypted (the
+ * first decrypted record, or the reason they are not), or when the
+ * layer ends, with what the hellos said.
+ */
+static void tls_event_flush(struct sess_stream *st, int final);
+
+/* TLS records of direction d: counted, and decrypted when there are keys. */
+static void tls_bytes(struct sess_stream *st, enum imt_dir d,
+		      const uint8_t *data, size_t len)
 {
 	st->dir[d].opaque_bytes += len;
+	if (st->tl == NULL || st->tl->conn == NULL)
+		return;
+	(void)tls_feed(st->tl->conn, d == IMT_C2S ? TLS_C2S : TLS_S2C, data,
+		       len, st->clock);
+	tls_event_flush(st, 0);
 }
 
 /* ---- the DEFLATE layer ------------------------------------------------- */
@@ -191,6 +263,214 @@ static size_t stream_plain(struct sess_stream *st, enum imt_dir d,
 		return len;
 	}
 	return len;
+}
+
+/* Plaintext of direction d, all of it, through the inner layers: when
+ * the parser pauses for a switch, the switched layer takes the rest. */
+static void plain_all(struct sess_stream *st, enum imt_dir d,
+		      const uint8_t *data, size_t len)
+{
+	while (len > 0 && !st->dir[d].lost) {
+		size_t n = stream_plain(st, d, data, len);
+
+		if (n == 0 && st->dir[d].zip == SESS_ZIP_NONE)
+			break;   /* paused with no switch: nothing takes it */
+		data += n;
+		len -= n;
+	}
+}
+
+/* ---- decrypted records ------------------------------------------------- */
+
+static enum imt_dir tls_imt_dir(enum tls_dir dir)
+{
+	return dir == TLS_C2S ? IMT_C2S : IMT_S2C;
+}
+
+static void tls_on_plaintext(void *user, enum tls_dir dir, const uint8_t *data,
+			     size_t len, const struct tls_record_info *ri,
+			     const struct tcp_meta *m)
+{
+	struct sess_stream *st = user;
+	enum imt_dir d = tls_imt_dir(dir);
+
+	(void)ri;
+	(void)m;
+	if (st->tl->quiet)
+		return;
+	tls_event_flush(st, 0);
+	st->dir[d].decrypted = 1;
+	st->layer = "tls";
+	plain_all(st, d, data, len);
+	st->layer = NULL;
+}
+
+/* Application data lost inside TLS: a hole in d's plaintext, said with
+ * a gap event, and the parser resynchronises as over a TCP gap. */
+static void tls_on_plaintext_gap(void *user, enum tls_dir dir,
+				 uint64_t plain_offset, uint64_t bytes,
+				 const struct tcp_meta *m)
+{
+	struct sess_stream *st = user;
+	enum imt_dir d = tls_imt_dir(dir);
+	struct sess_stream_dir *sd = &st->dir[d];
+	struct imt_event *ev;
+	const char *resync;
+
+	(void)m;
+	if (st->tl->quiet)
+		return;
+	tls_event_flush(st, 0);
+	if (sd->lost)
+		return;
+	st->layer = "tls";
+	if (sd->zip != SESS_ZIP_NONE) {
+		sd->lost = 1;
+		resync = "lost";
+	} else {
+		resync = imap_parser_gap(sd->parser, bytes) == IMAP_GAP_IN_LITERAL ?
+			 "in-literal" : "next-line";
+	}
+	ev = sess_ev_new(st->owner, EV_GAP, d, plain_offset);
+	event_u64(ev, "bytes", bytes);
+	event_cstring(ev, "resync", resync);
+	event_cstring(ev, "detail", "TLS application data that could not be decrypted");
+	sess_ev_emit(st->owner, ev);
+	st->layer = NULL;
+}
+
+/* The ClientHello's SNI and offered ALPN names are kept for the tls
+ * event (the ServerHello's facts are in the stage's status). */
+static void tls_on_hello(void *user, enum tls_dir dir,
+			 const struct tls_hello_info *hi, const struct tcp_meta *m)
+{
+	struct sess_stream *st = user;
+	struct sess_tls *tl = st->tl;
+
+	(void)dir;
+	(void)m;
+	if (hi->kind != TLS_HELLO_CLIENT || tl->client_hello)
+		return;
+	tl->client_hello = 1;
+	memcpy(tl->random, hi->random, TLS_RANDOM_LEN);
+	if (hi->sni != NULL) {
+		size_t n = hi->sni_len < SESS_TLS_SNI_MAX ? hi->sni_len : SESS_TLS_SNI_MAX;
+
+		memcpy(tl->sni, hi->sni, n);
+		tl->sni_len = hi->sni_len;
+	}
+	for (size_t i = 0; i < hi->nalpn && tl->nalpn < SESS_TLS_ALPN_MAX; i++) {
+		size_t n = hi->alpn_len[i] < SESS_TLS_ALPN_LEN ? hi->alpn_len[i] :
+			   SESS_TLS_ALPN_LEN;
+
+		memcpy(tl->alpn[tl->nalpn], hi->alpn[i], n);
+		tl->alpn_len[tl->nalpn++] = n;
+	}
+}
+
+/* The TLS stage's findings are the session's; their offsets count the
+ * direction's TLS bytes. */
+static void tls_on_finding(void *user, const struct imt_finding_report *f,
+			   const struct tcp_meta *m)
+{
+	struct sess_stream *st = user;
+	const char *layer = st->layer;
+
+	(void)m;
+	if (st->tl->quiet)
+		return;
+	st->layer = "tls-record";
+	sess_finding_report(st->owner, f);
+	st->layer = layer;
+}
+
+/* With keys: the TLS layer starts (implicit TLS, or STARTTLS accepted
+ * after after_tag), its tls event to come.  Returns 0, or -1 when there
+ * are no keys or no memory (said): the tls event is the caller's.  With
+ * a key store that is still empty (keys may come later in the capture)
+ * the records are followed quietly, output unchanged. */
+static int tls_layer_start(struct sess_stream *st, const char *after_tag)
+{
+	static const struct tls_callbacks cb = {
+		.on_plaintext = tls_on_plaintext,
+		.on_plaintext_gap = tls_on_plaintext_gap,
+		.on_hello = tls_on_hello,
+		.on_finding = tls_on_finding,
+	};
+	struct sess_tls *tl;
+
+	int quiet;
+
+	if (st->keys == NULL || st->tl != NULL)
+		return -1;
+	quiet = tls_keys_count(st->keys) == 0;
+	tl = calloc(1, sizeof(*tl));
+	if (tl == NULL || (tl->conn = tls_conn_new(st->keys, &cb, st)) == NULL) {
+		free(tl);
+		if (!quiet)
+			sess_finding(st->owner, F_LIMIT_REACHED, IMT_DIR_NONE, 0,
+				     "out of memory for the TLS stage", NULL);
+		return -1;
+	}
+	st->tl = tl;
+	tl->quiet = quiet;
+	if (quiet)
+		return -1;
+	tl->ev_pending = 1;
+	if (after_tag != NULL) {
+		tl->has_tag = 1;
+		snprintf(tl->after_tag, sizeof(tl->after_tag), "%s", after_tag);
+	}
+	return 0;
+}
+
+/* Writes the tls event once the stage knows whether it decrypts, or
+ * (final) when the layer ends: a handshake never seen whole is
+ * no-handshake. */
+static void tls_event_flush(struct sess_stream *st, int final)
+{
+	struct sess_tls *tl = st->tl;
+	struct tls_status ts;
+	struct imt_event *ev;
+	const char *layer = st->layer;
+	char hex[8];
+
+	if (tl == NULL || !tl->ev_pending)
+		return;
+	tls_conn_status(tl->conn, &ts);
+	if (ts.reason == TLS_R_PENDING && !final)
+		return;
+	if (ts.reason == TLS_R_PENDING)
+		ts.reason = st->plaintext_after_starttls ? TLS_R_NOT_TLS :
+			    TLS_R_NO_HANDSHAKE;
+	tl->ev_pending = 0;
+	st->layer = NULL;
+	ev = sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0);
+	if (tl->has_tag)
+		event_cstring(ev, "after_tag", tl->after_tag);
+	if (ts.version != 0)
+		event_cstring(ev, "version", tls_version_name(ts.version));
+	if (ts.cipher_suite != 0) {
+		const char *name = tls_suite_name(ts.cipher_suite);
+
+		snprintf(hex, sizeof(hex), "0x%04X", ts.cipher_suite);
+		event_cstring(ev, "cipher_suite", name != NULL ? name : hex);
+	}
+	if (tl->sni_len > 0)
+		sess_ev_str(ev, "sni", tl->sni, tl->sni_len, SESS_TLS_SNI_MAX);
+	if (tl->nalpn > 0) {
+		event_array(ev, "alpn");
+		for (size_t i = 0; i < tl->nalpn; i++)
+			event_string(ev, NULL, tl->alpn[i], tl->alpn_len[i]);
+		event_close(ev);
+	}
+	if (ts.version != 0)
+		event_bool(ev, "resumed", ts.resumed);
+	event_bool(ev, "decrypted", ts.decrypted);
+	if (!ts.decrypted)
+		event_cstring(ev, "reason", tls_reason_name(ts.reason));
+	sess_ev_emit(st->owner, ev);
+	st->layer = layer;
 }
 
 /* ---- the probe after STARTTLS ----------------------------------------- */
@@ -368,6 +648,7 @@ static void probe_plaintext(struct sess_stream *st)
 	if (!st->plaintext_after_starttls)
 		probe_finding(st, first, F_PLAINTEXT_AFTER_STARTTLS, detail);
 	st->plaintext_after_starttls = 1;
+	tls_event_flush(st, 1);
 	probe_end(st, first, st->dir[first].probe.len, SESS_TLS_NONE);
 	if (st->dir[second].tls == SESS_TLS_PROBE)
 		probe_end(st, second, st->dir[second].probe.len, SESS_TLS_NONE);
@@ -477,7 +758,7 @@ void sess_stream_feed(struct sess_stream *st, enum imt_dir d,
 			probe_bytes(st, d, data, len);
 			return;
 		case SESS_TLS_OPAQUE:
-			tls_bytes(st, d, len);
+			tls_bytes(st, d, data, len);
 			return;
 		}
 	}
@@ -493,6 +774,11 @@ const char *sess_stream_gap(struct sess_stream *st, enum imt_dir d, uint64_t byt
 		return "none";
 	if (sd->tls == SESS_TLS_OPAQUE) {
 		sd->opaque_bytes += bytes;
+		if (st->tl != NULL) {
+			(void)tls_gap(st->tl->conn, d == IMT_C2S ? TLS_C2S : TLS_S2C,
+				      bytes, st->clock);
+			tls_event_flush(st, 0);
+		}
 		return "opaque";
 	}
 	if (sd->zip != SESS_ZIP_NONE) {
@@ -515,10 +801,15 @@ void sess_stream_finish(struct sess_stream *st)
 		probe_settle(st, first);
 	if (st->dir[second].tls == SESS_TLS_PROBE)
 		probe_settle(st, second);
+	if (st->tl != NULL) {
+		(void)tls_finish(st->tl->conn, st->clock);
+		tls_event_flush(st, 1);
+	}
 	for (enum imt_dir d = IMT_C2S; d <= IMT_S2C; d++) {
 		const struct sess_stream_dir *sd = &st->dir[d];
 
-		if (!sd->lost && sd->tls != SESS_TLS_OPAQUE && sd->zip == SESS_ZIP_NONE)
+		if (!sd->lost && (sd->tls != SESS_TLS_OPAQUE || sd->decrypted) &&
+		    sd->zip == SESS_ZIP_NONE)
 			imap_parser_finish(sd->parser);
 	}
 }
@@ -560,14 +851,18 @@ static void client_result(struct sess_stream *st, int ok)
 			c->tls = SESS_TLS_PROBE;   /* its plaintext was read already */
 		return;
 	}
-	if (c->zip == SESS_ZIP_HOLD && c->tls == SESS_TLS_NONE && !c->lost) {
+	if (c->zip == SESS_ZIP_HOLD && !c->lost &&
+	    (c->tls == SESS_TLS_NONE || (c->tls == SESS_TLS_OPAQUE && c->decrypted))) {
 		struct sess_held held = held_take(&c->hold);
 
 		if (!ok)
 			c->zip = SESS_ZIP_NONE;
 		else if (inflate_start(c) != 0)
 			c->lost = 1;
-		if (held.len > 0)
+		/* Inside TLS the held bytes are plaintext already. */
+		if (held.len > 0 && c->tls == SESS_TLS_OPAQUE)
+			plain_all(st, IMT_C2S, held.p, held.len);
+		else if (held.len > 0)
 			sess_stream_feed(st, IMT_C2S, held.p, held.len);
 		free(held.p);
 	}
@@ -584,9 +879,11 @@ void sess_stream_result(struct sess_stream *st, enum sess_switch sw,
 		return;
 	}
 	if (sw == SESS_SWITCH_STARTTLS) {
-		ev = sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0);
-		event_cstring(ev, "after_tag", tag);
-		sess_ev_emit(st->owner, ev);
+		if (tls_layer_start(st, tag) != 0) {
+			ev = sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0);
+			event_cstring(ev, "after_tag", tag);
+			sess_ev_emit(st->owner, ev);
+		}
 		st->tls = 1;
 		st->starttls_ok = 1;
 		s2c->tls = SESS_TLS_PROBE;

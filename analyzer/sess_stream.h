@@ -11,8 +11,15 @@
  *
  * The TLS layer starts after a STARTTLS the server accepted (RFC 3501
  * §6.2.1: TLS negotiation begins right after the CRLF of the tagged OK)
- * or, on an implicit-TLS port, with the first byte.  Today it counts TLS
- * records opaquely: nothing comes out of it.
+ * or, on an implicit-TLS port, with the first byte.  Without keys it
+ * counts TLS records opaquely: nothing comes out of it.  With a key store
+ * (sess_stream_set_keys) the wire bytes of both directions go, in the
+ * order they came, to one tls_conn (tls.h), and the plaintext it
+ * decrypts takes the same inner path as cleartext (stream_plain() in
+ * sess_stream.c): IMAP inside TLS is parsed by the same parser, and
+ * inflated first when COMPRESS is active inside TLS.  Events from that
+ * plaintext are stamped with the packet that completed the record, and
+ * their offsets count plaintext bytes of the direction.
  *
  * After a STARTTLS, what each direction sends next is probed before it
  * is read (SESS_TLS_PROBE): its bytes are held, unread, until they show
@@ -25,12 +32,8 @@
  * directions are then parsed as cleartext, the one that spoke first
  * first.  A refusal sends the client's held bytes back to plaintext.
  * The look-ahead is bounded: SESS_PROBE_MAX bytes per direction, or the
- * end of the session or a gap, decide with what is held by then.  A TLS decryptor is meant
- * to sit in that layer: it is handed the wire bytes exactly as the
- * counting is now, and gives the decrypted plaintext to the same inner
- * path as cleartext takes (stream_plain() in sess_stream.c), so that
- * IMAP inside TLS is parsed by the same parser, and inflated first when
- * COMPRESS is active inside TLS.  The DEFLATE layer starts after a
+ * end of the session or a gap, decide with what is held by then.
+ * The DEFLATE layer starts after a
  * COMPRESS=DEFLATE the server accepted (RFC 4978 §3: right after the
  * CRLF of the tagged OK, in both directions) and inflates raw DEFLATE.
  *
@@ -54,6 +57,7 @@
 #include "imt_dir.h"
 #include "sess_pending.h"
 #include "tcp.h"
+#include "tls.h"
 
 #define SESS_HOLD_MAX      65536   /* client bytes held while COMPRESS is pending */
 #define SESS_ZBUF          65536   /* inflate output chunk */
@@ -105,9 +109,11 @@ struct sess_stream_dir {
 	size_t probe_scan;               /* held bytes looked at for a TLS record */
 	size_t probe_nolf;               /* held bytes known to hold no LF */
 	uint64_t opaque_bytes;           /* TLS or lost bytes */
+	int decrypted;                   /* plaintext came out of the TLS layer */
 };
 
 struct session;
+struct sess_tls;
 
 struct sess_stream {
 	struct session *owner;           /* whose events these are */
@@ -121,6 +127,10 @@ struct sess_stream {
 	int plaintext_after_starttls;    /* ...and the session went on in plaintext */
 	uint64_t probes;                 /* directions that held bytes so far */
 	char starttls_tag[SESS_TAG_MAX + 1];
+	const struct tls_keys *keys;     /* not owned; NULL: TLS is only counted */
+	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
+	const char *layer;               /* "layer" of the events being made
+					    ("tls", "tls-record"), or NULL */
 };
 
 /* Sets st up with the two directions' parsers (owned from now on, freed
@@ -141,6 +151,21 @@ struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_di
 /* An implicit-TLS port: both directions are TLS from the first byte, and
  * the tls event says so. */
 void sess_stream_implicit_tls(struct sess_stream *st);
+
+/* The key store TLS records are decrypted with (not owned; NULL, the
+ * default, or an empty store when TLS starts: TLS records are only
+ * counted). */
+void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys);
+
+/* With keys: 1 when the TLS layer was active and its records were
+ * decrypted, 0 when it was active and they were not; -1 without keys
+ * or TLS (session_end says nothing then). */
+int sess_stream_decrypted(const struct sess_stream *st);
+
+/* 1 when the TLS layer could not decrypt for want of keys, with the
+ * ClientHello's random in random_r; else 0. */
+int sess_stream_keyless(const struct sess_stream *st,
+			uint8_t random_r[TLS_RANDOM_LEN]);
 
 /* The flow is not IMAP: nothing is followed any more. */
 void sess_stream_ignore(struct sess_stream *st);

@@ -71,6 +71,7 @@ void sess_engine_free(struct sess_engine *e)
 		event_release(&e->events[i]);
 	event_release(&e->event_spill);
 	free(e->zbuf);
+	free(e->keyless);
 	sess_memory_free(&e->memory);
 	free(e);
 }
@@ -161,6 +162,7 @@ static struct session *session_new(struct sess_engine *e,
 			imap_parser_set_midstream(parser[d]);
 	}
 	sess_stream_init(&s->io, s, &s->cur, parser[IMT_C2S], parser[IMT_S2C], e->zbuf);
+	sess_stream_set_keys(&s->io, e->cfg.keys);
 	sess_state_init(s, s->midstream ? 0 : ST_NOTAUTH);
 	return s;
 }
@@ -277,6 +279,57 @@ static void tcp_on_finding(void *flow, const struct imt_finding_report *f,
 	sess_finding_report(s, f);
 }
 
+/* A session whose TLS was not decrypted for want of keys is remembered
+ * (a ring of the last SESS_KEYLESS_MAX), so that keys coming later can
+ * be told apart from keys never given. */
+static void remember_keyless(struct session *s)
+{
+	struct sess_engine *e = s->e;
+	struct sess_keyless *k;
+	uint8_t random[TLS_RANDOM_LEN];
+
+	if (!sess_stream_keyless(&s->io, random))
+		return;
+	if (e->keyless == NULL &&
+	    (e->keyless = calloc(SESS_KEYLESS_MAX, sizeof(*e->keyless))) == NULL)
+		return;
+	k = &e->keyless[e->keyless_total % SESS_KEYLESS_MAX];
+	e->keyless_total++;
+	if (e->nkeyless < SESS_KEYLESS_MAX)
+		e->nkeyless++;
+	k->id = s->id;
+	memcpy(k->client, s->client, sizeof(k->client));
+	memcpy(k->server, s->server, sizeof(k->server));
+	memcpy(k->random, random, TLS_RANDOM_LEN);
+}
+
+size_t sess_engine_late_keys(const struct sess_engine *e, sess_late_keys_fn fn,
+			     void *user, uint64_t *forgotten_r)
+{
+	size_t late = 0;
+	uint64_t first = e->keyless_total - e->nkeyless;
+
+	if (forgotten_r != NULL)
+		*forgotten_r = first;
+	if (e->cfg.keys == NULL)
+		return 0;
+	/* Oldest first: in the order the sessions ended. */
+	for (uint64_t i = first; i < e->keyless_total; i++) {
+		const struct sess_keyless *k = &e->keyless[i % SESS_KEYLESS_MAX];
+		const uint8_t *secret;
+		int found = 0;
+
+		for (int w = 0; w < TLS_SEC__COUNT && !found; w++)
+			found = tls_keys_find(e->cfg.keys, k->random,
+					      (enum tls_secret)w, &secret) > 0;
+		if (found) {
+			late++;
+			fn(user, k->id, k->client, k->server);
+		}
+	}
+	return late;
+}
+
 static void session_end(struct session *s, const struct tcp_close_info *ci)
 {
 	struct imt_event *ev;
@@ -288,6 +341,7 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 	size_t npending;
 
 	sess_stream_finish(&s->io);
+	remember_keyless(s);
 	s->cur = ci->last;
 	npending = sess_pending_count(&s->pending);
 	if (normal) {
@@ -317,6 +371,8 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 	event_close(ev);
 	event_bool(ev, "tls", sess_stream_tls(&s->io));
 	event_bool(ev, "compressed", sess_stream_compressed(&s->io));
+	if (sess_stream_decrypted(&s->io) >= 0)
+		event_bool(ev, "decrypted", sess_stream_decrypted(&s->io));
 	event_u64(ev, "commands", s->commands);
 	event_object(ev, "results");
 	for (enum sess_status st = SESS_OK; st < SESS_NSTATUS; st++)

@@ -171,7 +171,7 @@ static const char *tls_alert_name(uint8_t desc)
 	}
 }
 
-static const char *tls_version_name(uint16_t v)
+const char *tls_version_name(uint16_t v)
 {
 	switch (v) {
 	case 0x0300: return "SSL 3.0";
@@ -181,6 +181,13 @@ static const char *tls_version_name(uint16_t v)
 	case TLS_V13: return "TLS 1.3";
 	default: return "unknown version";
 	}
+}
+
+const char *tls_suite_name(uint16_t id)
+{
+	const struct tls_suite *s = tls_suite_find(id);
+
+	return s != NULL ? s->name : NULL;
 }
 
 static void tls_report(struct tls_conn *c, enum tls_dir dir, enum imt_finding id,

@@ -94,6 +94,15 @@ struct cap_callbacks {
 	int (*on_packet)(void *user, const struct cap_packet *pkt);
 };
 
+/* A pcapng Decryption Secrets Block, in file order among the packets:
+ * its secrets type (CAP_SECRETS_TLS_KEYLOG...) and data, which live only
+ * during the call; user is the reader's. */
+typedef void (*cap_secrets_fn)(void *user, uint32_t type, const uint8_t *data,
+			       size_t len);
+
+/* Decryption Secrets Block types (pcapng, draft-ietf-opsawg-pcapng §4.7). */
+#define CAP_SECRETS_TLS_KEYLOG 0x544c534bu   /* "TLSK": NSS key log lines */
+
 struct cap_reader;
 
 /*
@@ -103,6 +112,10 @@ struct cap_reader;
  */
 struct cap_reader *cap_reader_new(const char *filter,
 				  const struct cap_callbacks *cb, void *user);
+
+/* Hands the reader's Decryption Secrets Blocks to fn (NULL, the default:
+ * they are skipped). */
+void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn);
 
 /*
  * Reads one whole file ("-" is standard input) and pushes its packets.

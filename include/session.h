@@ -17,6 +17,7 @@
 #include "imt_limits.h"
 #include "output.h"
 #include "tcp.h"
+#include "tls.h"
 
 struct sess_config {
 	struct imt_limits lim;
@@ -30,6 +31,8 @@ struct sess_config {
 				      * finding is only info */
 	unsigned brute_failures;     /* auth-brute-force: this many failures... */
 	unsigned brute_window;       /* ...within this many seconds */
+	const struct tls_keys *keys; /* TLS secrets (not owned, may grow while
+				      * the engine runs), or NULL */
 };
 
 /* Fills *cfg with the defaults (ports 143 and 993, 5 failures in 600 s). */
@@ -52,6 +55,21 @@ void sess_engine_global_finding(struct sess_engine *e,
 
 /* Writes the capture-wide totals to the output. */
 void sess_engine_totals(struct sess_engine *e);
+
+/* A session that was not decrypted although the key store now holds a
+ * secret for its client random: its keys came after its handshake (a
+ * pcapng Decryption Secrets Block later in the capture). */
+typedef void (*sess_late_keys_fn)(void *user, uint64_t session,
+				  const char *client, const char *server);
+
+/*
+ * Calls fn for each session that ended without keys (the last
+ * SESS_KEYLESS_MAX remembered) whose keys are in the store now.  Returns
+ * the number of such sessions; *forgotten_r (may be NULL) is set to the
+ * number of sessions without keys that were not remembered.
+ */
+size_t sess_engine_late_keys(const struct sess_engine *e, sess_late_keys_fn fn,
+			     void *user, uint64_t *forgotten_r);
 
 /* Frees the engine; all sessions must have been closed (tcp_reasm_finish)
  * before.  Accepts NULL. */

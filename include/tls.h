@@ -68,6 +68,11 @@ const char *tls_reason_name(enum tls_reason r);
 /* Returns a one-line description of r. */
 const char *tls_reason_desc(enum tls_reason r);
 
+/* "TLS 1.2"... for a version as on the wire, or "unknown version". */
+const char *tls_version_name(uint16_t v);
+/* The IANA name of a supported cipher suite, or NULL. */
+const char *tls_suite_name(uint16_t id);
+
 /* Record content types (RFC 8446 §5.1). */
 #define TLS_CT_CHANGE_CIPHER_SPEC 20
 #define TLS_CT_ALERT              21

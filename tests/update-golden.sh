@@ -6,6 +6,13 @@ mkdir -p tests/golden
 for cap in samples/*.pcap; do
 	./imaptrace -q -F ndjson "$cap" >"tests/golden/$(basename "$cap" .pcap).ndjson"
 done
+# The TLS samples, each read with its key log (tests/e2e/11-tls.sh).
+mkdir -p tests/golden/tls
+for cap in samples/tls/*.pcap; do
+	name=$(basename "$cap" .pcap)
+	./imaptrace -q -F ndjson --tls-ports 10993 -p 10144 --keylog "samples/tls/$name.keylog" \
+		"$cap" >"tests/golden/tls/$name.ndjson"
+done
 # The text format is checked on one sample.
 ./imaptrace -q -F text samples/dovecot-imaplib-session.pcap >tests/golden/dovecot-imaplib-session.txt
 git diff --stat -- tests/golden

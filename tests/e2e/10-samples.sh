@@ -4,6 +4,7 @@
 # findings are checked against samples/findings.tsv by 20-findings.sh.
 cd "$(dirname "$0")/../.." || exit 2
 IMAPTRACE=${IMAPTRACE:-./imaptrace}
+. tests/helpers/golden.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for cap in samples/*.pcap; do
@@ -13,18 +14,5 @@ for cap in samples/*.pcap; do
 		echo "FAIL $name: exit status $? ($(cat "$tmp/err"))"
 		continue
 	fi
-	if msg=$(/usr/bin/python3 tests/e2e/validate.py "$out"); then
-		echo "ok $name: schema"
-	else
-		echo "FAIL $name: $msg"
-	fi
-	golden="tests/golden/$name.ndjson"
-	if [ ! -f "$golden" ]; then
-		echo "FAIL $name: no golden output (run tests/update-golden.sh)"
-	elif cmp -s "$golden" "$out"; then
-		echo "ok $name: matches golden output"
-	else
-		echo "FAIL $name: differs from $golden:"
-		diff "$golden" "$out" | head -n 10
-	fi
+	check_output "$name" "$out" "tests/golden/$name.ndjson"
 done

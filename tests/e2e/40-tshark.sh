@@ -1,5 +1,6 @@
 #!/bin/sh
-# Cross-check with tshark: for every samples/*.pcap, the command/result pairs
+# Cross-check with tshark: for every samples/*.pcap, and every
+# samples/tls/*.pcap decrypted with its key log, the command/result pairs
 # (tcp stream, tag, request frame, response frame) that imaptrace reports
 # must be the ones tshark's IMAP dissector reports (imap.request_tag,
 # imap.response_tag, imap.response_to); every line tshark counts as a
@@ -37,14 +38,26 @@ trap 'rm -rf "$tmp"' EXIT
 # The sample servers' ports (samples/README.md); 143 for completeness.
 PORTS="143 10143 11143"
 
-for cap in samples/*.pcap; do
+# The TLS samples are read by both with their key logs: imaptrace with
+# --keylog, tshark with tls.keylog_file (IMAPS on 10993, STARTTLS on 10144).
+for cap in samples/*.pcap samples/tls/*.pcap; do
 	name=$(basename "$cap" .pcap)
-	if ! "$IMAPTRACE" -q -F ndjson "$cap" >"$tmp/$name.ndjson" 2>"$tmp/err"; then
+	iopts= keylog=
+	case $cap in samples/tls/*)
+		keylog=samples/tls/$name.keylog
+		iopts="--tls-ports 10993 -p 10144 --keylog $keylog" ;;
+	esac
+	# shellcheck disable=SC2086
+	if ! "$IMAPTRACE" -q -F ndjson $iopts "$cap" >"$tmp/$name.ndjson" 2>"$tmp/err"; then
 		echo "FAIL tshark $name: imaptrace exit status $? ($(head -c 200 "$tmp/err"))"
 		continue
 	fi
 	set --
 	for p in $PORTS; do set -- "$@" -d "tcp.port==$p,imap"; done
+	if [ -n "$keylog" ]; then
+		set -- "$@" -o "tls.keylog_file:$keylog" -d tcp.port==10144,imap \
+			-d tcp.port==10993,tls -d tls.port==10993,imap
+	fi
 	# aggregator: ASCII unit separator (fields with several occurrences)
 	if ! tshark -r "$cap" "$@" -T fields -E occurrence=a -E aggregator="$(printf '\037')" \
 		-e frame.number -e tcp.stream -e imap.request_tag -e imap.response_tag \
