@@ -30,6 +30,7 @@ struct sess_config {
 				      * finding is only info */
 	unsigned brute_failures;     /* auth-brute-force: this many failures... */
 	unsigned brute_window;       /* ...within this many seconds */
+	uint16_t community_id_seed;  /* seed of every event's community_id */
 };
 
 /* Fills *cfg with the defaults (ports 143 and 993, 5 failures in 600 s). */

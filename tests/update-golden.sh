@@ -6,6 +6,17 @@ mkdir -p tests/golden
 for cap in samples/*.pcap; do
 	./imaptrace -q -F ndjson "$cap" >"tests/golden/$(basename "$cap" .pcap).ndjson"
 done
+# Transaction records are checked on a few samples.
+for name in dovecot-pipelining dovecot-imaplib-failures dovecot-idle; do
+	./imaptrace -q -F ndjson --transactions "samples/$name.pcap" \
+		>"tests/golden/$name.transactions.ndjson"
+done
+# The ecs format is checked on two samples, events and transactions.
+for name in dovecot-imaplib-failures dovecot-pipelining; do
+	./imaptrace -q -F ecs "samples/$name.pcap" >"tests/golden/$name.ecs.ndjson"
+	./imaptrace -q -F ecs --transactions "samples/$name.pcap" \
+		>"tests/golden/$name.transactions.ecs.ndjson"
+done
 # The text format is checked on one sample.
 ./imaptrace -q -F text samples/dovecot-imaplib-session.pcap >tests/golden/dovecot-imaplib-session.txt
 git diff --stat -- tests/golden
