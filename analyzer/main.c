@@ -59,13 +59,16 @@ static void usage(FILE *fp)
 "\n"
 "output:\n"
 "  -o FILE               write to FILE instead of standard output\n"
-"  -F ndjson|json|text|html\n"
+"  -F ndjson|json|text|html|ecs\n"
 "                        format (default: text on a terminal, else ndjson);\n"
-"                        html: one self-contained report to open in a browser\n"
+"                        html: one self-contained report to open in a browser;\n"
+"                        ecs: one Elastic Common Schema document per event\n"
 "  --color=WHEN          text in colour: auto (a terminal, unless NO_COLOR is\n"
 "                        set; the default), always, never\n"
 "  --violations-only     only violation events (plus session_start/_end)\n"
 "  --summary             one summary per session and the capture totals\n"
+"  --transactions        only one record per command: its result, latency,\n"
+"                        bytes, state (ndjson, json, ecs)\n"
 "  --show-secrets        do not redact passwords and SASL payloads\n"
 "  --fail-on SEVERITY    exit 1 if a finding of SEVERITY (info, low, medium,\n"
 "                        high) or higher was raised\n"
@@ -88,6 +91,9 @@ static void usage(FILE *fp)
 "  --max-depth N         parenthesis nesting kept (default 64)\n"
 "  --idle-timeout S      seconds before an idle flow is closed (default 600)\n"
 "  --brute-force N/S     auth-brute-force after N failures in S seconds (default 5/600)\n"
+"output fields:\n"
+"  --community-id-seed N seed of the Community ID v1 of every session event\n"
+"                        (0 to 65535, default 0)\n"
 "other:\n"
 "  --list-findings       print the catalog of findings (id, category, severity,\n"
 "                        RFC, message) as tab-separated lines and exit\n"
@@ -365,11 +371,13 @@ enum {
 	OPT_BRUTE, OPT_VERSION, OPT_HELP, OPT_LIST_FINDINGS, OPT_THREADS,
 	OPT_COLOR,
 	OPT_DECRYPTED_UPSTREAM, OPT_KEYLOG,
+	OPT_COMMUNITY_ID_SEED, OPT_TRANSACTIONS,
 };
 
 static const struct option long_opts[] = {
 	{ "violations-only", no_argument, NULL, OPT_VIOLATIONS_ONLY },
 	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "transactions", no_argument, NULL, OPT_TRANSACTIONS },
 	{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
@@ -383,6 +391,7 @@ static const struct option long_opts[] = {
 	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
 	{ "keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "brute-force", required_argument, NULL, OPT_BRUTE },
+	{ "community-id-seed", required_argument, NULL, OPT_COMMUNITY_ID_SEED },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "colour", required_argument, NULL, OPT_COLOR },
@@ -484,6 +493,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case 'v': cli->verbose = 1; break;
 		case OPT_VIOLATIONS_ONLY: cli->oo.violations_only = 1; break;
 		case OPT_SUMMARY: cli->oo.summary = 1; break;
+		case OPT_TRANSACTIONS: cli->oo.transactions = 1; break;
 		case OPT_SHOW_SECRETS: cli->cfg.show_secrets = 1; break;
 		case OPT_DECRYPTED_UPSTREAM: cli->cfg.decrypted_upstream = 1; break;
 		case OPT_KEYLOG:
@@ -516,6 +526,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			    cli->cfg.brute_failures == 0 || cli->cfg.brute_failures > 16)
 				return bad_value("--brute-force (N/SECONDS, N from 1 to 16)", optarg);
 			break;
+		case OPT_COMMUNITY_ID_SEED: {
+			uint64_t seed;
+
+			if (dec_parse_u64(optarg, strlen(optarg), UINT16_MAX, &seed) != 0)
+				return bad_value("--community-id-seed (0 to 65535)", optarg);
+			cli->cfg.community_id_seed = (uint16_t)seed;
+			break;
+		}
 		case OPT_VERSION:
 			printf("imaptrace %s\n", IMAPTRACE_VERSION);
 			exit(0);
@@ -653,6 +671,26 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	return status;
 }
 
+/* Transaction records are machine records: one selection at a time,
+ * in a machine format.  Returns 0, or -1 after saying why. */
+static int check_selection(const struct cli *cli)
+{
+	if (!cli->oo.transactions)
+		return 0;
+	if (cli->oo.summary || cli->oo.violations_only) {
+		fprintf(stderr, "imaptrace: --transactions cannot be combined with "
+			"--summary or --violations-only\n");
+		return -1;
+	}
+	if (cli->format_set &&
+	    (cli->oo.format == OUT_TEXT || cli->oo.format == OUT_HTML)) {
+		fprintf(stderr, "imaptrace: --transactions is written in the ndjson, "
+			"json and ecs formats only\n");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
@@ -672,7 +710,7 @@ int main(int argc, char **argv)
 	cli.fail_on = -1;
 	cli.color = -1;
 	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-	if (parse_args(argc, argv, &cli) != 0) {
+	if (parse_args(argc, argv, &cli) != 0 || check_selection(&cli) != 0) {
 		fprintf(stderr, "Try 'imaptrace --help'.\n");
 		return EXIT_USAGE;
 	}
@@ -684,7 +722,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cli.format_set)
-		cli.oo.format = isatty(fileno(out_fp)) ? OUT_TEXT : OUT_NDJSON;
+		cli.oo.format = isatty(fileno(out_fp)) && !cli.oo.transactions ?
+				OUT_TEXT : OUT_NDJSON;
 	/* Colour only where a person reads it: a terminal (NO_COLOR, set and
 	 * not empty, turns the automatic choice off; --color=always wins). */
 	if (cli.color < 0)

@@ -22,8 +22,10 @@ struct output {
 	struct json_object *totals;
 	struct json_object *summaries;  /* text: session_end events */
 	struct json_tokener *tok;       /* json, text, html: events read back */
-	char *line_buf;                 /* ndjson: lines gathered for fwrite */
+	char *line_buf;                 /* ndjson, ecs: lines gathered for fwrite */
 	size_t line_len;
+	char *ecs_buf;                  /* ecs: the document being made */
+	size_t ecs_cap;
 	uint64_t frames, bytes;         /* out_read_stats() */
 	struct out_html *html;          /* html: the report being gathered */
 };
@@ -34,6 +36,12 @@ int out_status_index(const char *status);
 
 /* The string value of key in ev (owned by ev), or NULL. */
 const char *out_get_str(struct json_object *ev, const char *key);
+
+/* ecs: makes ev's ECS document (without a newline) in *buf_r, grown as
+ * needed (*cap_r bytes; the caller frees it), its length in *len_r.
+ * Returns 0, or -1 when out of memory. */
+int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
+		 size_t *len_r);
 
 /* text: writes ev's line (obj is ev read back). */
 void out_text_event(struct output *o, enum imt_event_type type,

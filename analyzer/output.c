@@ -25,6 +25,8 @@ int out_format_parse(const char *name, enum out_format *fmt_r)
 		*fmt_r = OUT_TEXT;
 	else if (strcmp(name, "html") == 0)
 		*fmt_r = OUT_HTML;
+	else if (strcmp(name, "ecs") == 0)
+		*fmt_r = OUT_ECS;
 	else
 		return -1;
 	return 0;
@@ -63,6 +65,7 @@ void out_free(struct output *o)
 	if (o->tok != NULL)
 		json_tokener_free(o->tok);
 	free(o->line_buf);
+	free(o->ecs_buf);
 	out_html_free(o->html);
 	free(o);
 }
@@ -119,6 +122,12 @@ size_t out_escape_controls(char *dst, size_t size, const char *s, size_t len)
 
 int out_wants(const struct output *o, enum imt_event_type type)
 {
+	/* Transaction records repeat what command and result say: they are
+	 * written only when asked for, and then alone. */
+	if (o->opt.transactions)
+		return type == EV_TRANSACTION;
+	if (type == EV_TRANSACTION)
+		return 0;
 	if (o->opt.summary)
 		return type == EV_SESSION_END;
 	if (o->opt.violations_only)
@@ -211,6 +220,14 @@ int out_event(struct output *o, const struct imt_event *ev)
 	}
 	if (o->opt.format == OUT_NDJSON) {
 		put_line(o, ev->text, ev->len);
+	} else if (o->opt.format == OUT_ECS) {
+		size_t len;
+
+		if (out_ecs_line(ev, &o->ecs_buf, &o->ecs_cap, &len) != 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+		put_line(o, o->ecs_buf, len);
 	} else if ((obj = read_back(o, ev)) == NULL) {
 		o->write_error = 1;
 		errno = EINVAL;
@@ -290,6 +307,9 @@ int out_finish(struct output *o)
 	case OUT_HTML:
 		if (out_html_finish(o) != 0)
 			o->write_error = 1;
+		break;
+	case OUT_ECS:
+		/* Every document is about an event: the totals have none. */
 		break;
 	}
 	flush_lines(o);

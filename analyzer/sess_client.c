@@ -20,6 +20,7 @@
 #include "sess_session.h"
 #include "sess_state.h"
 #include "sess_token.h"
+#include "sess_txn.h"
 
 /* sequence-set per RFC 3501 §9, or "$" (RFC 5182 §2.1). */
 static int seqset_valid(const char *p)
@@ -263,17 +264,24 @@ static void command_effects(struct session *s, const struct imap_element *el,
 	}
 }
 
+/* The first argument of cmd written as "<redacted>" (-1: none): a
+ * LOGIN's password, an AUTHENTICATE's initial response. */
+static int args_redact_from(const struct session *s, enum imap_cmd cmd)
+{
+	if (!s->e->cfg.show_secrets && (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE))
+		return 1;
+	return -1;
+}
+
 static void emit_command(struct session *s, const struct imap_element *el,
 			 const char *tag, enum imap_cmd cmd)
 {
 	struct imt_event *ev = sess_ev_new(s, EV_COMMAND, IMT_C2S, el->offset);
-	int redact = -1;
 
-	if (!s->e->cfg.show_secrets && (cmd == CMD_LOGIN || cmd == CMD_AUTHENTICATE))
-		redact = 1;
 	event_cstring(ev, "tag", tag);
 	event_cstring(ev, "command", el->name);
-	sess_ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact);
+	sess_ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text,
+		       args_redact_from(s, cmd));
 	event_object(ev, "literals");
 	event_u64(ev, "count", el->literals);
 	event_u64(ev, "bytes", el->literal_bytes);
@@ -353,6 +361,8 @@ static void client_command(struct session *s, const struct imap_element *el)
 	pc->offset = el->offset;
 	if (cmd != CMD_UNKNOWN)
 		command_effects(s, el, cmd, pc);
+	if (sess_txn_wanted(s))
+		sess_txn_begin(s, pc, el, args_redact_from(s, cmd));
 	sess_state_expect(s, cmd);
 }
 

@@ -97,6 +97,13 @@ void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
 struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
 			      enum imt_dir dir, uint64_t offset)
 {
+	return sess_ev_new_at(s, type, dir, offset, &s->cur);
+}
+
+struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
+				 enum imt_dir dir, uint64_t offset,
+				 const struct tcp_meta *m)
+{
 	struct sess_engine *e = s->e;
 	struct imt_event *ev;
 	struct event_head h;
@@ -114,20 +121,30 @@ struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
 	if (ev->muted)
 		return ev;
 	h.ts = ts;
-	h.ts_len = ev_ts(ts, sizeof(ts), s->cur.ts_sec, s->cur.ts_nsec,
-			 s->cur.ts_nano);
+	h.ts_len = ev_ts(ts, sizeof(ts), m->ts_sec, m->ts_nsec, m->ts_nano);
 	/* Addresses are digits, dots, colons and brackets: no escaping. */
 	if (s->ev_prefix_len == 0 || s->ev_prefix_id != s->id) {
-		int n = snprintf(s->ev_prefix, sizeof(s->ev_prefix),
-				 "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\"",
-				 (unsigned long long)s->id, s->client, s->server);
+		char cid[COMMUNITY_ID_STRLEN];
+		int n;
+
+		/* Computed once per session: the flow's name in Zeek, Suricata
+		 * and Arkime records, so theirs and ours join on it. */
+		if (community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
+				    e->cfg.community_id_seed, cid, sizeof(cid)) == 0)
+			cid[0] = '\0';
+		n = snprintf(s->ev_prefix, sizeof(s->ev_prefix),
+			     "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\""
+			     "%s%s%s",
+			     (unsigned long long)s->id, s->client, s->server,
+			     cid[0] != '\0' ? ",\"community_id\":\"" : "", cid,
+			     cid[0] != '\0' ? "\"" : "");
 
 		s->ev_prefix_len = n > 0 && (size_t)n < sizeof(s->ev_prefix) ? (size_t)n : 0;
 		s->ev_prefix_id = s->id;
 	}
 	h.members = s->ev_prefix;
 	h.members_len = s->ev_prefix_len;
-	h.frame = s->cur.frame;
+	h.frame = m->frame;
 	h.dir = dir;
 	h.offset = offset;
 	event_head(ev, &h);

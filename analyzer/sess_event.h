@@ -19,6 +19,7 @@
 #include "event.h"
 #include "findings.h"
 #include "imap.h"
+#include "tcp.h"
 
 struct session;
 
@@ -27,6 +28,12 @@ struct session;
  * sess_ev_emit(). */
 struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
 			      enum imt_dir dir, uint64_t offset);
+
+/* The same with the time and frame of m instead of the current
+ * packet's (a record about an earlier packet). */
+struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
+				 enum imt_dir dir, uint64_t offset,
+				 const struct tcp_meta *m);
 
 /* Ends ev and hands it to the output; ev is free again. */
 void sess_ev_emit(struct session *s, struct imt_event *ev);

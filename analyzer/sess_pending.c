@@ -43,6 +43,8 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		 * command. */
 		size_t drop = max / 8 > 0 ? max / 8 : 1;
 
+		for (size_t i = 0; i < drop; i++)
+			free(p->cmds[i].txn_args);
 		memmove(p->cmds, p->cmds + drop, (p->n - drop) * sizeof(*p->cmds));
 		p->n -= drop;
 		*dropped_r = drop;
@@ -132,6 +134,8 @@ const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i)
 
 void sess_pending_free(struct sess_pending *p)
 {
+	for (size_t i = 0; i < p->n; i++)
+		free(p->cmds[i].txn_args);
 	free(p->cmds);
 	p->cmds = NULL;
 	p->n = p->cap = 0;

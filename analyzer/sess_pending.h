@@ -42,6 +42,13 @@ struct sess_cmd {
 	uint64_t offset;
 	char mailbox[SESS_MAILBOX_MAX];  /* SELECT/EXAMINE/COPY/APPEND target */
 	int msn_fetch;                   /* FETCH/STORE/SEARCH by number */
+	/* For its transaction record (sess_txn.h), only with
+	 * --transactions: */
+	char *txn_args;                  /* "args" members (owned), or NULL */
+	size_t txn_args_len;
+	unsigned txn_state;              /* the state when it was sent */
+	uint64_t txn_s2c;                /* the server's stream offset then */
+	uint64_t txn_untagged;           /* untagged responses before it */
 };
 
 struct sess_pending {
@@ -52,8 +59,8 @@ struct sess_pending {
 };
 
 /* Appends a zeroed command.  When max (0: no limit) commands are
- * outstanding already, the oldest eighth are forgotten first and
- * *dropped_r says how many (0 otherwise).  Returns NULL only when out of
+ * outstanding already, the oldest eighth are forgotten (and freed)
+ * first and *dropped_r says how many (0 otherwise).  Returns NULL only when out of
  * memory. */
 struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 				  size_t *dropped_r);
@@ -64,7 +71,7 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 				   size_t len);
 
 /* Takes c (from this list) out of it into *done_r and remembers its tag
- * as completed. */
+ * as completed.  done_r->txn_args belongs to the caller now. */
 void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 			   struct sess_cmd *done_r);
 

@@ -22,6 +22,7 @@
 #include "sess_session.h"
 #include "sess_state.h"
 #include "sess_token.h"
+#include "sess_txn.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -286,6 +287,7 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 	uint64_t uid = 0;
 	int has_uid = 0;
 
+	s->untagged++;
 	if (strcmp(el->name, "FETCH") == 0 && el->has_number)
 		check_fetch(s, el, &uid, &has_uid);
 	emit_response(s, el, has_uid, uid);
@@ -617,6 +619,8 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 		sess_pending_complete(&s->pending, pc, &done);
 		if (done.cmd != CMD_UNKNOWN)
 			result_effects(s, &done, st, el);
+		if (sess_txn_wanted(s))
+			sess_txn_result(s, &done, el);
 	}
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "community_id.h"
 #include "event.h"
 #include "imt_dir.h"
 #include "sess_caps.h"
@@ -49,9 +50,9 @@ struct session {
 	struct sess_engine *e;
 	uint64_t id;
 	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
-	/* "session":N,"client":"...","server":"..." of every event, made
-	 * once the session has its number (sess_ev_new). */
-	char ev_prefix[64 + 2 * IP_ENDPOINT_STRLEN];
+	/* "session":N,"client":"...","server":"...","community_id":"..." of
+	 * every event, made once the session has its number (sess_ev_new). */
+	char ev_prefix[64 + 2 * IP_ENDPOINT_STRLEN + 20 + COMMUNITY_ID_STRLEN];
 	size_t ev_prefix_len;
 	uint64_t ev_prefix_id;
 	struct ip_endpoint cl, sv;
@@ -102,6 +103,7 @@ struct session {
 
 	/* Counters for session_end. */
 	uint64_t commands;
+	uint64_t untagged;               /* untagged responses (transactions) */
 	uint64_t results[SESS_NSTATUS];
 	uint64_t violations[4];          /* by severity */
 };
@@ -129,6 +131,7 @@ struct sess_engine {
 	struct sess_keyless *keyless;    /* ring of sessions without keys */
 	size_t nkeyless;                 /* in the ring (SESS_KEYLESS_MAX at most) */
 	uint64_t keyless_total;          /* ever */
+	struct imt_event txn_scratch;    /* a command's args for its transaction */
 };
 
 /* The parser of direction d. */

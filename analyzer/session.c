@@ -8,9 +8,10 @@
  * registered here):
  *
  *   session.c      flows                 -> client, server, stream, state,
- *                                            event, pending, memory
+ *                                            txn, event, pending, memory
  *   sess_client.c  client elements       -> pending, caps, stream, state,
- *   sess_server.c  server elements          event, token, memory
+ *   sess_server.c  server elements          txn, event, token, memory
+ *   sess_txn.c     transaction records              -> state, event, token
  *   sess_stream.c  STARTTLS/COMPRESS/TLS layers     -> event
  *   sess_state.c   RFC 3501 §3 states               -> event
  *   sess_event.c   events and findings              -> token
@@ -28,6 +29,7 @@
 #include "sess_server.h"
 #include "sess_session.h"
 #include "sess_state.h"
+#include "sess_txn.h"
 
 void sess_config_default(struct sess_config *cfg)
 {
@@ -70,6 +72,7 @@ void sess_engine_free(struct sess_engine *e)
 	for (int i = 0; i < SESS_EVENT_POOL; i++)
 		event_release(&e->events[i]);
 	event_release(&e->event_spill);
+	event_release(&e->txn_scratch);
 	free(e->zbuf);
 	free(e->keyless);
 	sess_memory_free(&e->memory);
@@ -352,6 +355,9 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 				     pc->name, pc->tag);
 		}
 	}
+	if (sess_txn_wanted(s))
+		for (size_t i = 0; i < npending; i++)
+			sess_txn_unanswered(s, sess_pending_at(&s->pending, i));
 	ev = sess_ev_new(s, EV_SESSION_END, IMT_DIR_NONE, 0);
 	event_cstring(ev, "reason", tcp_close_reason_name(ci->reason));
 	event_ms(ev, "duration_ms", sess_ts_diff_ns(ci->last.ts_sec, ci->last.ts_nsec,

@@ -9,6 +9,8 @@
  *            totals}, written by out_finish();
  *  - text:   one aligned line per event, then per-session summaries;
  *            control characters from the capture written as \xNN;
+ *  - ecs:    one Elastic Common Schema document per line: an ECS head
+ *            made from the event's text, the event itself under "imap";
  *  - html:   one self-contained report (overview, charts, session
  *            ladders), written by out_finish() from aggregates and the
  *            details of a bounded number of sessions (docs/output.md).
@@ -24,12 +26,13 @@
 #include "event.h"
 #include "findings.h"
 
-enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT, OUT_HTML };
+enum out_format { OUT_NDJSON, OUT_JSON, OUT_TEXT, OUT_HTML, OUT_ECS };
 
 struct out_options {
 	enum out_format format;
 	int violations_only;     /* only violation, session_start, session_end */
 	int summary;             /* only session_end and the totals */
+	int transactions;        /* only transaction records (ndjson, json, ecs) */
 	int color;               /* text: ANSI colours (direction, status, severity) */
 };
 
@@ -71,7 +74,7 @@ int out_max_severity(const struct output *o);
 /* Frees o (without writing); accepts NULL. */
 void out_free(struct output *o);
 
-/* Parses "ndjson", "json", "text" or "html"; returns 0 or -1. */
+/* Parses "ndjson", "json", "text", "html" or "ecs"; returns 0 or -1. */
 int out_format_parse(const char *name, enum out_format *fmt_r);
 
 /*

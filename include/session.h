@@ -33,6 +33,7 @@ struct sess_config {
 	unsigned brute_window;       /* ...within this many seconds */
 	const struct tls_keys *keys; /* TLS secrets (not owned, may grow while
 				      * the engine runs), or NULL */
+	uint16_t community_id_seed;  /* seed of every event's community_id */
 };
 
 /* Fills *cfg with the defaults (ports 143 and 993, 5 failures in 600 s). */

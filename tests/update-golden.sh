@@ -13,6 +13,17 @@ for cap in samples/tls/*.pcap; do
 	./imaptrace -q -F ndjson --tls-ports 10993 -p 10144 --keylog "samples/tls/$name.keylog" \
 		"$cap" >"tests/golden/tls/$name.ndjson"
 done
+# Transaction records are checked on a few samples.
+for name in dovecot-pipelining dovecot-imaplib-failures dovecot-idle; do
+	./imaptrace -q -F ndjson --transactions "samples/$name.pcap" \
+		>"tests/golden/$name.transactions.ndjson"
+done
+# The ecs format is checked on two samples, events and transactions.
+for name in dovecot-imaplib-failures dovecot-pipelining; do
+	./imaptrace -q -F ecs "samples/$name.pcap" >"tests/golden/$name.ecs.ndjson"
+	./imaptrace -q -F ecs --transactions "samples/$name.pcap" \
+		>"tests/golden/$name.transactions.ecs.ndjson"
+done
 # The text format is checked on one sample.
 ./imaptrace -q -F text samples/dovecot-imaplib-session.pcap >tests/golden/dovecot-imaplib-session.txt
 git diff --stat -- tests/golden
