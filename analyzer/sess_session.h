@@ -32,6 +32,9 @@
 enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
 
 struct session;
+struct sess_x;
+struct extract;
+struct mime;
 
 /* What a parser's callbacks are given: its session and direction. */
 struct sess_side {
@@ -104,6 +107,8 @@ struct session {
 	uint64_t commands;
 	uint64_t results[SESS_NSTATUS];
 	uint64_t violations[4];          /* by severity */
+
+	struct sess_x *x;                /* the evidence export, or NULL */
 };
 
 struct sess_engine {
@@ -117,6 +122,10 @@ struct sess_engine {
 	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
 	unsigned events_busy;
 	struct imt_event event_spill;    /* muted: past the pool (a bug) */
+	struct extract *x;               /* --extract, or NULL */
+	struct mime *xm;
+	struct session *x_cur;           /* whose objects are being handled */
+	int x_told;                      /* the extraction's error was printed */
 };
 
 /* The parser of direction d. */
