@@ -191,6 +191,20 @@ static size_t last_item(const char *l, size_t n, size_t *end_r)
 	return i;
 }
 
+/* Steps over quoted strings: returns 1 when l[*i] is inside one (or
+ * opens it), advancing *i over an escaped byte; *quote is the state. */
+static int quoted_byte(const char *l, size_t n, size_t *i, int *quote)
+{
+	if (*quote) {
+		if (l[*i] == '\\' && *i + 1 < n)
+			(*i)++;
+		else if (l[*i] == '"')
+			*quote = 0;
+		return 1;
+	}
+	return 0;
+}
+
 /* "UID n" at the top level of the FETCH item list l[from, to). */
 static int line_uid(const char *l, size_t from, size_t to, uint64_t *uid_r)
 {
@@ -199,13 +213,8 @@ static int line_uid(const char *l, size_t from, size_t to, uint64_t *uid_r)
 	for (size_t i = from; i < to; i++) {
 		char c = l[i];
 
-		if (quote) {
-			if (c == '\\' && i + 1 < to)
-				i++;
-			else if (c == '"')
-				quote = 0;
+		if (quoted_byte(l, to, &i, &quote))
 			continue;
-		}
 		if (c == '"')
 			quote = 1;
 		else if (c == '[')
@@ -335,13 +344,8 @@ static int judge_append(struct sess_xdir *xd, const char *l, size_t n)
 	for (; i < n; i++) {
 		char c = l[i];
 
-		if (quote) {
-			if (c == '\\' && i + 1 < n)
-				i++;
-			else if (c == '"')
-				quote = 0;
+		if (quoted_byte(l, n, &i, &quote))
 			continue;
-		}
 		if (c != ' ' && c != '(' && c != ')' && c != '"') {
 			if (!in_word)
 				ws = i;
