@@ -468,6 +468,12 @@ static void imap_literal_start(struct imap_parser *p,
 			lit.minus = minus;
 			lit.binary = (r->flags & IMAP_TOKF_LITERAL8) != 0;
 			lit.data_offset = p->offset;
+			if (!p->line_trunc && mark_off <= p->line_total &&
+			    p->line_total - mark_off <= p->line_len) {
+				lit.line = p->line;
+				lit.line_len = p->line_len -
+					       (size_t)(p->line_total - mark_off);
+			}
 			p->cb.on_literal_begin(p->user, &lit);
 		}
 	}
@@ -625,6 +631,8 @@ static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
 			memcpy(p->pv + r->prev_off + r->prev_len, s, c);
 		r->prev_len += (uint32_t)c;
 	}
+	if (p->cb.on_literal_bytes != NULL && !p->resync && k > 0)
+		p->cb.on_literal_bytes(p->user, s, k);
 	p->lit_left -= k;
 	p->offset += k;
 	if (p->lit_left == 0)

@@ -94,6 +94,13 @@ static void usage(FILE *fp)
 "output fields:\n"
 "  --community-id-seed N seed of the Community ID v1 of every session event\n"
 "                        (0 to 65535, default 0)\n"
+"evidence export:\n"
+"  --extract DIR         write every message literal (FETCH bodies, APPEND\n"
+"                        messages) to a file under DIR, with a manifest and\n"
+"                        decoded attachments; adds a message event per message\n"
+"  --max-extract-bytes N bytes extracted in all (default 17179869184)\n"
+"  --max-mime-parts N    MIME parts parsed per message (default 1000)\n"
+"  --max-mime-depth N    MIME nesting parsed per message (default 32)\n"
 "other:\n"
 "  --list-findings       print the catalog of findings (id, category, severity,\n"
 "                        RFC, message) as tab-separated lines and exit\n"
@@ -372,6 +379,7 @@ enum {
 	OPT_COLOR,
 	OPT_DECRYPTED_UPSTREAM, OPT_KEYLOG,
 	OPT_COMMUNITY_ID_SEED, OPT_TRANSACTIONS,
+	OPT_EXTRACT, OPT_MAX_EXTRACT_BYTES, OPT_MAX_MIME_PARTS, OPT_MAX_MIME_DEPTH,
 };
 
 static const struct option long_opts[] = {
@@ -386,6 +394,10 @@ static const struct option long_opts[] = {
 	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
 	{ "max-literal", required_argument, NULL, OPT_MAX_LITERAL },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "extract", required_argument, NULL, OPT_EXTRACT },
+	{ "max-extract-bytes", required_argument, NULL, OPT_MAX_EXTRACT_BYTES },
+	{ "max-mime-parts", required_argument, NULL, OPT_MAX_MIME_PARTS },
+	{ "max-mime-depth", required_argument, NULL, OPT_MAX_MIME_DEPTH },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "decrypted-upstream", no_argument, NULL, OPT_DECRYPTED_UPSTREAM },
@@ -407,6 +419,7 @@ struct cli {
 	int format_set;
 	const char *out_path;
 	const char *filter;
+	const char *extract_dir;
 	int fail_on;
 	int quiet, verbose;
 	int color;               /* -1 auto, 0 never, 1 always */
@@ -458,6 +471,17 @@ static int parse_limit(int c, const char *v, struct imt_limits *l)
 		       l->max_depth <= 65535 ? 0 : bad_value("--max-depth (1 to 65535)", v);
 	case OPT_IDLE_TIMEOUT:
 		return parse_u32(v, &l->idle_timeout) == 0 ? 0 : bad_value("--idle-timeout", v);
+	case OPT_MAX_EXTRACT_BYTES:
+		if (dec_parse_u64(v, strlen(v), UINT64_MAX, &big) != 0)
+			return bad_value("--max-extract-bytes", v);
+		l->max_extract_bytes = big;
+		return 0;
+	case OPT_MAX_MIME_PARTS:
+		return parse_u32(v, &l->max_mime_parts) == 0 && l->max_mime_parts > 0 ? 0 :
+		       bad_value("--max-mime-parts (at least 1)", v);
+	case OPT_MAX_MIME_DEPTH:
+		return parse_u32(v, &l->max_mime_depth) == 0 && l->max_mime_depth > 0 ? 0 :
+		       bad_value("--max-mime-depth (at least 1)", v);
 	}
 	return -1;
 }
@@ -477,6 +501,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			cli->format_set = 1;
 			break;
 		case 'f': cli->filter = optarg; break;
+		case OPT_EXTRACT: cli->extract_dir = optarg; break;
 		case 'p':
 			if (parse_ports(optarg, cli->ports, &n) != 0)
 				return bad_value("-p", optarg);
@@ -585,6 +610,14 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	}
 	out = out_new(out_fp, &cli->oo);
 	pl.eng = out != NULL ? sess_engine_new(&cli->cfg, out) : NULL;
+	if (pl.eng != NULL && cli->extract_dir != NULL) {
+		char err[1280];
+
+		if (sess_engine_extract(pl.eng, cli->extract_dir, err, sizeof(err)) != 0) {
+			fprintf(stderr, "imaptrace: %s\n", err);
+			exit(EXIT_USAGE);
+		}
+	}
 	sess_engine_tcp_callbacks(&tcb);
 	tcp_user = pl.eng;
 	/* Two threads: reading, IP and TCP on this one, the engine and the
@@ -636,6 +669,15 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		relay_free(pl.relay);
 		pl.relay = NULL;
 		pl.threaded = 1;
+	}
+	{
+		char err[1280];
+
+		/* The analysis is written even when the export failed. */
+		if (sess_engine_extract_close(pl.eng, err, sizeof(err)) != 0) {
+			fprintf(stderr, "imaptrace: %s\n", err);
+			status = EXIT_CAPTURE;
+		}
 	}
 	sess_engine_totals(pl.eng);
 	{

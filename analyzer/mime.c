@@ -345,11 +345,14 @@ static void mime_opt_string(struct imt_event *ev, const char *key, const char *v
 	extract_json_text(ev, key, v, v != NULL ? strlen(v) : 0);
 }
 
-void mime_summary_members(struct imt_event *ev, const struct extract_result *obj,
-			  const struct mime_summary *s)
+/* The members of the summary; the manifest record names the session
+ * (an event has it in its head already). */
+static void mime_members(struct imt_event *ev, const struct extract_result *obj,
+			 const struct mime_summary *s, int with_session)
 {
 	event_cstring(ev, "path", obj->path);
-	event_u64(ev, "session", obj->session);
+	if (with_session)
+		event_u64(ev, "session", obj->session);
 	event_ascii(ev, "sha256", obj->sha256, 64);
 	mime_opt_string(ev, "from", s->from);
 	mime_opt_string(ev, "to", s->to);
@@ -381,6 +384,12 @@ void mime_summary_members(struct imt_event *ev, const struct extract_result *obj
 	extract_json_names(ev, "limits", s->limits, limit_names, MIME_L__COUNT);
 }
 
+void mime_summary_members(struct imt_event *ev, const struct extract_result *obj,
+			  const struct mime_summary *s)
+{
+	mime_members(ev, obj, s, 0);
+}
+
 static int mime_record(struct mime *m, const struct extract_result *obj,
 		       const struct mime_summary *s)
 {
@@ -391,7 +400,7 @@ static int mime_record(struct mime *m, const struct extract_result *obj,
 	/* Not an event: the type given here is never written. */
 	event_begin(&ev, EV_SESSION_START, 0);
 	event_ascii(&ev, "record", "message", 7);
-	mime_summary_members(&ev, obj, s);
+	mime_members(&ev, obj, s, 1);
 	if (event_end(&ev) != 0)
 		rc = extract_fail(m->x, "manifest.ndjson", ENOMEM);
 	else

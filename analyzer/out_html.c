@@ -186,6 +186,8 @@ static const struct row_kind {
 	[EV_TLS] = { "tls", 1, { { "after", "after_tag" } } },
 	[EV_COMPRESS] = { "z", 1, { { "after", "after_tag" }, { "mech", "mechanism" } } },
 	[EV_GAP] = { "gap", 1, { { "bytes", "bytes" }, { "resync", "resync" }, { "detail", "detail" } } },
+	[EV_MESSAGE] = { "m", 1, { { "path", "path" }, { "subj", "subject" }, { "from", "from" },
+				   { "to", "to" }, { "sha", "sha256" }, { "att", "attachments" } } },
 };
 
 /* An untagged response as listed under the row it is folded into. */

@@ -425,6 +425,12 @@
           clickable(band('gap', 'gap: ' + int(it.bytes) + ' bytes missing ' + (it.dir === 'c2s' ? 'client \u2192 server' : 'server \u2192 client') +
             ', resync ' + it.resync, it.t), 'gap', [['bytes', it.bytes], ['resync', it.resync], ['detail', it.detail]].concat(where));
           break;
+        case 'm':
+          add(fg, [clickable(arrow('row-data', it.dir === 'c2s', 'message ' + (it.subj || '(no subject)') +
+            (it.att && it.att.length ? ' (' + it.att.length + ' attached)' : ''), null, it.t, true),
+            'message ' + it.path, [['file', it.path], ['subject', it.subj], ['from', it.from], ['to', it.to], ['SHA-256', it.sha],
+              ['attachments', (it.att || []).map((a) => (a.filename || a.part) + ' ' + a.sha256).join(', ')]].concat(where))]);
+          break;
         case 'v': {
           const x = it.dir === 's2c' ? XS + 16 : XC - 16;
           const g = sv('g', { class: 'row finding-marker sev-' + it.sev, 'data-id': it.id });

@@ -120,6 +120,8 @@ static const struct text_part {
 	[EV_CLIENT_DATA] = { { "kind", "[", "] " }, { "text", "", "" } },
 	[EV_STATE] = { { "from", "state ", "" }, { "to", " -> ", "" }, { "cause", " (", ")" } },
 	[EV_GAP] = { { "bytes", "gap of ", " bytes" }, { "resync", ", resync ", "" } },
+	[EV_MESSAGE] = { { "subject", "message \"", "\"" }, { "from", " from ", "" },
+			 { "path", " -> ", "" } },
 	[EV_SESSION_START] = { { "client", "session ", "" }, { "server", " -> ", "" },
 			       { "port_guess", " (by ", ")" } },
 };

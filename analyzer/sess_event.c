@@ -94,6 +94,11 @@ void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
 		ev_truncated(ev, key);
 }
 
+size_t sess_ev_ts(const struct session *s, char *buf, size_t size)
+{
+	return ev_ts(buf, size, s->cur.ts_sec, s->cur.ts_nsec, s->cur.ts_nano);
+}
+
 struct imt_event *sess_ev_new(struct session *s, enum imt_event_type type,
 			      enum imt_dir dir, uint64_t offset)
 {

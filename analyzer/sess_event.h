@@ -48,6 +48,9 @@ void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
 void sess_ev_tokens(struct imt_event *ev, const char *key,
 		    const struct imap_element *el, size_t cap, int redact_from);
 
+/* The time of the packet at hand, as the events write it. */
+size_t sess_ev_ts(const struct session *s, char *buf, size_t size);
+
 /* (s1, n1) - (s0, n0) in nanoseconds, clamped rather than wrapped. */
 int64_t sess_ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0);
 

@@ -149,7 +149,7 @@ static void status_code(struct session *s, const struct imap_element *el)
 /* ---- untagged ---------------------------------------------------------- */
 
 /* UID of a FETCH response: "UID n" at the top of its item list. */
-static int fetch_uid(const struct imap_element *el, uint64_t *uid_r)
+int sess_server_fetch_uid(const struct imap_element *el, uint64_t *uid_r)
 {
 	for (size_t i = 0; i + 1 < el->ntokens; i++) {
 		const struct imap_token *t = &el->tokens[i];
@@ -180,7 +180,7 @@ static void check_fetch(struct session *s, const struct imap_element *el,
 			 (unsigned long long)n, (unsigned long long)s->exists);
 		sess_finding(s, F_FETCH_OUT_OF_RANGE, IMT_S2C, el->offset, detail, NULL);
 	}
-	if (!fetch_uid(el, &uid))
+	if (!sess_server_fetch_uid(el, &uid))
 		return;
 	*uid_r = uid;
 	*has_uid_r = 1;

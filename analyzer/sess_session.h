@@ -33,6 +33,9 @@
 enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
 
 struct session;
+struct sess_x;
+struct extract;
+struct mime;
 
 /* What a parser's callbacks are given: its session and direction. */
 struct sess_side {
@@ -106,6 +109,8 @@ struct session {
 	uint64_t untagged;               /* untagged responses (transactions) */
 	uint64_t results[SESS_NSTATUS];
 	uint64_t violations[4];          /* by severity */
+
+	struct sess_x *x;                /* the evidence export, or NULL */
 };
 
 #define SESS_KEYLESS_MAX   1024    /* sessions without keys remembered */
@@ -132,6 +137,10 @@ struct sess_engine {
 	size_t nkeyless;                 /* in the ring (SESS_KEYLESS_MAX at most) */
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
+	struct extract *x;               /* --extract, or NULL */
+	struct mime *xm;
+	struct session *x_cur;           /* whose objects are being handled */
+	int x_told;                      /* the extraction's error was printed */
 };
 
 /* The parser of direction d. */

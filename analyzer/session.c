@@ -8,7 +8,8 @@
  * registered here):
  *
  *   session.c      flows                 -> client, server, stream, state,
- *                                            txn, event, pending, memory
+ *                                            txn, event, pending, memory, extract
+ *   sess_extract.c evidence export                  -> server, event, pending
  *   sess_client.c  client elements       -> pending, caps, stream, state,
  *   sess_server.c  server elements          txn, event, token, memory
  *   sess_txn.c     transaction records              -> state, event, token
@@ -25,7 +26,10 @@
 #include <string.h>
 
 #include "sess_client.h"
+#include "extract.h"
+#include "mime.h"
 #include "sess_event.h"
+#include "sess_extract.h"
 #include "sess_server.h"
 #include "sess_session.h"
 #include "sess_state.h"
@@ -75,6 +79,8 @@ void sess_engine_free(struct sess_engine *e)
 	event_release(&e->txn_scratch);
 	free(e->zbuf);
 	free(e->keyless);
+	mime_free(e->xm);
+	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	free(e);
 }
@@ -93,6 +99,8 @@ static void on_element(void *user, const struct imap_element *el)
 {
 	struct sess_side *sd = user;
 
+	if (sd->s->x != NULL)
+		sess_x_element(sd->s, sd->d, el);
 	if (sd->d == IMT_C2S)
 		sess_client_element(sd->s, el);
 	else
@@ -103,6 +111,8 @@ static void on_literal_begin(void *user, const struct imap_literal *lit)
 {
 	struct sess_side *sd = user;
 
+	if (sd->s->x != NULL)
+		sess_x_literal_begin(sd->s, sd->d, lit);
 	if (sd->d == IMT_C2S)
 		sess_client_literal_begin(sd->s, lit);
 }
@@ -111,8 +121,19 @@ static void on_literal_data(void *user, uint64_t offset)
 {
 	struct sess_side *sd = user;
 
+	if (sd->s->x != NULL)
+		sess_x_literal_data(sd->s, sd->d);
 	if (sd->d == IMT_C2S)
 		sess_client_literal_data(sd->s, offset);
+}
+
+/* Registered only with --extract: without it the parser skips literal
+ * data untouched. */
+static void on_literal_bytes(void *user, const uint8_t *p, size_t n)
+{
+	struct sess_side *sd = user;
+
+	sess_x_literal_bytes(sd->s, sd->d, p, n);
 }
 
 static void on_parser_finding(void *user, const struct imt_finding_report *f)
@@ -128,6 +149,14 @@ static const struct imap_callbacks parser_cb = {
 	.on_element = on_element,
 	.on_literal_begin = on_literal_begin,
 	.on_literal_data = on_literal_data,
+	.on_finding = on_parser_finding,
+};
+
+static const struct imap_callbacks parser_cb_extract = {
+	.on_element = on_element,
+	.on_literal_begin = on_literal_begin,
+	.on_literal_data = on_literal_data,
+	.on_literal_bytes = on_literal_bytes,
 	.on_finding = on_parser_finding,
 };
 
@@ -150,14 +179,21 @@ static struct session *session_new(struct sess_engine *e,
 	s->how = info->how;
 	s->first = info->first;
 	s->cur = info->first;
+	if (e->x != NULL && (s->x = sess_x_new()) == NULL) {
+		free(s);
+		return NULL;
+	}
 	for (enum imt_dir d = IMT_C2S; d <= IMT_S2C; d++) {
 		s->side[d].s = s;
 		s->side[d].d = d;
 		parser[d] = imap_parser_new(d == IMT_C2S ? IMAP_SIDE_CLIENT :
 					    IMAP_SIDE_SERVER,
-					    &e->cfg.lim, &parser_cb, &s->side[d]);
+					    &e->cfg.lim, e->x != NULL ?
+					    &parser_cb_extract : &parser_cb,
+					    &s->side[d]);
 		if (parser[d] == NULL) {
 			imap_parser_free(parser[IMT_C2S]);
+			sess_x_free(s->x);
 			free(s);
 			return NULL;
 		}
@@ -174,6 +210,7 @@ static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
 	sess_pending_free(&s->pending);
+	sess_x_free(s->x);
 	free(s);
 }
 
@@ -263,6 +300,8 @@ static void tcp_on_gap(void *flow, enum imt_dir dir, uint64_t offset,
 		return;
 	s->gap_seen[dir] = 1;
 	resync = sess_stream_gap(&s->io, dir, bytes);
+	if (s->x != NULL)
+		sess_x_gap(s, dir, bytes, strcmp(resync, "in-literal") == 0);
 	ev = sess_ev_new(s, EV_GAP, dir, offset);
 	event_u64(ev, "bytes", bytes);
 	event_cstring(ev, "resync", resync);
@@ -343,6 +382,8 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 		     !s->gap_seen[IMT_S2C] && !s->midstream;
 	size_t npending;
 
+	if (s->x != NULL)
+		sess_x_session_end(s, ci->reason == TCP_CLOSE_RST);
 	sess_stream_finish(&s->io);
 	remember_keyless(s);
 	s->cur = ci->last;
@@ -434,6 +475,52 @@ void sess_engine_global_finding(struct sess_engine *e,
 	s.cur.ts_nsec = ts_nsec;
 	s.cur.ts_nano = ts_nano;
 	sess_finding_report(&s, f);
+}
+
+/* A cap of the extraction hit: a finding of the session it concerns
+ * when that session is at hand, else one of no session. */
+static void on_extract_finding(void *user, uint64_t session,
+			       const struct imt_finding_report *f)
+{
+	struct sess_engine *e = user;
+	struct session *s = e->x_cur;
+
+	if (s != NULL && s->id == session)
+		sess_finding_report(s, f);
+	else if (s != NULL)
+		sess_engine_global_finding(e, f, s->cur.ts_sec, s->cur.ts_nsec,
+					   s->cur.ts_nano);
+	else
+		sess_engine_global_finding(e, f, 0, 0, 0);
+}
+
+int sess_engine_extract(struct sess_engine *e, const char *dir,
+			char *err, size_t errsize)
+{
+	e->x = extract_open(dir, &e->cfg.lim, on_extract_finding, e, err, errsize);
+	if (e->x == NULL)
+		return -1;
+	e->xm = mime_new(e->x);
+	if (e->xm == NULL) {
+		snprintf(err, errsize, "out of memory");
+		extract_close(e->x, NULL, 0);
+		e->x = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize)
+{
+	int r;
+
+	if (e == NULL || e->x == NULL)
+		return 0;
+	mime_free(e->xm);
+	e->xm = NULL;
+	r = extract_close(e->x, err, errsize);
+	e->x = NULL;
+	return r;
 }
 
 void sess_engine_totals(struct sess_engine *e)

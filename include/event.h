@@ -39,8 +39,9 @@
 	X(EV_COMPRESS, "compress")             \
 	X(EV_GAP, "gap")                       \
 	X(EV_VIOLATION, "violation")           \
-	X(EV_SESSION_END, "session_end")        \
-	X(EV_TRANSACTION, "transaction")
+	X(EV_SESSION_END, "session_end")       \
+	X(EV_TRANSACTION, "transaction")       \
+	X(EV_MESSAGE, "message")
 
 enum imt_event_type {
 #define X(e, name) e,

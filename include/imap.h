@@ -152,6 +152,11 @@ struct imap_literal {
 	int minus;               /* {N-} (LITERAL-) */
 	int binary;              /* ~{N} */
 	uint64_t data_offset;    /* stream offset of the first data byte */
+	const char *line;        /* the element's text before the marker
+				    (earlier literals' data left out, their
+				    markers kept), living only during the
+				    callback; NULL when the line was cut */
+	size_t line_len;
 };
 
 struct imap_callbacks {
@@ -170,6 +175,9 @@ struct imap_callbacks {
 	 * literal-too-large, literal-truncated, oversized-argument,
 	 * limit-reached (depth, tokens).  frame is 0 (the caller knows it). */
 	void (*on_finding)(void *user, const struct imt_finding_report *f);
+	/* The next n bytes of the current literal's data, as they are read
+	 * (not while resynchronising).  NULL costs nothing. */
+	void (*on_literal_bytes)(void *user, const uint8_t *p, size_t n);
 };
 
 struct imap_parser;

@@ -93,7 +93,8 @@ int mime_summarize(struct mime *m, const struct extract_result *obj,
 /*
  * Writes the summary's fields into an event being built (the `message`
  * event of docs/extract.md): path, sha256, from ... content_type,
- * attachments, parts, limits.  obj is the object the summary is of.
+ * attachments, parts, limits (not session: the event's head has it).
+ * obj is the object the summary is of.
  */
 void mime_summary_members(struct imt_event *ev, const struct extract_result *obj,
 			  const struct mime_summary *s);

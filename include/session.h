@@ -54,6 +54,18 @@ void sess_engine_global_finding(struct sess_engine *e,
 				const struct imt_finding_report *f,
 				int64_t ts_sec, uint32_t ts_nsec, int ts_nano);
 
+/*
+ * Turns the evidence export on (docs/extract.md): every literal carrying
+ * message data is written under dir.  Call before the first packet.
+ * Returns 0, or -1 with a message naming the path in err (errsize bytes).
+ */
+int sess_engine_extract(struct sess_engine *e, const char *dir,
+			char *err, size_t errsize);
+
+/* Ends the export (every session must be closed): 0, or -1 when it
+ * stopped on an error, named in err.  Accepts an engine without one. */
+int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize);
+
 /* Writes the capture-wide totals to the output. */
 void sess_engine_totals(struct sess_engine *e);
 

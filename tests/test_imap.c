@@ -100,6 +100,35 @@ END_TEST
 
 /* ---- server responses ---- */
 
+/* The literal-bytes callback gives every data byte once, in order, in
+ * any chunking (irec_check feeds every split), and on_literal_begin the
+ * element's text before the marker: the data item of a FETCH. */
+START_TEST(test_literal_bytes_and_line)
+{
+	struct opts o = irec_opts(IMAP_SIDE_SERVER);
+	static const char in[] =
+		"* 3 FETCH (UID 9 BODY[HEADER] {12}\r\nSubject: x\r\n"
+		" BODY[TEXT]<0> ~{6}\r\nx\r\n\0* )\r\n"
+		"A1 OK done\r\n";
+	char *t;
+
+	o.show_bytes = 1;
+	t = irec_check(&o, in, sizeof(in) - 1);
+	HAS(t, "LB 12 @36 line=\"* 3 FETCH (UID 9 BODY[HEADER] \"\nLD @36\n"
+	    "LY Subject: x%0d%0a\n");
+	HAS(t, "LB 6 @69 ~ line=\"* 3 FETCH (UID 9 BODY[HEADER] {12} BODY[TEXT]<0> \"\n"
+	    "LD @69\nLY x%0d%0a%00* \nEL untagged");
+	COUNT(t, "LY ", 2);
+	free(t);
+	/* Without a listener nothing is recorded (and nothing is called). */
+	o.show_bytes = 0;
+	t = irec_check(&o, in, sizeof(in) - 1);
+	HASNT(t, "LY ");
+	HASNT(t, "@36 line=");
+	free(t);
+}
+END_TEST
+
 START_TEST(test_fetch_body_literal)
 {
 	struct opts o = irec_opts(IMAP_SIDE_SERVER);
@@ -411,6 +440,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_uid_join);
 	tcase_add_test(tc, test_append_literals);
 	tcase_add_test(tc, test_fetch_body_literal);
+	tcase_add_test(tc, test_literal_bytes_and_line);
 	tcase_add_test(tc, test_server_data);
 	tcase_add_test(tc, test_status_codes);
 	tcase_add_test(tc, test_continuation);

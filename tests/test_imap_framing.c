@@ -304,6 +304,12 @@ START_TEST(test_gap_in_literal)
 	COUNT(t, "EL ", 2);
 	HASNT(t, "F ");
 	free(t);
+	/* The bytes around the hole reach the literal-bytes callback, the
+	 * missing ones do not. */
+	o.show_bytes = 1;
+	t = irec_check_str(&o, in);
+	HAS(t, "LY A1 OK \nGAP in-literal\nLY %0aA2 BAD *\n");
+	free(t);
 }
 END_TEST
 
@@ -394,7 +400,7 @@ static void pause_element(void *u, const struct imap_element *el)
  * bytes the parser consumed. */
 static size_t pause_run(const char *in, size_t len, size_t cut)
 {
-	static const struct imap_callbacks cb = { pause_element, NULL, NULL, NULL };
+	static const struct imap_callbacks cb = { pause_element, NULL, NULL, NULL, NULL };
 	struct imt_limits lim;
 	struct pause_rec r;
 	size_t used = 0;

@@ -662,6 +662,8 @@ START_TEST(event_members)
 	ck_assert_ptr_nonnull(strstr(text, "\"subject\":\"Quarterly report \xe2\x80\x93 Q1\""));
 	ck_assert_ptr_nonnull(strstr(text, "\"filename\":\"q1.csv\""));
 	ck_assert_ptr_nonnull(strstr(text, "\"path\":\"p.eml\""));
+	/* The event head carries the session; the members do not repeat it. */
+	ck_assert_ptr_null(strstr(text, "\"session\""));
 	free(text);
 	event_release(&ev);
 	mime_summary_free(&s);

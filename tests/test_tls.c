@@ -1050,7 +1050,7 @@ static void parse_imap(enum imap_side side, const uint8_t *p, size_t len,
 		       struct imap_view *v)
 {
 	struct imt_limits lim;
-	struct imap_callbacks cb = { v_element, NULL, NULL, v_finding };
+	struct imap_callbacks cb = { v_element, NULL, NULL, v_finding, NULL };
 	struct imap_parser *ip;
 
 	imt_limits_default(&lim);

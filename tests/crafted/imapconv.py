@@ -26,6 +26,8 @@ A session is a list of steps:
                              split=[n, m, ...]  segment sizes (the rest goes
                                            into a last segment), or an int:
                                            that many segments of equal size
+                             drop=[i, ...]  indices of segments that are
+                                           not written (a hole in the capture)
                              flags=''      extra TCP flags ('F' = FIN on the
                                            last segment, 'U' ...)
     ('gap', SECONDS)       idle time
@@ -228,6 +230,10 @@ class Capture:
             parts = sizes(len(data), opts.get('split'))
             off = 0
             for i, n in enumerate(parts):
+                if i in opts.get('drop', ()):
+                    src.seq += n
+                    off += n
+                    continue
                 last = i == len(parts) - 1
                 fl = ACK | (PSH if last else 0) | (extra if last else 0)
                 put(src, dst, fl, data[off:off + n])

@@ -88,11 +88,20 @@ static void fz_on_literal_begin(void *u, const struct imap_literal *l)
 	fz_mix_u64(z, l->data_offset);
 	fz_mix_u64(z, (uint64_t)l->nonsync | (uint64_t)l->minus << 1 |
 		   (uint64_t)l->binary << 2);
+	if (l->line != NULL)
+		fz_mix(z, l->line, l->line_len);
 }
 
 static void fz_on_literal_data(void *u, uint64_t off)
 {
 	fz_mix_u64(u, off ^ 0x5a5a5a5a5a5a5a5aull);
+}
+
+/* Byte by byte into the hash: the same however the data is cut. */
+static void fz_on_literal_bytes(void *u, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fz_mix(u, p + i, 1);
 }
 
 static void fz_on_finding(void *u, const struct imt_finding_report *f)
@@ -122,7 +131,7 @@ static uint64_t fz_run(enum imap_side side, const uint8_t *data, size_t size,
 {
 	static const struct imap_callbacks cb = {
 		fz_on_element, fz_on_literal_begin, fz_on_literal_data,
-		fz_on_finding,
+		fz_on_finding, fz_on_literal_bytes,
 	};
 	struct imt_limits lim;
 	struct fz_state z = { 14695981039346656037ull, NULL };

@@ -19,6 +19,8 @@ struct rec {
 	struct imap_parser *p;
 	int auto_mode;           /* switch modes like the session engine */
 	int show_canon;          /* record tokens_text too */
+	int show_bytes;          /* record literal bytes and line text */
+	int in_bytes;            /* an "LY" line of literal bytes is open */
 };
 
 static void rec_put(struct rec *r, const char *s, size_t n)
@@ -36,6 +38,12 @@ static void rec_printf(struct rec *r, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (r->in_bytes) {
+		/* Literal bytes come in any chunking; they end their line
+		 * only when something else is recorded. */
+		r->in_bytes = 0;
+		rec_put(r, "\n", 1);
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -192,9 +200,34 @@ static void rec_element(void *u, const struct imap_element *el)
 
 static void rec_lit_begin(void *u, const struct imap_literal *l)
 {
-	rec_printf(u, "LB %" PRIu64 " @%" PRIu64 "%s%s%s\n", l->size,
+	rec_printf(u, "LB %" PRIu64 " @%" PRIu64 "%s%s%s", l->size,
 		   l->data_offset, l->nonsync ? " +" : "", l->minus ? " -" : "",
 		   l->binary ? " ~" : "");
+	if (((struct rec *)u)->show_bytes && l->line != NULL) {
+		rec_printf(u, " line=");
+		rec_esc(u, l->line, l->line_len);
+	}
+	rec_printf(u, "\n");
+}
+
+/* The literal's bytes on one "LY" line, escaped byte by byte. */
+static void rec_lit_bytes(void *u, const uint8_t *p, size_t n)
+{
+	struct rec *r = u;
+
+	if (!r->in_bytes)
+		rec_printf(r, "LY ");
+	for (size_t i = 0; i < n; i++) {
+		char b[4];
+
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '%') {
+			rec_put(r, (const char *)&p[i], 1);
+			continue;
+		}
+		snprintf(b, sizeof(b), "%%%02x", p[i]);
+		rec_put(r, b, 3);
+	}
+	r->in_bytes = 1;
 }
 
 static void rec_lit_data(void *u, uint64_t off)
@@ -231,7 +264,11 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 	       const size_t *cuts, size_t ncuts)
 {
 	static const struct imap_callbacks cb = {
+		rec_element, rec_lit_begin, rec_lit_data, rec_finding, NULL,
+	};
+	static const struct imap_callbacks cb_bytes = {
 		rec_element, rec_lit_begin, rec_lit_data, rec_finding,
+		rec_lit_bytes,
 	};
 	struct rec r;
 	size_t i = 0, ci = 0, gi = 0;
@@ -239,7 +276,8 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 	memset(&r, 0, sizeof(r));
 	r.auto_mode = o->auto_mode;
 	r.show_canon = o->show_canon;
-	r.p = imap_parser_new(o->side, &o->lim, &cb, &r);
+	r.show_bytes = o->show_bytes;
+	r.p = imap_parser_new(o->side, &o->lim, o->show_bytes ? &cb_bytes : &cb, &r);
 	ck_assert_ptr_nonnull(r.p);
 	if (o->midstream)
 		imap_parser_set_midstream(r.p);

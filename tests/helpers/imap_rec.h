@@ -29,6 +29,8 @@ struct opts {
 	int utf8;
 	int auto_mode;
 	int show_canon;
+	int show_bytes;          /* record the literals' bytes ("LY" lines)
+				    and the line text at their start */
 	const struct gapspec *gaps;
 	size_t ngaps;
 };
