@@ -754,12 +754,14 @@ int main(int argc, char **argv)
 	cli.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	if (parse_args(argc, argv, &cli) != 0 || check_selection(&cli) != 0) {
 		fprintf(stderr, "Try 'imaptrace --help'.\n");
+		tls_keys_free(cli.keys);
 		return EXIT_USAGE;
 	}
 	if (cli.out_path != NULL && strcmp(cli.out_path, "-") != 0) {
 		out_fp = fopen(cli.out_path, "w");
 		if (out_fp == NULL) {
 			fprintf(stderr, "imaptrace: %s: %s\n", cli.out_path, strerror(errno));
+			tls_keys_free(cli.keys);
 			return EXIT_USAGE;
 		}
 	}
