@@ -143,4 +143,10 @@ int tls12_ciphers_init(struct tls_cipher *client, struct tls_cipher *server,
 		       const uint8_t client_random[TLS_RANDOM_LEN],
 		       const uint8_t server_random[TLS_RANDOM_LEN]);
 
+/* tls_hello.c: parses a ClientHello (client) or ServerHello body into
+ * *hi.  Returns 0, or -1 when it does not parse (hi then holds what was
+ * read before the fault). */
+int tls_hello_parse(const uint8_t *p, size_t len, int client,
+		    struct tls_hello_info *hi);
+
 #endif

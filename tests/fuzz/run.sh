@@ -26,7 +26,7 @@ sources() {
 	fuzz_mime_scan)
 		echo analyzer/mime_scan.c analyzer/imt_limits.c ;;
 	fuzz_tls)
-		echo analyzer/tls.c analyzer/tls_keys.c analyzer/tls_crypto.c analyzer/mem.c \
+		echo analyzer/tls.c analyzer/tls_hello.c analyzer/tls_keys.c analyzer/tls_crypto.c analyzer/mem.c \
 		     analyzer/hash.c analyzer/findings.c ;;
 	fuzz_pipeline)
 		# Every analyzer source except main.c.
