@@ -7,17 +7,16 @@
  *
  *   {"@timestamp":..,"ecs":{..},"event":{..},"source":{..},..,"imap":{native}}
  *
- * The head is made from the native text without a JSON parser: the
- * members every event starts with (ts, session, client, server,
- * community_id, type) stand at its start in a fixed order, and the few
- * others the head needs are top-level members whose keys the event
- * writer puts at the top level only.  A key cannot be matched inside a
- * string value: there a quote is always escaped.  String values are
+ * The head is made from the native text without a JSON parser: one pass
+ * over the event's top-level members (scan_members) keeps the values of
+ * the few keys the head needs; nested objects and strings are stepped
+ * over whole, so a key inside them is never taken.  String values are
  * copied as they are written (already escaped).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "out_int.h"
 
 #define ECS_VERSION "9.4.0"
@@ -32,19 +31,9 @@ static void put(struct ecs_buf *b, const char *s, size_t n)
 {
 	if (b->failed)
 		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (n > cap - b->len)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+	if (mem_grow(&b->p, &b->cap, b->len + n, 1, 1024, SIZE_MAX) != 0) {
+		b->failed = 1;
+		return;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -65,75 +54,116 @@ struct val {
 	int str;     /* a string (else a number, literal, object or array) */
 };
 
-/* The value of the top-level member "key" in the event text t[0..n), or
- * 0 when there is none. */
-static int get(const char *t, size_t n, const char *key, struct val *v)
+/* The top-level members the head reads. */
+#define ECS_KEYS(X) \
+	X(K_TS, "ts") X(K_CLIENT, "client") X(K_SERVER, "server") \
+	X(K_COMMUNITY_ID, "community_id") X(K_ID, "id") X(K_COMMAND, "command") \
+	X(K_STATUS, "status") X(K_LATENCY, "latency_ms") \
+	X(K_DURATION, "duration_ms") X(K_SEVERITY, "severity") \
+	X(K_BYTES, "bytes") X(K_USER, "user") X(K_TLS, "tls") \
+	X(K_MESSAGE, "message") X(K_CATEGORY, "category") X(K_RFC, "rfc")
+
+enum ecs_key {
+#define ECS_KEY_ENUM(e, name) e,
+	ECS_KEYS(ECS_KEY_ENUM)
+#undef ECS_KEY_ENUM
+	K__COUNT
+};
+
+static const struct { const char *name; size_t len; } ecs_key_names[K__COUNT] = {
+#define ECS_KEY_NAME(e, name) [e] = { name, sizeof(name) - 1 },
+	ECS_KEYS(ECS_KEY_NAME)
+#undef ECS_KEY_NAME
+};
+
+/* The values of those members in one event: v[k] is set where bit k of
+ * `have` is (a member that is null, or a string left open, has none). */
+struct ecs_vals {
+	struct val v[K__COUNT];
+	uint32_t have, seen;
+};
+
+/* The end of the string whose opening quote is at q (index of its closing
+ * quote), or end when it is not closed. */
+static const char *string_end(const char *q, const char *end)
 {
-	char pat[40];
-	size_t kl = strlen(key), i, depth = 0;
-	const char *hit;
+	for (q++; q < end && *q != '"'; q++)
+		if (*q == '\\')
+			q++;
+	return q < end ? q : end;
+}
 
-	if (kl + 4 > sizeof(pat))
-		return 0;
-	pat[0] = '"';
-	memcpy(pat + 1, key, kl);
-	pat[kl + 1] = '"';
-	pat[kl + 2] = ':';
-	pat[kl + 3] = '\0';
-	for (const char *from = t; (hit = memmem(from, n - (size_t)(from - t), pat,
-						   kl + 3)) != NULL; from = hit + 1) {
-		const char *q = hit + kl + 3, *end = t + n;
+/* Reads the event text t[0..n) once, member by member at the top level,
+ * and keeps the first value of each key of ECS_KEYS.  Keys are plain
+ * ASCII written by the event writer, never escaped. */
+static void scan_members(const char *t, size_t n, struct ecs_vals *r)
+{
+	const char *c = t + 1, *end = t + n;
 
-		/* Top level only: count the braces outside strings before it. */
-		depth = 0;
-		for (const char *c = t; c < hit; c++) {
-			if (*c == '"') {
-				for (c++; c < hit && *c != '"'; c++)
-					if (*c == '\\')
-						c++;
-			} else if (*c == '{' || *c == '[') {
-				depth++;
-			} else if (*c == '}' || *c == ']') {
-				depth--;
-			}
-		}
-		if (depth != 1)
-			continue;
+	r->have = r->seen = 0;
+	while (c < end && *c == '"') {
+		const char *ks = c + 1, *ke = string_end(c, end), *q;
+		struct val v = { NULL, 0, 0 };
+		int ok;
+
+		if (ke + 1 >= end || ke[1] != ':')
+			return;
+		q = ke + 2;
 		if (q < end && *q == '"') {
-			for (i = 1; q + i < end && q[i] != '"'; i++)
-				if (q[i] == '\\')
-					i++;
-			v->p = q + 1;
-			v->len = i - 1;
-			v->str = 1;
-			return q + i < end;
-		}
-		if (q < end && (*q == '{' || *q == '[')) {
-			/* An object or array: to its closing bracket. */
+			c = string_end(q, end);
+			v.p = q + 1;
+			v.len = (size_t)(c - q - 1);
+			v.str = 1;
+			ok = c < end;
+			if (c < end)
+				c++;
+		} else if (q < end && (*q == '{' || *q == '[')) {
 			size_t d = 0;
 
-			for (i = 0; q + i < end; i++) {
-				if (q[i] == '"') {
-					for (i++; q + i < end && q[i] != '"'; i++)
-						if (q[i] == '\\')
-							i++;
-				} else if (q[i] == '{' || q[i] == '[') {
-					d++;
-				} else if ((q[i] == '}' || q[i] == ']') && --d == 0) {
-					i++;
+			for (c = q; c < end; c++) {
+				if (*c == '"' && (c = string_end(c, end)) == end)
 					break;
-				}
+				if (*c == '{' || *c == '[')
+					d++;
+				else if ((*c == '}' || *c == ']') && --d == 0)
+					break;
 			}
+			if (c < end)
+				c++;
+			v.p = q;
+			v.len = (size_t)(c - q);
+			ok = v.len > 0;
 		} else {
-			for (i = 0; q + i < end && q[i] != ',' && q[i] != '}'; i++)
+			for (c = q; c < end && *c != ',' && *c != '}'; c++)
 				;
+			v.p = q;
+			v.len = (size_t)(c - q);
+			ok = v.len > 0 && !(v.len == 4 && memcmp(q, "null", 4) == 0);
 		}
-		v->p = q;
-		v->len = i;
-		v->str = 0;
-		return i > 0 && !(i == 4 && memcmp(q, "null", 4) == 0);
+		for (int k = 0; k < K__COUNT; k++) {
+			if (ecs_key_names[k].len != (size_t)(ke - ks) ||
+			    memcmp(ecs_key_names[k].name, ks, (size_t)(ke - ks)) != 0 ||
+			    (r->seen & (1u << k)))
+				continue;
+			r->seen |= 1u << k;
+			if (ok) {
+				r->v[k] = v;
+				r->have |= 1u << k;
+			}
+			break;
+		}
+		if (c < end && *c == ',')
+			c++;
 	}
-	return 0;
+}
+
+/* The value of member k, or 0 when the event has none. */
+static int get(const struct ecs_vals *r, enum ecs_key k, struct val *v)
+{
+	if (!(r->have & (1u << k)))
+		return 0;
+	*v = r->v[k];
+	return 1;
 }
 
 static int is(const struct val *v, const char *s)
@@ -239,9 +269,12 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	enum imt_event_type type = ev->type;
 	char ns[32];
 	size_t nsl = 0;
+	struct ecs_vals r;
+
+	scan_members(t, n, &r);
 
 	PUTL(&b, "{\"@timestamp\":\"");
-	if (get(t, n, "ts", &ts))
+	if (get(&r, K_TS, &ts))
 		put(&b, ts.p, ts.len);
 	PUTL(&b, "\",\"ecs\":{\"version\":\"" ECS_VERSION "\"}");
 	/* event */
@@ -251,10 +284,10 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	puts_(&b, type == EV_SESSION_START ? "start" : type == EV_SESSION_END ? "end" :
 		  type == EV_VIOLATION ? "info" : "protocol");
 	PUTL(&b, "\"]");
-	if (type == EV_VIOLATION && get(t, n, "id", &v))
+	if (type == EV_VIOLATION && get(&r, K_ID, &v))
 		member_str(&b, "action", &v);
 	else if ((type == EV_COMMAND || type == EV_RESULT || type == EV_TRANSACTION) &&
-		 get(t, n, "command", &v))
+		 get(&r, K_COMMAND, &v))
 		member_str(&b, "action", &v);
 	else {
 		member_raw(&b, "action", "\"", sizeof("\"") - 1);
@@ -262,13 +295,13 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 		PUTL(&b, "\"");
 	}
 	if (type == EV_RESULT || type == EV_TRANSACTION) {
-		have_st = get(t, n, "status", &st);
+		have_st = get(&r, K_STATUS, &st);
 		member_raw(&b, "outcome", "\"", sizeof("\"") - 1);
 		puts_(&b, outcome(&st, have_st));
 		PUTL(&b, "\"");
-		if (get(t, n, "latency_ms", &v))
+		if (get(&r, K_LATENCY, &v))
 			nsl = ms_to_ns(&v, ns, sizeof(ns));
-	} else if (type == EV_SESSION_END && get(t, n, "duration_ms", &v)) {
+	} else if (type == EV_SESSION_END && get(&r, K_DURATION, &v)) {
 		nsl = ms_to_ns(&v, ns, sizeof(ns));
 	}
 	if (nsl > 0)
@@ -278,7 +311,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	else
 		PUTL(&b, ",\"dataset\":\"imaptrace.event\"");
 	member_raw(&b, "module", "\"imaptrace\"", sizeof("\"imaptrace\"") - 1);
-	if (type == EV_VIOLATION && get(t, n, "severity", &v)) {
+	if (type == EV_VIOLATION && get(&r, K_SEVERITY, &v)) {
 		const char *sev = is(&v, "info") ? "1" : is(&v, "low") ? "2" :
 				  is(&v, "medium") ? "3" : "4";
 
@@ -286,7 +319,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	}
 	PUTL(&b, "}");
 	/* endpoints */
-	if ((type == EV_SESSION_END || type == EV_TRANSACTION) && get(t, n, "bytes", &v)) {
+	if ((type == EV_SESSION_END || type == EV_TRANSACTION) && get(&r, K_BYTES, &v)) {
 		/* {"c2s":N,"s2c":M} */
 		const char *c = memchr(v.p, ':', v.len), *comma;
 
@@ -304,35 +337,35 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 			}
 		}
 	}
-	if (get(t, n, "client", &cl) && get(t, n, "server", &sv) && cl.len > 0) {
+	if (get(&r, K_CLIENT, &cl) && get(&r, K_SERVER, &sv) && cl.len > 0) {
 		endpoint(&b, "source", &cl, have_bytes ? &bc : NULL);
 		endpoint(&b, "destination", &sv, have_bytes ? &bs : NULL);
 		endpoint(&b, "client", &cl, have_bytes ? &bc : NULL);
 		endpoint(&b, "server", &sv, have_bytes ? &bs : NULL);
 	}
 	PUTL(&b, ",\"network\":{\"transport\":\"tcp\",\"protocol\":\"imap\"");
-	if (get(t, n, "community_id", &cid))
+	if (get(&r, K_COMMUNITY_ID, &cid))
 		member_str(&b, "community_id", &cid);
 	PUTL(&b, "}");
 	if (type == EV_SESSION_END) {
-		if (get(t, n, "user", &v) && v.str) {
+		if (get(&r, K_USER, &v) && v.str) {
 			PUTL(&b, ",\"user\":{\"name\":\"");
 			put(&b, v.p, v.len);
 			PUTL(&b, "\"}");
 		}
-		if (get(t, n, "tls", &v) && is(&v, "true"))
+		if (get(&r, K_TLS, &v) && is(&v, "true"))
 			PUTL(&b, ",\"tls\":{\"established\":true}");
 	}
-	if (type == EV_VIOLATION && get(t, n, "id", &v)) {
+	if (type == EV_VIOLATION && get(&r, K_ID, &v)) {
 		PUTL(&b, ",\"rule\":{");
 		PUTL(&b, "\"id\":\"");
 		put(&b, v.p, v.len);
 		PUTL(&b, "\"");
-		if (get(t, n, "message", &v))
+		if (get(&r, K_MESSAGE, &v))
 			member_str(&b, "name", &v);
-		if (get(t, n, "category", &v))
+		if (get(&r, K_CATEGORY, &v))
 			member_str(&b, "category", &v);
-		if (get(t, n, "rfc", &v))
+		if (get(&r, K_RFC, &v))
 			member_str(&b, "reference", &v);
 		PUTL(&b, "}");
 	}
