@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/linkhash.h>
+#include <openssl/evp.h>
 
 #include "imt_limits.h"
 #include "mem.h"
@@ -716,36 +717,19 @@ static void put_json(FILE *fp, const char *t)
 	}
 }
 
-/* 'sha256-BASE64' of s, for the Content-Security-Policy: the digest
- * from sha256.h (as hex), in base64. */
+/* 'sha256-BASE64' of s, for the Content-Security-Policy (44 base64
+ * characters for the 32-byte digest). */
 static void csp_hash(const char *s, char out[64])
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct sha256 h;
-	char hex[65];
-	uint8_t d[33] = { 0 };
-	size_t n = 0;
+	unsigned char md[SHA256_LEN];
+	size_t n;
 
 	sha256_init(&h);
 	sha256_update(&h, s, strlen(s));
-	sha256_final_hex(&h, hex);
-	for (int i = 0; i < 32; i++) {
-		unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
-		unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' :
-					 hex[2 * i + 1] - 'a' + 10);
-
-		d[i] = (uint8_t)(hi << 4 | lo);
-	}
-	n += (size_t)sprintf(out, "'sha256-");
-	for (int i = 0; i < 32; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
-
-		out[n++] = b64[v >> 18 & 63];
-		out[n++] = b64[v >> 12 & 63];
-		out[n++] = i + 1 < 32 ? b64[v >> 6 & 63] : '=';
-		out[n++] = i + 2 < 32 ? b64[v & 63] : '=';
-	}
+	sha256_final(&h, md);
+	n = (size_t)sprintf(out, "'sha256-");
+	n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, md, SHA256_LEN);
 	out[n++] = '\'';
 	out[n] = '\0';
 }

@@ -38,21 +38,29 @@ void sha256_zeros(struct sha256 *h, unsigned long long n)
 	}
 }
 
+void sha256_final(struct sha256 *h, unsigned char md[SHA256_LEN])
+{
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	memset(buf, 0, sizeof(buf));
+	if (h->ctx != NULL)
+		EVP_DigestFinal_ex(h->ctx, buf, &n);
+	memcpy(md, buf, SHA256_LEN);
+	sha256_free(h);
+}
+
 void sha256_final_hex(struct sha256 *h, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
+	unsigned char md[SHA256_LEN];
 
-	memset(md, 0, sizeof(md));
-	if (h->ctx != NULL)
-		EVP_DigestFinal_ex(h->ctx, md, &n);
-	for (unsigned i = 0; i < 32; i++) {
+	sha256_final(h, md);
+	for (unsigned i = 0; i < SHA256_LEN; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 0xf];
 	}
 	hex[64] = '\0';
-	sha256_free(h);
 }
 
 void sha256_free(struct sha256 *h)
