@@ -91,8 +91,10 @@ check: deps
 fuzz:
 	@sh tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
+# Each script prints its own table and targets; bench/lib.sh is what they share.
+BENCH_SCRIPTS = bench/run.sh
 bench: all
-	@sh bench/run.sh
+	@for s in $(BENCH_SCRIPTS); do echo "== $$s"; sh $$s || exit 1; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -9,21 +9,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 SIZE=${BENCH_SIZE_MB:-1000}
-SEED=${BENCH_SEED:-1}
-OUT=build/bench
-die() { echo "bench: $*" >&2; exit 1; }
-
-[ -x ./imaptrace ] || die "./imaptrace is missing: run make first"
+. bench/lib.sh
 command -v chromium >/dev/null 2>&1 || die "chromium is missing: apt-get install chromium"
-[ -x /usr/bin/time ] || die "/usr/bin/time is missing: apt-get install time"
-mkdir -p "$OUT" bench/data
-cap="bench/data/imap-${SIZE}mb-s$SEED.pcap"
-if [ ! -s "$cap" ]; then
-	${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$OUT/gen" bench/gen.c -lm || die "gen.c did not build"
-	echo "generating $cap ..." >&2
-	"$OUT/gen" "$cap.tmp" "$SIZE" "$SEED" >&2 || die "generator failed"
-	mv "$cap.tmp" "$cap"
-fi
+cap=$(capture "$SIZE")
 report="$OUT/report-${SIZE}mb.html"
 t0=$(date +%s%N)
 /usr/bin/time -o "$OUT/html.time" -f '%M %U' ./imaptrace -q -F html -o "$report" "$cap" ||

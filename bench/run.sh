@@ -17,67 +17,8 @@ cd "$(dirname "$0")/.."
 
 SIZE=${BENCH_SIZE_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-5}
-SEED=${BENCH_SEED:-1}
 TSIZE=${BENCH_TSHARK_MB:-30}
-OUT=build/bench
-DATA=bench/data
-CC=${CC:-cc}
-
-die() { echo "bench: $*" >&2; exit 1; }
-
-[ -x ./imaptrace ] || die "./imaptrace is missing: run make first"
-if [ ! -x /usr/bin/time ]; then
-	if [ "$(id -u)" = 0 ]; then
-		apt-get install -y time >/dev/null 2>&1 || die "cannot install 'time'"
-	else
-		die "/usr/bin/time is missing: apt-get install time"
-	fi
-fi
-
-mkdir -p "$OUT" "$DATA"
-$CC -std=c11 -O2 -Wall -Wextra -o "$OUT/gen" bench/gen.c -lm || die "gen.c did not build"
-$CC -std=c11 -O2 -Wall -Wextra -o "$OUT/bareloop" bench/bareloop.c \
-	$(pkg-config --cflags --libs libpcap 2>/dev/null || echo -lpcap) ||
-	die "bareloop.c did not build"
-
-# capture SIZE_MB -> path; generated once, kept in bench/data (git-ignored)
-capture() {
-	f="$DATA/imap-${1}mb-s$SEED.pcap"
-	if [ ! -s "$f" ]; then
-		echo "generating $f ..." >&2
-		"$OUT/gen" "$f.tmp" "$1" "$SEED" >&2 || die "generator failed"
-		mv "$f.tmp" "$f"
-	fi
-	echo "$f"
-}
-
-# timed NAME CMD... -> appends "NAME wall_s rss_kb" to $RES: wall time from
-# date (ns), peak RSS from /usr/bin/time; the command's output is discarded
-RES=$(mktemp)
-TMP=$(mktemp)
-trap 'rm -f "$RES" "$TMP"' EXIT
-timed() {
-	name=$1
-	shift
-	t0=$(date +%s%N)
-	if ! /usr/bin/time -o "$TMP" -f '%M' "$@" >/dev/null 2>&1; then
-		cat "$TMP" >&2
-		die "$name failed: $*"
-	fi
-	t1=$(date +%s%N)
-	echo "$name $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(tail -n 1 "$TMP")" >>"$RES"
-}
-
-# median of the values of column 2 (wall) or 3 (RSS) for NAME
-median() {
-	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$RES" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print 0;
-			else if (NR % 2) print v[(NR + 1) / 2];
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-maxcol() {
-	awk -v n="$1" -v c="$2" '$1 == n && $c > m { m = $c } END { print m + 0 }' "$RES"
-}
+. bench/lib.sh
 
 F=$(capture "$SIZE")
 BYTES=$(stat -c %s "$F")
