@@ -185,8 +185,10 @@ else
 fi
 
 # Keys from a pcapng Decryption Secrets Block: the same output as with
-# the key log.  The same block moved after the packets (on standard
-# input): nothing decrypted, and the session is named on stderr.
+# the key log.  The same block moved after the packets: read as a file,
+# the pre-scan finds it and the output is the same again; on standard
+# input (and gzip-compressed) nothing is decrypted, and the session is
+# named on stderr.
 dsb=samples/tls/curl-tls13-aes128gcm-imaps-dsb.pcapng
 run -F ndjson "$dsb" >"$tmp/dsb.ndjson" 2>"$tmp/dsb.err"
 if cmp -s "$tmp/dsb.ndjson" tests/golden/tls/curl-tls13-aes128gcm-imaps.ndjson &&
@@ -212,4 +214,19 @@ if grep -q "session 1 (127.0.0.1:48898 -> 127.0.0.1:10993) was not decrypted: it
 	echo "ok tls dsb: keys after the handshake, on standard input: the session is named"
 else
 	echo "FAIL tls dsb late: $(cat "$tmp/late.err")"
+fi
+run -F ndjson "$tmp/late.pcapng" >"$tmp/late-file.ndjson" 2>"$tmp/late-file.err"
+if cmp -s "$tmp/late-file.ndjson" tests/golden/tls/curl-tls13-aes128gcm-imaps.ndjson &&
+   [ ! -s "$tmp/late-file.err" ]; then
+	echo "ok tls dsb late: a file is pre-scanned, its keys decrypt as the key log does"
+else
+	echo "FAIL tls dsb late file: differs from the key log's output ($(cat "$tmp/late-file.err"))"
+fi
+gzip -c "$tmp/late.pcapng" >"$tmp/late.pcapng.gz"
+run -F ndjson "$tmp/late.pcapng.gz" >"$tmp/late-gz.ndjson" 2>"$tmp/late-gz.err"
+if grep -q "session 1 (127.0.0.1:48898 -> 127.0.0.1:10993) was not decrypted: its keys came in a Decryption Secrets Block after its handshake" "$tmp/late-gz.err" &&
+   ! grep -q '"layer"' "$tmp/late-gz.ndjson"; then
+	echo "ok tls dsb late: a compressed file is not pre-scanned, the session is named"
+else
+	echo "FAIL tls dsb late gz: $(cat "$tmp/late-gz.err")"
 fi
