@@ -7,6 +7,7 @@
  *   cap_ng.c    the pcapng block reader
  *   cap_map.c   the mapping of a plain file and the leases on its bytes
  *               (its own header, cap_map.h)
+ *   cap_dsb.c   the pre-scan for pcapng Decryption Secrets Blocks
  *
  * Nothing outside the stage includes this.
  */
@@ -27,6 +28,14 @@
 #define CAP_MAX_FILTERS		16
 /* Bytes peeked at the start of a file: a whole pcap file header. */
 #define CAP_PEEK		24
+
+/* pcapng (cap_ng.c, cap_dsb.c): largest block accepted (libpcap uses the
+ * same bound), section header and Decryption Secrets Block types, and
+ * the byte-order magic. */
+#define CAP_NG_MAX_BLOCK	(16u << 20)
+#define CAP_NG_SHB		0x0A0D0D0Au
+#define CAP_NG_DSB		10u
+#define CAP_NG_BOM		0x1A2B3C4Du
 
 /* The byte source of one file: zlib (or a caller's FILE *, read as is,
  * for cap_read_stream()) plus the peeked prefix. */
@@ -63,6 +72,8 @@ struct cap_reader {
 	char *filter_expr;       /* owned; NULL = no filter */
 	struct cap_callbacks cb;
 	cap_secrets_fn on_secrets;   /* or NULL */
+	int prescan;             /* cap_reader_prescan_secrets() */
+	uint64_t dsb_skip;       /* DSBs of this file the pre-scan handed on */
 	void *user;
 	struct cap_stats st;
 	const char *name;        /* file being read, for messages and packets */
@@ -141,5 +152,13 @@ enum cap_error cap_read_pcap(struct cap_reader *r, struct cap_src *src);
 /* ---- cap_ng.c ---- */
 
 enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src);
+
+/* ---- cap_dsb.c ---- */
+
+/* Hands every Decryption Secrets Block of the regular pcapng file at
+ * path to r->on_secrets, walking its block headers.  Returns how many
+ * (0 for standard input, anything but a regular pcapng file, or without
+ * on_secrets); stops quietly where the file cannot be read. */
+uint64_t cap_dsb_prescan(struct cap_reader *r, const char *path);
 
 #endif

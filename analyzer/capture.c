@@ -225,6 +225,7 @@ enum cap_error cap_read_file(struct cap_reader *r, const char *path)
 	r->errmsg[0] = '\0';
 	/* Standard input is named "<stdin>" in messages and packets. */
 	r->name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	r->dsb_skip = r->prescan ? cap_dsb_prescan(r, path) : 0;
 	err = cap_src_open(r, path, &src);
 	if (err == CAP_OK) {
 		r->st.files++;
@@ -255,6 +256,11 @@ enum cap_error cap_read_stream(struct cap_reader *r, FILE *fp,
 void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn)
 {
 	r->on_secrets = fn;
+}
+
+void cap_reader_prescan_secrets(struct cap_reader *r, int on)
+{
+	r->prescan = on;
 }
 
 struct cap_reader *cap_reader_new(const char *filter,

@@ -637,6 +637,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		exit(EXIT_CAPTURE);
 	}
 	cap_reader_on_secrets(pl.cap, on_secrets);
+	cap_reader_prescan_secrets(pl.cap, 1);
 	if (pl.relay != NULL)
 		relay_set_idle_work(pl.relay, on_engine_idle, pl.cap);
 	for (int i = 0; i < nfiles; i++) {

@@ -31,6 +31,18 @@ struct sess_tls {
 	char alpn[SESS_TLS_ALPN_MAX][SESS_TLS_ALPN_LEN];
 	size_t alpn_len[SESS_TLS_ALPN_MAX];
 	size_t nalpn;
+	/* Implicit TLS on another port, before the flow is known to be
+	 * IMAP (sess_stream_tls_sniff): what is held for the session. */
+	uint64_t sniff_bytes;            /* TLS bytes read so far */
+	int ev_meta_set;                 /* the tls event's packet is known */
+	struct tcp_meta ev_meta;
+	struct sess_sniffed {
+		struct imt_finding_report f;
+		struct tcp_meta m;
+		char detail[128];
+	} found[SESS_SNIFF_FINDINGS];
+	unsigned nfound;
+	uint64_t found_dropped;
 };
 
 void sess_stream_init(struct sess_stream *st, struct session *owner,
@@ -120,6 +132,24 @@ void sess_stream_implicit_tls(struct sess_stream *st)
 		sess_ev_emit(st->owner, sess_ev_new(st->owner, EV_TLS, IMT_DIR_NONE, 0));
 }
 
+int sess_stream_tls_sniff(struct sess_stream *st, const uint8_t *data, size_t len,
+			  sess_sniff_fn recognize)
+{
+	/* A handshake record of any TLS version (RFC 8446 §5.1: the
+	 * ClientHello's record may say 0x0301). */
+	if (len < 2 || data[0] != TLS_CT_HANDSHAKE || data[1] != 3 ||
+	    st->keys == NULL || tls_keys_count(st->keys) == 0 || st->tl != NULL)
+		return -1;
+	st->sniff = SESS_SNIFF_ACTIVE;
+	st->sniff_fn = recognize;
+	if (tls_layer_start(st, NULL) != 0) {
+		sess_stream_sniff_fail(st);
+		return -1;
+	}
+	st->dir[IMT_C2S].tls = st->dir[IMT_S2C].tls = SESS_TLS_OPAQUE;
+	return 0;
+}
+
 void sess_stream_ignore(struct sess_stream *st)
 {
 	st->dir[IMT_C2S].lost = st->dir[IMT_S2C].lost = 1;
@@ -136,6 +166,12 @@ void sess_stream_ignore(struct sess_stream *st)
  */
 static void tls_event_flush(struct sess_stream *st, int final);
 
+static void sniff_fed(struct sess_stream *st, size_t len);
+static int sniff_recognize(struct sess_stream *st, enum imt_dir d,
+			   const uint8_t *data, size_t len);
+static void sniff_hold(struct sess_tls *tl, const struct imt_finding_report *f,
+		       const struct tcp_meta *m);
+
 /* TLS records of direction d: counted, and decrypted when there are keys. */
 static void tls_bytes(struct sess_stream *st, enum imt_dir d,
 		      const uint8_t *data, size_t len)
@@ -145,7 +181,10 @@ static void tls_bytes(struct sess_stream *st, enum imt_dir d,
 		return;
 	(void)tls_feed(st->tl->conn, d == IMT_C2S ? TLS_C2S : TLS_S2C, data,
 		       len, st->clock);
-	tls_event_flush(st, 0);
+	if (st->sniff == SESS_SNIFF_ACTIVE || st->sniff == SESS_SNIFF_FAILED)
+		sniff_fed(st, len);
+	else
+		tls_event_flush(st, 0);
 }
 
 /* ---- the DEFLATE layer ------------------------------------------------- */
@@ -296,7 +335,9 @@ static void tls_on_plaintext(void *user, enum tls_dir dir, const uint8_t *data,
 
 	(void)ri;
 	(void)m;
-	if (st->tl->quiet)
+	if (st->tl->quiet || st->sniff == SESS_SNIFF_FAILED)
+		return;
+	if (st->sniff == SESS_SNIFF_ACTIVE && !sniff_recognize(st, d, data, len))
 		return;
 	tls_event_flush(st, 0);
 	st->dir[d].decrypted = 1;
@@ -318,8 +359,12 @@ static void tls_on_plaintext_gap(void *user, enum tls_dir dir,
 	const char *resync;
 
 	(void)m;
-	if (st->tl->quiet)
+	if (st->tl->quiet || st->sniff == SESS_SNIFF_FAILED)
 		return;
+	if (st->sniff == SESS_SNIFF_ACTIVE) {
+		st->sniff = SESS_SNIFF_FAILED;   /* no first plaintext to judge */
+		return;
+	}
 	tls_event_flush(st, 0);
 	if (sd->lost)
 		return;
@@ -376,12 +421,108 @@ static void tls_on_finding(void *user, const struct imt_finding_report *f,
 	struct sess_stream *st = user;
 	const char *layer = st->layer;
 
-	(void)m;
-	if (st->tl->quiet)
+	if (st->tl->quiet || st->sniff == SESS_SNIFF_FAILED)
 		return;
+	if (st->sniff == SESS_SNIFF_ACTIVE) {
+		sniff_hold(st->tl, f, m);
+		return;
+	}
 	st->layer = "tls-record";
 	sess_finding_report(st->owner, f);
 	st->layer = layer;
+}
+
+/* ---- implicit TLS on another port ------------------------------------- */
+
+/* A finding of the TLS stage before the flow is known to be IMAP: kept,
+ * with its packet, to be written if it is. */
+static void sniff_hold(struct sess_tls *tl, const struct imt_finding_report *f,
+		       const struct tcp_meta *m)
+{
+	struct sess_sniffed *h;
+
+	if (tl->nfound == SESS_SNIFF_FINDINGS) {
+		tl->found_dropped++;
+		return;
+	}
+	h = &tl->found[tl->nfound++];
+	h->f = *f;
+	h->m = *m;
+	h->detail[0] = '\0';
+	if (f->detail != NULL)
+		snprintf(h->detail, sizeof(h->detail), "%s", f->detail);
+	h->f.detail = f->detail != NULL ? h->detail : NULL;
+}
+
+/* The first plaintext of a sniffed flow: the owner says whether it is
+ * IMAP.  If so, what was held is written, each with its own packet, and
+ * the function returns 1: the plaintext goes on as on a TLS port. */
+static int sniff_recognize(struct sess_stream *st, enum imt_dir d,
+			   const uint8_t *data, size_t len)
+{
+	struct sess_tls *tl = st->tl;
+	struct tcp_meta now = *st->clock;
+
+	if (!st->sniff_fn(st->owner, d, data, len)) {
+		st->sniff = SESS_SNIFF_FAILED;
+		return 0;
+	}
+	st->sniff = SESS_SNIFF_IMAP;
+	st->tls = 1;
+	st->layer = "tls-record";
+	for (unsigned i = 0; i < tl->nfound; i++) {
+		*st->clock = tl->found[i].m;
+		sess_finding_report(st->owner, &tl->found[i].f);
+	}
+	*st->clock = now;
+	if (tl->found_dropped > 0)
+		sess_finding(st->owner, F_LIMIT_REACHED, IMT_DIR_NONE, 0,
+			     "TLS findings before the flow showed IMAP not kept", NULL);
+	st->layer = NULL;
+	if (tl->ev_meta_set)
+		*st->clock = tl->ev_meta;
+	tls_event_flush(st, 0);
+	*st->clock = now;
+	return 1;
+}
+
+/* After a chunk was fed to a sniffed flow's TLS stage: the tls event's
+ * packet is noted once the stage knows whether it decrypts, and the
+ * look-ahead ends when it cannot or read too much without plaintext. */
+static void sniff_fed(struct sess_stream *st, size_t len)
+{
+	struct sess_tls *tl = st->tl;
+	struct tls_status ts;
+
+	tl->sniff_bytes += len;
+	if (st->sniff == SESS_SNIFF_ACTIVE) {
+		tls_conn_status(tl->conn, &ts);
+		if ((ts.reason != TLS_R_PENDING && ts.reason != TLS_R_DECRYPTED) ||
+		    tl->sniff_bytes > SESS_SNIFF_MAX)
+			st->sniff = SESS_SNIFF_FAILED;
+		else if (ts.reason != TLS_R_PENDING && !tl->ev_meta_set) {
+			tl->ev_meta = *st->clock;
+			tl->ev_meta_set = 1;
+		}
+	}
+	if (st->sniff == SESS_SNIFF_FAILED)
+		sess_stream_sniff_fail(st);
+}
+
+void sess_stream_sniff_fail(struct sess_stream *st)
+{
+	st->sniff = SESS_SNIFF_FAILED;
+	st->tls = 0;
+	sess_stream_ignore(st);
+	if (st->tl != NULL)
+		tls_conn_free(st->tl->conn);
+	free(st->tl);
+	st->tl = NULL;
+}
+
+enum sess_sniff sess_stream_sniff_state(const struct sess_stream *st)
+{
+	return st->sniff;
 }
 
 /* With keys: the TLS layer starts (implicit TLS, or STARTTLS accepted
@@ -407,7 +548,7 @@ static int tls_layer_start(struct sess_stream *st, const char *after_tag)
 	tl = calloc(1, sizeof(*tl));
 	if (tl == NULL || (tl->conn = tls_conn_new(st->keys, &cb, st)) == NULL) {
 		free(tl);
-		if (!quiet)
+		if (!quiet && st->sniff != SESS_SNIFF_ACTIVE)
 			sess_finding(st->owner, F_LIMIT_REACHED, IMT_DIR_NONE, 0,
 				     "out of memory for the TLS stage", NULL);
 		return -1;

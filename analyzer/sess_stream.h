@@ -63,6 +63,9 @@
 #define SESS_ZBUF          65536   /* inflate output chunk */
 #define SESS_PROBE_MAX     4096    /* bytes held per direction after STARTTLS */
 #define SESS_PROBE_MARKS   8       /* packets whose time held bytes keep */
+#define SESS_SNIFF_MAX     65536   /* TLS bytes read on another port before
+				      its plaintext must show IMAP */
+#define SESS_SNIFF_FINDINGS 8      /* TLS findings kept until then */
 
 /* The outer layer: what the wire bytes are. */
 enum sess_tls_layer {
@@ -77,6 +80,20 @@ enum sess_zip_layer {
 	SESS_ZIP_HOLD,     /* client after COMPRESS, before the server's result */
 	SESS_ZIP_INFLATE,  /* raw DEFLATE, inflated then parsed */
 };
+
+/* Implicit TLS on a port not known for it (sess_stream_tls_sniff). */
+enum sess_sniff {
+	SESS_SNIFF_NONE,   /* not tried */
+	SESS_SNIFF_ACTIVE, /* decrypting until the plaintext shows what it is */
+	SESS_SNIFF_IMAP,   /* the plaintext was IMAP: the session goes on */
+	SESS_SNIFF_FAILED, /* not IMAP, no key, or nothing readable in time */
+};
+
+/* Says whether plaintext that came first out of a TLS flow on another
+ * port (direction d, n bytes at p, valid during the call) is IMAP; on 1
+ * the owner has made the flow its session, on 0 it is left alone. */
+typedef int (*sess_sniff_fn)(struct session *owner, enum imt_dir d,
+			     const uint8_t *p, size_t n);
 
 /* A switch the client asks for and the server's result decides. */
 enum sess_switch { SESS_SWITCH_STARTTLS, SESS_SWITCH_COMPRESS };
@@ -131,6 +148,8 @@ struct sess_stream {
 	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
 	const char *layer;               /* "layer" of the events being made
 					    ("tls", "tls-record"), or NULL */
+	enum sess_sniff sniff;           /* implicit TLS on another port */
+	sess_sniff_fn sniff_fn;
 };
 
 /* Sets st up with the two directions' parsers (owned from now on, freed
@@ -151,6 +170,29 @@ struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_di
 /* An implicit-TLS port: both directions are TLS from the first byte, and
  * the tls event says so. */
 void sess_stream_implicit_tls(struct sess_stream *st);
+
+/*
+ * Implicit TLS on a port that is neither an IMAP nor a TLS port: data
+ * (len bytes, the client's first) is looked at, and when it starts a
+ * TLS handshake record and the key store holds keys, both directions
+ * become TLS, decrypted without a word of output: the first plaintext
+ * out of the TLS layer goes to recognize, which decides whether the
+ * flow is IMAP.  If it is, the TLS findings and the tls event held so
+ * far are written (each with the packet it came with) and the
+ * plaintext takes the cleartext path as on a TLS port.  The look-ahead
+ * is bounded: no key for the session, a record that cannot be
+ * decrypted, a gap, or SESS_SNIFF_MAX TLS bytes without plaintext end
+ * it (SESS_SNIFF_FAILED, and the TLS stage is freed).  Returns 0 when
+ * sniffing started, -1 when not (not TLS, no keys, no memory).
+ */
+int sess_stream_tls_sniff(struct sess_stream *st, const uint8_t *data, size_t len,
+			  sess_sniff_fn recognize);
+
+/* Where the sniffing of sess_stream_tls_sniff stands. */
+enum sess_sniff sess_stream_sniff_state(const struct sess_stream *st);
+
+/* Sniffing gives up (a gap before the flow was known to be IMAP). */
+void sess_stream_sniff_fail(struct sess_stream *st);
 
 /* The key store TLS records are decrypted with (not owned; NULL, the
  * default, or an empty store when TLS starts: TLS records are only

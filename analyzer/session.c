@@ -253,23 +253,50 @@ static void *tcp_on_open(void *user, const struct tcp_flow_info *info)
 }
 
 /* Content decides for flows on other ports: a server greeting or a
- * client command makes it IMAP; anything else is left alone. */
-static int recognize_by_content(struct session *s, enum imt_dir d,
-				const uint8_t *data, size_t len)
+ * client command makes it IMAP.  Returns which it was (0 greeting, 1
+ * command), or -1. */
+static int imap_content(enum imt_dir d, const uint8_t *data, size_t len)
 {
 	int c = imap_classify(data, len);
 
-	if (d == IMT_S2C && c == 1 && len >= 2 && data[0] == '*' && data[1] == ' ') {
-		session_recognized(s, "content-greeting");
+	if (d == IMT_S2C && c == 1 && len >= 2 && data[0] == '*' && data[1] == ' ')
+		return 0;
+	if (d == IMT_C2S && c == 0)
 		return 1;
-	}
-	if (d == IMT_C2S && c == 0) {
-		session_recognized(s, "content-command");
+	return -1;
+}
+
+/* A flow on another port: IMAP by content, or left alone. */
+static int recognize_by_content(struct session *s, enum imt_dir d,
+				const uint8_t *data, size_t len)
+{
+	static const char *const how[] = { "content-greeting", "content-command" };
+	int c = imap_content(d, data, len);
+
+	if (c >= 0) {
+		session_recognized(s, how[c]);
 		return 1;
 	}
 	sess_stream_ignore(&s->io);
 	s->e->ignored_flows++;
 	return 0;
+}
+
+/* Implicit TLS on another port: the first plaintext out of it decides,
+ * by the same rule (sess_stream_tls_sniff).  The session then is one of
+ * a TLS port. */
+static int recognize_tls_content(struct session *s, enum imt_dir d,
+				 const uint8_t *data, size_t len)
+{
+	static const char *const how[] = { "tls-content-greeting",
+					   "tls-content-command" };
+	int c = imap_content(d, data, len);
+
+	if (c < 0)
+		return 0;
+	session_recognized(s, how[c]);
+	sess_state_init(s, 0);
+	return 1;
 }
 
 /* ---- TCP callbacks --------------------------------------------------- */
@@ -281,9 +308,22 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 
 	(void)offset;
 	s->cur = *m;
-	if (s->id == 0 && !recognize_by_content(s, dir, data, len))
-		return 1;
+	if (s->id == 0) {
+		enum sess_sniff sn = sess_stream_sniff_state(&s->io);
+
+		if (sn == SESS_SNIFF_FAILED)
+			return 1;
+		if (sn == SESS_SNIFF_NONE &&
+		    (dir != IMT_C2S || sess_stream_tls_sniff(&s->io, data, len,
+							     recognize_tls_content) != 0) &&
+		    !recognize_by_content(s, dir, data, len))
+			return 1;
+	}
 	sess_stream_feed(&s->io, dir, data, len);
+	if (s->id == 0 && sess_stream_sniff_state(&s->io) == SESS_SNIFF_FAILED) {
+		s->e->ignored_flows++;
+		return 1;
+	}
 	return 0;
 }
 
@@ -296,8 +336,13 @@ static void tcp_on_gap(void *flow, enum imt_dir dir, uint64_t offset,
 	char detail[96];
 
 	s->cur = *m;
-	if (s->id == 0)
+	if (s->id == 0) {
+		if (sess_stream_sniff_state(&s->io) == SESS_SNIFF_ACTIVE) {
+			sess_stream_sniff_fail(&s->io);
+			s->e->ignored_flows++;
+		}
 		return;
+	}
 	s->gap_seen[dir] = 1;
 	resync = sess_stream_gap(&s->io, dir, bytes);
 	if (s->x != NULL)

@@ -1,7 +1,7 @@
 /*
  * gen.c - writes a large, realistic IMAP capture for the benchmark.
  *
- *   gen [-c CONCURRENT] [-l] OUT.pcap SIZE_MB SEED
+ *   gen [-c CONCURRENT] [-l] [-t] OUT.pcap SIZE_MB SEED
  *
  * A classic pcap (Ethernet, IPv4, TCP with timestamps, 1448-byte segments,
  * correct sequence and acknowledgement numbers and checksums) of many
@@ -18,6 +18,20 @@
  * sessions stop starting once SIZE_MB is reached and the open ones log
  * out after their current command, so the file is a little larger.
  * -l prints one line per session start on standard error (debugging).
+ *
+ * -t writes the same sessions as IMAPS (port 993) under TLS 1.3
+ * TLS_AES_128_GCM_SHA256, and their NSS key log to OUT.pcap.keylog: after
+ * the TCP handshake the client sends a ClientHello (random, the suite,
+ * supported_versions), the server a ServerHello and one record under its
+ * handshake key (EncryptedExtensions, Finished), the client one record
+ * (Finished); then every data segment of the plain mode is one
+ * application data record under the traffic secrets (AES-128-GCM through
+ * libcrypto's EVP, keys and IVs from the secrets by the TLS 1.3 key
+ * schedule, RFC 8446 §7.1-7.3).  The secrets and randoms come from their
+ * own generator, so the IMAP inside, the packet times and the sessions
+ * are those of the plain mode with the same SEED (SIZE_MB counts the
+ * plain mode's bytes), byte for byte once decrypted.  Certificates and
+ * key exchange are left out: the analyzer needs neither.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
 #define SEG_MAX     1448            /* MSS with TCP timestamps on 1500 MTU */
 #define BODY_MIN    2048
 #define BODY_MAX    204800
@@ -34,7 +52,9 @@
 #define MAX_TURNS   16
 #define POOL_SIZE   (512 * 1024)
 #define SERVER_IP   0x0a000001u     /* 10.0.0.1 */
-#define SERVER_PORT 143
+
+static uint16_t server_port = 143;
+#define SERVER_PORT server_port
 
 /* ---- deterministic randomness (splitmix64) ---- */
 
@@ -352,12 +372,218 @@ struct sess {
 	size_t pos;		/* bytes of turns[cur] sent */
 	int unacked;		/* segments the receiver has not ACKed */
 	int ack_pending;	/* a pure ACK from the receiver comes next */
+	/* -t: per direction ([0] client), handshake then traffic keys */
+	uint8_t random[32];
+	uint8_t secret[4][32];	/* c hs, s hs, c ap, s ap */
+	EVP_CIPHER_CTX *ctx[2];
+	uint8_t iv[2][12];
+	uint64_t rseq[2];
+	int app[2];		/* data segments are application data records */
 };
 
 static struct sess sessions[MAX_CONC];
 static int winddown;
 static uint64_t nsessions;
 static int verbose;
+
+/* ---- -t: TLS 1.3 ---- */
+
+static int tls_mode;
+static FILE *keylog;
+static uint64_t tls_extra;	/* bytes the plain mode would not write */
+static uint64_t tls_rng;	/* secrets and randoms: not rnd()'s stream */
+
+static void die_tls(const char *what)
+{
+	fprintf(stderr, "gen: %s failed\n", what);
+	exit(1);
+}
+
+static void tls_bytes(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t z = (tls_rng += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		memcpy(p + i, &z, n - i < 8 ? n - i : 8);
+	}
+}
+
+/* HKDF-Expand-Label(secret, label, "", len) with SHA-256 (RFC 8446 §7.1) */
+static void expand_label(const uint8_t *secret, const char *label,
+			 uint8_t *out, size_t len)
+{
+	uint8_t info[2 + 1 + 255 + 1];
+	size_t ll = 6 + strlen(label), n = 0;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *k = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM pr[5];
+
+	info[n++] = (uint8_t)(len >> 8);
+	info[n++] = (uint8_t)len;
+	info[n++] = (uint8_t)ll;
+	memcpy(info + n, "tls13 ", 6);
+	memcpy(info + n + 6, label, ll - 6);
+	n += ll;
+	info[n++] = 0;		/* empty context */
+	pr[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
+	pr[1] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	pr[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+						  (void *)(uintptr_t)secret, 32);
+	pr[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
+	pr[4] = OSSL_PARAM_construct_end();
+	if (k == NULL || EVP_KDF_derive(k, out, len, pr) != 1)
+		die_tls("HKDF-Expand-Label");
+	EVP_KDF_CTX_free(k);
+	EVP_KDF_free(kdf);
+}
+
+/* direction d protects its records with secret from here on */
+static void tls_keys(struct sess *s, int d, const uint8_t *secret)
+{
+	uint8_t key[16];
+
+	expand_label(secret, "key", key, sizeof(key));
+	expand_label(secret, "iv", s->iv[d], sizeof(s->iv[d]));
+	if (s->ctx[d] == NULL && (s->ctx[d] = EVP_CIPHER_CTX_new()) == NULL)
+		die_tls("EVP_CIPHER_CTX_new");
+	if (EVP_EncryptInit_ex(s->ctx[d], EVP_aes_128_gcm(), NULL, key, NULL) != 1)
+		die_tls("EVP_EncryptInit_ex");
+	s->rseq[d] = 0;
+}
+
+/* one TLSCiphertext of content type ct around p[0..n) into out; returns
+ * its length, n + 22 (RFC 8446 §5.2) */
+static size_t tls_seal(struct sess *s, int d, uint8_t ct, const uint8_t *p,
+		       size_t n, uint8_t *out)
+{
+	uint8_t nonce[12];
+	size_t len = n + 1 + 16;
+	int got;
+
+	memcpy(nonce, s->iv[d], 12);
+	for (int i = 0; i < 8; i++)
+		nonce[4 + i] ^= (uint8_t)(s->rseq[d] >> (56 - 8 * i));
+	s->rseq[d]++;
+	out[0] = 23;
+	out[1] = 3;
+	out[2] = 3;
+	out[3] = (uint8_t)(len >> 8);
+	out[4] = (uint8_t)len;
+	if (EVP_EncryptInit_ex(s->ctx[d], NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(s->ctx[d], NULL, &got, out, 5) != 1 ||
+	    EVP_EncryptUpdate(s->ctx[d], out + 5, &got, p, (int)n) != 1 ||
+	    EVP_EncryptUpdate(s->ctx[d], out + 5 + n, &got, &ct, 1) != 1 ||
+	    EVP_EncryptFinal_ex(s->ctx[d], out + 5 + n + 1, &got) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(s->ctx[d], EVP_CTRL_GCM_GET_TAG, 16,
+				out + 5 + n + 1) != 1)
+		die_tls("AES-128-GCM");
+	return 5 + len;
+}
+
+static void keylog_line(const char *label, const uint8_t *random,
+			const uint8_t *secret)
+{
+	fprintf(keylog, "%s ", label);
+	for (int i = 0; i < 32; i++)
+		fprintf(keylog, "%02x", random[i]);
+	fputc(' ', keylog);
+	for (int i = 0; i < 32; i++)
+		fprintf(keylog, "%02x", secret[i]);
+	fputc('\n', keylog);
+}
+
+/* the session's randoms and secrets, logged */
+static void tls_session(struct sess *s)
+{
+	static const char *labels[4] = {
+		"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0",
+	};
+
+	s->app[0] = s->app[1] = 0;
+	tls_bytes(s->random, 32);
+	for (int i = 0; i < 4; i++) {
+		tls_bytes(s->secret[i], 32);
+		keylog_line(labels[i], s->random, s->secret[i]);
+	}
+}
+
+static void emit(struct sess *s, int from_server, uint8_t flags,
+		 const uint8_t *data, size_t len);
+
+/* a hello record into m: handshake type ht, record version rv (0x01 for
+ * a ClientHello, as clients send), the random, then tail; returns its
+ * length */
+static size_t hello(uint8_t *m, uint8_t ht, uint8_t rv, const uint8_t *random,
+		    const uint8_t *tail, size_t tail_len)
+{
+	size_t n = 11;
+
+	memcpy(m, "\x16\x03\x00\x00\x00\x00\x00\x00\x00\x03\x03", 11);
+	m[2] = rv;
+	m[5] = ht;
+	memcpy(m + n, random, 32);
+	n += 32;
+	memcpy(m + n, tail, tail_len);
+	n += tail_len;
+	m[3] = (uint8_t)((n - 5) >> 8);
+	m[4] = (uint8_t)(n - 5);
+	m[7] = (uint8_t)((n - 9) >> 8);
+	m[8] = (uint8_t)(n - 9);
+	return n;
+}
+
+/* right after the TCP handshake: ClientHello; ServerHello and the
+ * server's encrypted EncryptedExtensions and Finished; the client's
+ * Finished.  Then both directions use their traffic secrets. */
+static void tls_handshake(struct sess *s)
+{
+	/* session id, TLS_AES_128_GCM_SHA256, null compression,
+	 * supported_versions: TLS 1.3 */
+	static const uint8_t ch_tail[] = {
+		0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00,
+		0x00, 0x07, 0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04,
+	};
+	static const uint8_t sh_tail[] = {
+		0x00, 0x13, 0x01, 0x00,
+		0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04,
+	};
+	uint8_t m[512], inner[64], srandom[32];
+	uint8_t fin[36] = { 20, 0, 0, 32 };
+	size_t n, start;
+	uint64_t before = written;
+
+	n = hello(m, 1, 1, s->random, ch_tail, sizeof(ch_tail));
+	emit(s, 0, F_ACK | F_PSH, m, n);
+
+	/* ServerHello, then EncryptedExtensions + Finished under the
+	 * server's handshake secret */
+	tls_bytes(srandom, 32);
+	n = hello(m, 2, 3, srandom, sh_tail, sizeof(sh_tail));
+	memcpy(inner, "\x08\x00\x00\x02\x00\x00", 6);	/* EncryptedExtensions */
+	start = 6;
+	tls_bytes(fin + 4, 32);
+	memcpy(inner + start, fin, sizeof(fin));
+	start += sizeof(fin);
+	tls_keys(s, 1, s->secret[1]);
+	n += tls_seal(s, 1, 22, inner, start, m + n);
+	emit(s, 1, F_ACK | F_PSH, m, n);
+	tls_keys(s, 1, s->secret[3]);
+	s->app[1] = 1;
+
+	/* the client's Finished under its handshake secret */
+	tls_keys(s, 0, s->secret[0]);
+	tls_bytes(fin + 4, 32);
+	n = tls_seal(s, 0, 22, fin, sizeof(fin), m);
+	emit(s, 0, F_ACK | F_PSH, m, n);
+	tls_keys(s, 0, s->secret[2]);
+	s->app[0] = 1;
+	tls_extra += written - before;
+}
 
 static struct turn *turn_add(struct sess *s, enum turn_kind k, int s2c,
 			     uint32_t delay_us)
@@ -608,6 +834,8 @@ static void sess_start(struct sess *s, uint64_t n)
 	s->unacked = 0;
 	s->ack_pending = 0;
 	s->t_next = now_us + rnd_in(0, 5000);
+	if (tls_mode)
+		tls_session(s);
 	plan(s);
 	if (verbose)
 		fprintf(stderr, "session %llu %u.%u.%u.%u:%u\n",
@@ -620,6 +848,16 @@ static void emit(struct sess *s, int from_server, uint8_t flags,
 {
 	int d = from_server;
 	uint32_t ms = (uint32_t)(now_us / 1000);
+	static uint8_t rec[SEG_MAX + 64];
+
+	/* -t: the segment's bytes are one application data record */
+	if (tls_mode && len > 0 && s->app[d]) {
+		size_t n = tls_seal(s, d, 23, data, len, rec);
+
+		tls_extra += n - len;
+		data = rec;
+		len = n;
+	}
 
 	if (d)
 		put_packet(SERVER_IP, SERVER_PORT, s->cip, s->cport, s->seq[1],
@@ -651,6 +889,8 @@ static void step(struct sess *s)
 			break;
 		case T_ACK:
 			emit(s, t->s2c, F_ACK, NULL, 0);
+			if (tls_mode && s->cur == 2 && s->turns[0].kind == T_SYN)
+				tls_handshake(s);
 			break;
 		case T_FIN:
 			emit(s, t->s2c, F_FIN | F_ACK, NULL, 0);
@@ -717,7 +957,7 @@ static void step(struct sess *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: gen [-c CONCURRENT] [-l] OUT.pcap SIZE_MB SEED\n");
+	fprintf(stderr, "usage: gen [-c CONCURRENT] [-l] [-t] OUT.pcap SIZE_MB SEED\n");
 	exit(2);
 }
 
@@ -735,6 +975,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[ai], "-l") == 0) {
 			verbose = 1;
 			ai++;
+		} else if (strcmp(argv[ai], "-t") == 0) {
+			tls_mode = 1;
+			server_port = 993;
+			ai++;
 		} else {
 			usage();
 		}
@@ -750,7 +994,17 @@ int main(int argc, char **argv)
 	if (*end)
 		usage();
 	rnd();
+	tls_rng = rng_state ^ 0x544c5331332d6b65ull;
 	pool_init();
+	if (tls_mode) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s.keylog", argv[ai]);
+		if ((keylog = fopen(path, "w")) == NULL) {
+			perror(path);
+			return 1;
+		}
+	}
 
 	out = fopen(argv[ai], "wb");
 	if (out == NULL) {
@@ -776,7 +1030,7 @@ int main(int argc, char **argv)
 		if (s->t_next > now_us)
 			now_us = s->t_next;
 		step(s);
-		if (written >= target)
+		if (written - tls_extra >= target)
 			winddown = 1;
 		if (!s->used && !winddown)
 			sess_start(s, nsessions++);
@@ -785,9 +1039,16 @@ int main(int argc, char **argv)
 		perror(argv[ai]);
 		return 1;
 	}
-	for (int i = 0; i < conc; i++)
+	if (keylog != NULL && fclose(keylog) != 0) {
+		perror("key log");
+		return 1;
+	}
+	for (int i = 0; i < conc; i++) {
 		for (int j = 0; j < MAX_TURNS; j++)
 			free(sessions[i].turns[j].data.p);
+		EVP_CIPHER_CTX_free(sessions[i].ctx[0]);
+		EVP_CIPHER_CTX_free(sessions[i].ctx[1]);
+	}
 	fprintf(stderr, "gen: %s: %.1f MB, %llu sessions\n", argv[ai],
 		(double)written / 1e6, (unsigned long long)nsessions);
 	return 0;

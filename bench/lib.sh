@@ -27,13 +27,15 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 mkdir -p "$OUT" "$DATA"
-$CC -std=c11 -O2 -Wall -Wextra -o "$OUT/gen" bench/gen.c -lm || die "gen.c did not build"
+$CC -std=c11 -O2 -Wall -Wextra $(pkg-config --cflags libcrypto 2>/dev/null) -o "$OUT/gen" bench/gen.c \
+	-lm $(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto) || die "gen.c did not build"
 $CC -std=c11 -O2 -Wall -Wextra -o "$OUT/bareloop" bench/bareloop.c \
 	$(pkg-config --cflags --libs libpcap 2>/dev/null || echo -lpcap) ||
 	die "bareloop.c did not build"
 
 # capture SIZE_MB [GEN_FLAGS...] -> path; generated once, kept in bench/data.
-# The flags (gen's options) become part of the file name.
+# The flags (gen's options) become part of the file name; with -t the key
+# log is beside the capture, as PATH.keylog.
 capture() {
 	size=$1
 	shift
@@ -42,6 +44,9 @@ capture() {
 	if [ ! -s "$f" ]; then
 		echo "generating $f ..." >&2
 		"$OUT/gen" "$@" "$f.tmp" "$size" "$SEED" >&2 || die "generator failed"
+		if [ -f "$f.tmp.keylog" ]; then
+			mv "$f.tmp.keylog" "$f.keylog"
+		fi
 		mv "$f.tmp" "$f"
 	fi
 	echo "$f"

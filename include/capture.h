@@ -118,6 +118,18 @@ struct cap_reader *cap_reader_new(const char *filter,
 void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn);
 
 /*
+ * With on (default off): before cap_read_file() reads a regular,
+ * uncompressed pcapng file, it walks the file's block headers and hands
+ * every Decryption Secrets Block to the on_secrets function, so keys
+ * written after the packets they open are known from the first packet;
+ * the read then skips those blocks.  Only the headers and the DSBs are
+ * read (one pread() per 64 KiB window).  Standard input, compressed
+ * files, pcap files and cap_read_stream() are read as before: a DSB is
+ * handed on where it comes.
+ */
+void cap_reader_prescan_secrets(struct cap_reader *r, int on);
+
+/*
  * Reads one whole file ("-" is standard input) and pushes its packets.
  * Returns CAP_OK at the end of the file, or an error; on error a message
  * naming the file (and the frame, for corrupt data) is available from

@@ -17,13 +17,19 @@
 # asked for.  imap-login runs as one long-lived process (service_count =
 # 0), so that the ticket keys that sealed a first connection's ticket are
 # still there for a second one: session resumption works.
+# One capture holds an IMAPS session and an HTTPS exchange (openssl s_server
+# -www on $HTTPS_PORT, curl with SSLKEYLOGFILE) under one key log: read
+# without --tls-ports, the first is IMAP found inside TLS on another port,
+# the second a TLS flow that is not IMAP.
 # Environment: OUT (default samples/tls/), PORT (default 10144), IMAPS_PORT
-# (default 10993), KEEP_LOGS=/dir.  Needs root.
+# (default 10993), HTTPS_PORT (default 10443), ONLY (a glob: only the
+# scenarios it matches), KEEP_LOGS=/dir.  Needs root.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 PORT=${PORT:-10144}
 IMAPS_PORT=${IMAPS_PORT:-10993}
+HTTPS_PORT=${HTTPS_PORT:-10443}
 OUT=${OUT:-$HERE/tls}
 # log/die, install_needed, capture, cleanup trap, dovecot_*; sets CLIENTS, PY
 . "$HERE/lib.sh"
@@ -39,6 +45,7 @@ install_needed
 dovecot_check
 check_port_free
 PORT=$IMAPS_PORT check_port_free
+PORT=$HTTPS_PORT check_port_free
 dovecot_setup imaptrace-samples-tls
 mkdir -p "$OUT"
 # a named finite-field group for the DHE suites: nothing to generate
@@ -60,10 +67,12 @@ PORT=$IMAPS_PORT wait_listening "dovecot (implicit TLS)"
 # version suite", tshark's hex).
 tls_capture() {
     local name=$1 want=$2 got; shift 2
+    # shellcheck disable=SC2053
+    [ -z "${ONLY:-}" ] || [[ $name == $ONLY ]] || return 0
     KEYLOG=$OUT/$name.keylog
     rm -f "$KEYLOG"
-    # capture's tcpdump filter is "tcp port $PORT": both ports for the call
-    PORT="$PORT or tcp port $IMAPS_PORT" capture "$name.pcap" "$@"
+    # capture's tcpdump filter is "tcp port $PORT": every port for the call
+    PORT="$PORT or tcp port $IMAPS_PORT or tcp port $HTTPS_PORT" capture "$name.pcap" "$@"
     [ -f "$KEYLOG" ] || die "$name: no key log written"
     got=$(tshark -r "$OUT/$name.pcap" -d "tcp.port==$PORT,imap" -d "tcp.port==$IMAPS_PORT,tls" \
           -Y 'tls.handshake.type == 2' -T fields -e tls.handshake.extensions.supported_version \
@@ -89,6 +98,20 @@ imaplib_tls() { IMAPTRACE_KEYLOG=$KEYLOG $PY tls_imaplib.py "$@"; }
 # tls_compress: clients/tls_compress.py (COMPRESS inside TLS) with its key log.
 tls_compress() { IMAPTRACE_KEYLOG=$KEYLOG $PY tls_compress.py; }
 partial_keys() { imaplib_tls && imaplib_tls --no-keylog; }
+# imaps_and_https: an imaplib IMAPS session, then curl fetching / over HTTPS
+# from openssl s_server -www (the Dovecot's certificate), one key log.
+imaps_and_https() {
+    local pid rc=0
+    imaplib_tls || return 1
+    openssl s_server -www -quiet -accept "$HTTPS_PORT" -cert "$WORK/cert.pem" \
+        -key "$WORK/key.pem" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    PORT=$HTTPS_PORT wait_listening "openssl s_server"
+    SSLKEYLOGFILE=$KEYLOG curl -sS --fail --max-time 30 -k -o /dev/null \
+        --resolve "localhost:$HTTPS_PORT:127.0.0.1" "https://localhost:$HTTPS_PORT/" || rc=1
+    kill "$pid"; wait "$pid" 2>/dev/null
+    return $rc
+}
 
 # --- TLS 1.3: the three suites; implicit TLS and STARTTLS; PSK resumption ---
 tls_capture curl-tls13-aes128gcm-imaps    '0x0304 .*0x1301' curl_tls "$IMAPS" --tls13-ciphers TLS_AES_128_GCM_SHA256
@@ -109,8 +132,11 @@ tls_capture imaplib-tls10-ecdhe-aes128cbc-sha-imaps '0x0301 0xc013' imaplib_tls 
 # --- COMPRESS=DEFLATE inside TLS; a capture where only some keys are logged -
 tls_capture rawimap-tls13-compress-imaps  '0x0304 ' tls_compress
 tls_capture imaplib-tls13-partial-keys-imaps '0x0304 ' partial_keys
+# --- implicit TLS on a port not given to --tls-ports, beside HTTPS ---------
+tls_capture imaplib-curl-tls13-imaps-https '0x0304 ' imaps_and_https
 
 # The keys inside the capture (pcapng Decryption Secrets Block).
+[ -n "${ONLY:-}" ] ||
 editcap --inject-secrets "tls,$OUT/curl-tls13-aes128gcm-imaps.keylog" \
     "$OUT/curl-tls13-aes128gcm-imaps.pcap" "$OUT/curl-tls13-aes128gcm-imaps-dsb.pcapng"
 

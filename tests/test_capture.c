@@ -1210,6 +1210,104 @@ START_TEST(public_6in4_count)
 }
 END_TEST
 
+/* Decryption Secrets Blocks: the sample with its DSB first, and the same
+ * blocks with the DSB moved after the packets.  With the pre-scan the
+ * keys come before the first packet either way, once; without it, where
+ * the block is. */
+struct dsb_seen {
+	struct coll c;           /* first: on_packet's user */
+	int calls;
+	size_t at;               /* packets read when the secrets came */
+	size_t len;
+};
+
+static void on_dsb(void *user, uint32_t type, const uint8_t *data, size_t len)
+{
+	struct dsb_seen *d = user;
+
+	ck_assert_uint_eq(type, CAP_SECRETS_TLS_KEYLOG);
+	ck_assert_uint_ge(len, 16);
+	ck_assert(memcmp(data, "SERVER_", 7) == 0 || memcmp(data, "CLIENT_", 7) == 0);
+	d->calls++;
+	d->at = d->c.n;
+	d->len = len;
+}
+
+static void read_dsb(const char *path, int prescan, struct dsb_seen *d)
+{
+	struct cap_reader *r = cap_reader_new(NULL, &cbs, d);
+
+	memset(d, 0, sizeof(*d));
+	ck_assert_ptr_nonnull(r);
+	cap_reader_on_secrets(r, on_dsb);
+	cap_reader_prescan_secrets(r, prescan);
+	ck_assert_int_eq(cap_read_file(r, path), CAP_OK);
+	cap_reader_free(r);
+}
+
+START_TEST(pcapng_secrets_prescan)
+{
+	static uint8_t buf[65536], moved[65536];
+	static struct dsb_seen d;
+	const char *dsb = "samples/tls/curl-tls13-aes128gcm-imaps-dsb.pcapng";
+	size_t n = slurp(dsb, buf, sizeof(buf)), at = 0, m = 0, dat = 0, dlen = 0;
+	size_t packets, secrets;
+	const char *late;
+
+	/* The sample as written (DSB before the packets). */
+	read_dsb(dsb, 0, &d);
+	packets = d.c.n;
+	secrets = d.len;
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_uint_eq(d.at, 0);
+	read_dsb(dsb, 1, &d);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_uint_eq(d.at, 0);
+	ck_assert_uint_eq(d.c.n, packets);
+	/* The DSB (type 10) moved to the end. */
+	while (at + 8 <= n) {
+		uint32_t type, len;
+
+		memcpy(&type, buf + at, 4);
+		memcpy(&len, buf + at + 4, 4);
+		ck_assert(len >= 12 && at + len <= n);
+		if (type == 10) {
+			dat = at;
+			dlen = len;
+		} else {
+			memcpy(moved + m, buf + at, len);
+			m += len;
+		}
+		at += len;
+	}
+	ck_assert_uint_gt(dlen, 0);
+	memcpy(moved + m, buf + dat, dlen);
+	late = tmpfile_with(moved, m + dlen);
+	read_dsb(late, 0, &d);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_uint_eq(d.at, packets);
+	read_dsb(late, 1, &d);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_uint_eq(d.at, 0);
+	ck_assert_uint_eq(d.len, secrets);
+	ck_assert_uint_eq(d.c.n, packets);
+	/* Cut inside the DSB: the pre-scan hands nothing on, the read
+	 * reports the truncation where it is. */
+	late = tmpfile_with(moved, m + dlen - 4);
+	{
+		struct cap_reader *r = cap_reader_new(NULL, &cbs, &d);
+
+		memset(&d, 0, sizeof(d));
+		cap_reader_on_secrets(r, on_dsb);
+		cap_reader_prescan_secrets(r, 1);
+		ck_assert_int_eq(cap_read_file(r, late), CAP_ERR_CORRUPT);
+		ck_assert_int_eq(d.calls, 0);
+		ck_assert_uint_eq(d.c.n, packets);
+		cap_reader_free(r);
+	}
+}
+END_TEST
+
 static Suite *capture_suite(void)
 {
 	Suite *s = suite_create("capture");
@@ -1239,6 +1337,7 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, pcapng_mixed_link_types);
 	tcase_add_test(tc, pcapng_big_endian_pow2);
 	tcase_add_test(tc, pcapng_bad_block_length);
+	tcase_add_test(tc, pcapng_secrets_prescan);
 	tcase_add_test(tc, pcapng_unsupported_interface);
 	tcase_add_test(tc, consumer_stops);
 	tcase_add_test(tc, another_thread_fills_ahead_of_the_reader);

@@ -13,6 +13,10 @@ for cap in samples/tls/*.pcap; do
 	./imaptrace -q -F ndjson --tls-ports 10993 -p 10144 --keylog "samples/tls/$name.keylog" \
 		"$cap" >"tests/golden/tls/$name.ndjson"
 done
+# Implicit TLS on a port that is not a --tls-ports one, beside HTTPS.
+./imaptrace -q -F ndjson --keylog samples/tls/imaplib-curl-tls13-imaps-https.keylog \
+	samples/tls/imaplib-curl-tls13-imaps-https.pcap \
+	>tests/golden/tls/imaplib-curl-tls13-imaps-https.otherport.ndjson
 # Transaction records are checked on a few samples.
 for name in dovecot-pipelining dovecot-imaplib-failures dovecot-idle; do
 	./imaptrace -q -F ndjson --transactions "samples/$name.pcap" \

@@ -83,6 +83,33 @@ for cap in samples/tls/*.pcap; do
 	fi
 done
 
+# Implicit TLS on a port not given to --tls-ports (10993 read with the
+# default 993), beside an HTTPS flow with its keys on 10443: the IMAPS
+# flow is a session recognised by its decrypted greeting, the same events
+# as on a TLS port but port_guess; the HTTPS flow, decrypted too, is
+# ignored (no event, counted in ignored_flows); without keys neither is
+# a session.
+name=imaplib-curl-tls13-imaps-https
+cap=samples/tls/$name.pcap
+"$IMAPTRACE" -q -F ndjson --keylog "samples/tls/$name.keylog" "$cap" >"$tmp/other.ndjson"
+check_output "tls other port" "$tmp/other.ndjson" "tests/golden/tls/$name.otherport.ndjson"
+sed 's/"port_guess":"tls-content-greeting"/"port_guess":"tls-port"/' "$tmp/other.ndjson" >"$tmp/other-as-port.ndjson"
+if [ "$(grep -c '"type":"session_start"' "$tmp/other.ndjson")" -eq 1 ] &&
+   grep -q '"server":"127.0.0.1:10993".*"port_guess":"tls-content-greeting"' "$tmp/other.ndjson" &&
+   ! grep -q '10443' "$tmp/other.ndjson" &&
+   cmp -s "$tmp/other-as-port.ndjson" "tests/golden/tls/$name.ndjson"; then
+	echo "ok tls other port: IMAPS found by its decrypted greeting, as on a TLS port; HTTPS left alone"
+else
+	echo "FAIL tls other port: not the TLS port's events, or HTTPS not ignored"
+fi
+totals() { /usr/bin/python3 -c 'import json, sys; t = json.load(sys.stdin)["totals"]; print(t["sessions"], t["ignored_flows"])'; }
+got=$("$IMAPTRACE" -q -F json --keylog "samples/tls/$name.keylog" "$cap" | totals)
+nokey=$("$IMAPTRACE" -q -F json --keylog samples/tls/curl-tls13-chacha20-imaps.keylog "$cap" | totals)
+if [ "$got" = "1 1" ] && [ "$nokey" = "0 2" ]; then
+	echo "ok tls other port: 1 session and 1 ignored flow with keys, 0 and 2 without"
+else
+	echo "FAIL tls other port: sessions, ignored flows: '$got' with keys, '$nokey' without"
+fi
 # Without its keys (another capture's key log): the handshake's facts,
 # decrypted false with the reason, nothing parsed.
 cap=samples/tls/curl-tls13-aes128gcm-imaps.pcap
@@ -158,8 +185,10 @@ else
 fi
 
 # Keys from a pcapng Decryption Secrets Block: the same output as with
-# the key log.  The same block moved after the packets (on standard
-# input): nothing decrypted, and the session is named on stderr.
+# the key log.  The same block moved after the packets: read as a file,
+# the pre-scan finds it and the output is the same again; on standard
+# input (and gzip-compressed) nothing is decrypted, and the session is
+# named on stderr.
 dsb=samples/tls/curl-tls13-aes128gcm-imaps-dsb.pcapng
 run -F ndjson "$dsb" >"$tmp/dsb.ndjson" 2>"$tmp/dsb.err"
 if cmp -s "$tmp/dsb.ndjson" tests/golden/tls/curl-tls13-aes128gcm-imaps.ndjson &&
@@ -185,4 +214,19 @@ if grep -q "session 1 (127.0.0.1:48898 -> 127.0.0.1:10993) was not decrypted: it
 	echo "ok tls dsb: keys after the handshake, on standard input: the session is named"
 else
 	echo "FAIL tls dsb late: $(cat "$tmp/late.err")"
+fi
+run -F ndjson "$tmp/late.pcapng" >"$tmp/late-file.ndjson" 2>"$tmp/late-file.err"
+if cmp -s "$tmp/late-file.ndjson" tests/golden/tls/curl-tls13-aes128gcm-imaps.ndjson &&
+   [ ! -s "$tmp/late-file.err" ]; then
+	echo "ok tls dsb late: a file is pre-scanned, its keys decrypt as the key log does"
+else
+	echo "FAIL tls dsb late file: differs from the key log's output ($(cat "$tmp/late-file.err"))"
+fi
+gzip -c "$tmp/late.pcapng" >"$tmp/late.pcapng.gz"
+run -F ndjson "$tmp/late.pcapng.gz" >"$tmp/late-gz.ndjson" 2>"$tmp/late-gz.err"
+if grep -q "session 1 (127.0.0.1:48898 -> 127.0.0.1:10993) was not decrypted: its keys came in a Decryption Secrets Block after its handshake" "$tmp/late-gz.err" &&
+   ! grep -q '"layer"' "$tmp/late-gz.ndjson"; then
+	echo "ok tls dsb late: a compressed file is not pre-scanned, the session is named"
+else
+	echo "FAIL tls dsb late gz: $(cat "$tmp/late-gz.err")"
 fi
