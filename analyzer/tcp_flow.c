@@ -17,6 +17,10 @@
 
 void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f)
 {
+	/* While they are being released, the loop that releases them owns
+	 * the packets held back. */
+	if (!f->replaying)
+		tcp_reorder_free(t, f);
 	for (int s = 0; s < 2; s++) {
 		struct tcp_side *sd = &f->s[s];
 
@@ -67,6 +71,8 @@ void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
 	struct tcp_close_info ci = { .reason = why, .last = *m };
 	char hist[TCP_HIST_MAX + 1];
 
+	/* The packets held back come first; they may close the flow. */
+	tcp_reorder_release(t, f);
 	if (f->opened && f->list == TL_OPEN) {
 		for (int s = 0; s < 2; s++)
 			tcp_flush_all(t, f, s, m);
