@@ -283,6 +283,8 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 	s->cur = *m;
 	if (s->id == 0 && !recognize_by_content(s, dir, data, len))
 		return 1;
+	if (s->gap_seen[dir])
+		sess_stream_segment(&s->io, dir);
 	sess_stream_feed(&s->io, dir, data, len);
 	return 0;
 }

@@ -137,6 +137,9 @@ struct tcp_flow {
 	int dq_hole;
 	uint64_t dq_upto, dq_cost;
 	int64_t dq_start_ns;
+	/* Packets the snapshot length cut, told once at the close. */
+	uint64_t trunc_n, trunc_bytes, trunc_frame, trunc_off;
+	int trunc_side;
 };
 
 struct tcp_lru {
