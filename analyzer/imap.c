@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "dec.h"
+#include "imap_cmd.h"
 #include "imap_int.h"
 #include "mem.h"
 #include "scan8.h"
@@ -501,8 +502,29 @@ static void imap_el_fill(struct imap_parser *p, struct imap_element *el)
 	el->syntax_ok = 1;
 }
 
-/* A logical line is complete: parse it and hand it over. */
-static void imap_deliver(struct imap_parser *p)
+/* A line cut by a gap is worth delivering when its head says what it
+ * was: a command with a valid tag and a known name, a tagged status, an
+ * untagged status response. */
+static int imap_partial_ok(const struct imap_parser *p,
+			   const struct imap_element *el)
+{
+	switch (el->kind) {
+	case IMAP_EL_COMMAND:
+		return !(p->pf & PF_INVALID_TAG) &&
+		       imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN;
+	case IMAP_EL_TAGGED:
+		return strcmp(el->name, "OK") == 0 || strcmp(el->name, "NO") == 0 ||
+		       strcmp(el->name, "BAD") == 0;
+	case IMAP_EL_UNTAGGED:
+		return el->is_status;
+	default:
+		return 0;
+	}
+}
+
+/* A logical line is complete (or, `partial`, cut by a gap): parse it
+ * and hand it over. */
+static void imap_deliver_as(struct imap_parser *p, int partial)
 {
 	struct imap_element el;
 
@@ -538,6 +560,23 @@ static void imap_deliver(struct imap_parser *p)
 		el.tokens_text_len = p->toks.text_len;
 	}
 	el.syntax_ok = !(p->pf & PF_SYNTAX);
+	if (partial) {
+		/* What a cut line lacks is no syntax error of the sender;
+		 * while resynchronising, the line must look like protocol. */
+		p->pf &= ~PF_SYNTAX;
+		if (!imap_partial_ok(p, &el) ||
+		    (p->resync && !imap_head_plausible(p, &el))) {
+			imap_el_reset(p);
+			return;
+		}
+		el.partial = 1;
+		el.syntax_ok = 1;
+		imap_flush_framing(p);
+		if (p->cb.on_element != NULL)
+			p->cb.on_element(p->user, &el);
+		imap_el_reset(p);
+		return;
+	}
 	if (p->resync) {
 		if (!imap_head_plausible(p, &el)) {
 			imap_el_reset(p);
@@ -550,6 +589,11 @@ static void imap_deliver(struct imap_parser *p)
 	if (p->cb.on_element != NULL)
 		p->cb.on_element(p->user, &el);
 	imap_el_reset(p);
+}
+
+static void imap_deliver(struct imap_parser *p)
+{
+	imap_deliver_as(p, 0);
 }
 
 /* The LF of a line was read (and consumed). */
@@ -696,10 +740,23 @@ size_t imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len)
 	return pos;
 }
 
+void imap_parser_segment(struct imap_parser *p)
+{
+	/* Read as a line while resynchronising: it ends the resync only
+	 * if it looks like protocol (imap_head_plausible(): a valid tag
+	 * and a known command, a status or known response), else it is
+	 * dropped at its LF, where skipping would have ended anyway. */
+	if (p->state == IMAP_S_SKIP)
+		p->state = IMAP_S_LINE;
+}
+
 enum imap_gap_result imap_parser_gap(struct imap_parser *p, uint64_t bytes)
 {
 	if (bytes == 0)
 		return IMAP_GAP_IN_LITERAL;	/* nothing lost */
+	if (p->state == IMAP_S_LINE && p->el_active && p->line_total > 0 &&
+	    !p->feeding)
+		imap_deliver_as(p, 1);
 	p->offset += bytes;
 	if (p->state == IMAP_S_LITERAL && bytes <= p->lit_left) {
 		/* Data only: the framing is intact.  The preview stops at

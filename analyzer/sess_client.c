@@ -158,7 +158,7 @@ static void check_args(struct session *s, const struct imap_element *el,
 	char seq[256];
 
 	/* A cut line has lost arguments: nothing to judge. */
-	if (el->line_truncated || el->tokens_dropped > 0)
+	if (el->line_truncated || el->partial || el->tokens_dropped > 0)
 		return;
 	if (n < ci->min_args || (ci->max_args >= 0 && n > ci->max_args)) {
 		if (ci->max_args > ci->min_args)
@@ -198,7 +198,8 @@ static void command_effects(struct session *s, const struct imap_element *el,
 		/* RFC 3501 §6.2.3: LOGINDISABLED forbids LOGIN. */
 		if (sess_caps_has(&s->caps, "LOGINDISABLED"))
 			sess_finding(s, F_LOGIN_DISABLED, IMT_C2S, el->offset, NULL, pc->tag);
-		if (sess_token_count_args(el) >= 2)
+		/* Cut by a gap, it still carried its password. */
+		if (sess_token_count_args(el) >= 2 || el->partial)
 			cleartext_credentials(s, "LOGIN", el->offset, pc->tag);
 		break;
 	case CMD_AUTHENTICATE:
@@ -286,6 +287,8 @@ static void emit_command(struct session *s, const struct imap_element *el,
 	event_u64(ev, "count", el->literals);
 	event_u64(ev, "bytes", el->literal_bytes);
 	event_close(ev);
+	if (el->partial)
+		event_bool(ev, "partial", 1);
 	sess_ev_emit(s, ev);
 }
 
@@ -322,8 +325,10 @@ static void client_command(struct session *s, const struct imap_element *el)
 	tag[tl] = '\0';
 	s->commands++;
 	emit_command(s, el, tag, cmd);
-	/* RFC 3501 §7.1: the server speaks first. */
-	if (!s->greeted && !s->midstream && !s->client_spoke)
+	/* RFC 3501 §7.1: the server speaks first.  A greeting the capture
+	 * cut may just not have been recognised. */
+	if (!s->greeted && !s->midstream && !s->client_spoke &&
+	    !s->gap_seen[IMT_S2C])
 		sess_finding(s, F_CLIENT_BEFORE_GREETING, IMT_C2S, el->offset, NULL, tag);
 	s->client_spoke = 1;
 	/* RFC 3501 §6.1.3: nothing after LOGOUT. */

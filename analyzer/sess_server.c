@@ -228,7 +228,8 @@ static void mailbox_numbers(struct session *s, const struct imap_element *el)
 		}
 		if (s->uidnext_msgs > 0 && el->number <= s->uidnext_msgs)
 			s->uidnext_msgs--;
-		if (sess_pending_has_msn(&s->pending))
+		/* A result lost in a gap leaves its command outstanding. */
+		if (sess_pending_has_msn(&s->pending) && !s->gap_seen[IMT_S2C])
 			sess_finding(s, F_EXPUNGE_DURING_MSN_COMMAND, IMT_S2C, el->offset, NULL,
 				     sess_pending_only_tag(&s->pending));
 		s->last_fetch_msn = s->last_fetch_uid = 0;
@@ -337,6 +338,10 @@ static int greeting(struct session *s, const struct imap_element *el)
 	s->greeted = 1;
 	if (s->midstream)
 		return 0;
+	/* After a gap that took the greeting, a later line (a BYE, a
+	 * result) is not the greeting, and nothing says it was missing. */
+	if (s->gap_seen[IMT_S2C] && el->offset > 0)
+		return 0;
 	if (el->kind != IMAP_EL_UNTAGGED || !el->is_status ||
 	    (strcmp(el->name, "OK") != 0 && strcmp(el->name, "PREAUTH") != 0 &&
 	     strcmp(el->name, "BYE") != 0)) {
@@ -350,6 +355,8 @@ static int greeting(struct session *s, const struct imap_element *el)
 	sess_ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (code_is(el, "CAPABILITY"))
 		sess_caps_write(&s->caps, ev, "capabilities");
+	if (el->partial)
+		event_bool(ev, "partial", 1);
 	sess_ev_emit(s, ev);
 	if (strcmp(el->name, "PREAUTH") == 0) {
 		sess_state_set(s, ST_AUTH, "PREAUTH");
@@ -560,6 +567,19 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 		sess_state_set(s, ST_SELECTED, "inferred");
 }
 
+/* Why a tagged result pairs with no command: the likeliest cause the
+ * session shows. */
+static const char *unmatched_reason(const struct session *s)
+{
+	if (s->midstream)
+		return "midstream";
+	if (s->gap_seen[IMT_C2S])
+		return "gap";
+	if (s->pending_told)
+		return "max-pending";
+	return "unknown-tag";
+}
+
 static void emit_result(struct session *s, const struct imap_element *el,
 			const char *tag, struct sess_cmd *pc)
 {
@@ -577,7 +597,11 @@ static void emit_result(struct session *s, const struct imap_element *el,
 		event_ms(ev, "latency_ms", sess_ts_diff_ns(s->cur.ts_sec, s->cur.ts_nsec,
 						   pc->ts_sec, pc->ts_nsec));
 		event_u64(ev, "command_frame", pc->frame);
+	} else {
+		event_cstring(ev, "unmatched", unmatched_reason(s));
 	}
+	if (el->partial)
+		event_bool(ev, "partial", 1);
 	sess_ev_emit(s, ev);
 }
 

@@ -905,6 +905,14 @@ void sess_stream_feed(struct sess_stream *st, enum imt_dir d,
 	}
 }
 
+void sess_stream_segment(struct sess_stream *st, enum imt_dir d)
+{
+	struct sess_stream_dir *sd = &st->dir[d];
+
+	if (sd->tls == SESS_TLS_NONE && sd->zip == SESS_ZIP_NONE && !sd->lost)
+		imap_parser_segment(sd->parser);
+}
+
 const char *sess_stream_gap(struct sess_stream *st, enum imt_dir d, uint64_t bytes)
 {
 	struct sess_stream_dir *sd = &st->dir[d];

@@ -216,6 +216,10 @@ void sess_stream_ignore(struct sess_stream *st);
 void sess_stream_feed(struct sess_stream *st, enum imt_dir d,
 		      const uint8_t *data, size_t len);
 
+/* The next bytes of direction d start a TCP segment (imap.h:
+ * imap_parser_segment()); only a plain IMAP stream uses it. */
+void sess_stream_segment(struct sess_stream *st, enum imt_dir d);
+
 /* bytes of direction d are missing.  Returns how reading resumes:
  * "in-literal" or "next-line" (the parser resynchronises), "opaque"
  * (TLS: only counted anyway), "lost" (a DEFLATE stream cannot go on

@@ -319,6 +319,8 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		    !recognize_by_content(s, dir, data, len))
 			return 1;
 	}
+	if (s->gap_seen[dir])
+		sess_stream_segment(&s->io, dir);
 	sess_stream_feed(&s->io, dir, data, len);
 	if (s->id == 0 && sess_stream_sniff_state(&s->io) == SESS_SNIFF_FAILED) {
 		s->e->ignored_flows++;

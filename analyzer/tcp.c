@@ -40,13 +40,16 @@
  * Holes are skipped (on_gap) when the peer ACKs past them, when holding
  * more would pass max_flow_buffer or max_total_buffer (each held piece
  * is charged its bytes plus its node), when both FINs are seen, and at
- * RST, timeout, eviction and tcp_reasm_finish.
+ * RST, timeout, eviction and tcp_reasm_finish.  An ACK past a hole is
+ * believed only after the reorder window (tcp_reorder.c): capture points
+ * can show the ACK before the segment, so the packet that carries it
+ * waits, with the flow's packets after it, for the missing bytes.
  *
  * Files: tcp.c takes a packet (orientation, SYN, FIN, RST, tombstones,
  * the clock) and holds the public calls; tcp_stream.c places, holds and
  * delivers one direction's bytes; tcp_flow.c keeps the flow table, the
  * lists and a flow's lifetime; tcp_store.c the hold tree and the ring of
- * recent bytes.  tcp_int.h is what they share.
+ * recent bytes; tcp_reorder.c the reorder window.  tcp_int.h is what they share.
  */
 #include "tcp.h"
 
@@ -242,8 +245,8 @@ static int tcp_substantive(const struct ip_segment *seg)
 	return !(seg->flags & (TCPF_SYN | TCPF_RST));
 }
 
-static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
-		       const struct ip_segment *seg, const struct tcp_meta *m)
+void tcp_packet_now(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		    const struct ip_segment *seg, const struct tcp_meta *m)
 {
 	struct tcp_cur c = { .m = m, .frame = m->frame, .lessor = seg->lessor };
 
@@ -263,6 +266,13 @@ static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	 * release them first so that both directions keep their order. */
 	if (f->opened && (seg->flags & TCPF_ACK))
 		tcp_ack(t, f, !s, seg->ack, m);
+	if (f->opened && seg->payload_missing > 0 && f->trunc_n++ == 0) {
+		f->trunc_frame = m->frame;
+		f->trunc_side = s;
+		f->trunc_off = f->s[s].off;
+	}
+	if (f->opened)
+		f->trunc_bytes += seg->payload_missing;
 	if (f->opened && (seg->payload_len > 0 || seg->payload_missing > 0))
 		tcp_data(t, f, s, seg, &c);
 	if (seg->flags & TCPF_FIN)
@@ -276,9 +286,8 @@ static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
  * (late retransmission, ACK, data after close), 0 when it is a new SYN
  * that starts a new flow on the tuple.
  */
-static int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
-			    const struct ip_segment *seg,
-			    const struct tcp_meta *m)
+int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		     const struct ip_segment *seg, const struct tcp_meta *m)
 {
 	struct tcp_side *sd = &f->s[s];
 	uint32_t dseq = seg->seq + ((seg->flags & TCPF_SYN) ? 1 : 0);
@@ -319,6 +328,22 @@ static int tcp_is_new_syn(const struct tcp_flow *f, int s,
 	if ((seg->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
 		return 0;
 	return !(sd->syn && sd->syn_seq == seg->seq);
+}
+
+/* One packet of an open or embryonic flow, through the reorder window. */
+static void tcp_packet(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		       const struct ip_segment *seg, const struct tcp_meta *m)
+{
+	if (tcp_reorder_take(t, f, s, seg, m))
+		return;
+	/* The packets released before this one may have closed the flow.
+	 * (A new SYN on the tuple then is lost: it would have to follow
+	 * both FINs within the window.) */
+	if (f->list == TL_TOMB) {
+		(void)tcp_tomb_absorbs(t, f, s, seg, m);
+		return;
+	}
+	tcp_packet_now(t, f, s, seg, m);
 }
 
 static void tcp_clock(struct tcp_reasm *t, const struct tcp_meta *m)

@@ -7,6 +7,7 @@
  * Layout: lifetime (buffers released, close, tombstone, expiry,
  * eviction, creation); then the table: hash, lookup, rehash, the lists.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,10 @@
 
 void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f)
 {
+	/* While they are being released, the loop that releases them owns
+	 * the packets held back. */
+	if (!f->replaying)
+		tcp_reorder_free(t, f);
 	for (int s = 0; s < 2; s++) {
 		struct tcp_side *sd = &f->s[s];
 
@@ -56,6 +61,25 @@ static void tcp_history(const struct tcp_flow *f, char *buf)
 	buf[i] = '\0';
 }
 
+/* Once per flow: how many packets the snapshot length cut. */
+static void tcp_tell_truncated(struct tcp_reasm *t, struct tcp_flow *f,
+			       const struct tcp_meta *m)
+{
+	char detail[96];
+	struct imt_finding_report rep = {
+		.id = F_TRUNCATED_PACKET, .frame = f->trunc_frame,
+		.offset = f->trunc_off, .value = f->trunc_n, .detail = detail,
+	};
+
+	if (f->trunc_n == 0)
+		return;
+	snprintf(detail, sizeof(detail),
+		 "%llu packets cut, %llu bytes not captured",
+		 (unsigned long long)f->trunc_n,
+		 (unsigned long long)f->trunc_bytes);
+	tcp_finding(t, f, f->trunc_side, &rep, m);
+}
+
 /*
  * Ends a flow: delivers what is held (holes as gaps), then on_close.
  * The flow stays in the table; the caller frees it or makes it a
@@ -67,9 +91,12 @@ void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
 	struct tcp_close_info ci = { .reason = why, .last = *m };
 	char hist[TCP_HIST_MAX + 1];
 
+	/* The packets held back come first; they may close the flow. */
+	tcp_reorder_release(t, f);
 	if (f->opened && f->list == TL_OPEN) {
 		for (int s = 0; s < 2; s++)
 			tcp_flush_all(t, f, s, m);
+		tcp_tell_truncated(t, f, m);
 		if (f->handle != NULL && t->cb.on_close != NULL) {
 			for (int s = 0; s < 2; s++) {
 				enum imt_dir d = tcp_dir_of(f, s);

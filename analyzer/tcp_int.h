@@ -33,6 +33,17 @@ enum tcp_hist {
 /* An ACK that jumps further than this is taken as bogus, not as loss. */
 #define TCP_MAX_ACK_JUMP (1 << 30)
 #define TCP_NS_PER_SEC 1000000000LL
+/*
+ * Reorder window: a packet that ACKs bytes of the peer the capture has
+ * not shown yet is held back, with the packets of the flow after it,
+ * until those bytes come (capture points that merge several queues show
+ * an ACK before the segment it acknowledges) or until this many packets
+ * of the flow were held, this much capture time passed, the hold caps
+ * are reached, a FIN or RST comes, or the flow ends.  Then the held
+ * packets are processed in capture order and the hole becomes a gap.
+ */
+#define TCP_REORDER_PACKETS 16u
+#define TCP_REORDER_NS (200 * 1000000LL)
 #define TCP_INITIAL_BUCKETS 256u
 
 enum tcp_list { TL_TOMB, TL_EMBRYO, TL_OPEN, TL__COUNT };
@@ -47,6 +58,16 @@ struct tcp_node {
 	uint32_t cost;           /* charged against the hold caps */
 	int height;
 	int missing;             /* snaplen-cut bytes: a gap, no data */
+	uint8_t data[];
+};
+
+/* A packet held back by the reorder window, payload copied. */
+struct tcp_defer {
+	struct tcp_defer *next;
+	struct ip_segment seg;   /* payload points at data[] */
+	struct tcp_meta m;
+	int side;
+	uint32_t cost;
 	uint8_t data[];
 };
 
@@ -100,7 +121,8 @@ struct tcp_flow {
 	uint64_t hash;
 	int64_t last_ns;
 	int list;
-	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1;
+	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1,
+		 replaying : 1;
 	int client_side;
 	enum tcp_orient how;
 	struct tcp_meta first, last;
@@ -108,6 +130,16 @@ struct tcp_flow {
 	struct tcp_side s[2];
 	uint8_t hist[TCP_HIST_MAX];
 	uint8_t nhist;
+	/* The reorder window (tcp_reorder.c): packets held back, in
+	 * capture order, while side dq_hole lacks bytes below dq_upto. */
+	struct tcp_defer *dq_head, *dq_tail;
+	uint32_t dq_n;
+	int dq_hole;
+	uint64_t dq_upto, dq_cost;
+	int64_t dq_start_ns;
+	/* Packets the snapshot length cut, told once at the close. */
+	uint64_t trunc_n, trunc_bytes, trunc_frame, trunc_off;
+	int trunc_side;
 };
 
 struct tcp_lru {
@@ -188,6 +220,26 @@ void tcp_data(struct tcp_reasm *t, struct tcp_flow *f, int s,
  * below it were received, so they become a gap. */
 void tcp_ack(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	     uint32_t ack, const struct tcp_meta *m);
+
+/* tcp.c */
+/* Processes one packet of flow f sent by side s, now. */
+void tcp_packet_now(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		    const struct ip_segment *seg, const struct tcp_meta *m);
+/* A packet for a closed flow: 1 when the tombstone absorbs it, 0 when
+ * it is a new SYN that starts a new flow on the tuple. */
+int tcp_tomb_absorbs(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		     const struct ip_segment *seg, const struct tcp_meta *m);
+
+/* tcp_reorder.c */
+/* Returns 1 when the reorder window took the packet (held back, or
+ * processed at once as the bytes it waits for), 0 when the caller
+ * processes it now (the window, if any, was closed first). */
+int tcp_reorder_take(struct tcp_reasm *t, struct tcp_flow *f, int s,
+		     const struct ip_segment *seg, const struct tcp_meta *m);
+/* Processes the packets held back for f, in capture order. */
+void tcp_reorder_release(struct tcp_reasm *t, struct tcp_flow *f);
+/* Frees the packets held back for f without processing them. */
+void tcp_reorder_free(struct tcp_reasm *t, struct tcp_flow *f);
 
 /* tcp_flow.c */
 void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f);

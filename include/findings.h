@@ -31,6 +31,8 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	  "payload was sent after FIN or RST") \
 	X(LIMIT_REACHED, "limit-reached", "transport", MEDIUM, "", \
 	  "an analysis limit was reached and data was dropped") \
+	X(TRUNCATED_PACKET, "truncated-packet", "transport", INFO, "", \
+	  "packets were cut by the capture's snapshot length") \
 	/* framing */ \
 	X(BARE_LF, "bare-lf", "framing", LOW, "RFC 3501 §2.2", \
 	  "a line ended with LF without CR") \

@@ -143,6 +143,11 @@ struct imap_element {
 	uint32_t literals;       /* literals in this element */
 	uint64_t literal_bytes;  /* their total declared size */
 	int syntax_ok;           /* 0 when a syntax-error finding was raised */
+	/* The line was cut by a gap: this is what was seen of it.  Only a
+	 * command with a valid tag and a known name, a tagged OK, NO or
+	 * BAD, or an untagged status response is delivered cut; its code
+	 * is there only when its ']' was seen. */
+	int partial;
 };
 
 /* A literal whose {N}CRLF was read and whose data starts next. */
@@ -211,12 +216,26 @@ void imap_parser_pause(struct imap_parser *p);
 /*
  * `bytes` bytes of the stream are missing at the current position.
  * Returns IMAP_GAP_IN_LITERAL when they fall wholly inside a literal's
- * data (the parser stays in step), IMAP_GAP_RESYNC when it had to drop
- * the partial line: it then skips to the next line end and resumes at
- * the first line that parses, without syntax findings until then.
+ * data (the parser stays in step), IMAP_GAP_RESYNC when it had to end
+ * the partial line: it is delivered with `partial` set when its head
+ * says what it was (see struct imap_element), else dropped; the parser
+ * then skips to the next line end (or segment start, see
+ * imap_parser_segment()) and resumes at the first line that parses,
+ * without syntax findings until then.
  */
 enum imap_gap_result { IMAP_GAP_IN_LITERAL, IMAP_GAP_RESYNC };
 enum imap_gap_result imap_parser_gap(struct imap_parser *p, uint64_t bytes);
+
+/*
+ * The next byte fed starts a TCP segment.  While skipping to the next
+ * line end after a gap, the segment is read as a line start instead: it
+ * ends the resync when it parses as protocol (a valid tag and a known
+ * command for the client; a status, tagged, known untagged or
+ * continuation line for the server), else it is dropped at its line end
+ * as skipping would have.  A gap that took a line's CRLF then does not
+ * take the next line too.  Otherwise no effect.
+ */
+void imap_parser_segment(struct imap_parser *p);
 
 /* For a stream picked up mid-way: lines that do not parse are dropped
  * silently until one parses (the current position is assumed to be a

@@ -131,9 +131,10 @@ have_tshark() {
 # --- capture ----------------------------------------------------------------
 # tcpdump_start FILE ERRFILE: capture "tcp port $PORT" on lo into FILE in
 # the background (TCPDUMP_PID) and return once tcpdump is listening.
+# Whole packets, or the first $SNAPLEN bytes of each when SNAPLEN is set.
 # --immediate-mode and the 64 MB buffer are needed (see README.md).
 tcpdump_start() {
-    tcpdump -i lo -s 0 -B 65536 -U --immediate-mode -n -Z root \
+    tcpdump -i lo -s "${SNAPLEN:-0}" -B 65536 -U --immediate-mode -n -Z root \
         -w "$1" "tcp port $PORT" 2>"$2" &
     TCPDUMP_PID=$!
     for _ in $(seq 100); do grep -q "listening on" "$2" && break; sleep 0.1; done

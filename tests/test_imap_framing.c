@@ -354,6 +354,61 @@ START_TEST(test_gap_mid_line)
 }
 END_TEST
 
+START_TEST(test_gap_cut_line)
+{
+	struct opts o = irec_opts(IMAP_SIDE_CLIENT);
+	/* " p\r\n" of the login is lost; the next command starts the next
+	 * segment. */
+	static const struct gapspec g[] = { { 10, 4 } };
+	static const char in[] = "A1 LOGIN u" "A2 SELECT INBOX\r\nA3 NOOP\r\n";
+	char *t;
+
+	o.gaps = g;
+	o.ngaps = 1;
+	o.segments = 1;
+	t = irec_check_str(&o, in);
+	HAS(t, "EL command @0+10 line=\"A1 LOGIN u\" tag=\"A1\" name=LOGIN");
+	HAS(t, " partial\n");
+	HAS(t, "GAP resync\nEL command @14+17 line=\"A2 SELECT INBOX\"");
+	COUNT(t, "EL ", 3);
+	HASNT(t, "F ");
+	free(t);
+	/* Without segment starts the next line end is waited for, as
+	 * before: A2 is lost with the cut line. */
+	o.segments = 0;
+	t = irec_check_str(&o, in);
+	HASNT(t, "A2 SELECT");
+	COUNT(t, "EL ", 2);
+	free(t);
+	/* A cut line whose head says nothing is dropped; a segment that
+	 * does not start like a command is skipped to its line end. */
+	static const struct gapspec g2[] = { { 4, 4 } };
+	o.gaps = g2;
+	o.segments = 1;
+	t = irec_check_str(&o, "A1 L" "p\r\nA2 NOOP\r\n");
+	HASNT(t, "partial");
+	HAS(t, "GAP resync\nEL command @11+9 line=\"A2 NOOP\"");
+	COUNT(t, "EL ", 1);
+	free(t);
+	/* Server: a tagged result cut by the snapshot length is delivered
+	 * with what was seen; its code only when its ']' was. */
+	o = irec_opts(IMAP_SIDE_SERVER);
+	static const struct gapspec g3[] = { { 20, 30 }, { 35, 10 } };
+	o.gaps = g3;
+	o.ngaps = 2;
+	o.segments = 1;
+	t = irec_check_str(&o, "A1 OK [READ-WRITE] S" "A2 OK [CAPABILI" "A3 NO x\r\n");
+	HAS(t, "EL tagged @0+20 line=\"A1 OK [READ-WRITE] S\" tag=\"A1\" name=OK "
+	       "status code=\"READ-WRITE\" text=\"S\" partial\n");
+	HAS(t, "EL tagged @50+15 line=\"A2 OK [CAPABILI\" tag=\"A2\" name=OK "
+	       "status text=\"[CAPABILI\" partial\n");
+	HAS(t, "EL tagged @75+9 line=\"A3 NO x\"");
+	COUNT(t, "EL ", 3);
+	HASNT(t, "F ");
+	free(t);
+}
+END_TEST
+
 START_TEST(test_midstream)
 {
 	struct opts o = irec_opts(IMAP_SIDE_SERVER);
@@ -487,6 +542,7 @@ static Suite *imap_framing_suite(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_gap_in_literal);
 	tcase_add_test(tc, test_gap_mid_line);
+	tcase_add_test(tc, test_gap_cut_line);
 	tcase_add_test(tc, test_midstream);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_fuzz_regressions);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tcp.h"
+#include "tcp_int.h"
 
 /* ---- recorder ---- */
 
@@ -677,9 +678,19 @@ START_TEST(test_gap_by_ack)
 	/* The server got all 12 bytes: 4..8 are lost from the capture. */
 	x.cs += 12;
 	snd(&x, 1, TCPF_ACK, NULL);
+	/* Within the reorder window the bytes may still come. */
+	ck_assert_str_eq(view(0, 0), "aaaa");
+	/* The window closes with capture time: the ACK is believed. */
+	x.ts += 1;
+	snd(&x, 1, TCPF_ACK, NULL);
 	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc");
-	/* Lost at the end with nothing after: the ACK tells too. */
+	/* Lost at the end with nothing after: the ACK tells too, here
+	 * once the window closes with the flow's packet count. */
 	x.cs += 5;
+	snd(&x, 1, TCPF_ACK, NULL);
+	for (unsigned i = 0; i < TCP_REORDER_PACKETS - 1; i++)
+		snd(&x, 1, TCPF_ACK, NULL);
+	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc");
 	snd(&x, 1, TCPF_ACK, NULL);
 	ck_assert_str_eq(view(0, 0), "aaaa<g4@4>cccc<g5@12>");
 	tcp_reasm_finish(t);
@@ -703,8 +714,36 @@ START_TEST(test_ack_before_own_data)
 	/* The answer ACKs the whole command: the client's bytes (and the
 	 * hole) come out before the answer itself. */
 	snd(&x, 1, AP, "a1 OK\r\n");
-	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 CG@6 C@10 S@6 ");
+	/* Held back by the reorder window until the flow ends. */
+	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 ");
 	tcp_reasm_finish(t);
+	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 CG@6 C@10 S@6 ");
+	done(t);
+}
+END_TEST
+
+START_TEST(test_ack_before_segment)
+{
+	struct tcp_reasm *t = mk(NULL, 1);
+	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
+
+	handshake(&x);
+	snd(&x, 1, AP, "* OK\r\n");
+	snd_at(&x, 0, 0, AP, "a1 LOG");
+	/* The answer (it ACKs the whole command) shows before the
+	 * command's second segment, then the client's next command. */
+	x.cs += 14;
+	snd(&x, 1, AP, "a1 OK\r\n");
+	snd(&x, 0, AP, "a2 NOOP\r\n");
+	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 ");
+	x.cs -= 14 + 9;
+	snd_at(&x, 0, 6, AP, "IN u p\r\n");
+	/* No gap: the segment goes first, then what was held, in order. */
+	ck_assert_str_eq(buf_str(&R->order), "S@0 C@0 C@6 S@6 C@14 ");
+	ck_assert_str_eq(view(0, 0), "a1 LOGIN u p\r\na2 NOOP\r\n");
+	tcp_reasm_finish(t);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[0], 0);
+	ck_assert_uint_eq(R->f[0]->gap_bytes[1], 0);
 	done(t);
 }
 END_TEST
@@ -1469,6 +1508,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(c, test_overlap_mismatch_leased);
 	tcase_add_test(c, test_gap_by_ack);
 	tcase_add_test(c, test_ack_before_own_data);
+	tcase_add_test(c, test_ack_before_segment);
 	tcase_add_test(c, test_gap_by_flow_cap);
 	tcase_add_test(c, test_gap_by_total_cap);
 	tcase_add_test(c, test_gap_at_end);

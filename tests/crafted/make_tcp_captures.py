@@ -35,6 +35,17 @@ tcp-reuse.pcap            two complete sessions on the same 4-tuple; the
                           second starts with a new SYN after the first closed
                           with FINs: two sessions, the last ACK of the first
                           is not a third.
+tcp-ack-first.pcap        the server's "a1 OK", whose ACK covers all of
+                          "a1 LOGIN u p", shows before the login's last
+                          segment: held back, no gap, every command paired.
+tcp-ack-first-late.pcap   the whole login line shows after the server's
+                          answer and the client's next command "a2 LOGOUT":
+                          no gap, delivered in order.
+tcp-ack-first-server.pcap the client's login (its ACK covers the greeting)
+                          shows before the greeting: no gap, no
+                          client-before-greeting.
+tcp-ack-first-pure.pcap   a pure ACK of the server for the login shows before
+                          the login's middle segment: no gap.
 tcp-retrans.pcap          identical retransmissions (the login line, the
                           server's "a1 OK", and a partial overlap of
                           "a2 LOGOUT"): each byte delivered once, no finding.
@@ -166,6 +177,65 @@ def gap():
     return c
 
 
+def ack_first():
+    c = Conv()
+    c.handshake()
+    c.send(1, GREETING)
+    c.send_pieces(0, LOGIN, [6], [0], lost=(1,))   # "a1 LOG" now ...
+    c.send(1, LOGIN_OK)                             # ... the answer ...
+    c.pkt(0, "PA", LOGIN[6:], seq=c.seq[0] - len(LOGIN) + 6)  # ... the rest
+    c.send(0, LOGOUT)
+    c.send(1, BYE)
+    c.send(1, LOGOUT_OK)
+    c.close()
+    return c
+
+
+def ack_first_late():
+    c = Conv()
+    c.handshake()
+    c.send(1, GREETING)
+    c.seq[0] += len(LOGIN)              # the login is not shown yet
+    c.send(1, LOGIN_OK)
+    c.send(0, LOGOUT)
+    c.pkt(0, "PA", LOGIN, seq=c.seq[0] - len(LOGOUT) - len(LOGIN),
+          ack=c.seq[1] - len(LOGIN_OK))
+    c.send(1, BYE)
+    c.send(1, LOGOUT_OK)
+    c.close()
+    return c
+
+
+def ack_first_server():
+    c = Conv()
+    c.handshake()
+    c.seq[1] += len(GREETING)           # the greeting is not shown yet
+    c.send(0, LOGIN)
+    c.pkt(1, "PA", GREETING, seq=c.seq[1] - len(GREETING),
+          ack=c.seq[0] - len(LOGIN))
+    c.send(1, LOGIN_OK)
+    c.send(0, LOGOUT)
+    c.send(1, BYE)
+    c.send(1, LOGOUT_OK)
+    c.close()
+    return c
+
+
+def ack_first_pure():
+    c = Conv()
+    c.handshake()
+    c.send(1, GREETING)
+    c.send_pieces(0, LOGIN, [3, 9], [0, 2], lost=(1,))
+    c.pkt(1, "A")                       # ACKs all of the login
+    c.pkt(0, "PA", LOGIN[3:9], seq=c.seq[0] - len(LOGIN) + 3)
+    c.send(1, LOGIN_OK)
+    c.send(0, LOGOUT)
+    c.send(1, BYE)
+    c.send(1, LOGOUT_OK)
+    c.close()
+    return c
+
+
 def wrap():
     c = Conv(cisn=2**32 - 8, sisn=2**32 - 6)
     c.handshake()
@@ -247,6 +317,10 @@ CAPTURES = {
     "tcp-data-after-fin.pcap": data_after_fin,
     "tcp-reuse.pcap": reuse,
     "tcp-retrans.pcap": retrans,
+    "tcp-ack-first.pcap": ack_first,
+    "tcp-ack-first-late.pcap": ack_first_late,
+    "tcp-ack-first-server.pcap": ack_first_server,
+    "tcp-ack-first-pure.pcap": ack_first_pure,
 }
 
 

@@ -24,6 +24,10 @@
 #   after-compress         tshark does not inflate COMPRESS=DEFLATE: it has no
 #                          pair after the COMPRESS OK and reads the DEFLATE
 #                          bytes as garbage requests/responses
+#   snaplen-cut            tshark does not dissect the IMAP of a frame cut by
+#                          the snapshot length (no request, response or pair
+#                          there), and reads the lines of a client literal
+#                          whose command line was cut as requests
 #
 # Prints "ok tshark SAMPLE: N pairs agree ..." or "FAIL tshark SAMPLE: ...";
 # a single "ok tshark: skipped (not installed)" without tshark.
@@ -61,7 +65,8 @@ for cap in samples/*.pcap samples/tls/*.pcap; do
 	# aggregator: ASCII unit separator (fields with several occurrences)
 	if ! tshark -r "$cap" "$@" -T fields -E occurrence=a -E aggregator="$(printf '\037')" \
 		-e frame.number -e tcp.stream -e imap.request_tag -e imap.response_tag \
-		-e imap.response_to >"$tmp/$name.tshark" 2>"$tmp/err"; then
+		-e imap.response_to -e frame.cap_len -e frame.len \
+		>"$tmp/$name.tshark" 2>"$tmp/err"; then
 		echo "FAIL tshark $name: tshark failed ($(head -c 200 "$tmp/err"))"
 		continue
 	fi
@@ -74,6 +79,7 @@ name, ndjson, fields = sys.argv[1:4]
 
 # --- tshark's view -----------------------------------------------------------
 stream = {}                      # frame -> tcp.stream
+cut = set()                      # frames cut by the snapshot length
 req = {}                         # frame -> [request tags]
 resp = []                        # (frame, [response tags], [response_to frames])
 with open(fields, encoding="utf-8", errors="replace", newline="\n") as f:
@@ -85,6 +91,9 @@ with open(fields, encoding="utf-8", errors="replace", newline="\n") as f:
             continue
         fr = int(col[0])
         stream[fr] = int(col[1]) if col[1].isdigit() else -1
+        if len(col) >= 7 and col[5].isdigit() and col[6].isdigit() and \
+                int(col[5]) < int(col[6]):
+            cut.add(fr)
         parts = lambda s: [x for x in s.split("\x1f") if x != ""]
         if parts(col[2]):
             req[fr] = parts(col[2])
@@ -153,6 +162,8 @@ for p in sorted(only_i, key=lambda p: p[3]):
     s, tag, c, fr = p
     if after_compress(s, fr):
         exc["after-compress"] += 1
+    elif fr in cut:
+        exc["snaplen-cut"] += 1
     else:
         problems.append("pair only in imaptrace: stream %s tag %s frames %s->%s" % p)
 agree = len(tpairs & ipairs)
@@ -175,6 +186,9 @@ for (s, fr, tag), nlit in sorted(commands.items(), key=lambda kv: kv[0][1]):
             continue
     if after_compress(s, fr):
         continue
+    if fr in cut:
+        exc["snaplen-cut"] += 1
+        continue
     problems.append("command %s (frame %d) not a tshark request" % (tag, fr))
 for fr in sorted(req):
     s = stream.get(fr)
@@ -190,6 +204,8 @@ for fr in sorted(req):
             exc["idle-done"] += 1
         elif after_compress(s, fr):
             exc["after-compress"] += 1
+        elif fr in cut:
+            exc["snaplen-cut"] += 1
         else:
             problems.append("tshark request %r (frame %d) is no imaptrace command" % (tag, fr))
 
@@ -235,6 +251,8 @@ for (s, fr), tags in sorted(results.items(), key=lambda kv: kv[0][1]):
     for tag in tags:
         if tresp[(s, fr, tag)] > 0:
             tresp[(s, fr, tag)] -= 1
+        elif fr in cut:
+            exc["snaplen-cut"] += 1
         elif not after_compress(s, fr):
             problems.append("result %s (frame %d) not a tshark response" % (tag, fr))
 

@@ -157,6 +157,8 @@ static void rec_element(void *u, const struct imap_element *el)
 	}
 	if (el->literals != 0)
 		rec_printf(r, " lit=%u/%" PRIu64, el->literals, el->literal_bytes);
+	if (el->partial)
+		rec_printf(r, " partial");
 	if (el->tokens_dropped != 0)
 		rec_printf(r, " drop=%zu", el->tokens_dropped);
 	if (!el->syntax_ok)
@@ -290,6 +292,8 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 			enum imap_gap_result g = imap_parser_gap(r.p, o->gaps[gi].bytes);
 			rec_printf(&r, "GAP %s\n", g == IMAP_GAP_IN_LITERAL ?
 				   "in-literal" : "resync");
+			if (o->segments)
+				imap_parser_segment(r.p);
 			gi++;
 		}
 		if (i >= len)

@@ -33,6 +33,8 @@ struct opts {
 				    and the line text at their start */
 	const struct gapspec *gaps;
 	size_t ngaps;
+	int segments;            /* the bytes after each gap start a TCP
+				    segment (imap_parser_segment()) */
 };
 
 /* Default limits for side, nothing else set. */
