@@ -143,6 +143,9 @@ struct imap_element {
 	uint32_t literals;       /* literals in this element */
 	uint64_t literal_bytes;  /* their total declared size */
 	int syntax_ok;           /* 0 when a syntax-error finding was raised */
+	int tag_invalid;         /* TAGGED: the tag holds a character a tag may
+				    not (RFC 3501 §9), as some servers echo a
+				    client's invalid tag; the engine judges it */
 };
 
 /* A literal whose {N}CRLF was read and whose data starts next. */
