@@ -8,7 +8,7 @@
 #
 # Environment:
 #   BENCH_OLD       the imaptrace to compare with (required for the target)
-#   BENCH_SIZE_MB   size of the capture (default 300)
+#   BENCH_SIZE_MB   size of the capture (default 1000, run.sh's)
 #   BENCH_ROUNDS    interleaved rounds (default 3)
 #   BENCH_SEED      generator seed (default 1)
 #
@@ -16,13 +16,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-SIZE=${BENCH_SIZE_MB:-300}
+SIZE=${BENCH_SIZE_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 OLD=${BENCH_OLD:-}
 . bench/lib.sh
 
-# -c 50 is gen's default: the same traffic as run.sh's, under its own name.
-F=$(capture "$SIZE" -c 50)
+F=$(capture "$SIZE")
 MB=$(awk -v b="$(stat -c %s "$F")" 'BEGIN { printf "%.1f", b / 1e6 }')
 cat "$F" >/dev/null
 
@@ -37,7 +36,7 @@ done
 NEW=$(median new 2)
 printf '%-12s %10s %10s %10s\n' run wall_s MB/s rss_kb
 printf '%-12s %10s %10s %10s\n' new "$NEW" \
-	"$(awk -v m="$MB" -v t="$NEW" 'BEGIN { printf "%.1f", t > 0 ? m / t : 0 }')" \
+	"$(awk -v m="$MB" -v t="$NEW" 'BEGIN { printf "%.1f", (t > 0 ? m / t : 0) }')" \
 	"$(maxcol new 3)"
 if [ -z "$OLD" ]; then
 	echo "no BENCH_OLD: nothing to compare with"
@@ -45,8 +44,8 @@ if [ -z "$OLD" ]; then
 fi
 OLDT=$(median old 2)
 printf '%-12s %10s %10s %10s\n' old "$OLDT" \
-	"$(awk -v m="$MB" -v t="$OLDT" 'BEGIN { printf "%.1f", t > 0 ? m / t : 0 }')" \
+	"$(awk -v m="$MB" -v t="$OLDT" 'BEGIN { printf "%.1f", (t > 0 ? m / t : 0) }')" \
 	"$(maxcol old 3)"
 awk -v n="$NEW" -v o="$OLDT" 'BEGIN {
-	r = o > 0 ? n / o : 0
-	printf "new/old wall %.3f: %s (target: at most 1.03)\n", r, r <= 1.03 ? "PASS" : "MISS" }'
+	r = (o > 0 ? n / o : 0)
+	printf "new/old wall %.3f: %s (target: at most 1.03)\n", r, (r <= 1.03 ? "PASS" : "MISS") }'
