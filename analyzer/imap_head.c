@@ -51,6 +51,15 @@ static int imap_valid_tag(const char *s, size_t n)
 	return 1;
 }
 
+/* True when s[0..n) is all visible ASCII (no control, space or 8-bit). */
+static int imap_printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static int imap_valid_atom(const char *s, size_t n)
 {
 	if (n == 0)
@@ -308,6 +317,7 @@ static void imap_parse_server(struct imap_parser *p, struct imap_element *el)
 {
 	const char *s = p->line;
 	size_t n = p->line_len, te, ws, we;
+	int bad_tag;
 
 	if (n >= 1 && s[0] == '+') {
 		/* "+" alone or "+text" happen on real servers: accepted. */
@@ -320,18 +330,25 @@ static void imap_parse_server(struct imap_parser *p, struct imap_element *el)
 		return;
 	}
 	te = imap_word_end(s, 0, n, ' ');
-	if (te == 0 || te == n || !imap_valid_tag(s, te)) {
+	bad_tag = te > 0 && te < n && !imap_valid_tag(s, te);
+	ws = imap_skip_sp(s, te, n);
+	we = imap_word_end(s, ws, n, '[');
+	/* A tag with a forbidden character is accepted before OK, NO or BAD:
+	 * servers echo the invalid tag of a client's command, and the engine
+	 * pairs it (the command carries the invalid-tag finding). */
+	if (te == 0 || te == n || (bad_tag && (!imap_printable(s, te) ||
+	    !(imap_word_is(s + ws, we - ws, "OK") || imap_word_is(s + ws, we - ws, "NO") ||
+	      imap_word_is(s + ws, we - ws, "BAD"))))) {
 		imap_bad_line(p, el, "not an untagged, continuation or tagged "
 			      "response");
 		return;
 	}
-	ws = imap_skip_sp(s, te, n);
-	we = imap_word_end(s, ws, n, '[');
 	if (!imap_valid_atom(s + ws, we - ws)) {
 		imap_bad_line(p, el, "tagged response without a status");
 		return;
 	}
 	el->kind = IMAP_EL_TAGGED;
+	el->tag_invalid = bad_tag;
 	imap_set_tag(p, el, te);
 	el->is_status = 1;
 	imap_upcopy(el->name, sizeof(el->name), s + ws, we - ws);
@@ -376,7 +393,7 @@ int imap_head_plausible(const struct imap_parser *p,
 		       (el->name[0] == 'X' ||
 			imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN);
 	case IMAP_EL_TAGGED:
-		if (memchr(el->tag, ':', el->tag_len) != NULL)
+		if (el->tag_invalid || memchr(el->tag, ':', el->tag_len) != NULL)
 			return 0;
 		return imap_is_status_word(el->name, strlen(el->name)) &&
 		       strcmp(el->name, "BYE") != 0 &&

@@ -1,6 +1,7 @@
 /*
  * sess_caps.c - a server's capabilities (see sess_caps.h).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sess_caps.h"
@@ -17,6 +18,31 @@ int sess_caps_has(const struct sess_caps *c, const char *name)
 	key[n + 1] = ' ';
 	key[n + 2] = '\0';
 	return strstr(c->list, key) != NULL;
+}
+
+int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
+		     size_t size)
+{
+	size_t n = strlen(name);
+	const char *p = c->list;
+
+	if (!c->known || size == 0)
+		return 0;
+	while ((p = strchr(p, ' ')) != NULL && p[1] != '\0') {
+		const char *w = p + 1, *e = strchr(w, ' ');
+		size_t xs = 0;
+
+		p = w;
+		if (e == NULL || (size_t)(e - w) != n || strncmp(w, name, n) == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			xs += w[i] == 'X';
+		if (xs + 2 < n)
+			continue;
+		snprintf(word_r, size, "%.*s", (int)n, w);
+		return 1;
+	}
+	return 0;
 }
 
 int sess_caps_known(const struct sess_caps *c)

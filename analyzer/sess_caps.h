@@ -15,6 +15,7 @@
 #include "event.h"
 
 #define SESS_CAPS_MAX      2048
+#define SESS_CAPS_WORD_MAX 64      /* a capability word quoted in a detail */
 
 struct sess_caps {
 	char list[SESS_CAPS_MAX];        /* " CAP1 CAP2 ", upper case */
@@ -30,6 +31,12 @@ int sess_caps_known(const struct sess_caps *c);
 /* Replaces the list with the space-separated names in text[0..len),
  * cut at SESS_CAPS_MAX. */
 void sess_caps_set(struct sess_caps *c, const char *text, size_t len);
+
+/* True when the list holds a word as long as name (upper case) written
+ * over with X: all X but for at most two other letters ("XXXXXXXA" where
+ * a middlebox blanked STARTTLS).  The word goes to word_r, cut to size. */
+int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
+		     size_t size);
 
 /* Forgets the list: nothing is known until the next announcement. */
 void sess_caps_forget(struct sess_caps *c);

@@ -125,26 +125,30 @@ static void sasl_login_user(struct session *s, const char *b64, size_t len)
 		set_user(s, (const char *)buf, (size_t)n);
 }
 
-/* RFC 3501 §11.1 (and RFC 8314 §3): a password goes only over TLS.  A
- * server seen offering STARTTLS, here or in an earlier session, makes it
- * a stripped STARTTLS as well. */
+/* RFC 3501 §11.1 (and RFC 8314 §3): a password goes only over TLS.  The
+ * detail says what the client had: STARTTLS on offer and not used, an
+ * offer stripped on the way (starttls-stripped, reported where the
+ * evidence is), or no offer. */
 static void cleartext_credentials(struct session *s, const char *how,
 				  uint64_t offset, const char *tag)
 {
 	char detail[200];
-	int offered = s->starttls_offered ||
-		      sess_memory_tls_was_offered(&s->e->memory, &s->sv);
+	const char *tls;
 
 	if (sess_stream_tls(&s->io))
 		return;
-	snprintf(detail, sizeof(detail), "%s without TLS; STARTTLS was %s", how,
-		 offered ? "offered by the server" :
-		 sess_caps_known(&s->caps) ? "not offered" : "not seen offered");
+	if (s->starttls_stripped)
+		tls = "stripped on the way (see starttls-stripped)";
+	else if (s->starttls_refused)
+		tls = "refused by the server";
+	else if (s->starttls_offered)
+		tls = "offered by the server and not used by the client";
+	else if (sess_memory_tls_was_offered(&s->e->memory, &s->sv))
+		tls = "offered by the server in an earlier session, not seen in this one";
+	else
+		tls = sess_caps_known(&s->caps) ? "not offered" : "not seen offered";
+	snprintf(detail, sizeof(detail), "%s without TLS; STARTTLS was %s", how, tls);
 	sess_finding(s, F_CLEARTEXT_CREDENTIALS, IMT_C2S, offset, detail, tag);
-	if (offered)
-		sess_finding(s, F_STARTTLS_STRIPPED, IMT_C2S, offset,
-			     "the server offers STARTTLS but credentials went in cleartext",
-			     tag);
 }
 
 /* The command table's argument counts (imap_cmd.h), and the sequence set
@@ -314,6 +318,25 @@ static struct sess_cmd *pending_add(struct session *s)
 	return pc;
 }
 
+/* command-after-logout for el (a command named name, or a line when
+ * name is NULL); the detail names the LOGOUT still waiting for its
+ * result when the data was pipelined behind it. */
+static void after_logout(struct session *s, const struct imap_element *el,
+			 const char *name, const char *tag)
+{
+	const struct sess_cmd *lo = sess_pending_newest_of(&s->pending, CMD_LOGOUT,
+							   CMD_LOGOUT);
+	char detail[SESS_TAG_MAX + 80];
+
+	if (lo == NULL) {
+		sess_finding(s, F_COMMAND_AFTER_LOGOUT, IMT_C2S, el->offset, name, tag);
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s sent behind LOGOUT %s before its result",
+		 name != NULL ? name : "a line", lo->tag);
+	sess_finding(s, F_COMMAND_AFTER_LOGOUT, IMT_C2S, el->offset, detail, tag);
+}
+
 static void client_command(struct session *s, const struct imap_element *el)
 {
 	char tag[SESS_TAG_MAX + 1];
@@ -331,9 +354,11 @@ static void client_command(struct session *s, const struct imap_element *el)
 	    !s->gap_seen[IMT_S2C])
 		sess_finding(s, F_CLIENT_BEFORE_GREETING, IMT_C2S, el->offset, NULL, tag);
 	s->client_spoke = 1;
-	/* RFC 3501 §6.1.3: nothing after LOGOUT. */
-	if (s->logout_done || s->bye_seen || sess_state_now(s) == ST_LOGOUT)
-		sess_finding(s, F_COMMAND_AFTER_LOGOUT, IMT_C2S, el->offset, el->name, tag);
+	/* RFC 3501 §6.1.3: nothing after LOGOUT, whether the client waited
+	 * for its result or pipelined the command behind it. */
+	if (s->logout_sent || s->logout_done || s->bye_seen ||
+	    sess_state_now(s) == ST_LOGOUT)
+		after_logout(s, el, el->name, tag);
 	/* RFC 3501 §2.2.1: a tag is unique among the outstanding commands;
 	 * reusing a completed one is allowed but worth noting. */
 	if (sess_pending_find(&s->pending, tag, tl) != NULL)
@@ -417,8 +442,8 @@ static void client_sasl_line(struct session *s, const struct imap_element *el)
 
 static void client_line(struct session *s, const struct imap_element *el)
 {
-	if (s->logout_done || s->bye_seen)
-		sess_finding(s, F_COMMAND_AFTER_LOGOUT, IMT_C2S, el->offset, NULL, NULL);
+	if (s->logout_sent || s->logout_done || s->bye_seen)
+		after_logout(s, el, NULL, NULL);
 	if (s->idle) {
 		/* RFC 2177 §3: DONE ends IDLE; anything else is a violation. */
 		if (el->line_len == 4 && strncasecmp(el->line, "DONE", 4) == 0) {

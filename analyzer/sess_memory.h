@@ -1,7 +1,7 @@
 /*
  * sess_memory.h - what the engine remembers across sessions: servers
- * seen offering STARTTLS (so that a cleartext login to one of them in a
- * session where the offer was never seen is still a stripped STARTTLS),
+ * seen offering STARTTLS (so that a later session whose pre-login
+ * capabilities lack it shows a stripped STARTTLS),
  * and recent authentication failures per client address (for
  * auth-brute-force).  Both are bounded: a ring of servers and a
  * direct-mapped table of addresses.  Plain data: no events.

@@ -18,6 +18,7 @@
 #include "dec.h"
 #include "hash.h"
 #include "sess_event.h"
+#include "sess_resp.h"
 #include "sess_server.h"
 #include "sess_session.h"
 #include "sess_state.h"
@@ -72,17 +73,46 @@ static void finding_text(struct session *s, enum imt_finding id,
 
 /* ---- capabilities ------------------------------------------------------ */
 
+/* RFC 3501 §11.1: STARTTLS stripped on the way, shown by evidence, not
+ * by a client that merely did not use it.  Reported once per session. */
+static void starttls_stripped(struct session *s, uint64_t offset, const char *detail,
+			      const char *tag)
+{
+	if (s->starttls_stripped)
+		return;
+	s->starttls_stripped = 1;
+	sess_finding(s, F_STARTTLS_STRIPPED, IMT_S2C, offset, detail, tag);
+}
+
 /* A capability announcement (RFC 3501 §7.2.1, or the CAPABILITY response
  * code of §7.1) replaces what was known.  A server seen offering
- * STARTTLS before TLS is remembered across sessions: a later cleartext
- * login to it is a stripped STARTTLS even when that session's
- * announcement was not seen. */
-static void caps_announced(struct session *s, const char *text, size_t len)
+ * STARTTLS before TLS is remembered across sessions.  Before TLS, an
+ * announcement whose STARTTLS word was overwritten (middleboxes write
+ * XXXXXXXA over it) is stripping; so is a pre-login announcement without
+ * STARTTLS from a server that offered it in an earlier session (judge:
+ * the greeting and untagged announcements, not the capabilities a login
+ * result brings, which servers rightly give without STARTTLS). */
+static void caps_announced(struct session *s, const char *text, size_t len,
+			   uint64_t offset, int judge)
 {
+	char word[SESS_CAPS_WORD_MAX];
+	char detail[SESS_CAPS_WORD_MAX + 96];
+
 	sess_caps_set(&s->caps, text, len);
-	if (!sess_stream_tls(&s->io) && sess_caps_has(&s->caps, "STARTTLS")) {
+	if (sess_stream_tls(&s->io))
+		return;
+	if (sess_caps_has(&s->caps, "STARTTLS")) {
 		s->starttls_offered = 1;
 		sess_memory_tls_offered(&s->e->memory, &s->sv);
+	} else if (sess_caps_masked(&s->caps, "STARTTLS", word, sizeof(word))) {
+		snprintf(detail, sizeof(detail),
+			 "the capability list has %s where STARTTLS belongs", word);
+		starttls_stripped(s, offset, detail, NULL);
+	} else if (judge && !s->starttls_offered && sess_state_now(s) == ST_NOTAUTH &&
+		   sess_memory_tls_was_offered(&s->e->memory, &s->sv)) {
+		starttls_stripped(s, offset,
+				  "the server offered STARTTLS in an earlier session of the "
+				  "capture; this session's capabilities lack it", NULL);
 	}
 }
 
@@ -120,6 +150,29 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	s->uidv_next++;
 }
 
+/* A response name or code that no RFC or registered extension defines
+ * (sess_resp.h): reported once per distinct word and session, for the
+ * first SESS_UNKNOWN_RESP_SLOTS words, so that the root cause stands next
+ * to what it leads to (a "* n EXPUNGED" before an EXISTS that shrinks). */
+static void unknown_response(struct session *s, const struct imap_element *el,
+			     const char *what, const char *word, size_t len)
+{
+	uint64_t h = hash_bytes(0, word, len) | 1;
+	char detail[96];
+
+	if (el->line_truncated)
+		return;
+	for (unsigned i = 0; i < s->unknown_resp_n; i++)
+		if (s->unknown_resp[i] == h)
+			return;
+	if (s->unknown_resp_n >= SESS_UNKNOWN_RESP_SLOTS)
+		return;
+	s->unknown_resp[s->unknown_resp_n++] = h;
+	snprintf(detail, sizeof(detail), "%s %.*s", what, (int)(len < 64 ? len : 64), word);
+	sess_finding(s, F_UNKNOWN_RESPONSE, IMT_S2C, el->offset, detail,
+		     el->kind == IMAP_EL_TAGGED ? NULL : sess_pending_only_tag(&s->pending));
+}
+
 /* The response codes of RFC 3501 §7.1 that the engine follows. */
 static void status_code(struct session *s, const struct imap_element *el)
 {
@@ -127,8 +180,11 @@ static void status_code(struct session *s, const struct imap_element *el)
 
 	if (el->code == NULL)
 		return;
+	if (!sess_resp_code_known(el->code, el->code_len))
+		unknown_response(s, el, "response code", el->code, el->code_len);
 	if (code_is(el, "CAPABILITY"))
-		caps_announced(s, el->code_args, el->code_args_len);
+		caps_announced(s, el->code_args, el->code_args_len, el->offset,
+			       el->kind != IMAP_EL_TAGGED);
 	else if (code_is(el, "ALERT"))
 		finding_text(s, F_SERVER_ALERT, el, NULL);
 	else if (code_is(el, "UIDVALIDITY") &&
@@ -310,7 +366,7 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 		char buf[SESS_CAPS_MAX];
 		size_t n = sess_token_render(el, 0, el->ntokens, buf, sizeof(buf), -1);
 
-		caps_announced(s, buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+		caps_announced(s, buf, n < sizeof(buf) ? n : sizeof(buf) - 1, el->offset, 1);
 	} else if (strcmp(el->name, "ENABLED") == 0) {
 		enabled(s, el);
 	} else if (strcmp(el->name, "VANISHED") == 0) {
@@ -324,6 +380,9 @@ static void server_untagged(struct session *s, const struct imap_element *el)
 	} else if (el->has_number) {
 		mailbox_numbers(s, el);
 	}
+	if (!sess_resp_name_known(el->name, el->has_number))
+		unknown_response(s, el, el->has_number ? "untagged numbered response" :
+				 "untagged response", el->name, strlen(el->name));
 }
 
 /* ---- greeting ---------------------------------------------------------- */
@@ -531,6 +590,9 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 			if (!s->bye_seen)
 				sess_finding(s, F_LOGOUT_WITHOUT_BYE, IMT_S2C, el->offset, NULL, pc->tag);
 			sess_state_set(s, ST_LOGOUT, pc->tag);
+		} else {
+			/* Refused: the session goes on, and so may the client. */
+			s->logout_sent = 0;
 		}
 		return;
 	case CMD_STARTTLS:
@@ -538,9 +600,17 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 		 * the capabilities learnt before it are forgotten. */
 		if (st != SESS_OK) {
 			s->starttls_refused = 1;
-			if (s->starttls_offered)
+			if (s->starttls_offered) {
 				sess_finding(s, F_STARTTLS_REFUSED, IMT_S2C, el->offset, NULL,
 					     pc->tag);
+				/* A server that offers STARTTLS and then refuses
+				 * it is what a stripping middlebox looks like. */
+				char why[96];
+
+				snprintf(why, sizeof(why), "STARTTLS answered %.16s by a "
+					 "server that advertised it", el->name);
+				starttls_stripped(s, el->offset, why, pc->tag);
+			}
 		}
 		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, pc->tag);
 		if (st == SESS_OK)
@@ -633,7 +703,13 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 		finding_text(s, F_SERVER_BAD, el, tag);
 	status_code(s, el);
 	if (pc == NULL) {
-		if (!s->midstream && !s->gap_seen[IMT_C2S] && !s->gap_seen[IMT_S2C])
+		/* A tag no client may use (RFC 3501 §9) that no command used
+		 * either: the line itself is wrong. */
+		if (el->tag_invalid)
+			sess_finding(s, F_SYNTAX_ERROR, IMT_S2C, el->offset,
+				     "a tagged result with an invalid tag that no command used",
+				     tag);
+		else if (!s->midstream && !s->gap_seen[IMT_C2S] && !s->gap_seen[IMT_S2C])
 			sess_finding(s, F_UNKNOWN_TAG_RESULT, IMT_S2C, el->offset, NULL, tag);
 		return;
 	}

@@ -28,6 +28,7 @@
 
 #define SESS_USER_MAX      128
 #define SESS_UIDV_SLOTS    32      /* mailboxes whose UIDVALIDITY is remembered */
+#define SESS_UNKNOWN_RESP_SLOTS 8  /* distinct unknown response names reported */
 #define SESS_EVENT_POOL    4       /* events being built at once */
 
 enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
@@ -73,6 +74,7 @@ struct session {
 	int client_spoke;
 	int starttls_offered;            /* in this session, before TLS */
 	int starttls_refused;
+	int starttls_stripped;           /* starttls-stripped reported */
 	int idle;                        /* IDLE active */
 	int auth_active;                 /* AUTHENTICATE exchange in progress */
 	enum sess_sasl_mech auth_mech;
@@ -84,6 +86,8 @@ struct session {
 	int qresync;
 	int gap_seen[IMT_NDIRS];
 	int pending_told;                /* max-pending reported (once) */
+	uint64_t unknown_resp[SESS_UNKNOWN_RESP_SLOTS]; /* unknown-response names reported */
+	unsigned unknown_resp_n;
 	char user[SESS_USER_MAX];
 
 	/* Selected mailbox. */

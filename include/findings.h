@@ -100,6 +100,8 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	  "STARTTLS was sent again after TLS was active or refused") \
 	X(VANISHED_WITHOUT_QRESYNC, "vanished-without-qresync", "state", LOW, "RFC 7162 §3.2.10", \
 	  "VANISHED was sent although QRESYNC was not enabled") \
+	X(UNKNOWN_RESPONSE, "unknown-response", "state", LOW, "RFC 3501 §7", \
+	  "an untagged response or response code that no RFC or registered extension defines") \
 	/* consistency */ \
 	X(EXPUNGE_OUT_OF_RANGE, "expunge-out-of-range", "consistency", MEDIUM, "RFC 3501 §7.4.1", \
 	  "EXPUNGE names a message number above the current message count") \
@@ -125,7 +127,7 @@ enum imt_severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH };
 	X(STARTTLS_INJECTION, "starttls-injection", "security", HIGH, "RFC 3501 §11.1", \
 	  "plaintext was sent after STARTTLS and before the TLS handshake") \
 	X(STARTTLS_STRIPPED, "starttls-stripped", "security", HIGH, "RFC 3501 §11.1", \
-	  "a server that offers STARTTLS saw a cleartext login without it, or STARTTLS failed") \
+	  "STARTTLS was stripped: hidden from this session, overwritten, or refused by a server that offered it") \
 	X(STARTTLS_REFUSED, "starttls-refused", "security", MEDIUM, "RFC 3501 §6.2.1", \
 	  "a server that advertised STARTTLS refused it") \
 	X(PREAUTH_CLEARTEXT, "preauth-cleartext", "security", LOW, "RFC 3501 §7.1.4", \

@@ -148,6 +148,9 @@ struct imap_element {
 	 * BAD, or an untagged status response is delivered cut; its code
 	 * is there only when its ']' was seen. */
 	int partial;
+	int tag_invalid;         /* TAGGED: the tag holds a character a tag may
+				    not (RFC 3501 §9), as some servers echo a
+				    client's invalid tag; the engine judges it */
 };
 
 /* A literal whose {N}CRLF was read and whose data starts next. */

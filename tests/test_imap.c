@@ -271,8 +271,10 @@ START_TEST(test_tagged)
 				     "A2 NO [TRYCREATE] No such mailbox\r\n"
 				     "A3 BAD Command unknown\r\nA4 FOO bar\r\nA5 OK\r\n"
 				     "a6 ok [READ-WRITE] Select completed.\r\n"
-				     "hello\r\n(x) OK\r\n*\r\n* 5\r\n* (x)\r\n"
-				     "* 99999999999999999999999 EXISTS\r\n");
+				     "hello\r\n(x) HELLO\r\n*\r\n* 5\r\n* (x)\r\n"
+				     "* 99999999999999999999999 EXISTS\r\n"
+				     "a+7 OK done\r\na%8 NO [TRYCREATE] no\r\n"
+				     "(x) BAD what\r\na\x01b OK ctl\r\n");
 
 	HAS(t, "tag=\"A1\" name=OK status text=\"LOGIN completed\"\n");
 	HAS(t, "tag=\"A2\" name=NO status code=\"TRYCREATE\" text=\"No such mailbox\"\n");
@@ -282,13 +284,21 @@ START_TEST(test_tagged)
 	HAS(t, "tag=\"a6\" name=OK status code=\"READ-WRITE\" text=\"Select completed.\"\n");
 	HAS(t, "EL unparsed @");
 	HAS(t, "line=\"hello\" SYNTAX\n");
-	HAS(t, "line=\"(x) OK\" SYNTAX\n");
+	HAS(t, "line=\"(x) HELLO\" SYNTAX\n");
+	/* A tag with a forbidden character before OK, NO or BAD is a
+	 * tagged result (servers echo a client's invalid tag); the engine
+	 * pairs or judges it, the parser raises nothing. */
+	HAS(t, "tag=\"a+7\" tag-invalid name=OK status text=\"done\"\n");
+	HAS(t, "tag=\"a%258\" tag-invalid name=NO status code=\"TRYCREATE\" text=\"no\"\n");
+	HAS(t, "tag=\"(x)\" tag-invalid name=BAD status text=\"what\"\n");
+	COUNT(t, "tag-invalid", 3);
+	HASNT(t, "F invalid-tag");
 	HAS(t, "line=\"*\" SYNTAX\n");
 	HAS(t, "line=\"* 5\" SYNTAX\n");
 	HAS(t, "line=\"* (x)\" SYNTAX\n");
 	HAS(t, "line=\"* 99999999999999999999999 EXISTS\" SYNTAX\n");
-	COUNT(t, "F syntax-error", 6);
-	COUNT(t, "EL unparsed", 6);
+	COUNT(t, "F syntax-error", 7);
+	COUNT(t, "EL unparsed", 7);
 	free(t);
 }
 END_TEST

@@ -888,6 +888,139 @@ START_TEST(starttls_refused_with_pipelined_command)
 }
 END_TEST
 
+/* ---- findings that need evidence ---------------------------------------- */
+
+START_TEST(command_pipelined_behind_logout)
+{
+	static const struct step s[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 AUTH=CRAM-MD5] ready\r\n", 0 },
+		{ C, "a1 NOOP\r\n", 0 },
+		{ S, "a1 OK done\r\n", 0 },
+		{ C, "a2 LOGOUT\r\na3 NOOP\r\n", 0 },
+		{ S, "* BYE bye\r\na2 OK out\r\n", 0 },
+	};
+	static const struct step refused[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 AUTH=CRAM-MD5] ready\r\n", 0 },
+		{ C, "a2 LOGOUT\r\n", 0 },
+		{ S, "a2 BAD not now\r\n", 0 },
+		{ C, "a3 NOOP\r\n", 0 },
+		{ S, "a3 OK done\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* RFC 3501 §6.1.3: sent after LOGOUT, though before its result. */
+	ck_assert_int_eq(count(out, "\"id\":\"command-after-logout\""), 1);
+	ck_assert_int_eq(count(out, "\"detail\":\"NOOP sent behind LOGOUT a2 before its result\""), 1);
+	free(out);
+	out = RUN(refused);
+	ck_assert_int_eq(count(out, "\"id\":\"command-after-logout\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"unexpected-bye\""), 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(invalid_tag_answered_pairs)
+{
+	static const struct step s[] = {
+		{ S, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", 0 },
+		{ C, "a+1 SELECT INBOX\r\n", 0 },
+		{ S, "* 2 EXISTS\r\na+1 OK [READ-WRITE] selected\r\n", 0 },
+		{ C, "a2 FETCH 1 (FLAGS)\r\n", 0 },
+		{ S, "* 1 FETCH (FLAGS ())\r\na2 OK done\r\n", 0 },
+		{ S, "a%9 OK stray\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	ck_assert_int_eq(count(out, "\"id\":\"invalid-tag\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a+1\",\"command\":\"SELECT\",\"status\":\"OK\""), 1);
+	ck_assert_int_eq(count(out, "\"to\":\"selected\",\"cause\":\"a+1\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"command-invalid-in-state\""), 0);
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-tag-result\""), 0);
+	/* Only the tag no command used is wrong. */
+	ck_assert_int_eq(count(out, "\"id\":\"syntax-error\""), 1);
+	ck_assert_int_eq(count(out, "\"tag\":\"a%9\",\"detail\":\"a tagged result with an invalid tag"), 1);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_offered_not_used_is_no_stripping)
+{
+	static const struct step s[] = {
+		{ S, GREETING, 0 },
+		{ C, "a1 LOGIN alice pw\r\n", 0 },
+		{ S, "a1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n", 0 },
+		{ C, "a2 CAPABILITY\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1 IDLE\r\na2 OK done\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* Post-login capabilities rightly lack STARTTLS. */
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 1);
+	ck_assert_int_eq(count(out, "STARTTLS was offered by the server and not used by the client"), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-stripped\""), 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(starttls_word_overwritten)
+{
+	static const struct step greet[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 XXXXXXXA AUTH=PLAIN] ready\r\n", 0 },
+		{ C, "a1 LOGIN alice pw\r\n", 0 },
+		{ S, "a1 OK in\r\n", 0 },
+	};
+	static const struct step caps[] = {
+		{ S, "* OK ready\r\n", 0 },
+		{ C, "a1 CAPABILITY\r\n", 0 },
+		{ S, "* CAPABILITY IMAP4rev1 XXXXXXXX\r\n* CAPABILITY IMAP4rev1 XXXXXXXX\r\n"
+		     "a1 OK done\r\n", 0 },
+	};
+	static const struct step other[] = {
+		/* Not STARTTLS's length, or not mostly X: no evidence. */
+		{ S, "* OK [CAPABILITY IMAP4rev1 XXXX XAXAXAXA XLIST] ready\r\n", 0 },
+	};
+	char *out = RUN(greet);
+
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-stripped\""), 1);
+	ck_assert_int_eq(count(out, "\"detail\":\"the capability list has XXXXXXXA where STARTTLS belongs\""), 1);
+	ck_assert_int_eq(count(out, "STARTTLS was stripped on the way"), 1);
+	free(out);
+	out = RUN(caps);
+	/* Once per session. */
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-stripped\""), 1);
+	ck_assert_int_eq(count(out, "\"id\":\"cleartext-credentials\""), 0);
+	free(out);
+	out = RUN(other);
+	ck_assert_int_eq(count(out, "\"id\":\"starttls-stripped\""), 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(unknown_response_names_and_codes)
+{
+	static const struct step s[] = {
+		{ S, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", 0 },
+		{ C, "a1 SELECT INBOX\r\n", 0 },
+		{ S, "* 3 EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\na1 OK [READ-WRITE] done\r\n", 0 },
+		{ C, "a2 EXPUNGE\r\n", 0 },
+		{ S, "* 2 EXPUNGED\r\n* 2 EXPUNGED\r\na2 OK [FROB 1] done\r\n", 0 },
+		{ C, "a3 NOOP\r\n", 0 },
+		{ S, "* 2 EXISTS\r\n* OK [frob 2] again\r\n* MAILSTATS 1\r\n* XSTATS 1\r\n"
+		     "* OK [WEBALERT https://x] y\r\n* OK [X-FOO] z\r\na3 OK done\r\n", 0 },
+	};
+	char *out = RUN(s);
+
+	/* One per distinct name: EXPUNGED, FROB (any case), MAILSTATS. */
+	ck_assert_int_eq(count(out, "\"id\":\"unknown-response\""), 3);
+	ck_assert_int_eq(count(out, "\"tag\":\"a2\",\"detail\":\"untagged numbered response EXPUNGED\""), 1);
+	ck_assert_int_eq(count(out, "\"detail\":\"response code FROB\""), 1);
+	ck_assert_int_eq(count(out, "\"detail\":\"untagged response MAILSTATS\""), 1);
+	/* ...and what the unknown EXPUNGED leads to. */
+	ck_assert_int_eq(count(out, "\"id\":\"exists-decreased\""), 1);
+	free(out);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -923,6 +1056,11 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, plaintext_after_starttls_at_the_end);
 	tcase_add_test(tc, plaintext_after_starttls_bound);
 	tcase_add_test(tc, starttls_refused_with_pipelined_command);
+	tcase_add_test(tc, command_pipelined_behind_logout);
+	tcase_add_test(tc, invalid_tag_answered_pairs);
+	tcase_add_test(tc, starttls_offered_not_used_is_no_stripping);
+	tcase_add_test(tc, starttls_word_overwritten);
+	tcase_add_test(tc, unknown_response_names_and_codes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -372,6 +372,49 @@ def _():
                + logout('a3'), end='fin-server')
 
 
+@capture('imap-invalid-tag-answered', ['invalid-tag'],
+         [ABOVE_INFO, 'syntax-error', 'unknown-tag-result',
+          'unanswered-command'])
+def _():
+    # Dovecot-like servers answer a tag with '+' as it came.
+    return one(authed() + [C('a+2 NOOP'), S(done('a+2', 'NOOP'))]
+               + logout('a3'), end='fin-server')
+
+
+@capture('imap-invalid-tag-select', ['invalid-tag'],
+         [ABOVE_INFO, 'syntax-error', 'unknown-tag-result',
+          'unanswered-command', 'command-invalid-in-state'])
+def _():
+    # A SELECT with a '%' in its tag, answered OK [READ-WRITE]: the
+    # session is selected, so the FETCH after it is in state.
+    return one(authed() + select('a%2') + [
+        C('a3 FETCH 1 (FLAGS)'),
+        S('* 1 FETCH (FLAGS (\\Seen))', done('a3', 'Fetch'))]
+        + logout('a4'), end='fin-server')
+
+
+@capture('imap-invalid-tag-refused', ['invalid-tag'],
+         [ABOVE_INFO, 'syntax-error', 'unknown-tag-result',
+          'unanswered-command'], may=['server-bad'])
+def _():
+    # Several forbidden characters, each answered (BAD or NO) under the
+    # same invalid tag.
+    return one(authed() + [C('a(2 NOOP'), S('a(2 BAD Invalid tag.'),
+                           C('a\\3 NOOP'), S('a\\3 NO Not now.'),
+                           C('a"4 NOOP'), S(done('a"4', 'NOOP'))]
+               + logout('a5'), end='fin-server')
+
+
+@capture('imap-invalid-tag-unmatched', ['syntax-error'],
+         [ABOVE_INFO, 'invalid-tag'])
+def _():
+    # A tagged result under an invalid tag that no command used: the
+    # server's line is wrong.
+    return one(authed() + [C('a2 NOOP'),
+                           S('a+9 OK stray', done('a2', 'NOOP'))]
+               + logout('a3'), end='fin-server')
+
+
 @capture('imap-duplicate-tag', ['duplicate-tag'])
 def _():
     return one(selected() + [
@@ -482,6 +525,44 @@ def _():
     return one(authed() + logout('a2') + [C('a3 NOOP')], end='fin-server')
 
 
+@capture('imap-logout-pipelined', ['command-after-logout'],
+         may=['unanswered-command'])
+def _():
+    # NOOP in the same segment as LOGOUT; the server answers only LOGOUT.
+    return one(authed() + [('c', r('a2 LOGOUT', 'a3 NOOP')),
+                           S('* BYE Logging out', 'a2 OK Logout completed.')],
+               end='fin-server')
+
+
+@capture('imap-logout-pipelined-answered', ['command-after-logout'],
+         may=['data-after-bye'])
+def _():
+    # The server answers the command behind LOGOUT too (BAD, after BYE).
+    return one(authed() + [('c', r('a2 LOGOUT', 'a3 SELECT INBOX')),
+                           S('* BYE Logging out', 'a2 OK Logout completed.',
+                             'a3 BAD Logged out.')],
+               end='fin-server')
+
+
+@capture('imap-logout-pipelined-unanswered', ['command-after-logout'],
+         may=['unanswered-command'])
+def _():
+    # NOOP, LOGOUT and CAPABILITY in one segment; the server closes the
+    # connection without a word.
+    return one(authed() + [('c', r('a2 NOOP', 'a3 LOGOUT', 'a4 CAPABILITY'))],
+               end='fin-server')
+
+
+@capture('imap-logout-refused-then-command', [],
+         [ABOVE_INFO, 'command-after-logout'])
+def _():
+    # LOGOUT refused (BAD): a command sent after the refusal is no
+    # command after LOGOUT.
+    return one(authed() + [C('a2 LOGOUT'), S('a2 BAD Try again.'),
+                           C('a3 NOOP'), S(done('a3', 'NOOP'))]
+               + logout('a4'), end='fin-server')
+
+
 @capture('imap-data-after-bye', ['data-after-bye'])
 def _():
     return one(authed() + [
@@ -529,7 +610,8 @@ def _():
                end='fin-server')
 
 
-@capture('imap-starttls-repeated', ['starttls-repeated', 'starttls-refused'])
+@capture('imap-starttls-repeated', ['starttls-repeated', 'starttls-refused',
+                                    'starttls-stripped'])
 def _():
     return one([S(G_TLS),
                 C('a1 STARTTLS'),
@@ -566,6 +648,50 @@ def _():
 def _():
     return one(selected() + [C('a3 NOOP'), S('* 2 EXISTS', done('a3', 'NOOP'))]
                + logout('a4'), end='fin-server')
+
+
+@capture('imap-unknown-response-expunged',
+         ['unknown-response', 'exists-decreased'])
+def _():
+    # A server that answers EXPUNGE with "* n EXPUNGED": the message count
+    # is never lowered, so its next EXISTS looks like a decrease.
+    return one(selected() + [
+        C('a3 STORE 2 +FLAGS (\\Deleted)'),
+        S('* 2 FETCH (FLAGS (\\Deleted))', done('a3', 'Store')),
+        C('a4 EXPUNGE'), S('* 2 EXPUNGED', done('a4', 'Expunge')),
+        C('a5 NOOP'), S('* 2 EXISTS', done('a5', 'NOOP'))]
+        + logout('a6'), end='fin-server')
+
+
+@capture('imap-unknown-response-code', ['unknown-response'])
+def _():
+    # Response codes no RFC or registry defines, in a tagged and an
+    # untagged OK (the same code twice: one finding).
+    return one(selected() + [
+        C('a3 NOOP'),
+        S('* OK [FROBNICATED 7] Indexing.',
+          'a3 OK [FROBNICATED 8] NOOP completed.')]
+        + logout('a4'), end='fin-server')
+
+
+@capture('imap-unknown-response-data', ['unknown-response'])
+def _():
+    # An untagged data response nobody defines.
+    return one(selected() + [C('a3 NOOP'),
+                             S('* MAILSTATS 3 12', done('a3', 'NOOP'))]
+               + logout('a4'), end='fin-server')
+
+
+@capture('imap-unknown-response-exempt', [],
+         [ABOVE_INFO, 'unknown-response'])
+def _():
+    # Experimental X names and vendor codes in use are not reported.
+    return one(selected() + [
+        C('a3 NOOP'),
+        S('* XSTATS 4', '* OK [THROTTLED] Slow down.',
+          '* OK [WEBALERT https://example.org/x] Sign in with a browser.',
+          '* OK [X-DOVECOT-TEST] ok', done('a3', 'NOOP'))]
+        + logout('a4'), end='fin-server')
 
 
 @capture('imap-expunge-during-msn-command', ['expunge-during-msn-command'])
@@ -607,8 +733,8 @@ def login_ok(tag='a1', user='alice', password='secret'):
             S('%s OK [CAPABILITY %s] Logged in' % (tag, POST), gap=0.003)]
 
 
-@capture('imap-cleartext-credentials',
-         ['cleartext-credentials', 'starttls-stripped'])
+@capture('imap-cleartext-credentials', ['cleartext-credentials'],
+         [ABOVE_INFO, 'starttls-stripped'])
 def _():
     return one([S(G_TLS)] + login_ok() + select('a2') + logout('a3'),
                end='fin-server')
@@ -660,12 +786,64 @@ def _():
 @capture('imap-starttls-stripped',
          ['starttls-stripped', 'cleartext-credentials'])
 def _():
+    # A middlebox wrote XXXXXXXA over the greeting's STARTTLS; the client,
+    # offered no TLS, sends AUTHENTICATE PLAIN with SASL-IR in cleartext.
+    cred = base64.b64encode(b'\x00alice\x00secret').decode()
+    return one([S(greeting(PRE_TLS.replace('STARTTLS', 'XXXXXXXA'))),
+                C('a1 AUTHENTICATE PLAIN ' + cred),
+                S('a1 OK [CAPABILITY %s] Logged in' % POST, gap=0.003)]
+               + select('a2') + logout('a3'), end='fin-server')
+
+
+@capture('imap-starttls-unused-plain', ['cleartext-credentials'],
+         [ABOVE_INFO, 'starttls-stripped'])
+def _():
     # STARTTLS on offer, the client never tries it: AUTHENTICATE PLAIN
-    # with SASL-IR in cleartext.
+    # with SASL-IR in cleartext.  Not stripping: cleartext-credentials
+    # says STARTTLS was offered and not used.
     cred = base64.b64encode(b'\x00alice\x00secret').decode()
     return one([S(G_TLS), C('a1 AUTHENTICATE PLAIN ' + cred),
                 S('a1 OK [CAPABILITY %s] Logged in' % POST, gap=0.003)]
                + select('a2') + logout('a3'), end='fin-server')
+
+
+@capture('imap-starttls-unused-cross', ['cleartext-credentials'],
+         [ABOVE_INFO, 'starttls-stripped'])
+def _():
+    # Two sessions to a server that offers STARTTLS in both greetings;
+    # the clients log in in cleartext and the post-login capabilities
+    # (rightly) lack STARTTLS: no stripping anywhere.
+    cap = ic.Capture()
+    for port in (50000, 50002):
+        cap.session([S(G_TLS), C('a1 CAPABILITY'),
+                     S('* CAPABILITY ' + PRE_TLS, done('a1', 'Capability'))]
+                    + login_ok('a2') + [C('a3 CAPABILITY'),
+                                        S('* CAPABILITY ' + POST,
+                                          done('a3', 'Capability'))]
+                    + logout('a4'),
+                    client=('192.0.2.10', port), end='fin-server', pause=30)
+    return cap
+
+
+@capture('imap-starttls-stripped-capability', ['starttls-stripped'])
+def _():
+    # The greeting carries no capabilities; the CAPABILITY response has
+    # STARTTLS blanked to XXXXXXXX.  The client then uses CRAM-MD5: the
+    # stripping is reported without any credentials in cleartext.
+    return one([S('* OK Dovecot ready.'), C('a0 CAPABILITY'),
+                S('* CAPABILITY ' + PRE_CRAM + ' XXXXXXXX',
+                  done('a0', 'Capability'))]
+               + cram('a1') + logout('a2'), end='fin-server')
+
+
+@capture('imap-starttls-stripped-bad', ['starttls-stripped'],
+         may=['starttls-refused', 'server-bad'])
+def _():
+    # The server advertised STARTTLS, yet the STARTTLS command is answered
+    # BAD (what a middlebox that filters the command sends back).
+    return one([S(G_TLS), C('a1 STARTTLS'),
+                S('a1 BAD Unknown command.')]
+               + cram('a2') + logout('a3'), end='fin-server')
 
 
 @capture('imap-starttls-stripped-cross',
@@ -683,7 +861,7 @@ def _():
     return cap
 
 
-@capture('imap-starttls-refused', ['starttls-refused'])
+@capture('imap-starttls-refused', ['starttls-refused', 'starttls-stripped'])
 def _():
     return one([S(G_TLS), C('a1 STARTTLS'),
                 S('a1 NO [UNAVAILABLE] TLS initialization failed.')]

@@ -137,6 +137,8 @@ static void rec_element(void *u, const struct imap_element *el)
 		rec_printf(r, " tag=");
 		rec_esc(r, el->tag, el->tag_len);
 	}
+	if (el->tag_invalid)
+		rec_printf(r, " tag-invalid");
 	if (el->name[0] != '\0')
 		rec_printf(r, " name=%s", el->name);
 	if (el->has_number)
