@@ -9,9 +9,11 @@
  *
  * The head is made from the native text without a JSON parser: one pass
  * over the event's top-level members (scan_members) keeps the values of
- * the few keys the head needs; nested objects and strings are stepped
- * over whole, so a key inside them is never taken.  String values are
- * copied as they are written (already escaped).
+ * the few keys the head needs, and stops once the keys its event type
+ * uses are all seen (the common members come first); nested objects and
+ * strings are stepped over whole (memchr to each quote), so a key inside
+ * them is never taken.  String values are copied as they are written
+ * (already escaped).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,25 +85,37 @@ struct ecs_vals {
 	uint32_t have, seen;
 };
 
-/* The end of the string whose opening quote is at q (index of its closing
- * quote), or end when it is not closed. */
+/* The end of the string whose opening quote is at q (its closing quote),
+ * or end when it is not closed.  memchr finds each candidate quote; one
+ * preceded by an odd run of backslashes is escaped. */
 static const char *string_end(const char *q, const char *end)
 {
-	for (q++; q < end && *q != '"'; q++)
-		if (*q == '\\')
-			q++;
-	return q < end ? q : end;
+	for (q++; q < end; q++) {
+		const char *b;
+
+		q = memchr(q, '"', (size_t)(end - q));
+		if (q == NULL)
+			return end;
+		for (b = q; b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q;
+	}
+	return end;
 }
 
-/* Reads the event text t[0..n) once, member by member at the top level,
- * and keeps the first value of each key of ECS_KEYS.  Keys are plain
- * ASCII written by the event writer, never escaped. */
-static void scan_members(const char *t, size_t n, struct ecs_vals *r)
+/* Reads the event text t[0..n) member by member at the top level and
+ * keeps the first value of each key of ECS_KEYS, up to where every key
+ * of `want` (bit k: key k) has been seen: the rest of the text is not
+ * read.  Keys are plain ASCII written by the event writer, never
+ * escaped. */
+static void scan_members(const char *t, size_t n, uint32_t want,
+			 struct ecs_vals *r)
 {
 	const char *c = t + 1, *end = t + n;
 
 	r->have = r->seen = 0;
-	while (c < end && *c == '"') {
+	while (c < end && *c == '"' && (r->seen & want) != want) {
 		const char *ks = c + 1, *ke = string_end(c, end), *q;
 		struct val v = { NULL, 0, 0 };
 		int ok;
@@ -164,6 +178,30 @@ static int get(const struct ecs_vals *r, enum ecs_key k, struct val *v)
 		return 0;
 	*v = r->v[k];
 	return 1;
+}
+
+#define KB(k) (1u << (k))
+
+/* The keys the document of an event of this type reads. */
+static uint32_t want_keys(enum imt_event_type type)
+{
+	uint32_t w = KB(K_TS) | KB(K_CLIENT) | KB(K_SERVER) | KB(K_COMMUNITY_ID);
+
+	switch (type) {
+	case EV_VIOLATION:
+		return w | KB(K_ID) | KB(K_SEVERITY) | KB(K_MESSAGE) |
+		       KB(K_CATEGORY) | KB(K_RFC);
+	case EV_COMMAND:
+		return w | KB(K_COMMAND);
+	case EV_RESULT:
+		return w | KB(K_COMMAND) | KB(K_STATUS) | KB(K_LATENCY);
+	case EV_TRANSACTION:
+		return w | KB(K_COMMAND) | KB(K_STATUS) | KB(K_LATENCY) | KB(K_BYTES);
+	case EV_SESSION_END:
+		return w | KB(K_DURATION) | KB(K_BYTES) | KB(K_USER) | KB(K_TLS);
+	default:
+		return w;
+	}
 }
 
 static int is(const struct val *v, const char *s)
@@ -271,7 +309,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	size_t nsl = 0;
 	struct ecs_vals r;
 
-	scan_members(t, n, &r);
+	scan_members(t, n, want_keys(type), &r);
 
 	PUTL(&b, "{\"@timestamp\":\"");
 	if (get(&r, K_TS, &ts))

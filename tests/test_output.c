@@ -368,6 +368,35 @@ START_TEST(json_and_text_read_events_back)
 }
 END_TEST
 
+START_TEST(ecs_reads_keys_past_escaped_strings)
+{
+	struct out_options ecs = { .format = OUT_ECS };
+	struct json_object *doc, *event;
+	char *out;
+
+	/* Strings ending in an escaped quote or backslash, and a nested
+	 * object holding a key the head reads, come before the command. */
+	start(EV_RESULT);
+	event_cstring(&ev, "tag", "A1\\");
+	event_cstring(&ev, "text", "say \"command\":\"X\" \\\"");
+	event_object(&ev, "nested");
+	event_cstring(&ev, "command", "WRONG");
+	event_close(&ev);
+	event_cstring(&ev, "command", "NOOP");
+	event_cstring(&ev, "status", "NO");
+	event_ms(&ev, "latency_ms", 1234567);
+	out = output_of(&ecs);
+	doc = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(doc);
+	event = json_object_object_get(doc, "event");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(event, "action")), "NOOP");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(event, "outcome")), "failure");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(event, "duration")), 1234567);
+	json_object_put(doc);
+	free(out);
+}
+END_TEST
+
 START_TEST(controls_become_hex_text)
 {
 	char out[64];
@@ -493,6 +522,7 @@ static Suite *output_suite(void)
 	tcase_add_test(tc, selections_keep_the_right_events);
 	tcase_add_test(tc, max_severity_counts_filtered_events);
 	tcase_add_test(tc, json_and_text_read_events_back);
+	tcase_add_test(tc, ecs_reads_keys_past_escaped_strings);
 	tcase_add_test(tc, controls_become_hex_text);
 	tcase_add_test(tc, text_follows_the_enum_and_escapes);
 	tcase_add_test(tc, html_keeps_markup_out_of_the_page);
