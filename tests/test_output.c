@@ -513,6 +513,74 @@ START_TEST(json_document_without_sessions)
 }
 END_TEST
 
+/* The ECS document of a message event with these headers, parsed. */
+static struct json_object *ecs_message(const char *from, const char *date)
+{
+	struct out_options ecs = { .format = OUT_ECS };
+	struct json_object *doc;
+	char *out;
+
+	start(EV_MESSAGE);
+	event_cstring(&ev, "from", from);
+	event_null(&ev, "to");
+	event_cstring(&ev, "date", date);
+	event_array(&ev, "attachments");
+	event_object(&ev, NULL);
+	event_cstring(&ev, "part", "2");
+	event_null(&ev, "filename");
+	event_cstring(&ev, "content_type", "text/csv");
+	event_u64(&ev, "size", 58);
+	event_cstring(&ev, "sha256", "945f");
+	event_close(&ev);
+	event_close(&ev);
+	out = output_of(&ecs);
+	doc = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(doc);
+	free(out);
+	return doc;
+}
+
+/* email.* of the document, as compact JSON text. */
+static const char *email_of(struct json_object *doc)
+{
+	return json_object_to_json_string_ext(json_object_object_get(doc, "email"),
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+START_TEST(ecs_email_addresses_and_dates)
+{
+	struct json_object *doc;
+
+	/* A comma in a quoted name, a comment, a group, an address without
+	 * an '@': only the addresses, in order. */
+	doc = ecs_message("\"Builder, Bob\" <bob@x.org>, alice@example.org (Alice, A.), "
+			  "Team: c@d.org, e@f.org;, undisclosed-recipients:;",
+			  "1 Jan 99 00:00 EST");
+	ck_assert_str_eq(email_of(doc),
+		"{\"from\":{\"address\":[\"bob@x.org\",\"alice@example.org\",\"c@d.org\",\"e@f.org\"]},"
+		"\"origination_timestamp\":\"1999-01-01T00:00:00-05:00\","
+		"\"attachments\":[{\"file\":{\"mime_type\":\"text/csv\",\"size\":58,"
+		"\"hash\":{\"sha256\":\"945f\"}}}]}");
+	json_object_put(doc);
+	/* Not a date (29 February of a common year, an unknown zone, text
+	 * after the zone): no origination_timestamp; no address: no from. */
+	doc = ecs_message("undisclosed-recipients:;", "Wed, 29 Feb 2023 10:00:00 +0000");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	ck_assert_ptr_null(strstr(email_of(doc), "from"));
+	json_object_put(doc);
+	doc = ecs_message("a@b.c", "Thu, 29 Feb 2024 23:59:60 XYZ");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	json_object_put(doc);
+	doc = ecs_message("a@b.c", "Thu, 29 Feb 2024 23:59:59 +0000 junk");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	json_object_put(doc);
+	doc = ecs_message("<a@b.c>", "Thu, 29 Feb 2024 23:59 +0530 (IST)");
+	ck_assert_ptr_nonnull(strstr(email_of(doc), "\"2024-02-29T23:59:00+05:30\""));
+	ck_assert_ptr_nonnull(strstr(email_of(doc), "[\"a@b.c\"]"));
+	json_object_put(doc);
+}
+END_TEST
+
 START_TEST(controls_become_hex_text)
 {
 	char out[64];
@@ -641,6 +709,7 @@ static Suite *output_suite(void)
 	tcase_add_test(tc, ecs_reads_keys_past_escaped_strings);
 	tcase_add_test(tc, json_document_streams_as_json_c_prints_it);
 	tcase_add_test(tc, json_document_without_sessions);
+	tcase_add_test(tc, ecs_email_addresses_and_dates);
 	tcase_add_test(tc, controls_become_hex_text);
 	tcase_add_test(tc, text_follows_the_enum_and_escapes);
 	tcase_add_test(tc, html_keeps_markup_out_of_the_page);
