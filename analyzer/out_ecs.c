@@ -20,35 +20,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
 #include "out_int.h"
 
 #define ECS_VERSION "9.4.0"
 
-struct ecs_buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct ecs_buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (mem_grow(&b->p, &b->cap, b->len + n, 1, 1024, SIZE_MAX) != 0) {
-		b->failed = 1;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
 /* A string literal, its length known when compiling. */
-#define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+#define PUTL(b, lit) out_buf_put((b), (lit), sizeof(lit) - 1)
 
-static void puts_(struct ecs_buf *b, const char *s)
+static void puts_(struct out_buf *b, const char *s)
 {
-	put(b, s, strlen(s));
+	out_buf_put(b, s, strlen(s));
 }
 
 /* A value in the native text: p[0..len), a string's without its quotes. */
@@ -229,21 +210,21 @@ static int is(const struct val *v, const char *s)
 	return v->len == strlen(s) && memcmp(v->p, s, v->len) == 0;
 }
 
-static void member_str(struct ecs_buf *b, const char *key, const struct val *v)
+static void member_str(struct out_buf *b, const char *key, const struct val *v)
 {
 	PUTL(b, ",\"");
 	puts_(b, key);
 	PUTL(b, "\":\"");
-	put(b, v->p, v->len);
+	out_buf_put(b, v->p, v->len);
 	PUTL(b, "\"");
 }
 
-static void member_raw(struct ecs_buf *b, const char *key, const char *v, size_t len)
+static void member_raw(struct out_buf *b, const char *key, const char *v, size_t len)
 {
 	PUTL(b, ",\"");
 	puts_(b, key);
 	PUTL(b, "\":");
-	put(b, v, len);
+	out_buf_put(b, v, len);
 }
 
 /* "12.345678" milliseconds as nanoseconds in decimal; 0 when not a
@@ -277,7 +258,7 @@ static size_t ms_to_ns(const struct val *v, char *out, size_t size)
 }
 
 /* An endpoint "ip:port" or "[ip6]:port" as {"ip":..,"port":..}. */
-static void endpoint(struct ecs_buf *b, const char *key, const struct val *v,
+static void endpoint(struct out_buf *b, const char *key, const struct val *v,
 		     const struct val *bytes)
 {
 	const char *colon = NULL;
@@ -297,9 +278,9 @@ static void endpoint(struct ecs_buf *b, const char *key, const struct val *v,
 	PUTL(b, ",\"");
 	puts_(b, key);
 	PUTL(b, "\":{\"ip\":\"");
-	put(b, h, hl);
+	out_buf_put(b, h, hl);
 	PUTL(b, "\",\"port\":");
-	put(b, colon + 1, (size_t)(v->p + v->len - colon - 1));
+	out_buf_put(b, colon + 1, (size_t)(v->p + v->len - colon - 1));
 	if (bytes != NULL)
 		member_raw(b, "bytes", bytes->p, bytes->len);
 	PUTL(b, "}");
@@ -317,7 +298,7 @@ static const char *outcome(const struct val *status, int have)
 }
 
 /* Starts the member key of an object whose members *n counts. */
-static void obj_key(struct ecs_buf *b, int *n, const char *key)
+static void obj_key(struct out_buf *b, int *n, const char *key)
 {
 	if ((*n)++ > 0)
 		PUTL(b, ",");
@@ -326,17 +307,17 @@ static void obj_key(struct ecs_buf *b, int *n, const char *key)
 	PUTL(b, "\":");
 }
 
-static void obj_str(struct ecs_buf *b, int *n, const char *key, const struct val *v)
+static void obj_str(struct out_buf *b, int *n, const char *key, const struct val *v)
 {
 	obj_key(b, n, key);
 	PUTL(b, "\"");
-	put(b, v->p, v->len);
+	out_buf_put(b, v->p, v->len);
 	PUTL(b, "\"");
 }
 
 /* tls.*: what a tls event knows of the handshake.  "TLS 1.3" is
  * version_protocol "tls" and version "1.3", as ECS writes them. */
-static void tls_fields(struct ecs_buf *b, const struct ecs_vals *r)
+static void tls_fields(struct out_buf *b, const struct ecs_vals *r)
 {
 	struct val v;
 	int n = 0;
@@ -348,12 +329,12 @@ static void tls_fields(struct ecs_buf *b, const struct ecs_vals *r)
 	if (get(r, K_SNI, &v) && v.str) {
 		obj_key(b, &n, "client");
 		PUTL(b, "{\"server_name\":\"");
-		put(b, v.p, v.len);
+		out_buf_put(b, v.p, v.len);
 		PUTL(b, "\"}");
 	}
 	if (get(r, K_RESUMED, &v) && (is(&v, "true") || is(&v, "false"))) {
 		obj_key(b, &n, "resumed");
-		put(b, v.p, v.len);
+		out_buf_put(b, v.p, v.len);
 	}
 	if (get(r, K_VERSION, &v) && v.str) {
 		const char *sp = memchr(v.p, ' ', v.len);
@@ -367,7 +348,7 @@ static void tls_fields(struct ecs_buf *b, const struct ecs_vals *r)
 			for (const char *c = v.p; c < sp; c++) {
 				char l = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
 
-				put(b, &l, 1);
+				out_buf_put(b, &l, 1);
 			}
 			PUTL(b, "\"");
 		}
@@ -383,7 +364,7 @@ static void tls_fields(struct ecs_buf *b, const struct ecs_vals *r)
  * mailbox, the part in angle brackets, else the mailbox itself (after a
  * group's "name:", before a comment), when it holds an '@'.  Commas in
  * quoted names and comments do not separate.  Returns how many. */
-static int put_addresses(struct ecs_buf *b, const struct val *v)
+static int put_addresses(struct out_buf *b, const struct val *v)
 {
 	const char *p = v->p, *end = v->p + v->len;
 	int count = 0;
@@ -437,7 +418,7 @@ static int put_addresses(struct ecs_buf *b, const struct val *v)
 			if (count++ > 0)
 				PUTL(b, ",");
 			PUTL(b, "\"");
-			put(b, a, (size_t)(e - a));
+			out_buf_put(b, a, (size_t)(e - a));
 			PUTL(b, "\"");
 		}
 		p++;
@@ -447,7 +428,7 @@ static int put_addresses(struct ecs_buf *b, const struct val *v)
 
 /* "email":{key:{"address":[...]}} for an address-list header, when it
  * has an address. */
-static void address_member(struct ecs_buf *b, int *n, const char *key,
+static void address_member(struct out_buf *b, int *n, const char *key,
 			   const struct val *v)
 {
 	size_t mark = b->len;
@@ -536,7 +517,7 @@ static size_t rfc5322_date(const struct val *v, char *out, size_t size)
 }
 
 /* email.*: a message event's headers and attachments. */
-static void email_fields(struct ecs_buf *b, const struct ecs_vals *r)
+static void email_fields(struct out_buf *b, const struct ecs_vals *r)
 {
 	struct val v;
 	int n = 0;
@@ -584,12 +565,12 @@ static void email_fields(struct ecs_buf *b, const struct ecs_vals *r)
 				obj_str(b, &m, "mime_type", &f);
 			if (get(&a, K_SIZE, &f) && !f.str) {
 				obj_key(b, &m, "size");
-				put(b, f.p, f.len);
+				out_buf_put(b, f.p, f.len);
 			}
 			if (get(&a, K_SHA256, &f) && f.str) {
 				obj_key(b, &m, "hash");
 				PUTL(b, "{\"sha256\":\"");
-				put(b, f.p, f.len);
+				out_buf_put(b, f.p, f.len);
 				PUTL(b, "\"}");
 			}
 			PUTL(b, "}}");
@@ -608,7 +589,7 @@ static void email_fields(struct ecs_buf *b, const struct ecs_vals *r)
 int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 		 size_t *len_r)
 {
-	struct ecs_buf b = { *buf_r, 0, *cap_r, 0 };
+	struct out_buf b = { *buf_r, 0, *cap_r, 0 };
 	const char *t = ev->text;
 	size_t n = ev->len;
 	struct val ts, cl, sv, cid, v, st, bc = { 0 }, bs = { 0 };
@@ -622,7 +603,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 
 	PUTL(&b, "{\"@timestamp\":\"");
 	if (get(&r, K_TS, &ts))
-		put(&b, ts.p, ts.len);
+		out_buf_put(&b, ts.p, ts.len);
 	PUTL(&b, "\",\"ecs\":{\"version\":\"" ECS_VERSION "\"}");
 	/* event */
 	PUTL(&b, ",\"event\":{\"kind\":\"");
@@ -697,7 +678,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	if (type == EV_SESSION_END) {
 		if (get(&r, K_USER, &v) && v.str) {
 			PUTL(&b, ",\"user\":{\"name\":\"");
-			put(&b, v.p, v.len);
+			out_buf_put(&b, v.p, v.len);
 			PUTL(&b, "\"}");
 		}
 		if (get(&r, K_TLS, &v) && is(&v, "true"))
@@ -710,7 +691,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 	if (type == EV_VIOLATION && get(&r, K_ID, &v)) {
 		PUTL(&b, ",\"rule\":{");
 		PUTL(&b, "\"id\":\"");
-		put(&b, v.p, v.len);
+		out_buf_put(&b, v.p, v.len);
 		PUTL(&b, "\"");
 		if (get(&r, K_MESSAGE, &v))
 			member_str(&b, "name", &v);
@@ -721,7 +702,7 @@ int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 		PUTL(&b, "}");
 	}
 	PUTL(&b, ",\"imap\":");
-	put(&b, t, n);
+	out_buf_put(&b, t, n);
 	PUTL(&b, "}");
 	*buf_r = b.p;
 	*cap_r = b.cap;

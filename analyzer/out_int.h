@@ -7,10 +7,32 @@
 #ifndef IMT_OUT_INT_H
 #define IMT_OUT_INT_H
 
+#include "mem.h"
 #include "output.h"
 
 struct out_html;
 struct out_json;
+
+/* A text that grows as it is written (an ecs document, a json session's
+ * text): when memory runs out, failed is set and nothing more is
+ * appended. */
+struct out_buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static inline void out_buf_put(struct out_buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (mem_grow(&b->p, &b->cap, b->len + n, 1, 1024, SIZE_MAX) != 0) {
+		b->failed = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
 
 struct output {
 	FILE *fp;

@@ -43,7 +43,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mem.h"
 #include "out_int.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | \
@@ -64,12 +63,11 @@ struct extent {
 };
 
 /* Text made piece by piece: what is in the file (extents, in order),
- * then what is still held (buf). */
+ * then what is still held (text). */
 struct jtext {
 	struct extent *ext;
 	size_t n_ext, cap_ext;
-	char *buf;
-	size_t len, cap;
+	struct out_buf text;
 };
 
 struct jsess {
@@ -85,7 +83,7 @@ struct out_json {
 	struct json_object *by_id;   /* session id -> index in sess */
 	struct jsess **sess;
 	size_t n_sess, cap_sess;
-	size_t held;                 /* bytes in every jtext's buf */
+	size_t held;                 /* bytes in every jtext's text */
 	size_t hold_sess, hold_total; /* JSON_SESS_HOLD, JSON_HOLD_TOTAL */
 	FILE *file;                  /* the temporary file, or NULL */
 	uint64_t file_len;
@@ -117,7 +115,7 @@ void out_json_set_holds(struct out_json *j, size_t per_session, size_t total)
 static void jtext_free(struct jtext *t)
 {
 	free(t->ext);
-	free(t->buf);
+	free(t->text.p);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -141,15 +139,11 @@ void out_json_free(struct out_json *j)
 /* Appends s[0..n) to t's held text. */
 static void jtext_put(struct out_json *j, struct jtext *t, const char *s, size_t n)
 {
-	if (j->failed)
-		return;
-	if (mem_grow(&t->buf, &t->cap, t->len + n, 1, 256, SIZE_MAX) != 0) {
+	out_buf_put(&t->text, s, n);
+	if (t->text.failed)
 		j->failed = 1;
-		return;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	j->held += n;
+	else
+		j->held += n;
 }
 
 /* Appends s[0..n), a value json-c printed at depth 0, with `ind` (a
@@ -201,30 +195,28 @@ static void jtext_spill(struct out_json *j, struct jtext *t)
 {
 	FILE *f;
 
-	if (t->len == 0 || j->failed || (f = spill_file(j)) == NULL)
+	if (t->text.len == 0 || j->failed || (f = spill_file(j)) == NULL)
 		return;
-	if (fwrite(t->buf, 1, t->len, f) != t->len) {
+	if (fwrite(t->text.p, 1, t->text.len, f) != t->text.len) {
 		j->failed = 1;
 		return;
 	}
 	if (t->n_ext > 0 && t->ext[t->n_ext - 1].off + t->ext[t->n_ext - 1].len == j->file_len) {
-		t->ext[t->n_ext - 1].len += t->len;
+		t->ext[t->n_ext - 1].len += t->text.len;
 	} else if (mem_grow(&t->ext, &t->cap_ext, t->n_ext + 1, sizeof(*t->ext), 4,
 			    SIZE_MAX) != 0) {
 		j->failed = 1;
 		return;
 	} else {
 		t->ext[t->n_ext].off = j->file_len;
-		t->ext[t->n_ext].len = t->len;
+		t->ext[t->n_ext].len = t->text.len;
 		t->n_ext++;
 	}
-	j->file_len += t->len;
-	j->held -= t->len;
-	t->len = 0;
+	j->file_len += t->text.len;
+	j->held -= t->text.len;
 	/* Most sessions write out once, at their end: their buffer goes. */
-	free(t->buf);
-	t->buf = NULL;
-	t->cap = 0;
+	free(t->text.p);
+	memset(&t->text, 0, sizeof(t->text));
 }
 
 /* Writes t (the extents from the file, then the held text) to fp. */
@@ -245,7 +237,7 @@ static int jtext_copy(struct out_json *j, const struct jtext *t, FILE *fp, char 
 			left -= (size_t)got;
 		}
 	}
-	if (t->len > 0 && fwrite(t->buf, 1, t->len, fp) != t->len)
+	if (t->text.len > 0 && fwrite(t->text.p, 1, t->text.len, fp) != t->text.len)
 		return -1;
 	return 0;
 }
@@ -281,14 +273,14 @@ static struct jsess *session_of(struct out_json *j, struct json_object *ev)
 	jtext_put_indented(j, &head, member_text(ev, "server"),
 			   strlen(member_text(ev, "server")), IND_MEMBER);
 	/* The head is kept for the session's life, not as held text. */
-	j->held -= head.len;
+	j->held -= head.text.len;
 	if (j->failed) {
 		jtext_free(&head);
 		free(s);
 		return NULL;
 	}
-	s->head = head.buf;
-	s->head_len = head.len;
+	s->head = head.text.p;
+	s->head_len = head.text.len;
 	json_object_object_add(j->by_id, id, json_object_new_int64((int64_t)j->n_sess));
 	j->sess[j->n_sess++] = s;
 	return s;
@@ -316,13 +308,13 @@ int out_json_event(struct out_json *j, enum imt_event_type type, struct json_obj
 	s->events++;
 	if (type == EV_SESSION_END) {
 		/* A later session_end of the same session replaces it. */
-		j->held -= s->summary.len;
+		j->held -= s->summary.text.len;
 		jtext_free(&s->summary);
 		jtext_put_indented(j, &s->summary, text, n, IND_MEMBER);
 		s->has_summary = 1;
 		jtext_spill(j, &s->summary);
 		jtext_spill(j, &s->timeline);
-	} else if (s->timeline.len >= j->hold_sess) {
+	} else if (s->timeline.text.len >= j->hold_sess) {
 		jtext_spill(j, &s->timeline);
 	}
 	json_object_put(ev);
