@@ -7,9 +7,32 @@
 #ifndef IMT_OUT_INT_H
 #define IMT_OUT_INT_H
 
+#include "mem.h"
 #include "output.h"
 
 struct out_html;
+struct out_json;
+
+/* A text that grows as it is written (an ecs document, a json session's
+ * text): when memory runs out, failed is set and nothing more is
+ * appended. */
+struct out_buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static inline void out_buf_put(struct out_buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (mem_grow(&b->p, &b->cap, b->len + n, 1, 1024, SIZE_MAX) != 0) {
+		b->failed = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
 
 struct output {
 	FILE *fp;
@@ -17,8 +40,7 @@ struct output {
 	int max_sev;
 	int write_error;
 	struct json_object *captures;   /* json, html: capture records */
-	struct json_object *sessions;   /* json: array of session objects */
-	struct json_object *by_id;      /* json: session id -> its object */
+	struct out_json *json;          /* json: the sessions being gathered */
 	struct json_object *totals;
 	struct json_object *summaries;  /* text: session_end events */
 	struct json_tokener *tok;       /* json, text, html: events read back */
@@ -42,6 +64,21 @@ const char *out_get_str(struct json_object *ev, const char *key);
  * Returns 0, or -1 when out of memory. */
 int out_ecs_line(const struct imt_event *ev, char **buf_r, size_t *cap_r,
 		 size_t *len_r);
+
+/* json: the state of the document; NULL when out of memory.  Free
+ * accepts NULL. */
+struct out_json *out_json_new(void);
+void out_json_free(struct out_json *j);
+/* json: prints obj (ev read back) into its session's timeline and, for
+ * a session_end, as the session's summary; takes ownership of obj.
+ * Returns 0, or -1 when out of memory or the temporary file failed. */
+int out_json_event(struct out_json *j, enum imt_event_type type,
+		   struct json_object *obj);
+/* json: how much text a session, and all together, hold in memory
+ * before it goes to the temporary file (tests make them small). */
+void out_json_set_holds(struct out_json *j, size_t per_session, size_t total);
+/* json: writes the document to o->fp.  Returns 0, or -1 on an error. */
+int out_json_finish(struct output *o);
 
 /* text: writes ev's line (obj is ev read back). */
 void out_text_event(struct output *o, enum imt_event_type type,

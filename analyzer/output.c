@@ -1,6 +1,7 @@
 /*
  * output.c - writing events.  NDJSON goes straight out in capture order,
- * as the text the event writer built; the json document, the text format
+ * as the text the event writer built, and ecs (out_ecs.c) as a document
+ * made from it; the json document (out_json.c), the text format
  * (out_text.c) and the html report (out_html.c) read each event back
  * through json-c and keep what they need until out_finish().
  */
@@ -42,11 +43,10 @@ struct output *out_new(FILE *fp, const struct out_options *opt)
 	o->opt = *opt;
 	o->max_sev = -1;
 	o->captures = json_object_new_array();
-	o->sessions = json_object_new_array();
-	o->by_id = json_object_new_object();
 	o->totals = json_object_new_object();
 	o->summaries = json_object_new_array();
-	if (opt->format == OUT_HTML && (o->html = out_html_new()) == NULL) {
+	if ((opt->format == OUT_HTML && (o->html = out_html_new()) == NULL) ||
+	    (opt->format == OUT_JSON && (o->json = out_json_new()) == NULL)) {
 		out_free(o);
 		return NULL;
 	}
@@ -58,8 +58,6 @@ void out_free(struct output *o)
 	if (o == NULL)
 		return;
 	json_object_put(o->captures);
-	json_object_put(o->sessions);
-	json_object_put(o->by_id);
 	json_object_put(o->totals);
 	json_object_put(o->summaries);
 	if (o->tok != NULL)
@@ -67,6 +65,7 @@ void out_free(struct output *o)
 	free(o->line_buf);
 	free(o->ecs_buf);
 	out_html_free(o->html);
+	out_json_free(o->json);
 	free(o);
 }
 
@@ -179,33 +178,6 @@ static struct json_object *read_back(struct output *o, const struct imt_event *e
 	return obj;
 }
 
-/* json: events go into their session's timeline. */
-static void keep_json(struct output *o, enum imt_event_type type,
-		      struct json_object *ev)
-{
-	const char *id = out_get_str(ev, "session");
-	struct json_object *sess, *timeline;
-
-	if (id == NULL)
-		id = "0";
-	if (!json_object_object_get_ex(o->by_id, id, &sess)) {
-		sess = json_object_new_object();
-		json_object_object_add(sess, "session",
-				       json_object_get(json_object_object_get(ev, "session")));
-		json_object_object_add(sess, "client",
-				       json_object_get(json_object_object_get(ev, "client")));
-		json_object_object_add(sess, "server",
-				       json_object_get(json_object_object_get(ev, "server")));
-		json_object_object_add(sess, "timeline", json_object_new_array());
-		json_object_array_add(o->sessions, sess);
-		json_object_object_add(o->by_id, id, json_object_get(sess));
-	}
-	if (type == EV_SESSION_END)
-		json_object_object_add(sess, "summary", json_object_get(ev));
-	timeline = json_object_object_get(sess, "timeline");
-	json_object_array_add(timeline, ev);
-}
-
 int out_event(struct output *o, const struct imt_event *ev)
 {
 	struct json_object *obj;
@@ -233,7 +205,10 @@ int out_event(struct output *o, const struct imt_event *ev)
 		errno = EINVAL;
 		return -1;
 	} else if (o->opt.format == OUT_JSON) {
-		keep_json(o, ev->type, obj);
+		if (out_json_event(o->json, ev->type, obj) != 0) {
+			errno = errno ? errno : ENOMEM;
+			return -1;
+		}
 	} else if (o->opt.format == OUT_HTML) {
 		out_html_event(o->html, ev->type, obj);
 	} else {
@@ -276,14 +251,8 @@ int out_finish(struct output *o)
 
 	switch (o->opt.format) {
 	case OUT_JSON:
-		ev = json_object_new_object();
-		json_object_object_add(ev, "captures", json_object_get(o->captures));
-		json_object_object_add(ev, "sessions", json_object_get(o->sessions));
-		json_object_object_add(ev, "totals", json_object_get(o->totals));
-		fputs(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PRETTY |
-			JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE), o->fp);
-		fputc('\n', o->fp);
-		json_object_put(ev);
+		if (out_json_finish(o) != 0)
+			o->write_error = 1;
 		break;
 	case OUT_NDJSON:
 		if (o->opt.summary) {

@@ -16,6 +16,7 @@
 
 #include "check_main.h"
 #include "event.h"
+#include "out_int.h"
 #include "output.h"
 
 static struct imt_event ev;
@@ -368,6 +369,218 @@ START_TEST(json_and_text_read_events_back)
 }
 END_TEST
 
+START_TEST(ecs_reads_keys_past_escaped_strings)
+{
+	struct out_options ecs = { .format = OUT_ECS };
+	struct json_object *doc, *event;
+	char *out;
+
+	/* Strings ending in an escaped quote or backslash, and a nested
+	 * object holding a key the head reads, come before the command. */
+	start(EV_RESULT);
+	event_cstring(&ev, "tag", "A1\\");
+	event_cstring(&ev, "text", "say \"command\":\"X\" \\\"");
+	event_object(&ev, "nested");
+	event_cstring(&ev, "command", "WRONG");
+	event_close(&ev);
+	event_cstring(&ev, "command", "NOOP");
+	event_cstring(&ev, "status", "NO");
+	event_ms(&ev, "latency_ms", 1234567);
+	out = output_of(&ecs);
+	doc = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(doc);
+	event = json_object_object_get(doc, "event");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(event, "action")), "NOOP");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(event, "outcome")), "failure");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(event, "duration")), 1234567);
+	json_object_put(doc);
+	free(out);
+}
+END_TEST
+
+/* The json document of interleaved sessions, events of all sizes (some
+ * past what a session holds in memory, many past what all together
+ * hold), session 0 findings and a repeated session_end: exactly what
+ * json-c prints for the same document built as one object tree. */
+static void json_document_matches_json_c(const char *tmpdir)
+{
+	struct out_options opt = { .format = OUT_JSON };
+	struct json_object *ref = json_object_new_object(), *sessions = json_object_new_array();
+	struct json_object *by_id = json_object_new_object();
+	char *buf = NULL, *big = malloc(40000), key[16];
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	struct output *o;
+
+	if (tmpdir != NULL)
+		setenv("TMPDIR", tmpdir, 1);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 40000);
+	o = out_new(fp, &opt);
+	/* 4 KiB held by a session, 24 KiB by all: most sessions go to the
+	 * file through the latter. */
+	out_json_set_holds(o->json, 4096, 24576);
+	for (int i = 0; i < 1500; i++) {
+		int sess = (i * 7) % 23, end = i >= 1400 && i % 5 == 0;
+		enum imt_event_type type = end ? EV_SESSION_END : EV_RESPONSE;
+		struct json_object *obj, *so, *tl;
+		char *t;
+
+		event_begin(&ev, type, 0);
+		event_ascii(&ev, "ts", "2026-01-01T00:00:00.000001Z", 27);
+		if (sess > 0) {
+			event_u64(&ev, "session", (uint64_t)sess);
+			event_cstring(&ev, "client", "[::1]:1\"\n");
+		}
+		event_cstring(&ev, "type", event_type_name(type));
+		event_u64(&ev, "frame", (uint64_t)i);
+		event_string(&ev, "data", big, (size_t)(i % 97 == 0 ? 40000 : i % 300));
+		event_array(&ev, "list");
+		event_u64(&ev, NULL, (uint64_t)i);
+		event_object(&ev, NULL);
+		event_close(&ev);
+		event_close(&ev);
+		event_ms(&ev, "latency_ms", i * 1000);
+		t = text_of();
+		ck_assert_int_eq(out_event(o, &ev), 0);
+		obj = json_tokener_parse(t);
+		ck_assert_ptr_nonnull(obj);
+		snprintf(key, sizeof(key), "%d", sess);
+		if (!json_object_object_get_ex(by_id, key, &so)) {
+			so = json_object_new_object();
+			json_object_object_add(so, "session",
+				json_object_get(json_object_object_get(obj, "session")));
+			json_object_object_add(so, "client",
+				json_object_get(json_object_object_get(obj, "client")));
+			json_object_object_add(so, "server",
+				json_object_get(json_object_object_get(obj, "server")));
+			json_object_object_add(so, "timeline", json_object_new_array());
+			json_object_array_add(sessions, so);
+			json_object_object_add(by_id, key, json_object_get(so));
+		}
+		if (end)
+			json_object_object_add(so, "summary", json_object_get(obj));
+		tl = json_object_object_get(so, "timeline");
+		json_object_array_add(tl, obj);
+		free(t);
+	}
+	out_capture(o, "a \"file\"\n", NULL);
+	ck_assert_int_eq(out_finish(o), 0);
+	out_free(o);
+	fclose(fp);
+	json_object_object_add(ref, "captures", json_object_new_array());
+	json_object_array_add(json_object_object_get(ref, "captures"), json_object_new_object());
+	json_object_object_add(json_object_array_get_idx(json_object_object_get(ref, "captures"), 0),
+			       "file", json_object_new_string("a \"file\"\n"));
+	json_object_object_add(ref, "sessions", sessions);
+	json_object_object_add(ref, "totals", json_object_new_object());
+	{
+		const char *want = json_object_to_json_string_ext(ref, JSON_C_TO_STRING_PRETTY |
+			JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		ck_assert_uint_eq(len, strlen(want) + 1);
+		ck_assert_int_eq(memcmp(buf, want, len - 1), 0);
+	}
+	json_object_put(ref);
+	json_object_put(by_id);
+	free(buf);
+	free(big);
+	unsetenv("TMPDIR");
+}
+
+START_TEST(json_document_streams_as_json_c_prints_it)
+{
+	json_document_matches_json_c(NULL);
+	/* No temporary file: everything held, the same document. */
+	json_document_matches_json_c("/nonexistent/dir");
+}
+END_TEST
+
+START_TEST(json_document_without_sessions)
+{
+	struct out_options opt = { .format = OUT_JSON };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	struct output *o = out_new(fp, &opt);
+
+	ck_assert_int_eq(out_finish(o), 0);
+	out_free(o);
+	fclose(fp);
+	ck_assert_str_eq(buf, "{\n  \"captures\": [\n  ],\n  \"sessions\": [\n  ],\n  \"totals\": {\n  }\n}\n");
+	free(buf);
+}
+END_TEST
+
+/* The ECS document of a message event with these headers, parsed. */
+static struct json_object *ecs_message(const char *from, const char *date)
+{
+	struct out_options ecs = { .format = OUT_ECS };
+	struct json_object *doc;
+	char *out;
+
+	start(EV_MESSAGE);
+	event_cstring(&ev, "from", from);
+	event_null(&ev, "to");
+	event_cstring(&ev, "date", date);
+	event_array(&ev, "attachments");
+	event_object(&ev, NULL);
+	event_cstring(&ev, "part", "2");
+	event_null(&ev, "filename");
+	event_cstring(&ev, "content_type", "text/csv");
+	event_u64(&ev, "size", 58);
+	event_cstring(&ev, "sha256", "945f");
+	event_close(&ev);
+	event_close(&ev);
+	out = output_of(&ecs);
+	doc = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(doc);
+	free(out);
+	return doc;
+}
+
+/* email.* of the document, as compact JSON text. */
+static const char *email_of(struct json_object *doc)
+{
+	return json_object_to_json_string_ext(json_object_object_get(doc, "email"),
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+START_TEST(ecs_email_addresses_and_dates)
+{
+	struct json_object *doc;
+
+	/* A comma in a quoted name, a comment, a group, an address without
+	 * an '@': only the addresses, in order. */
+	doc = ecs_message("\"Builder, Bob\" <bob@x.org>, alice@example.org (Alice, A.), "
+			  "Team: c@d.org, e@f.org;, undisclosed-recipients:;",
+			  "1 Jan 99 00:00 EST");
+	ck_assert_str_eq(email_of(doc),
+		"{\"from\":{\"address\":[\"bob@x.org\",\"alice@example.org\",\"c@d.org\",\"e@f.org\"]},"
+		"\"origination_timestamp\":\"1999-01-01T00:00:00-05:00\","
+		"\"attachments\":[{\"file\":{\"mime_type\":\"text/csv\",\"size\":58,"
+		"\"hash\":{\"sha256\":\"945f\"}}}]}");
+	json_object_put(doc);
+	/* Not a date (29 February of a common year, an unknown zone, text
+	 * after the zone): no origination_timestamp; no address: no from. */
+	doc = ecs_message("undisclosed-recipients:;", "Wed, 29 Feb 2023 10:00:00 +0000");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	ck_assert_ptr_null(strstr(email_of(doc), "from"));
+	json_object_put(doc);
+	doc = ecs_message("a@b.c", "Thu, 29 Feb 2024 23:59:60 XYZ");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	json_object_put(doc);
+	doc = ecs_message("a@b.c", "Thu, 29 Feb 2024 23:59:59 +0000 junk");
+	ck_assert_ptr_null(strstr(email_of(doc), "origination_timestamp"));
+	json_object_put(doc);
+	doc = ecs_message("<a@b.c>", "Thu, 29 Feb 2024 23:59 +0530 (IST)");
+	ck_assert_ptr_nonnull(strstr(email_of(doc), "\"2024-02-29T23:59:00+05:30\""));
+	ck_assert_ptr_nonnull(strstr(email_of(doc), "[\"a@b.c\"]"));
+	json_object_put(doc);
+}
+END_TEST
+
 START_TEST(controls_become_hex_text)
 {
 	char out[64];
@@ -493,6 +706,10 @@ static Suite *output_suite(void)
 	tcase_add_test(tc, selections_keep_the_right_events);
 	tcase_add_test(tc, max_severity_counts_filtered_events);
 	tcase_add_test(tc, json_and_text_read_events_back);
+	tcase_add_test(tc, ecs_reads_keys_past_escaped_strings);
+	tcase_add_test(tc, json_document_streams_as_json_c_prints_it);
+	tcase_add_test(tc, json_document_without_sessions);
+	tcase_add_test(tc, ecs_email_addresses_and_dates);
 	tcase_add_test(tc, controls_become_hex_text);
 	tcase_add_test(tc, text_follows_the_enum_and_escapes);
 	tcase_add_test(tc, html_keeps_markup_out_of_the_page);

@@ -35,6 +35,77 @@ PY
 		fi
 	done
 done
+# tls.* from the TLS samples read with their key logs (as 11-tls.sh runs
+# them), email.* from the message events of --extract: valid ECS, and the
+# same facts as the native events (addresses and the date parsed again by
+# Python's email package).
+: >"$tmp/tls.ecs"
+for cap in samples/tls/*.pcap samples/tls/*.pcapng; do
+	key=${cap%.*}.keylog
+	if [ -f "$key" ]; then
+		"$IMAPTRACE" -q --tls-ports 10993 -p 10144 -F ecs --keylog "$key" "$cap"
+	else
+		"$IMAPTRACE" -q --tls-ports 10993 -p 10144 -F ecs "$cap"
+	fi 2>/dev/null >>"$tmp/tls.ecs"
+done
+: >"$tmp/msg.ecs"
+for cap in samples/*.pcap; do
+	"$IMAPTRACE" -q -F ecs --extract "$tmp/x-$(basename "$cap" .pcap)" "$cap" 2>/dev/null >>"$tmp/msg.ecs"
+done
+for kind in tls msg; do
+	if ! msg=$(/usr/bin/python3 tests/ecs/check_ecs.py "$tmp/$kind.ecs"); then
+		echo "FAIL ecs $kind: $(echo "$msg" | head -n 5)"
+	elif ! msg=$(/usr/bin/python3 - "$tmp/$kind.ecs" "$kind" <<'PY'
+import datetime, json, sys
+from email.utils import getaddresses, parsedate_to_datetime
+docs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+bad, seen = [], 0
+for d in docs:
+    n = d["imap"]
+    if sys.argv[2] == "tls" and n["type"] == "tls":
+        t = d.get("tls", {})
+        want = {}
+        if "version" in n:
+            want["version"] = n["version"].split(" ", 1)[1]
+            want["version_protocol"] = n["version"].split(" ", 1)[0].lower()
+        if "cipher_suite" in n:
+            want["cipher"] = n["cipher_suite"]
+        if "sni" in n:
+            want["client"] = {"server_name": n["sni"]}
+        if "resumed" in n:
+            want["resumed"] = n["resumed"]
+        if t != want:
+            bad.append("frame %d: tls %r, want %r" % (n["frame"], t, want))
+        seen += "version" in t
+    elif sys.argv[2] == "msg" and n["type"] == "message":
+        e = d.get("email", {})
+        for k in ("from", "to", "cc"):
+            addrs = [a for _, a in getaddresses([n[k]]) if "@" in a] if n.get(k) else []
+            if e.get(k, {}).get("address", []) != addrs:
+                bad.append("%s: %r, want %r" % (k, e.get(k), addrs))
+        for k in ("subject", "message_id", "content_type"):
+            if e.get(k) != n.get(k):
+                bad.append("%s: %r, want %r" % (k, e.get(k), n.get(k)))
+        if n.get("date"):
+            got = datetime.datetime.fromisoformat(e["origination_timestamp"])
+            if got != parsedate_to_datetime(n["date"]):
+                bad.append("date %r: %r" % (n["date"], e["origination_timestamp"]))
+        want = [{"file": {k: v for k, v in (("name", a["filename"]),
+                 ("mime_type", a["content_type"]), ("size", a["size"]),
+                 ("hash", {"sha256": a["sha256"]})) if v is not None}}
+                for a in n["attachments"]]
+        if e.get("attachments", []) != want:
+            bad.append("attachments %r, want %r" % (e.get("attachments"), want))
+        seen += bool(want)
+print("\n".join(bad[:5]))
+sys.exit(1 if bad or seen < 2 else 0)
+PY
+); then
+		echo "FAIL ecs $kind: not the native facts: $msg"
+	else
+		echo "ok ecs $kind: $(wc -l <"$tmp/$kind.ecs") documents valid ECS, tls.* and email.* as the native events say"
+	fi
+done
 for name in dovecot-imaplib-failures dovecot-pipelining; do
 	for sel in "" --transactions; do
 		golden="tests/golden/$name${sel:+.transactions}.ecs.ndjson"
@@ -82,4 +153,30 @@ PY
 	echo "ok ecs index template: every imap.* member of the samples is mapped"
 else
 	echo "FAIL ecs index template: not mapped: $msg"
+fi
+# The template maps every ECS field it names with the type ECS gives it.
+if msg=$(/usr/bin/python3 - docs/ecs/imaptrace-index-template.json tests/ecs/ecs_fields.json <<'PY'
+import json, sys
+props = json.load(open(sys.argv[1]))["template"]["mappings"]["properties"]
+fields = json.load(open(sys.argv[2]))["fields"]
+bad = []
+def walk(m, path):
+    for k, v in m.items():
+        name = path + k
+        if name == "imap":
+            continue
+        if "type" in v:
+            f = fields.get(name)
+            if f is None or f["type"] != v["type"]:
+                bad.append("%s: %s (ECS: %s)" % (name, v["type"], f and f["type"]))
+        if "properties" in v:
+            walk(v["properties"], name + ".")
+walk(props, "")
+print(" ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+	echo "ok ecs index template: its ECS fields have the ECS types"
+else
+	echo "FAIL ecs index template: $msg"
 fi

@@ -68,9 +68,9 @@ def fits(kind, v):
     return False
 
 
-def check_doc(fields, doc):
+def check_doc(fields, doc, prefix=""):
     problems = []
-    for name, v in leaves(doc):
+    for name, v in leaves(doc, prefix):
         if name == CUSTOM or name.startswith(CUSTOM + "."):
             continue
         f = fields.get(name)
@@ -83,6 +83,11 @@ def check_doc(fields, doc):
                 problems.append("%s: %r is not of ECS type %s" % (name, x, f["type"]))
             elif "allowed" in f and x not in f["allowed"]:
                 problems.append("%s: %r is not an allowed value" % (name, x))
+            elif f["type"] in ("nested", "object") and isinstance(x, dict):
+                # The objects of an array (email.attachments): their
+                # fields are ECS fields under the array's name.
+                problems.extend(p for p in check_doc(fields, x, name + ".")
+                                if not p.endswith(" missing"))
     for required in ("@timestamp", "ecs.version"):
         if not any(n == required for n, _ in leaves(doc)):
             problems.append("%s missing" % required)
