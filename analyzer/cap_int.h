@@ -78,6 +78,11 @@ struct cap_reader {
 	size_t ifs_cap;
 	int big;                 /* current section is big-endian */
 	int in_section;
+	/* A mapped file's blocks are read where they lie in the mapping:
+	 * its bytes, and the offset of the block being read. */
+	const uint8_t *ng_map;   /* NULL: blocks are copied into blk */
+	size_t ng_map_len;
+	size_t ng_pos;
 };
 
 /* A packet as the two readers hand it to cap_deliver(). */

@@ -168,6 +168,8 @@ struct cap_map {
 	atomic_size_t populated; /* page tables are filled up to here
 				    (written under the mapper's lock) */
 	atomic_size_t read_pos;  /* the reader's position, for cap_prefetch() */
+	size_t direct_pos;       /* a reader walking the mapping: its position */
+	int direct;              /* direct_pos is the read position */
 	struct cap_mapper *owner;
 };
 
@@ -337,6 +339,18 @@ fail:
 	return NULL;
 }
 
+const uint8_t *cap_map_bytes(const struct cap_map *m, size_t *len_r)
+{
+	*len_r = m->len;
+	return m->base;
+}
+
+void cap_map_read_at(struct cap_map *m, size_t pos)
+{
+	m->direct = 1;
+	m->direct_pos = pos;
+}
+
 /* ---- leases ------------------------------------------------------------- */
 
 /* Whether [a, a + len) lies in [lo, hi). */
@@ -476,9 +490,12 @@ void cap_map_step(struct cap_map *m)
 	 * it waits no longer than the holders of leases take. */
 	if (!cap_map_lost(m) && fcntl(m->fd, F_GETLEASE) != F_RDLCK)
 		atomic_store(&m->slot->lost, 1);
-	if (m->fp == NULL || (at = ftello(m->fp)) < 0)
+	if (m->direct)
+		pos = m->direct_pos;
+	else if (m->fp == NULL || (at = ftello(m->fp)) < 0)
 		return;
-	pos = (size_t)at;
+	else
+		pos = (size_t)at;
 	atomic_store_explicit(&m->read_pos, pos, memory_order_relaxed);
 	/* Whatever another thread has not filled yet. */
 	if (atomic_load_explicit(&m->populated, memory_order_relaxed) <

@@ -752,7 +752,8 @@ START_TEST(read_packets_are_leasable)
 {
 	struct seen s;
 	static struct coll c;
-	int wfd;
+	FILE *fp;
+	int wfd, fd;
 
 	/* A plain pcap file: every packet from the mapping. */
 	seen_file(&s, &seen_cb, 50, 100);
@@ -771,10 +772,21 @@ START_TEST(read_packets_are_leasable)
 	close(wfd);
 	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.leasable, 50);
-	/* gzip and pcapng: zlib's or the block reader's buffer. */
+	/* gzip: zlib's buffer. */
 	s.leasable = 0;
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "eth.pcap.gz"), CAP_OK);
+	ck_assert_uint_eq(s.leasable, 0);
+	/* pcapng mapped: every packet from the mapping, as for pcap; read
+	 * from a stream: from the block reader's buffer. */
+	fd = (int)s.frames;
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "mixed.pcapng"), CAP_OK);
+	ck_assert_uint_gt(s.frames, (uint64_t)fd);
+	ck_assert_uint_eq(s.leasable, s.frames - (uint64_t)fd);
+	s.leasable = 0;
+	fp = fopen(CAPS "mixed.pcapng", "rb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(cap_read_stream(s.r, fp, "mixed.pcapng"), CAP_OK);
+	fclose(fp);
 	ck_assert_uint_eq(s.leasable, 0);
 	/* The same packets, mapped or not. */
 	ck_assert_int_eq(read_one(NULL, s.path, &c, NULL, 0, NULL), CAP_OK);
