@@ -369,6 +369,36 @@ START_TEST(compressed_bomb_is_bounded)
 }
 END_TEST
 
+/* A zstd frame that asks for a window beyond CAP_DEC_ZSTD_WLOG (2^27)
+ * is refused, not allocated: exit 3 naming the reason. */
+START_TEST(compressed_window_too_large)
+{
+	static uint8_t in[4096], out[8192];
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_inBuffer ib = { in, sizeof(in), 0 };
+	ZSTD_outBuffer ob = { out, sizeof(out), 0 };
+	static struct coll c;
+	char msg[512], want[600];
+	const char *p;
+
+	ck_assert_ptr_nonnull(cc);
+	memcpy(in, "\xd4\xc3\xb2\xa1", 4);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, 28)));
+	/* Streamed with no size given: the frame keeps its window. */
+	ck_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue)));
+	ib.size = ib.pos;
+	ck_assert_uint_eq(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end), 0);
+	ZSTD_freeCCtx(cc);
+	p = tmpfile_with(out, ob.pos);
+	ck_assert_int_eq(read_one(NULL, p, &c, msg, sizeof(msg), NULL),
+			 CAP_ERR_CORRUPT);
+	unlink(p);
+	snprintf(want, sizeof(want), "%s: frame 1: zstd: Frame requires too much "
+		 "memory for decoding", p);
+	ck_assert_str_eq(msg, want);
+}
+END_TEST
+
 /* "-" reads standard input, here a gzip file, so nothing can seek. */
 START_TEST(pcap_stdin)
 {
@@ -1411,6 +1441,7 @@ static Suite *capture_suite(void)
 			    sizeof(compressed_bad) / sizeof(compressed_bad[0]));
 	tcase_add_test(tc, compressed_cut_before_any_byte);
 	tcase_add_test(tc, compressed_bomb_is_bounded);
+	tcase_add_test(tc, compressed_window_too_large);
 	tcase_add_test(tc, frames_continue_across_files);
 	tcase_add_loop_test(tc, link_types, 0,
 			    sizeof(link_cases) / sizeof(link_cases[0]));
