@@ -153,6 +153,8 @@ static void cap_bus_leave(struct cap_bus_slot *s)
 	atomic_store(&s->taken, 0);
 }
 
+static int cap_map_fill_step(struct cap_mapper *mp, size_t ahead);
+
 /* ---- a mapping's life --------------------------------------------------- */
 
 struct cap_map {
@@ -328,6 +330,10 @@ FILE *cap_map_open(struct cap_mapper *mp, int fd, uint64_t size)
 	pthread_mutex_lock(&mp->mu);
 	mp->cur = m;
 	pthread_mutex_unlock(&mp->mu);
+	/* The first pages' tables at once, not a fault per page until the
+	 * first step: most of a small file (one of many rotated ones). */
+	while (cap_map_fill_step(mp, CAP_MAP_AHEAD) == 1)
+		;
 	return fp;
 fail:
 	if (base != MAP_FAILED)

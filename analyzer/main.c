@@ -652,10 +652,10 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		else if (err != CAP_OK)
 			msg = cap_reader_errmsg(pl.cap);
 		/* The file's leases go (the engine's thread releases those of
-		 * what it replayed), and with them the file. */
+		 * what it replays, without the reader waiting for it: it reads
+		 * on into the next file), and with the last one the file.  The
+		 * engine thread does not touch the list of captures. */
 		tcp_reasm_drop_lease(pl.tcp);
-		if (pl.relay != NULL)
-			relay_sync(pl.relay);
 		out_capture(out, files[i], msg);
 		if (msg == NULL)
 			continue;
