@@ -419,6 +419,7 @@ fail:
 ssize_t cap_dec_read(struct cap_dec *d, uint8_t *buf, size_t n)
 {
 	size_t done = 0;
+	int failed;
 
 	pthread_mutex_lock(&d->mu);
 	while (done < n) {
@@ -447,8 +448,10 @@ ssize_t cap_dec_read(struct cap_dec *d, uint8_t *buf, size_t n)
 			pthread_cond_broadcast(&d->cv);
 		}
 	}
+	/* The thread's error is read once it has put its last chunk. */
+	failed = d->done && d->count == 0 && d->failed;
 	pthread_mutex_unlock(&d->mu);
-	if (done == 0 && d->failed)
+	if (done == 0 && failed)
 		return -1;
 	return (ssize_t)done;
 }
