@@ -93,3 +93,13 @@ for f in "$tmp"/ring/part*; do
 done
 "$IMAPTRACE" -q -F ndjson "$tmp"/ring/part*.c >"$tmp/o"
 check "rotated files compressed in turn with gzip, zstd and lz4" 0 $? "$(same "$tmp/o" "$tmp/ref.ndjson")"
+
+# Several sections (little- and big-endian) and interfaces in one pcapng:
+# the same events mapped, from a pipe and zstd-compressed.
+cat "$tmp/s.pcapng" tests/captures/be.pcapng tests/captures/mixed.pcapng "$tmp/s.pcapng" >"$tmp/multi.pcapng"
+"$IMAPTRACE" -q -F ndjson "$tmp/multi.pcapng" >"$tmp/m1"
+check "multi-section pcapng, mapped" 0 $? "$([ -s "$tmp/m1" ]; echo $?)"
+cat "$tmp/multi.pcapng" | "$IMAPTRACE" -q -F ndjson - >"$tmp/m2"
+check "multi-section pcapng from a pipe: the same events" 0 $? "$(same "$tmp/m1" "$tmp/m2")"
+zstd -q -c "$tmp/multi.pcapng" | "$IMAPTRACE" -q -F ndjson - >"$tmp/m2"
+check "multi-section pcapng, zstd from a pipe: the same events" 0 $? "$(same "$tmp/m1" "$tmp/m2")"
