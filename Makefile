@@ -11,9 +11,9 @@
 PREFIX  ?= /usr/local
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-PKGS     = libpcap json-c zlib libcrypto gmime-3.0
+PKGS     = libpcap json-c zlib libzstd liblz4 libcrypto gmime-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljson-c -lz -lcrypto) -pthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -ljson-c -lz -lzstd -llz4 -lcrypto) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 
 IMT_CFLAGS = -std=c11 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -D_GNU_SOURCE \
@@ -92,7 +92,7 @@ fuzz:
 	@sh tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 # Each script prints its own table and targets; bench/lib.sh is what they share.
-BENCH_SCRIPTS = bench/run.sh bench/tls.sh bench/reorder.sh bench/findings.sh bench/dashboards.sh
+BENCH_SCRIPTS = bench/run.sh bench/capture.sh bench/tls.sh bench/reorder.sh bench/findings.sh bench/dashboards.sh
 bench: all
 	@for s in $(BENCH_SCRIPTS); do echo "== $$s"; sh $$s || exit 1; done
 

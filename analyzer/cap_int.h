@@ -2,7 +2,9 @@
  * cap_int.h - internals of the capture stage shared by its files:
  *
  *   capture.c   the reader object, link types, filters, delivery, files
- *   cap_src.c   byte sources: plain files, zlib, the peeked prefix
+ *   cap_src.c   byte sources: plain files, decompressed streams, the
+ *               peeked prefix
+ *   cap_dec.c   gzip, zstd and lz4 (and pipes) decompressed on a thread
  *   cap_pcap.c  pcap through libpcap, packets handed on from the mapping
  *   cap_ng.c    the pcapng block reader
  *   cap_map.c   the mapping of a plain file and the leases on its bytes
@@ -19,7 +21,6 @@
 #include <sys/types.h>
 
 #include <pcap/pcap.h>
-#include <zlib.h>
 
 #include "cap_map.h"
 #include "capture.h"
@@ -37,17 +38,19 @@
 #define CAP_NG_DSB		10u
 #define CAP_NG_BOM		0x1A2B3C4Du
 
-/* The byte source of one file: zlib (or a caller's FILE *, read as is,
- * for cap_read_stream()) plus the peeked prefix. */
+struct cap_dec;
+
+/* The byte source of one file: a decompressing thread (or a caller's
+ * FILE *, read as is, for cap_read_stream()) plus the peeked prefix. */
 struct cap_src {
-	gzFile gz;
-	FILE *fp;                /* used instead of gz when set */
+	struct cap_dec *dec;
+	FILE *fp;                /* used instead of dec when set */
 	FILE *own;               /* a plain regular file: fp, owned */
 	struct cap_map *map;     /* own reads this mapping of the file, or NULL */
 	uint8_t peek[CAP_PEEK];
 	size_t peek_len;
 	size_t peek_off;
-	int failed;              /* zlib reported an error */
+	int failed;              /* the decompressor reported an error */
 	char text[PCAP_ERRBUF_SIZE + 128];  /* cap_src_error()'s result */
 };
 
@@ -89,6 +92,11 @@ struct cap_reader {
 	size_t ifs_cap;
 	int big;                 /* current section is big-endian */
 	int in_section;
+	/* A mapped file's blocks are read where they lie in the mapping:
+	 * its bytes, and the offset of the block being read. */
+	const uint8_t *ng_map;   /* NULL: blocks are copied into blk */
+	size_t ng_map_len;
+	size_t ng_pos;
 };
 
 /* A packet as the two readers hand it to cap_deliver(). */
@@ -131,7 +139,8 @@ enum cap_error cap_src_open_stream(struct cap_reader *r, FILE *fp,
 				   struct cap_src *src);
 /* Closes what cap_src_open() opened. */
 void cap_src_close(struct cap_src *src);
-/* Up to n bytes; the count (short only at the end), or -1 (zlib failed). */
+/* Up to n bytes; the count (short only at the end), or -1 (the
+ * decompressor failed). */
 ssize_t cap_src_read(struct cap_src *src, void *buf, size_t n);
 /* A FILE that reads src from the start, peeked bytes first; closing it
  * leaves src open.  NULL when out of memory. */
@@ -139,9 +148,28 @@ FILE *cap_src_stream(struct cap_src *src);
 /* `fallback` with the cause of a read failure added; lives in src until
  * the next call. */
 const char *cap_src_error(struct cap_src *src, const char *fallback);
-/* At a clean end of the data: CAP_OK, or CAP_ERR_CORRUPT when the gzip
- * stream itself was cut. */
+/* At a clean end of the data: CAP_OK, or CAP_ERR_CORRUPT when the
+ * compressed stream itself was cut or corrupt. */
 enum cap_error cap_src_eof(struct cap_reader *r, struct cap_src *src);
+
+/* ---- cap_dec.c ---- */
+
+/* A thread that reads fd (owned from now on) and decompresses it if its
+ * first bytes say gzip, zstd or lz4, else passes it on; NULL when out of
+ * memory (fd is then still the caller's). */
+struct cap_dec *cap_dec_open(int fd);
+/* Up to n bytes, waiting for the thread: the count (short only at the
+ * end of the data), or -1 once the data is used up and the thread
+ * failed (corrupt data, a read error). */
+ssize_t cap_dec_read(struct cap_dec *d, uint8_t *buf, size_t n);
+/* Why the data ended early ("unexpected end of file" when the input ends
+ * inside a frame, the decompressor's reason for corrupt data), once
+ * every byte before was read; NULL otherwise. */
+const char *cap_dec_error(struct cap_dec *d);
+/* "gzip", "zstd", "lz4", or "read" for data passed on as it is. */
+const char *cap_dec_format(const struct cap_dec *d);
+/* Stops the thread and frees d; closes its fd.  Accepts NULL. */
+void cap_dec_close(struct cap_dec *d);
 
 /* ---- cap_pcap.c ---- */
 

@@ -153,6 +153,8 @@ static void cap_bus_leave(struct cap_bus_slot *s)
 	atomic_store(&s->taken, 0);
 }
 
+static int cap_map_fill_step(struct cap_mapper *mp, size_t ahead);
+
 /* ---- a mapping's life --------------------------------------------------- */
 
 struct cap_map {
@@ -168,6 +170,8 @@ struct cap_map {
 	atomic_size_t populated; /* page tables are filled up to here
 				    (written under the mapper's lock) */
 	atomic_size_t read_pos;  /* the reader's position, for cap_prefetch() */
+	size_t direct_pos;       /* a reader walking the mapping: its position */
+	int direct;              /* direct_pos is the read position */
 	struct cap_mapper *owner;
 };
 
@@ -326,6 +330,10 @@ FILE *cap_map_open(struct cap_mapper *mp, int fd, uint64_t size)
 	pthread_mutex_lock(&mp->mu);
 	mp->cur = m;
 	pthread_mutex_unlock(&mp->mu);
+	/* The first pages' tables at once, not a fault per page until the
+	 * first step: most of a small file (one of many rotated ones). */
+	while (cap_map_fill_step(mp, CAP_MAP_AHEAD) == 1)
+		;
 	return fp;
 fail:
 	if (base != MAP_FAILED)
@@ -335,6 +343,18 @@ fail:
 		cap_bus_leave(slot);
 	(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	return NULL;
+}
+
+const uint8_t *cap_map_bytes(const struct cap_map *m, size_t *len_r)
+{
+	*len_r = m->len;
+	return m->base;
+}
+
+void cap_map_read_at(struct cap_map *m, size_t pos)
+{
+	m->direct = 1;
+	m->direct_pos = pos;
 }
 
 /* ---- leases ------------------------------------------------------------- */
@@ -476,9 +496,12 @@ void cap_map_step(struct cap_map *m)
 	 * it waits no longer than the holders of leases take. */
 	if (!cap_map_lost(m) && fcntl(m->fd, F_GETLEASE) != F_RDLCK)
 		atomic_store(&m->slot->lost, 1);
-	if (m->fp == NULL || (at = ftello(m->fp)) < 0)
+	if (m->direct)
+		pos = m->direct_pos;
+	else if (m->fp == NULL || (at = ftello(m->fp)) < 0)
 		return;
-	pos = (size_t)at;
+	else
+		pos = (size_t)at;
 	atomic_store_explicit(&m->read_pos, pos, memory_order_relaxed);
 	/* Whatever another thread has not filled yet. */
 	if (atomic_load_explicit(&m->populated, memory_order_relaxed) <

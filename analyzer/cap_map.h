@@ -44,6 +44,14 @@ int cap_map_lost(const struct cap_map *m);
 /* cap_map_lost(), or the file is now shorter than m (then remembered). */
 int cap_map_shrank(struct cap_map *m);
 
+/* The mapped bytes of m (*len_r of them), for a reader that walks the
+ * mapping itself instead of reading the stream (the pcapng reader). */
+const uint8_t *cap_map_bytes(const struct cap_map *m, size_t *len_r);
+
+/* Tells m where such a reader is, for cap_map_step(); from then on the
+ * stream's own position is not looked at. */
+void cap_map_read_at(struct cap_map *m, size_t pos);
+
 /* Called between packets, every few hundred: looks for a writer waiting
  * for the file, gives back the pages behind the read position and fills
  * the page tables ahead of it. */

@@ -10,9 +10,11 @@
  * and skips every other block; each length is checked before use.
  *
  * Layout: byte order and timestamps; interface blocks; packet blocks;
- * section headers; the block loop.  Blocks are read whole into one buffer
- * that grows to the largest block, so packets are handed on from it, not
- * from the file's mapping: their bytes cannot be leased.
+ * section headers; the block loop.  In a mapped file (cap_map.c) blocks
+ * are read where they lie in the mapping, and packets handed on from
+ * there, leasable, as pcap's are: no byte is copied.  Any other source
+ * is read block by block into one buffer that grows to the largest
+ * block, and packets are handed on from it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +198,7 @@ static enum cap_error cap_ng_packet(struct cap_reader *r, uint32_t type,
 	ts = (uint64_t)cap_ng32(r, b + 4) << 32 | cap_ng32(r, b + 8);
 	cap_ng_time(ifc, ts, &raw);
 	raw.data = b + 20;
+	raw.leasable = r->ng_map != NULL;
 	return cap_deliver(r, &raw);
 }
 
@@ -221,6 +224,7 @@ static enum cap_error cap_ng_simple(struct cap_reader *r, const uint8_t *b,
 		raw.caplen = ifc->snaplen;
 	raw.nano = ifc->nano;
 	raw.data = b + 4;
+	raw.leasable = r->ng_map != NULL;
 	return cap_deliver(r, &raw);
 }
 
@@ -245,34 +249,65 @@ static int cap_ng_grow(struct cap_reader *r, size_t need)
 }
 
 /*
- * Reads the next block into r->blk.  Sets *type_r and *len_r (total block
- * length).  Returns CAP_OK, CAP_OK with *len_r == 0 at a clean end of
- * file, or an error.
+ * Makes bytes [off, off + n) of the block being read available at
+ * (*blk_r)[off]: in the mapping where they lie, else read into r->blk
+ * (bytes before off were read there by the earlier calls).  Returns how
+ * many of the n there are (fewer at the end of the file), or -1 when
+ * the stream failed or memory ran out (*nomem_r set).
+ */
+static ssize_t cap_ng_take(struct cap_reader *r, struct cap_src *src,
+			   size_t off, size_t n, const uint8_t **blk_r,
+			   int *nomem_r)
+{
+	if (r->ng_map != NULL) {
+		size_t left = r->ng_map_len - r->ng_pos;
+
+		*blk_r = r->ng_map + r->ng_pos;
+		if (left < off)
+			return 0;
+		return (ssize_t)(left - off < n ? left - off : n);
+	}
+	if (off + n > r->blk_cap && cap_ng_grow(r, off + n) != 0) {
+		*nomem_r = 1;
+		return -1;
+	}
+	*blk_r = r->blk;
+	return cap_src_read(src, r->blk + off, n);
+}
+
+/*
+ * Reads the next block: *blk_r points at it (in the mapping, or in
+ * r->blk).  Sets *type_r and *len_r (total block length).  Returns
+ * CAP_OK, CAP_OK with *len_r == 0 at a clean end of file, or an error.
  */
 static enum cap_error cap_ng_next(struct cap_reader *r, struct cap_src *src,
-				  uint32_t *type_r, uint32_t *len_r)
+				  const uint8_t **blk_r, uint32_t *type_r,
+				  uint32_t *len_r)
 {
-	uint8_t hdr[12];
+	const uint8_t *b;
 	ssize_t got;
 	uint32_t type, len;
 	size_t hlen = 8;
+	int nomem = 0;
 
 	*len_r = 0;
-	got = cap_src_read(src, hdr, 8);
+	got = cap_ng_take(r, src, 0, 8, &b, &nomem);
 	if (got == 0)
 		return CAP_OK;
+	if (nomem)
+		return cap_fail(r, CAP_ERR_NOMEM, "%s: out of memory", r->name);
 	if (got != 8)
 		return cap_ng_corrupt(r, cap_src_error(src,
 		    "truncated pcapng block header"));
-	type = wire_le32(hdr);
+	type = wire_le32(b);
 	if (type == CAP_NG_SHB) {
 		/* The byte-order magic tells how to read the length. */
-		if (cap_src_read(src, hdr + 8, 4) != 4)
+		if (cap_ng_take(r, src, 8, 4, &b, &nomem) != 4)
 			return cap_ng_corrupt(r, cap_src_error(src,
 			    "truncated pcapng section header"));
-		if (wire_le32(hdr + 8) == CAP_NG_BOM)
+		if (wire_le32(b + 8) == CAP_NG_BOM)
 			r->big = 0;
-		else if (wire_be32(hdr + 8) == CAP_NG_BOM)
+		else if (wire_be32(b + 8) == CAP_NG_BOM)
 			r->big = 1;
 		else
 			return cap_ng_corrupt(r, "bad pcapng byte-order magic");
@@ -282,24 +317,24 @@ static enum cap_error cap_ng_next(struct cap_reader *r, struct cap_src *src,
 				"%s: pcapng file does not start with a section header",
 				r->name);
 	}
-	type = cap_ng32(r, hdr);
-	len = cap_ng32(r, hdr + 4);
+	type = cap_ng32(r, b);
+	len = cap_ng32(r, b + 4);
 	if (len < hlen + 4 || len % 4 != 0 || len > CAP_NG_MAX_BLOCK) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "bad pcapng block length %u", len);
 		return cap_ng_corrupt(r, what);
 	}
-	if (len > r->blk_cap && cap_ng_grow(r, len) != 0)
+	got = cap_ng_take(r, src, hlen, len - hlen, &b, &nomem);
+	if (nomem)
 		return cap_fail(r, CAP_ERR_NOMEM, "%s: out of memory", r->name);
-	memcpy(r->blk, hdr, hlen);
-	got = cap_src_read(src, r->blk + hlen, len - hlen);
 	if (got != (ssize_t)(len - hlen))
 		return cap_ng_corrupt(r, cap_src_error(src,
 		    "truncated pcapng block"));
-	if (cap_ng32(r, r->blk + len - 4) != len)
+	if (cap_ng32(r, b + len - 4) != len)
 		return cap_ng_corrupt(r,
 		    "pcapng block lengths in header and trailer differ");
+	*blk_r = b;
 	*type_r = type;
 	*len_r = len;
 	return CAP_OK;
@@ -333,21 +368,31 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 
 	r->nifs = 0;
 	r->in_section = 0;
+	r->ng_map = NULL;
+	r->ng_pos = 0;
+	if (src->map != NULL)
+		r->ng_map = cap_map_bytes(src->map, &r->ng_map_len);
 	for (;;) {
-		const uint8_t *body;
+		const uint8_t *blk, *body;
 		size_t blen;
 
-		err = cap_ng_next(r, src, &type, &len);
+		err = cap_ng_next(r, src, &blk, &type, &len);
 		if (err != CAP_OK)
-			return err;
-		if (len == 0)
-			return cap_src_eof(r, src);
-		if (src->map != NULL && (++nblocks & 511) == 0)
+			break;
+		if (len == 0) {
+			err = cap_src_eof(r, src);
+			break;
+		}
+		if (src->map != NULL && (++nblocks & 511) == 0) {
+			cap_map_read_at(src->map, r->ng_pos);
 			cap_map_step(src->map);
+		}
 		/* As for pcap: a block read after the file changed is not used. */
-		if (src->map != NULL && cap_map_lost(src->map))
-			return cap_ng_corrupt(r, cap_src_error(src, "read error"));
-		body = r->blk + 8;
+		if (src->map != NULL && cap_map_lost(src->map)) {
+			err = cap_ng_corrupt(r, cap_src_error(src, "read error"));
+			break;
+		}
+		body = blk + 8;
 		blen = len - 12;
 		switch (type) {
 		case CAP_NG_SHB:
@@ -371,6 +416,9 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 			break;
 		}
 		if (err != CAP_OK)
-			return err;
+			break;
+		r->ng_pos += len;
 	}
+	r->ng_map = NULL;
+	return err;
 }

@@ -53,9 +53,9 @@ static void usage(FILE *fp)
 	fputs(
 "usage: imaptrace [options] CAPTURE...      (\"-\" reads standard input)\n"
 "\n"
-"Reads pcap/pcapng captures (optionally gzip-compressed), reassembles TCP,\n"
-"parses IMAP in both directions and writes a timeline of every session with\n"
-"its protocol violations and security findings.\n"
+"Reads pcap/pcapng captures (optionally gzip, zstd or lz4 compressed),\n"
+"reassembles TCP, parses IMAP in both directions and writes a timeline of\n"
+"every session with its protocol violations and security findings.\n"
 "\n"
 "output:\n"
 "  -o FILE               write to FILE instead of standard output\n"
@@ -193,11 +193,12 @@ static uint64_t progress_done(const struct cap_stats *cs)
 /* The bytes a capture file holds, for the progress line: its size, or
  * for a gzip file the size it inflates to, which the gzip trailer gives
  * (modulo 4 GiB: a trailer that says less than the file's own size has
- * wrapped, and the size is not known).  0 when not known. */
+ * wrapped, and the size is not known).  0 when not known (zstd and lz4
+ * files among them). */
 static uint64_t capture_size(const char *path)
 {
 	struct stat st;
-	unsigned char magic[2], isize[4];
+	unsigned char magic[4] = { 0 }, isize[4];
 	uint64_t size = 0;
 	FILE *fp;
 
@@ -205,7 +206,10 @@ static uint64_t capture_size(const char *path)
 		return 0;
 	if ((fp = fopen(path, "rb")) == NULL)
 		return 0;
-	if (fread(magic, 1, 2, fp) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+	if (fread(magic, 1, 4, fp) == 4 && cap_compressed_magic(magic, 4) &&
+	    (magic[0] != 0x1f || magic[1] != 0x8b)) {
+		size = 0;       /* zstd, lz4: no trailer says */
+	} else if (magic[0] != 0x1f || magic[1] != 0x8b) {
 		size = (uint64_t)st.st_size;
 	} else if (st.st_size >= 18 && fseeko(fp, -4, SEEK_END) == 0 &&
 		   fread(isize, 1, 4, fp) == 4) {
@@ -649,10 +653,10 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		else if (err != CAP_OK)
 			msg = cap_reader_errmsg(pl.cap);
 		/* The file's leases go (the engine's thread releases those of
-		 * what it replayed), and with them the file. */
+		 * what it replays, without the reader waiting for it: it reads
+		 * on into the next file), and with the last one the file.  The
+		 * engine thread does not touch the list of captures. */
 		tcp_reasm_drop_lease(pl.tcp);
-		if (pl.relay != NULL)
-			relay_sync(pl.relay);
 		out_capture(out, files[i], msg);
 		if (msg == NULL)
 			continue;

@@ -131,17 +131,23 @@ void cap_reader_prescan_secrets(struct cap_reader *r, int on);
 
 /*
  * Reads one whole file ("-" is standard input) and pushes its packets.
- * Returns CAP_OK at the end of the file, or an error; on error a message
+ * A gzip, zstd or lz4 (frame format) file, told by its first bytes, is
+ * decompressed on a thread of its own while its packets are pushed; so
+ * is anything that is not a regular file.  Returns CAP_OK at the end of the file, or an error; on error a message
  * naming the file (and the frame, for corrupt data) is available from
  * cap_reader_errmsg().  Packets before the error were all delivered.
  */
 enum cap_error cap_read_file(struct cap_reader *r, const char *path);
 
+/* Whether the n bytes at p start with the magic of a compressed format
+ * cap_read_file() decompresses (gzip, zstd, lz4 frame). */
+int cap_compressed_magic(const uint8_t *p, size_t n);
+
 /*
  * Like cap_read_file(), from a stream the caller opened (a pipe, or a
  * memory buffer from fmemopen(): the pipeline fuzz harness uses it) and
  * keeps: fp is read from its current position to its end and not closed.
- * The bytes are taken as they are: a gzip-compressed stream is not
+ * The bytes are taken as they are: a compressed stream is not
  * decompressed (cap_read_file() does that).  `name` (not copied, must
  * outlive the call) names the stream in messages and packets.  Returns
  * as cap_read_file() does.

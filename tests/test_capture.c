@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "cap_files.h"
 #include "capture.h"
@@ -198,6 +201,201 @@ START_TEST(pcap_gzip)
 		ck_assert_uint_eq(c.p[i].caplen, ref.p[i].caplen);
 		ck_assert_mem_eq(c.p[i].data, ref.p[i].data, sizeof(c.p[i].data));
 	}
+}
+END_TEST
+
+/* zstd and lz4 (frame format), told by their magic: the same packets. */
+static const char *const compressed_eth[] = {
+	CAPS "compressed/eth.pcap.gz",
+	CAPS "compressed/eth.pcap.zst",
+	CAPS "compressed/eth.pcap.lz4",
+};
+
+/* Reads path as standard input (a pipe-like source: nothing seeks). */
+static enum cap_error read_stdin(const char *path, struct coll *c,
+				 char *msg, size_t msg_len)
+{
+	int saved = dup(STDIN_FILENO);
+	int fd = open(path, O_RDONLY);
+	enum cap_error err;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+	err = read_one(NULL, "-", c, msg, msg_len, NULL);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	return err;
+}
+
+START_TEST(compressed_formats)
+{
+	static struct coll c, in, ref;
+	const char *path = compressed_eth[_i];
+	size_t i;
+
+	ck_assert_int_eq(read_one(NULL, CAPS "eth.pcap", &ref, NULL, 0, NULL),
+			 CAP_OK);
+	ck_assert_int_eq(read_one(NULL, path, &c, NULL, 0, NULL), CAP_OK);
+	ck_assert_int_eq(read_stdin(path, &in, NULL, 0), CAP_OK);
+	ck_assert_uint_eq(c.n, ref.n);
+	ck_assert_uint_eq(in.n, ref.n);
+	for (i = 0; i < ref.n; i++) {
+		ck_assert_uint_eq(c.p[i].frame, ref.p[i].frame);
+		ck_assert_int_eq(c.p[i].sec, ref.p[i].sec);
+		ck_assert_uint_eq(c.p[i].nsec, ref.p[i].nsec);
+		ck_assert_uint_eq(c.p[i].caplen, ref.p[i].caplen);
+		ck_assert_mem_eq(c.p[i].data, ref.p[i].data, sizeof(c.p[i].data));
+		ck_assert_mem_eq(in.p[i].data, ref.p[i].data, sizeof(in.p[i].data));
+	}
+	ck_assert_str_eq(in.p[0].file, "<stdin>");
+}
+END_TEST
+
+/*
+ * Cut in the middle of a packet, or garbage over a compressed block:
+ * corrupt, naming the file, the frame and the decompressor's reason,
+ * after every packet before it, from a file and from standard input.
+ */
+static const struct {
+	const char *file;
+	size_t packets;          /* read before the error */
+	const char *reason;
+} compressed_bad[] = {
+	{ "cut-session.pcap.gz", 26, "(gzip: unexpected end of file)" },
+	{ "cut-session.pcapng.zst", 28, "(zstd: unexpected end of file)" },
+	{ "cut-session.pcap.lz4", 25, "(lz4: unexpected end of file)" },
+	{ "bad-session.pcapng.zst", 28, "(zstd: Data corruption detected)" },
+	{ "bad-session.pcap.lz4", 25, "(lz4: ERROR_decompressionFailed)" },
+};
+
+START_TEST(compressed_cut_or_corrupt)
+{
+	static struct coll c;
+	char path[256], msg[512], want[64];
+
+	snprintf(path, sizeof(path), CAPS "compressed/%s", compressed_bad[_i].file);
+	snprintf(want, sizeof(want), ": frame %zu: ", compressed_bad[_i].packets + 1);
+	for (int from_stdin = 0; from_stdin < 2; from_stdin++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_int_eq(from_stdin ? read_stdin(path, &c, msg, sizeof(msg)) :
+				 read_one(NULL, path, &c, msg, sizeof(msg), NULL),
+				 CAP_ERR_CORRUPT);
+		ck_assert_uint_eq(c.n, compressed_bad[_i].packets);
+		ck_assert_ptr_nonnull(strstr(msg, from_stdin ? "<stdin>" : path));
+		ck_assert_ptr_nonnull(strstr(msg, want));
+		ck_assert_ptr_nonnull(strstr(msg, compressed_bad[_i].reason));
+	}
+}
+END_TEST
+
+/* Compressed data that ends before its first byte is no "empty file". */
+START_TEST(compressed_cut_before_any_byte)
+{
+	static uint8_t buf[4096];
+	static struct coll c;
+	size_t n = slurp(CAPS "compressed/eth.pcap.zst", buf, sizeof(buf));
+	const char *p = tmpfile_with(buf, n / 2);
+	char msg[512], want[600];
+
+	ck_assert_int_eq(read_one(NULL, p, &c, msg, sizeof(msg), NULL),
+			 CAP_ERR_CORRUPT);
+	unlink(p);
+	ck_assert_uint_eq(c.n, 0);
+	snprintf(want, sizeof(want), "%s: frame 1: zstd: unexpected end of file", p);
+	ck_assert_str_eq(msg, want);
+}
+END_TEST
+
+/*
+ * A decompression bomb: 256 MiB of zeros in a few KiB of zstd, after
+ * bytes that are no capture.  The reader stops at once, and the thread
+ * with it, having inflated no more than its ring: memory stays bounded.
+ */
+START_TEST(compressed_bomb_is_bounded)
+{
+	static uint8_t zeros[1 << 20], out[1 << 16];
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	struct rusage ru0, ru1;
+	const char *p;
+	FILE *fp;
+	char path[64], msg[512];
+	static struct coll c;
+	struct timespec t0, t1;
+
+	ck_assert_ptr_nonnull(cc);
+	snprintf(path, sizeof(path), "/tmp/imt-bomb-XXXXXX");
+	ck_assert_int_ge(mkstemp(path), 0);
+	fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	memcpy(zeros, "not a capture", 13);
+	for (int i = 0; i < 256; i++) {
+		ZSTD_inBuffer ib = { zeros, sizeof(zeros), 0 };
+
+		while (ib.pos < ib.size) {
+			ZSTD_outBuffer ob = { out, sizeof(out), 0 };
+
+			ck_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib,
+								     ZSTD_e_continue)));
+			fwrite(out, 1, ob.pos, fp);
+		}
+		memset(zeros, 0, 13);
+	}
+	for (size_t left = 1; left != 0;) {
+		ZSTD_inBuffer ib = { NULL, 0, 0 };
+		ZSTD_outBuffer ob = { out, sizeof(out), 0 };
+
+		left = ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end);
+		ck_assert(!ZSTD_isError(left));
+		fwrite(out, 1, ob.pos, fp);
+	}
+	ZSTD_freeCCtx(cc);
+	ck_assert_int_lt(ftell(fp), 1 << 20);
+	fclose(fp);
+	p = path;
+	getrusage(RUSAGE_SELF, &ru0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(read_one(NULL, p, &c, msg, sizeof(msg), NULL),
+			 CAP_ERR_FORMAT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	getrusage(RUSAGE_SELF, &ru1);
+	unlink(p);
+	ck_assert_ptr_nonnull(strstr(msg, "unknown magic"));
+	/* The ring (4 MiB) and a zstd window, not 256 MiB. */
+	ck_assert_int_lt(ru1.ru_maxrss - ru0.ru_maxrss, 32 * 1024);
+	/* Stopped, not inflated to the end (which takes far longer). */
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 5);
+}
+END_TEST
+
+/* A zstd frame that asks for a window beyond CAP_DEC_ZSTD_WLOG (2^27)
+ * is refused, not allocated: exit 3 naming the reason. */
+START_TEST(compressed_window_too_large)
+{
+	static uint8_t in[4096], out[8192];
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_inBuffer ib = { in, sizeof(in), 0 };
+	ZSTD_outBuffer ob = { out, sizeof(out), 0 };
+	static struct coll c;
+	char msg[512], want[600];
+	const char *p;
+
+	ck_assert_ptr_nonnull(cc);
+	memcpy(in, "\xd4\xc3\xb2\xa1", 4);
+	ck_assert(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, 28)));
+	/* Streamed with no size given: the frame keeps its window. */
+	ck_assert(!ZSTD_isError(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue)));
+	ib.size = ib.pos;
+	ck_assert_uint_eq(ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end), 0);
+	ZSTD_freeCCtx(cc);
+	p = tmpfile_with(out, ob.pos);
+	ck_assert_int_eq(read_one(NULL, p, &c, msg, sizeof(msg), NULL),
+			 CAP_ERR_CORRUPT);
+	unlink(p);
+	snprintf(want, sizeof(want), "%s: frame 1: zstd: Frame requires too much "
+		 "memory for decoding", p);
+	ck_assert_str_eq(msg, want);
 }
 END_TEST
 
@@ -558,6 +756,8 @@ START_TEST(every_prefix)
 	check_prefixes(CAPS "mixed.pcapng", 4);
 	check_prefixes(CAPS "nano.pcap", 3);
 	check_prefixes(CAPS "eth.pcap.gz", 4);
+	check_prefixes(CAPS "compressed/eth.pcap.zst", 4);
+	check_prefixes(CAPS "compressed/eth.pcap.lz4", 4);
 }
 END_TEST
 
@@ -752,7 +952,8 @@ START_TEST(read_packets_are_leasable)
 {
 	struct seen s;
 	static struct coll c;
-	int wfd;
+	FILE *fp;
+	int wfd, fd;
 
 	/* A plain pcap file: every packet from the mapping. */
 	seen_file(&s, &seen_cb, 50, 100);
@@ -771,10 +972,21 @@ START_TEST(read_packets_are_leasable)
 	close(wfd);
 	ck_assert_int_eq(cap_read_file(s.r, s.path), CAP_OK);
 	ck_assert_uint_eq(s.leasable, 50);
-	/* gzip and pcapng: zlib's or the block reader's buffer. */
+	/* gzip: zlib's buffer. */
 	s.leasable = 0;
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "eth.pcap.gz"), CAP_OK);
+	ck_assert_uint_eq(s.leasable, 0);
+	/* pcapng mapped: every packet from the mapping, as for pcap; read
+	 * from a stream: from the block reader's buffer. */
+	fd = (int)s.frames;
 	ck_assert_int_eq(cap_read_file(s.r, CAPS "mixed.pcapng"), CAP_OK);
+	ck_assert_uint_gt(s.frames, (uint64_t)fd);
+	ck_assert_uint_eq(s.leasable, s.frames - (uint64_t)fd);
+	s.leasable = 0;
+	fp = fopen(CAPS "mixed.pcapng", "rb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(cap_read_stream(s.r, fp, "mixed.pcapng"), CAP_OK);
+	fclose(fp);
 	ck_assert_uint_eq(s.leasable, 0);
 	/* The same packets, mapped or not. */
 	ck_assert_int_eq(read_one(NULL, s.path, &c, NULL, 0, NULL), CAP_OK);
@@ -1321,6 +1533,13 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, pcap_nanosecond);
 	tcase_add_test(tc, pcap_gzip);
 	tcase_add_test(tc, pcap_stdin);
+	tcase_add_loop_test(tc, compressed_formats, 0,
+			    sizeof(compressed_eth) / sizeof(compressed_eth[0]));
+	tcase_add_loop_test(tc, compressed_cut_or_corrupt, 0,
+			    sizeof(compressed_bad) / sizeof(compressed_bad[0]));
+	tcase_add_test(tc, compressed_cut_before_any_byte);
+	tcase_add_test(tc, compressed_bomb_is_bounded);
+	tcase_add_test(tc, compressed_window_too_large);
 	tcase_add_test(tc, frames_continue_across_files);
 	tcase_add_loop_test(tc, link_types, 0,
 			    sizeof(link_cases) / sizeof(link_cases[0]));

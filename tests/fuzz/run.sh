@@ -50,7 +50,7 @@ for h in tests/fuzz/fuzz_*.c; do
 	libs=
 	extra=
 	[ "$name" = fuzz_pipeline ] &&
-		libs="-lpcap -ljson-c -lz $(pkg-config --libs libcrypto gmime-3.0)" &&
+		libs="-lpcap -ljson-c -lz -lzstd -llz4 $(pkg-config --libs libcrypto gmime-3.0)" &&
 		extra="-max_len=65536"
 	[ "$name" = fuzz_mime_scan ] && libs="$(pkg-config --libs gmime-3.0)"
 	[ "$name" = fuzz_tls ] && libs="-lcrypto"
