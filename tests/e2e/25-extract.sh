@@ -82,6 +82,8 @@ expect "multiappend: second message index" "$(field "$tmp/c-onebyte/x" '*append-
 expect "append: mailbox" "$(field "$tmp/c-onebyte/x" '*append-0.eml' mailbox)" '"Sent Items"'
 expect "partial fetch: section" "$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' section)" '"BODY[]<0>"'
 expect "partial fetch: reasons" "$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' reasons)" '["partial-fetch"]'
+expect "partial fetch: origin from the response, length from the command" \
+	"$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' partial)" '{"length": 10, "origin": 0}'
 if grep -q '"filename":"../../etc/passwd"' "$tmp/c-onebyte.ndjson" && [ ! -e "$tmp/etc" ] &&
    [ -z "$(find "$tmp" -name passwd)" ]; then
 	echo "ok extract a declared file name is reported, never used"
