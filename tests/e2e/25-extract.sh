@@ -14,13 +14,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 PY=/usr/bin/python3
 
+. tests/helpers/checker.sh
 result() {	# result NAME FILE-OF-CHECKER-OUTPUT
-	if grep -q '^FAIL' "$2"; then
-		echo "FAIL extract $1:"
-		grep '^FAIL' "$2" | head -5
-	else
-		echo "ok extract $1 ($(tail -n 1 "$2"))"
-	fi
+	checker_result "extract $1" "$2"
 }
 
 # Every real sample: known messages only, and the ones the issue names.

@@ -19,13 +19,9 @@ PY=/usr/bin/python3
 
 ok() { echo "ok extract-edges $1"; }
 fail() { echo "FAIL extract-edges $1"; }
+. tests/helpers/checker.sh
 check() {	# check NAME FILE-OF-CHECKER-OUTPUT
-	if grep -q '^FAIL' "$2"; then
-		fail "$1:"
-		grep '^FAIL' "$2" | head -5
-	else
-		ok "$1 ($(tail -n 1 "$2"))"
-	fi
+	checker_result "extract-edges $1" "$2"
 }
 only_x() {	# only_x PARENT: DIR (x) is all that PARENT holds
 	[ "$(ls -A "$1")" = x ]
