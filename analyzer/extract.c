@@ -68,6 +68,8 @@ struct extract_obj {
 	enum extract_kind kind;
 	uint32_t index;
 	struct extract_section sec;
+	struct mime_scan *scan;              /* whole messages, when scanned */
+	size_t head_len;                     /* bytes in head */
 	char client[64], server[64], command[32], ts[48];
 	char tag[EXTRACT_TAG_MAX + 1];
 	char mailbox[EXTRACT_MAILBOX_MAX + 1];
@@ -77,6 +79,7 @@ struct extract_obj {
 	char name[EXTRACT_NAME_MAX];
 	size_t blen;
 	unsigned char buf[EXTRACT_BUF];
+	unsigned char head[EXTRACT_HEAD];    /* with scan: the first bytes */
 };
 
 struct extract {
@@ -91,9 +94,16 @@ struct extract {
 	uint32_t nopen;
 	int exhausted;                       /* the total cap was hit */
 	int failed;
+	int scan_whole;                      /* extract_scan_whole() */
+	/* An ended object's memory and scan, kept for the next one (one
+	 * message after another, without a malloc and free of the write
+	 * buffer and the scan's buffers each time). */
+	struct extract_obj *spare;
+	struct mime_scan *spare_scan;
 	struct extract_obj *objs;
 	struct imt_event rec;                /* manifest record being built */
 	char path[EXTRACT_NAME_MAX];
+	unsigned char head[EXTRACT_HEAD];    /* extract_result.head */
 	char err[512];
 };
 
@@ -177,6 +187,11 @@ const char *extract_dirname(const struct extract *x)
 const struct imt_limits *extract_limits(const struct extract *x)
 {
 	return &x->lim;
+}
+
+void extract_scan_whole(struct extract *x)
+{
+	x->scan_whole = 1;
 }
 
 const char *extract_error(const struct extract *x)
@@ -369,6 +384,27 @@ static void copy_trusted(char *dst, size_t cap, const char *s)
 	snprintf(dst, cap, "%s", s != NULL ? s : "");
 }
 
+/* Frees a scan, or keeps it as x's spare. */
+static void scan_release(struct extract *x, struct mime_scan *sc)
+{
+	if (sc != NULL && x->spare_scan == NULL)
+		x->spare_scan = sc;
+	else
+		mime_scan_free(sc);
+}
+
+/* Frees o and its scan, or keeps them as x's spares. */
+static void obj_release(struct extract_obj *o)
+{
+	struct extract *x = o->x;
+
+	scan_release(x, o->scan);
+	if (x->spare == NULL)
+		x->spare = o;
+	else
+		free(o);
+}
+
 struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *m)
 {
 	struct extract_obj *o;
@@ -390,12 +426,14 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 			      "too many objects open at once: this one is not written");
 		return NULL;
 	}
-	o = malloc(sizeof(*o));
+	o = x->spare != NULL ? x->spare : malloc(sizeof(*o));
+	x->spare = NULL;
 	if (o == NULL) {
 		extract_fail(x, "(object)", ENOMEM);
 		return NULL;
 	}
-	/* The buffer is left as it is: only its first blen bytes are read. */
+	/* The buffers are left as they are: only their first blen and
+	 * head_len bytes are read. */
 	memset(o, 0, offsetof(struct extract_obj, buf));
 	o->x = x;
 	o->session = m->session;
@@ -430,12 +468,21 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 		extract_fail(x, "(object)", ENOMEM);
 		return NULL;
 	}
+	/* Without its scan the summary reads the file instead. */
+	if (x->scan_whole && o->whole) {
+		o->scan = x->spare_scan;
+		x->spare_scan = NULL;
+		if (o->scan != NULL)
+			mime_scan_reset(o->scan);
+		else
+			o->scan = mime_scan_new(&x->lim);
+	}
 	x->seq++;
 	o->fd = extract_create(x, o);
 	if (o->fd < 0) {
 		extract_fail(x, o->name, errno);
 		sha256_free(&o->hash);
-		free(o);
+		obj_release(o);
 		return NULL;
 	}
 	o->next = x->objs;
@@ -498,6 +545,16 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 	o->size += len;
 	o->hole_at_end = 0;
 	sha256_update(&o->hash, p, len);
+	if (o->scan != NULL) {
+		if (o->head_len < EXTRACT_HEAD) {
+			size_t k = EXTRACT_HEAD - o->head_len < len ?
+				   EXTRACT_HEAD - o->head_len : len;
+
+			memcpy(o->head + o->head_len, p, k);
+			o->head_len += k;
+		}
+		mime_scan_feed(o->scan, p, len);
+	}
 	if (o->blen == 0 && len >= EXTRACT_BUF) {
 		if (extract_write_all(o->fd, p, len) != 0)
 			return extract_fail(o->x, o->name, errno);
@@ -536,6 +593,9 @@ int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len)
 	if (o->x->failed)
 		return -1;
 	o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_GAP);
+	/* Incomplete now: it will not be summarized. */
+	scan_release(o->x, o->scan);
+	o->scan = NULL;
 	if (o->cut || BUDGET_EXCEEDED(offset, len, UINT64_MAX))
 		return 0;
 	end = offset + len;
@@ -707,8 +767,17 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 		res_r->reasons = o->reasons;
 		res_r->complete = o->reasons == 0;
 		res_r->whole = o->whole;
+		res_r->scanned = o->scan != NULL;
+		res_r->head = NULL;
+		res_r->head_len = 0;
+		if (o->scan != NULL) {
+			mime_scan_finish(o->scan, &res_r->scan);
+			memcpy(x->head, o->head, o->head_len);
+			res_r->head = x->head;
+			res_r->head_len = o->head_len;
+		}
 	}
-	free(o);
+	obj_release(o);
 	return rc;
 }
 
@@ -727,6 +796,8 @@ int extract_close(struct extract *x, char *err, size_t errsize)
 	if (rc != 0 && err != NULL && errsize > 0)
 		snprintf(err, errsize, "%s", x->err);
 	event_release(&x->rec);
+	mime_scan_free(x->spare_scan);
+	free(x->spare);
 	free(x->dir);
 	free(x);
 	return rc;

@@ -679,8 +679,10 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		char err[1280];
 
 		/* The analysis is written even when the export failed. */
+		err[0] = '\0';
 		if (sess_engine_extract_close(pl.eng, err, sizeof(err)) != 0) {
-			fprintf(stderr, "imaptrace: %s\n", err);
+			if (err[0] != '\0')
+				fprintf(stderr, "imaptrace: %s\n", err);
 			status = EXIT_CAPTURE;
 		}
 	}

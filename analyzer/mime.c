@@ -35,6 +35,7 @@
 struct mime {
 	struct extract *x;
 	GMimeParserOptions *opts;
+	GMimeParser *parser;     /* one for every message, given each stream */
 	int attfd;               /* DIR/attachments, opened on first use */
 	uint64_t tmp_seq;
 	uint32_t warnings;       /* of the parse in progress */
@@ -89,6 +90,10 @@ struct mime *mime_new(struct extract *x)
 	m->attfd = -1;
 	m->opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(m->opts, mime_warning, m);
+	m->parser = g_mime_parser_new();
+	g_mime_parser_set_format(m->parser, GMIME_FORMAT_MESSAGE);
+	if (x != NULL)
+		extract_scan_whole(x);
 	return m;
 }
 
@@ -99,6 +104,7 @@ void mime_free(struct mime *m)
 	if (m->attfd >= 0)
 		close(m->attfd);
 	g_mime_parser_options_free(m->opts);
+	g_object_unref(m->parser);
 	free(m->block);
 	free(m);
 	/* No g_mime_shutdown(): GMime 3.2 cannot be initialised again after
@@ -473,52 +479,113 @@ static int mime_measure(struct mime *m, int fd, uint64_t deadline,
 	return rc;
 }
 
+/* GMime's message from the first `len` bytes of fs (all of it when
+ * len is the file's size), or NULL; counts the parser's warnings into
+ * s->warnings. */
+static GMimeMessage *mime_parse(struct mime *m, GMimeStream *fs, uint64_t len,
+				uint64_t size, struct mime_summary *s)
+{
+	GMimeStream *st = fs;
+	GMimeMessage *msg;
+
+	g_mime_stream_seek(fs, 0, GMIME_STREAM_SEEK_SET);
+	if (len < size)
+		st = g_mime_stream_substream(fs, 0, (gint64)len);
+	/* The parser keeps a reference to st until it is given the next
+	 * message's stream (or freed). */
+	g_mime_parser_init_with_stream(m->parser, st);
+	m->warnings = 0;
+	msg = g_mime_parser_construct_message(m->parser, m->opts);
+	s->warnings = m->warnings;
+	if (st != fs)
+		g_object_unref(st);
+	return msg;
+}
+
+/* The message is one part, not an attachment: its content is not
+ * needed.  (A single part declaring a file name or a disposition of
+ * attachment is one, and is decoded.) */
+static int mime_header_only(GMimeMessage *msg)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+
+	return body == NULL || (GMIME_IS_PART(body) && !mime_is_attachment(body, body));
+}
+
+/* The message's file, open for reading, or -1. */
+static int mime_open(struct mime *m, const struct extract_result *obj)
+{
+	return openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The same as a GMime stream (owning the descriptor), or NULL. */
+static GMimeStream *mime_file(struct mime *m, const struct extract_result *obj)
+{
+	int fd = mime_open(m, obj);
+
+	return fd >= 0 ? g_mime_stream_fs_new(fd) : NULL;
+}
+
 int mime_summarize(struct mime *m, const struct extract_result *obj,
 		   struct mime_summary *s)
 {
 	const struct imt_limits *lim = extract_limits(m->x);
 	uint64_t deadline = mime_now_ms() + lim->mime_time_ms;
 	struct mime_scan_result sr;
-	GMimeStream *fs, *st;
-	GMimeParser *parser;
-	GMimeMessage *msg;
-	struct stat sb;
-	int fd, rc = 0;
+	GMimeStream *fs = NULL;
+	GMimeMessage *msg = NULL;
+	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (extract_error(m->x) != NULL)
 		return -1;
-	fd = openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) != 0 || mime_measure(m, fd, deadline, &sr) != 0 ||
-	    lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		return -1;
+	/* The scan ran as the file was written; else it reads the file. */
+	if (obj->scanned && obj->scan.cut <= obj->size) {
+		sr = obj->scan;
+	} else {
+		int fd = mime_open(m, obj);
+
+		if (fd < 0)
+			return -1;
+		if (mime_measure(m, fd, deadline, &sr) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+			close(fd);
+			return -1;
+		}
+		fs = g_mime_stream_fs_new(fd);
 	}
-	s->size = (uint64_t)sb.st_size;
+	s->size = obj->size;
 	s->parsed = sr.cut;
 	s->parts = sr.parts;
 	s->depth = sr.depth;
 	s->limits = sr.limits;
-	fs = g_mime_stream_fs_new(fd);          /* owns fd from here */
-	st = fs;
-	if (sr.cut < s->size)
-		st = g_mime_stream_substream(fs, 0, (gint64)sr.cut);
-	parser = g_mime_parser_new_with_stream(st);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	m->warnings = 0;
-	msg = g_mime_parser_construct_message(parser, m->opts);
-	s->warnings = m->warnings;
+	/* A single-part message whose header block ends before the cut: the
+	 * header block alone gives every field of the summary, unless the
+	 * part turns out to be an attachment.  It is in memory when it is
+	 * short enough. */
+	if (sr.parts == 1 && sr.leaf && sr.body > 0 && sr.body < sr.cut) {
+		if (fs == NULL && obj->head != NULL && sr.body <= obj->head_len) {
+			GMimeStream *mem = g_mime_stream_mem_new_with_buffer(
+				(const char *)obj->head, (size_t)sr.body);
+
+			msg = mime_parse(m, mem, sr.body, sr.body, s);
+			g_object_unref(mem);
+		} else if (fs != NULL || (fs = mime_file(m, obj)) != NULL) {
+			msg = mime_parse(m, fs, sr.body, s->size, s);
+		}
+		if (msg != NULL && !mime_header_only(msg)) {
+			g_object_unref(msg);
+			msg = NULL;
+		}
+	}
+	if (msg == NULL && (fs != NULL || (fs = mime_file(m, obj)) != NULL))
+		msg = mime_parse(m, fs, sr.cut, s->size, s);
 	if (msg != NULL) {
 		mime_headers(msg, s);
 		rc = mime_walk(m, msg, deadline, s);
 		g_object_unref(msg);
 	}
-	g_object_unref(parser);
-	if (st != fs)
-		g_object_unref(st);
-	g_object_unref(fs);
+	if (fs != NULL)
+		g_object_unref(fs);
 	mime_report(m, obj, s);
 	if (rc == 0)
 		rc = mime_record(m, obj, s);

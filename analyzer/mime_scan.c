@@ -139,6 +139,10 @@ static void scan_block_end(struct mime_scan *s, uint64_t next)
 	scan_field_end(s);
 	s->field_len = 0;
 	s->in_header = 0;
+	if (s->r.parts == 1 && s->nlv == 0) {
+		s->r.body = next;
+		s->r.leaf = !s->ct_multipart && !s->ct_message;
+	}
 	if (s->ct_multipart && s->ct_boundary != NULL) {
 		char *b = s->ct_boundary;
 
@@ -213,8 +217,19 @@ static void scan_bytes(struct mime_scan *s, const unsigned char *p, size_t n)
 	size_t i = 0;
 
 	while (i < n && !s->done) {
-		const unsigned char *lf = memchr(p + i, '\n', n - i);
-		size_t k = lf != NULL ? (size_t)(lf - (p + i)) + 1 : n - i;
+		const unsigned char *lf;
+		size_t k;
+
+		/* Past every header block with no boundary open (the body
+		 * of a single-part message, the epilogue): no line can mean
+		 * anything, the bytes are only counted. */
+		if (!s->in_header && s->nlv == 0) {
+			s->off += n - i;
+			s->line_len += n - i;
+			return;
+		}
+		lf = memchr(p + i, '\n', n - i);
+		k = lf != NULL ? (size_t)(lf - (p + i)) + 1 : n - i;
 
 		if (s->line_len == 0) {
 			s->line_start = s->off;
@@ -229,15 +244,22 @@ static void scan_bytes(struct mime_scan *s, const unsigned char *p, size_t n)
 			s->pre_len += c;
 		}
 		if (s->in_header) {
-			if (BUDGET_EXCEEDED(s->headers, k, s->lim.max_mime_headers)) {
+			uint64_t room_all = s->headers < s->lim.max_mime_headers ?
+					    s->lim.max_mime_headers - s->headers : 0;
+			uint64_t room_field = s->field_len < s->lim.max_mime_header ?
+					      s->lim.max_mime_header - s->field_len : 0;
+
+			/* Whichever cap the bytes pass first (both at once: the
+			 * total), however the bytes are cut. */
+			if (k > room_all && room_all <= room_field) {
 				scan_stop(s, s->line_start, MIME_L_HEADERS);
 				return;
 			}
-			s->headers += k;
-			if (BUDGET_EXCEEDED(s->field_len, k, s->lim.max_mime_header)) {
+			if (k > room_field) {
 				scan_stop(s, s->field_start, MIME_L_HEADER);
 				return;
 			}
+			s->headers += k;
 			memcpy(s->field + s->field_len, p + i, k);
 			s->field_len += k;
 		}
@@ -270,6 +292,24 @@ struct mime_scan *mime_scan_new(const struct imt_limits *lim)
 	}
 	scan_block(s, 0);
 	return s;
+}
+
+void mime_scan_reset(struct mime_scan *s)
+{
+	char *pre = s->pre, *field = s->field;
+	struct scan_level *lv = s->lv;
+	struct imt_limits lim = s->lim;
+	size_t pre_cap = s->pre_cap;
+
+	scan_pop_to(s, 0);
+	free(s->ct_boundary);
+	memset(s, 0, sizeof(*s));
+	s->lim = lim;
+	s->pre = pre;
+	s->pre_cap = pre_cap;
+	s->field = field;
+	s->lv = lv;
+	scan_block(s, 0);
 }
 
 int mime_scan_feed(struct mime_scan *s, const void *p, size_t n)

@@ -9,7 +9,9 @@
  * top level) or a CATENATE TEXT literal.  The object starts at the first
  * data byte (a refused synchronizing literal never has one), takes every
  * byte and gap, and ends when the element holding it is delivered, or
- * when the session ends first.
+ * when the session ends first.  The partial items a client's FETCH asks
+ * for ("BODY.PEEK[]<0.100>") are noted as the command passes, so that
+ * the response's "BODY[]<0>" gets the length asked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +46,22 @@ struct sess_xdir {
 	unsigned ndone;
 };
 
+/* Partial fetches the client asked for ("BODY.PEEK[HEADER]<0.100>"),
+ * remembered for the responses: the newest few of the session. */
+#define SESS_X_PARTIALS 8
+#define SESS_X_ITEM_MAX 64
+
+struct sess_xpartial {
+	char tag[SESS_TAG_MAX + 1];
+	char item[SESS_X_ITEM_MAX];      /* "BODY[HEADER]": ".PEEK" and <> left out */
+	size_t item_len;
+	uint64_t origin, length;
+};
+
 struct sess_x {
 	struct sess_xdir dir[IMT_NDIRS];
+	struct sess_xpartial partial[SESS_X_PARTIALS];
+	uint64_t npartial;               /* ever noted; slot npartial % SESS_X_PARTIALS */
 };
 
 struct sess_x *sess_x_new(void)
@@ -238,6 +254,123 @@ static int line_uid(const char *l, size_t from, size_t to, uint64_t *uid_r)
 	return 0;
 }
 
+/* ---- partial fetches asked for ----------------------------------------- */
+
+/* "<origin.length>" at l[*i]; advances *i past it. */
+static int read_partial(const char *l, size_t n, size_t *i, uint64_t *origin,
+			uint64_t *length)
+{
+	size_t j = *i;
+
+	if (j >= n || l[j] != '<')
+		return 0;
+	j++;
+	if (!read_number(l, n, &j, origin) || j >= n || l[j] != '.')
+		return 0;
+	j++;
+	if (!read_number(l, n, &j, length) || j >= n || l[j] != '>')
+		return 0;
+	*i = j + 1;
+	return 1;
+}
+
+/* A client "tag FETCH set (... BODY.PEEK[...]<o.l> ...)" (or UID
+ * FETCH): each partial item is noted with its tag. */
+static void x_note_partials(struct sess_x *x, const struct imap_element *el)
+{
+	const char *l = el->line;
+	size_t n = el->line_len, i = 0;
+
+	if (el->kind != IMAP_EL_COMMAND || l == NULL || memchr(l, '<', n) == NULL)
+		return;
+	while (i < n && l[i] != ' ')
+		i++;
+	if (i == 0)
+		return;
+	if (has_prefix(l + i, n - i, " UID FETCH "))
+		i += 11;
+	else if (has_prefix(l + i, n - i, " FETCH "))
+		i += 7;
+	else
+		return;
+	for (; i < n; i++) {
+		static const char *const items[] = { "BODY.PEEK[", "BINARY.PEEK[", "BODY[", "BINARY[" };
+		struct sess_xpartial *p;
+		const char *close;
+		size_t start = i, name = 0, peek = 0, end, k;
+		uint64_t origin, length;
+
+		if (l[i - 1] != ' ' && l[i - 1] != '(')
+			continue;
+		for (k = 0; k < 4 && name == 0; k++)
+			if (has_prefix(l + i, n - i, items[k])) {
+				name = strcspn(items[k], ".[");
+				peek = k < 2 ? 5 : 0;
+			}
+		if (name == 0)
+			continue;
+		close = memchr(l + i, ']', n - i);
+		if (close == NULL)
+			return;
+		end = (size_t)(close - l) + 1;
+		i = end;
+		if (!read_partial(l, n, &i, &origin, &length)) {
+			i = end - 1;
+			continue;
+		}
+		p = &x->partial[x->npartial++ % SESS_X_PARTIALS];
+		k = el->tag_len < SESS_TAG_MAX ? el->tag_len : SESS_TAG_MAX;
+		memcpy(p->tag, l, k);
+		p->tag[k] = '\0';
+		/* The item as a server answers it: without ".PEEK". */
+		p->item_len = 0;
+		for (size_t c = start; c < end && p->item_len < SESS_X_ITEM_MAX; c++) {
+			if (c >= start + name && c < start + name + peek)
+				continue;
+			p->item[p->item_len++] = l[c];
+		}
+		p->origin = origin;
+		p->length = length;
+		i--;
+	}
+}
+
+/* The length asked for the response's item[0, len) at origin under one
+ * of the outstanding FETCH tags (only: when exactly one): the newest
+ * note that matches. */
+static int x_partial_length(struct session *s, const char *item, size_t len,
+			    uint64_t origin, const struct sess_cmd *only,
+			    uint64_t *length_r)
+{
+	struct sess_x *x = s->x;
+	uint64_t k = x->npartial < SESS_X_PARTIALS ? x->npartial : SESS_X_PARTIALS;
+
+	for (uint64_t j = 0; j < k; j++) {
+		const struct sess_xpartial *p =
+			&x->partial[(x->npartial - 1 - j) % SESS_X_PARTIALS];
+		int pending = 0;
+
+		if (p->origin != origin || p->item_len != len ||
+		    strncasecmp(p->item, item, len) != 0)
+			continue;
+		if (only != NULL) {
+			pending = strcmp(p->tag, only->tag) == 0;
+		} else {
+			for (size_t c = 0; c < sess_pending_count(&s->pending) && !pending; c++) {
+				const struct sess_cmd *pc = sess_pending_at(&s->pending, c);
+
+				pending = (pc->cmd == CMD_FETCH || pc->cmd == CMD_UID_FETCH) &&
+					  strcmp(p->tag, pc->tag) == 0;
+			}
+		}
+		if (pending) {
+			*length_r = p->length;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Server side: "* N FETCH (... ITEM " before the marker. */
 static int judge_fetch(struct session *s, struct sess_xdir *xd, const char *l, size_t n)
 {
@@ -296,6 +429,19 @@ static int judge_fetch(struct session *s, struct sess_xdir *xd, const char *l, s
 		m->tag_len = strlen(xd->tag);
 	} else {
 		m->command = "FETCH";
+		only = NULL;
+	}
+	/* "<origin>": the length is the one the command asked for. */
+	if (ilen > 2 && item[ilen - 1] == '>') {
+		const char *lt = memrchr(item, '<', ilen);
+		size_t j = lt != NULL ? (size_t)(lt - item) + 1 : ilen;
+		uint64_t origin, length;
+
+		if (lt != NULL && read_number(item, ilen - 1, &j, &origin) && j == ilen - 1 &&
+		    x_partial_length(s, item, (size_t)(lt - item), origin, only, &length)) {
+			m->has_partial_length = 1;
+			m->partial_length = length;
+		}
 	}
 	return 1;
 }
@@ -511,6 +657,8 @@ void sess_x_element(struct session *s, enum imt_dir d, const struct imap_element
 	uint64_t uid = 0;
 	int has_uid;
 
+	if (d == IMT_C2S)
+		x_note_partials(s->x, el);
 	if (!xd->armed && xd->ndone == 0) {
 		xd->index = 0;
 		return;

@@ -567,6 +567,9 @@ int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize)
 	e->xm = NULL;
 	r = extract_close(e->x, err, errsize);
 	e->x = NULL;
+	/* Said on standard error already when it happened. */
+	if (r != 0 && e->x_told && err != NULL && errsize > 0)
+		err[0] = '\0';
 	return r;
 }
 

@@ -29,6 +29,7 @@
 #include "event.h"
 #include "findings.h"
 #include "imt_limits.h"
+#include "mime_scan.h"
 
 /*
  * A finding about extraction (a cap hit), for the session it concerns
@@ -132,7 +133,18 @@ struct extract_result {
 	int complete;            /* reasons == 0 */
 	unsigned reasons;        /* EXTRACT_REASON_BIT()s */
 	int whole;               /* a whole message: worth a MIME summary */
+	int scanned;             /* scan holds the MIME scan of the bytes as
+				    they were written (extract_scan_whole) */
+	struct mime_scan_result scan;
+	const unsigned char *head;  /* with scan: the first head_len bytes of
+				    the file (at most EXTRACT_HEAD), living
+				    as long as path */
+	size_t head_len;
 };
+
+/* Bytes of a scanned whole message kept in memory for its summary: the
+ * header block, when it is not longer. */
+#define EXTRACT_HEAD (16u << 10)
 
 struct extract;
 struct extract_obj;
@@ -240,5 +252,10 @@ void extract_json_names(struct imt_event *ev, const char *key, unsigned bits,
 			const char *const *names, unsigned n);
 /* The limits x was opened with. */
 const struct imt_limits *extract_limits(const struct extract *x);
+/* From now on, the bytes of each whole message are fed to a MIME scan
+ * (mime_scan.h) as they are written, and extract_result.scan holds its
+ * result: the summary then need not read the file to scan it.  GMime
+ * must be initialised (mime_new() calls this). */
+void extract_scan_whole(struct extract *x);
 
 #endif

@@ -2,17 +2,20 @@
  * mime.h - the summary of an extracted whole message, on GMime 3.
  *
  * After extract_end() has written a whole message (extract_result.whole
- * and .complete), mime_summarize() reads it back from its file in the
- * extraction directory, parses it with GMime's parser from the file
- * descriptor (the content stays on disk), and gives the header fields a
+ * and .complete), mime_summarize() parses it with GMime: a single-part
+ * message that is not an attachment only from its header block (kept in
+ * memory as it was written, extract_result.head), any other from its
+ * file in the extraction directory through the file descriptor (the
+ * content stays on disk), and gives the header fields a
  * reader wants (From, To, Cc, Subject, Date, Message-ID, decoded to
  * UTF-8 and cut to MIME_TEXT_MAX bytes), the top-level content type and
  * the attachments.  Each attachment is decoded as a stream, hashed and
  * written once under DIR/attachments/<sha256>; the file name it declares
  * is only reported, never used.
  *
- * Hostile MIME stays bounded: a linear scan (mime_scan.h) before GMime
- * sees the file measures parts, nesting and header sizes and, when a cap
+ * Hostile MIME stays bounded: a linear scan (mime_scan.h), run by
+ * extract.c on the bytes as they are written (or over the file when it
+ * did not run), measures parts, nesting and header sizes and, when a cap
  * is passed, gives GMime only the bytes before the offending line (struct
  * imt_limits: max_mime_parts, max_mime_depth, max_mime_header,
  * max_mime_headers, mime_time_ms).  Each cap hit is reported through the

@@ -27,12 +27,22 @@ struct mime_scan_result {
 	unsigned limits;         /* 1u << MIME_L_* (mime.h): the cap that set cut */
 	uint32_t parts;          /* entities before cut, the message included */
 	uint32_t depth;          /* deepest nesting before cut (0: one part) */
+	uint64_t body;           /* offset of the message's body: just past
+				    the blank line ending its header block
+				    (0: that block did not end) */
+	int leaf;                /* the message's own Content-Type is neither
+				    multipart nor an attached message: with
+				    parts == 1, nothing past `body` has
+				    structure */
 };
 
 struct mime_scan;
 
 /* A scan of a new message under *lim (copied).  NULL when out of memory. */
 struct mime_scan *mime_scan_new(const struct imt_limits *lim);
+
+/* Makes s a new scan under the same limits, keeping its buffers. */
+void mime_scan_reset(struct mime_scan *s);
 
 /* The next n bytes of the message.  Returns 0 while the scan goes on,
  * 1 once a cap has stopped it (later bytes are not needed and are

@@ -63,7 +63,8 @@ int sess_engine_extract(struct sess_engine *e, const char *dir,
 			char *err, size_t errsize);
 
 /* Ends the export (every session must be closed): 0, or -1 when it
- * stopped on an error, named in err.  Accepts an engine without one. */
+ * stopped on an error, named in err (or err empty when the engine said
+ * it on standard error already).  Accepts an engine without one. */
 int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize);
 
 /* Writes the capture-wide totals to the output. */

@@ -11,6 +11,12 @@
         a CATENATE with a TEXT literal and a URL, a partial fetch
         BODY[]<0> and a message whose attachment declares the file name
         "../../etc/passwd": every message is extracted byte for byte.
+  tests/captures/extract-mime.pcap       hostile MIME, one FETCH BODY[] each:
+        12 attached parts (uid 31), multiparts nested 6 deep (uid 32),
+        broken base64 and quoted-printable under declared names with "../"
+        and control characters (uid 33), a 100 000-byte header field
+        (uid 34): with --max-mime-parts 5 --max-mime-depth 3 each cap is
+        hit, and no name from the wire is used.
 
 Next to each capture, NAME.expect lists its whole messages (one line per
 message: the SHA-256 of its bytes, in order), which
@@ -68,6 +74,41 @@ def expect(path, msgs):
             f.write(hashlib.sha256(m).hexdigest() + '\n')
 
 
+def many_parts(n):
+    parts = ''.join('--p\r\nContent-Type: application/octet-stream\r\n'
+                    'Content-Disposition: attachment; filename="part%02d.bin"\r\n'
+                    'Content-Transfer-Encoding: base64\r\n\r\n'
+                    'cGFydCAlMDJk\r\n' % i for i in range(n))
+    return ('From: Mallory <m@example.org>\r\nSubject: many parts\r\n'
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="p"\r\n\r\n'
+            + parts + '--p--\r\n').encode()
+
+
+def deep(n):
+    head = ''.join('--d%d\r\nContent-Type: multipart/mixed; boundary="d%d"\r\n\r\n'
+                   % (i, i + 1) for i in range(n))
+    tail = ''.join('--d%d--\r\n' % i for i in reversed(range(n + 1)))
+    return ('From: Mallory <m@example.org>\r\nSubject: deep\r\n'
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="d0"\r\n\r\n'
+            + head + '--d%d\r\nContent-Type: application/pdf; name="inner.pdf"\r\n'
+            'Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n' % n
+            + tail).encode()
+
+
+BROKEN = ('From: Mallory <m@example.org>\r\nSubject: broken\r\nMIME-Version: 1.0\r\n'
+          'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+          '--b\r\nContent-Type: application/octet-stream\r\n'
+          'Content-Disposition: attachment; filename="../../../tmp/imt-evil"\r\n'
+          'Content-Transfer-Encoding: base64\r\n\r\n!!!!####====QUJD\r\nR===\r\n'
+          '--b\r\nContent-Type: application/octet-stream\r\n'
+          'Content-Disposition: attachment; filename="evil\x01\x1b[31m.txt"\r\n'
+          'Content-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=4=\r\nabc=\r\n'
+          '--b--\r\n').encode()
+
+LONG_HEADER = ('From: Mallory <m@example.org>\r\nSubject: long header\r\n'
+               'X-Filler: ' + 'A' * 100000 + '\r\n\r\nbody\r\n').encode()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # A hole inside the literal: 1000-byte segments, the third one lost.
@@ -119,6 +160,19 @@ def main():
         ('s', b'* BYE bye\r\na9 OK done\r\n'),
     ])
     expect(p, [m1, m2, m3, m4, ATTACHED])
+    # Hostile MIME, one message per FETCH.
+    hostile = [(31, many_parts(12)), (32, deep(6)), (33, BROKEN), (34, LONG_HEADER)]
+    steps = []
+    for i, (uid, msg) in enumerate(hostile):
+        tag = 'b%d' % i
+        steps += [('c', b'%s UID FETCH %d BODY.PEEK[]\r\n' % (tag.encode(), uid)),
+                  ('s', fetch(tag, i + 1, uid, msg))]
+    p = os.path.join(OUT, 'extract-mime.pcap')
+    ic.write_session(p, LOGIN + steps + [
+        ('c', b'a9 LOGOUT\r\n'),
+        ('s', b'* BYE bye\r\na9 OK done\r\n'),
+    ])
+    expect(p, [m for _, m in hostile])
 
 
 if __name__ == '__main__':

@@ -14,13 +14,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 PY=/usr/bin/python3
 
+. tests/helpers/checker.sh
 result() {	# result NAME FILE-OF-CHECKER-OUTPUT
-	if grep -q '^FAIL' "$2"; then
-		echo "FAIL extract $1:"
-		grep '^FAIL' "$2" | head -5
-	else
-		echo "ok extract $1 ($(tail -n 1 "$2"))"
-	fi
+	checker_result "extract $1" "$2"
 }
 
 # Every real sample: known messages only, and the ones the issue names.
@@ -82,6 +78,8 @@ expect "multiappend: second message index" "$(field "$tmp/c-onebyte/x" '*append-
 expect "append: mailbox" "$(field "$tmp/c-onebyte/x" '*append-0.eml' mailbox)" '"Sent Items"'
 expect "partial fetch: section" "$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' section)" '"BODY[]<0>"'
 expect "partial fetch: reasons" "$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' reasons)" '["partial-fetch"]'
+expect "partial fetch: origin from the response, length from the command" \
+	"$(field "$tmp/c-onebyte/x" '*uid21-BODY___0_*' partial)" '{"length": 10, "origin": 0}'
 if grep -q '"filename":"../../etc/passwd"' "$tmp/c-onebyte.ndjson" && [ ! -e "$tmp/etc" ] &&
    [ -z "$(find "$tmp" -name passwd)" ]; then
 	echo "ok extract a declared file name is reported, never used"
