@@ -2,14 +2,13 @@
 # bench/capture.sh - the shapes captures come in: the benchmark capture as
 # pcap and as pcapng, compressed with gzip -1, zstd and lz4, and split
 # into rotated pcapng files of 1 MB, each timed with the previous binary
-# (BENCH_BEFORE, "before") and ./imaptrace ("after") in interleaved
+# (BENCH_OLD, "before") and ./imaptrace ("after") in interleaved
 # rounds.  Run from the top of the tree after `make`.
 #
 # Environment:
 #   BENCH_SIZE_MB   size of the capture (default 1000)
 #   BENCH_ROUNDS    interleaved rounds (default 3)
-#   BENCH_BEFORE    the binary to compare with (default
-#                   /work/baseline4/imaptrace; none: only "after")
+#   BENCH_OLD       the previous binary to compare with (unset: only "after")
 #   BENCH_SEED      generator seed (default 1)
 #
 # The derived captures are made once (editcap, gzip, zstd, lz4) and kept
@@ -20,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 SIZE=${BENCH_SIZE_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
-BEFORE=${BENCH_BEFORE:-/work/baseline4/imaptrace}
+BEFORE=${BENCH_OLD:-}
 . bench/lib.sh
 for t in editcap gzip zstd lz4; do
 	command -v $t >/dev/null 2>&1 || die "$t is missing"

@@ -8,7 +8,7 @@
 #   BENCH_SIZE_MB    size of the capture (default 1000)
 #   BENCH_ROUNDS     interleaved rounds of the four ndjson/ecs rows (default 3)
 #   BENCH_SEED       generator seed (default 1)
-#   BENCH_BASELINE   another imaptrace binary (an older build): its -F json
+#   BENCH_OLD   another imaptrace binary (an older build): its -F json
 #                    is run too, for the json row's "before" (slow, and
 #                    about 1.5 GB of memory for a version that kept every
 #                    event)
@@ -19,7 +19,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SIZE=${BENCH_SIZE_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
-BASE=${BENCH_BASELINE:-}
+BASE=${BENCH_OLD:-}
 . bench/lib.sh
 F=$(capture "$SIZE")
 MB=$(awk -v b="$(stat -c %s "$F")" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -38,7 +38,7 @@ done
 # when a baseline is given, before.
 timed json ./imaptrace -q -F json -o /dev/null "$F"
 if [ -n "$BASE" ]; then
-	[ -x "$BASE" ] || die "BENCH_BASELINE=$BASE is not an executable"
+	[ -x "$BASE" ] || die "BENCH_OLD=$BASE is not an executable"
 	timed json_base "$BASE" -q -F json -o /dev/null "$F"
 fi
 awk -v nw="$(median ndjson 2)" -v nr="$(maxcol ndjson 3)" \

@@ -10,14 +10,14 @@
 #   BENCH_ROUNDS     interleaved rounds (default 3)
 #   BENCH_XDIR       the extraction directory, emptied before each run
 #                    (default /dev/shm/imaptrace-bench-extract)
-#   BENCH_REFERENCE  the binary to compare the run without --extract with
-#                    (default /work/baseline4/imaptrace; skipped when absent)
+#   BENCH_OLD        the previous binary, to compare the run without --extract with
+#                    (skipped when unset)
 set -eu
 cd "$(dirname "$0")/.."
 SIZE=${BENCH_SIZE_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 XDIR=${BENCH_XDIR:-/dev/shm/imaptrace-bench-extract}
-REF=${BENCH_REFERENCE:-/work/baseline4/imaptrace}
+REF=${BENCH_OLD:-}
 . bench/lib.sh
 F=$(capture "$SIZE")
 [ -x "$REF" ] || REF=""

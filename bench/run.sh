@@ -9,6 +9,8 @@
 #   BENCH_SEED      generator seed (default 1)
 #   BENCH_2GB=1     also run imaptrace once on a 2000 MB capture (peak RSS)
 #   BENCH_TSHARK_MB size of the tshark capture (default 30; 0 skips tshark)
+#   BENCH_OLD       a previous imaptrace, timed in the same rounds (target:
+#                   this tree at most 3% slower; unset: skipped)
 #
 # Prints one table and PASS/MISS per target.  Exits non-zero only when
 # something failed (a build, the generator, a run), never on a missed target.
@@ -40,6 +42,9 @@ while [ "$i" -le "$ROUNDS" ]; do
 	timed bare "$OUT/bareloop" "$F"
 	timed imaptrace ./imaptrace -q -F ndjson -o /dev/null "$F"
 	timed imaptrace1 ./imaptrace --threads 1 -q -F ndjson -o /dev/null "$F"
+	if [ -n "${BENCH_OLD:-}" ]; then
+		timed old "$BENCH_OLD" -q -F ndjson -o /dev/null "$F"
+	fi
 	printf '  round %d/%d: bare %ss, imaptrace %ss, imaptrace --threads 1 %ss\n' \
 		"$i" "$ROUNDS" \
 		"$(awk '$1 == "bare" { v = $2 } END { print v }' "$RES")" \
@@ -116,4 +121,10 @@ echo
 echo "threads (imaptrace -v, one extra run): $THREADS"
 echo "VM steal: $STEAL (time the hypervisor ran something else; it slows imaptrace's two threads more than the bare loop's one)"
 echo "$TS_NOTE"
+if [ -n "${BENCH_OLD:-}" ]; then
+	awk -v n="$IW" -v o="$(median old 2)" -v nr="$IR" -v ro="$(maxcol old 3)" -v b="$BENCH_OLD" 'BEGIN {
+		printf "\nagainst %s (same rounds): %.3f s, %.1f MB; this tree %.3f s, %.1f MB\n", b, o, ro / 1024, n, nr / 1024
+		printf "  %-4s at most 3%% slower than the previous binary (%+.1f%%)\n", (n <= o * 1.03 ? "PASS" : "MISS"), (o > 0 ? (n / o - 1) * 100 : 0)
+	}'
+fi
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"

@@ -7,7 +7,7 @@
 # byte once decrypted.  Interleaved in each round:
 #   tls     ./imaptrace --keylog KEYLOG on the TLS capture (decrypting)
 #   plain   ./imaptrace on the plain capture
-#   base    $BENCH_BASELINE on the plain capture (the previous binary)
+#   base    $BENCH_OLD on the plain capture (the previous binary)
 # Targets: tls at most 2.0x plain (median wall time), tls peak RSS at most
 # 32 MB, plain no slower than base (within 3%, the noise of this machine).
 # The CPU time (user + system) of each run is reported beside the wall
@@ -17,14 +17,14 @@
 #   BENCH_TLS_MB     size of the captures (default 1000)
 #   BENCH_ROUNDS     interleaved rounds (default 5)
 #   BENCH_SEED       generator seed (default 1)
-#   BENCH_BASELINE   the previous binary (default /work/baseline4/imaptrace;
+#   BENCH_OLD        the previous binary (unset: not measured;
 #                    its row is skipped when it is missing)
 set -eu
 cd "$(dirname "$0")/.."
 
 SIZE=${BENCH_TLS_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-5}
-BASE=${BENCH_BASELINE:-/work/baseline4/imaptrace}
+BASE=${BENCH_OLD:-}
 . bench/lib.sh
 trap 'rm -f "$RES" "$TMP" "$TMP.cpu"' EXIT
 
