@@ -141,6 +141,23 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 	return p;
 }
 
+void imap_parser_trim(struct imap_parser *p)
+{
+	/* Between lines imap_el_reset() left nothing in these buffers. */
+	if (p == NULL || p->feeding || p->el_active)
+		return;
+	imap_toks_free(&p->toks);
+	free(p->line);
+	p->line = NULL;
+	p->line_alloc = 0;
+	free(p->lits);
+	p->lits = NULL;
+	p->lits_alloc = 0;
+	free(p->pv);
+	p->pv = NULL;
+	p->pv_alloc = 0;
+}
+
 void imap_parser_free(struct imap_parser *p)
 {
 	if (p == NULL)

@@ -17,6 +17,7 @@
 
 #include "dec.h"
 #include "hash.h"
+#include "mem.h"
 #include "sess_event.h"
 #include "sess_server.h"
 #include "sess_session.h"
@@ -102,21 +103,27 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 		return;
 	/* INBOX is case-insensitive; other names are compared as sent. */
 	h = strcasecmp(mbox, "INBOX") == 0 ? name_hash("INBOX") : name_hash(mbox);
-	for (unsigned i = 0; i < SESS_UIDV_SLOTS; i++) {
-		if (s->uidv_hash[i] != h)
+	for (size_t i = 0; i < s->uidv_cap && i < s->uidv_next; i++) {
+		if (s->uidv[i].hash != h)
 			continue;
-		if (s->uidv_value[i] != v) {
+		if (s->uidv[i].value != v) {
 			snprintf(detail, sizeof(detail), "%s: %llu then %llu", mbox,
-				 (unsigned long long)s->uidv_value[i],
+				 (unsigned long long)s->uidv[i].value,
 				 (unsigned long long)v);
 			sess_finding(s, F_UIDVALIDITY_CHANGED, IMT_S2C,
 				     imap_parser_offset(sess_parser(s, IMT_S2C)), detail, NULL);
-			s->uidv_value[i] = v;
+			s->uidv[i].value = v;
 		}
 		return;
 	}
-	s->uidv_hash[s->uidv_next % SESS_UIDV_SLOTS] = h;
-	s->uidv_value[s->uidv_next % SESS_UIDV_SLOTS] = v;
+	/* Slots are taken in order until all SESS_UIDV_SLOTS are used, so the
+	 * array only grows while uidv_next is below that.  Out of memory,
+	 * the mailbox is not remembered. */
+	if (mem_grow(&s->uidv, &s->uidv_cap, s->uidv_next % SESS_UIDV_SLOTS + 1,
+		     sizeof(*s->uidv), 2, SESS_UIDV_SLOTS) != 0)
+		return;
+	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;
+	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].value = v;
 	s->uidv_next++;
 }
 

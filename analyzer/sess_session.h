@@ -37,6 +37,11 @@ struct sess_x;
 struct extract;
 struct mime;
 
+/* A mailbox's UIDVALIDITY, remembered by the hash of its name. */
+struct sess_uidv {
+	uint64_t hash, value;
+};
+
 /* What a parser's callbacks are given: its session and direction. */
 struct sess_side {
 	struct session *s;
@@ -95,8 +100,8 @@ struct session {
 	uint64_t uidnext;
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
-	uint64_t uidv_hash[SESS_UIDV_SLOTS];
-	uint64_t uidv_value[SESS_UIDV_SLOTS];
+	struct sess_uidv *uidv;          /* owned; grows to SESS_UIDV_SLOTS */
+	size_t uidv_cap;
 	unsigned uidv_next;
 
 	/* Literal synchronisation (client side). */

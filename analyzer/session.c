@@ -210,6 +210,8 @@ static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
 	sess_pending_free(&s->pending);
+	sess_caps_free(&s->caps);
+	free(s->uidv);
 	sess_x_free(s->x);
 	free(s);
 }
@@ -284,6 +286,11 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 	if (s->id == 0 && !recognize_by_content(s, dir, data, len))
 		return 1;
 	sess_stream_feed(&s->io, dir, data, len);
+	/* Quiet: nothing outstanding, or idling.  A session then waits,
+	 * perhaps for hours, and its parsers' line storage is given back
+	 * (a busy session keeps it from line to line). */
+	if (s->idle || sess_pending_count(&s->pending) == 0)
+		sess_stream_trim(&s->io);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct opts {
 				    and the line text at their start */
 	const struct gapspec *gaps;
 	size_t ngaps;
+	int trim;                /* imap_parser_trim() after every chunk */
 };
 
 /* Default limits for side, nothing else set. */
