@@ -122,7 +122,13 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 	if (p == NULL)
 		return NULL;
 	p->side = side;
-	p->lim = *lim;
+	p->lim.max_literal = lim->max_literal;
+	p->lim.max_line = lim->max_line;
+	p->lim.oversized_arg = lim->oversized_arg;
+	p->lim.max_depth = lim->max_depth;
+	p->lim.max_tokens = lim->max_tokens;
+	p->lim.max_tag = lim->max_tag;
+	p->lim.literal_preview = lim->literal_preview;
 	if (cb != NULL)
 		p->cb = *cb;
 	p->user = user;

@@ -95,7 +95,7 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 {
 	struct sess_cmd *sel = sess_pending_newest_of(&s->pending, CMD_SELECT,
 						      CMD_EXAMINE);
-	const char *mbox = sel != NULL ? sel->mailbox : s->mailbox;
+	const char *mbox = sel != NULL ? sel->mailbox : sess_text(s->mailbox);
 	uint64_t h;
 	char detail[SESS_MAILBOX_MAX + 64];
 
@@ -442,7 +442,7 @@ static void result_auth(struct session *s, struct sess_cmd *pc, enum sess_status
 		sess_state_set(s, ST_AUTH, pc->tag);
 	} else if (st == SESS_NO) {
 		sess_finding(s, F_AUTH_FAILED, IMT_S2C, imap_parser_offset(sess_parser(s, IMT_S2C)),
-			     s->user[0] != '\0' ? s->user : NULL, pc->tag);
+			     s->user, pc->tag);
 		brute_failure(s);
 	}
 }
@@ -454,7 +454,8 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		snprintf(s->mailbox, sizeof(s->mailbox), "%s", pc->mailbox);
+		sess_text_set(&s->mailbox, pc->mailbox, strlen(pc->mailbox),
+			      SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
@@ -462,7 +463,7 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 		sess_state_set(s, ST_SELECTED, pc->tag);
 		return;
 	}
-	s->mailbox[0] = '\0';
+	sess_text_set(&s->mailbox, NULL, 0, 0);
 	s->exists_known = 0;
 	if (sess_state_now(s) == ST_SELECTED)
 		sess_state_set(s, ST_AUTH, pc->tag);
@@ -490,7 +491,8 @@ static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 		break;
 	case CMD_COPY: case CMD_MOVE: case CMD_UID_COPY: case CMD_UID_MOVE:
 	case CMD_APPEND:
-		hit = pc->mailbox[0] != '\0' && same_mailbox(pc->mailbox, s->mailbox);
+		hit = pc->mailbox[0] != '\0' &&
+		      same_mailbox(pc->mailbox, sess_text(s->mailbox));
 		break;
 	default:
 		break;
@@ -519,7 +521,7 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 	case CMD_UNSELECT:
 		/* RFC 3501 §6.4.2, RFC 3691 §2: back to authenticated. */
 		if (st == SESS_OK) {
-			s->mailbox[0] = '\0';
+			sess_text_set(&s->mailbox, NULL, 0, 0);
 			s->exists_known = 0;
 			sess_state_set(s, ST_AUTH, pc->tag);
 		}

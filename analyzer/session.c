@@ -212,6 +212,8 @@ static void session_free(struct session *s)
 	sess_pending_free(&s->pending);
 	sess_caps_free(&s->caps);
 	free(s->uidv);
+	free(s->user);
+	free(s->mailbox);
 	sess_x_free(s->x);
 	free(s);
 }
@@ -411,7 +413,7 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 	event_ms(ev, "duration_ms", sess_ts_diff_ns(ci->last.ts_sec, ci->last.ts_nsec,
 						 s->first.ts_sec, s->first.ts_nsec));
 	event_cstring(ev, "state", sess_state_name(s));
-	if (s->user[0] != '\0')
+	if (s->user != NULL)
 		event_cstring(ev, "user", s->user);
 	else
 		event_null(ev, "user");

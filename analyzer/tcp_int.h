@@ -31,7 +31,7 @@ enum tcp_hist {
 #define TCP_NREF 64
 /* Both lists start with this many entries and double up to the above, so
  * that a direction that sent a few lines holds a few records. */
-#define TCP_NLIST_FIRST 4u
+#define TCP_NLIST_FIRST 2u
 /* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
 #define TCP_TOMB_SECS 120
 /* An ACK that jumps further than this is taken as bogus, not as loss. */
