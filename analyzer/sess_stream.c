@@ -579,7 +579,8 @@ static void probe_end(struct sess_stream *st, enum imt_dir d, size_t text,
 	unsigned nm = sd->nmarks;
 	struct tcp_meta saved = *st->clock;
 
-	memcpy(marks, sd->marks, nm * sizeof(marks[0]));
+	if (nm > 0)              /* marks may be unallocated then */
+		memcpy(marks, sd->marks, nm * sizeof(marks[0]));
 	sd->nmarks = 0;
 	sd->probe_order = 0;
 	sd->probe_scan = 0;
