@@ -123,7 +123,13 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 	if (p == NULL)
 		return NULL;
 	p->side = side;
-	p->lim = *lim;
+	p->lim.max_literal = lim->max_literal;
+	p->lim.max_line = lim->max_line;
+	p->lim.oversized_arg = lim->oversized_arg;
+	p->lim.max_depth = lim->max_depth;
+	p->lim.max_tokens = lim->max_tokens;
+	p->lim.max_tag = lim->max_tag;
+	p->lim.literal_preview = lim->literal_preview;
 	if (cb != NULL)
 		p->cb = *cb;
 	p->user = user;
@@ -140,6 +146,23 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 	p->lit_rec = IMAP_NO_REC;
 	imap_toks_init(&p->toks, p->lim.max_tokens, p->lim.max_depth);
 	return p;
+}
+
+void imap_parser_trim(struct imap_parser *p)
+{
+	/* Between lines imap_el_reset() left nothing in these buffers. */
+	if (p == NULL || p->feeding || p->el_active)
+		return;
+	imap_toks_free(&p->toks);
+	free(p->line);
+	p->line = NULL;
+	p->line_alloc = 0;
+	free(p->lits);
+	p->lits = NULL;
+	p->lits_alloc = 0;
+	free(p->pv);
+	p->pv = NULL;
+	p->pv_alloc = 0;
 }
 
 void imap_parser_free(struct imap_parser *p)

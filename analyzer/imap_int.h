@@ -32,9 +32,21 @@ enum imap_fbit {
 /* Bytes of the current line segment kept to find a literal marker when
  * the line itself was cut: "~{" + 20 digits + "+}" fits easily. */
 #define IMAP_TAIL 48
+/* The limits the parser reads, from struct imt_limits: a parser is made
+ * per direction of every session, so it keeps these alone. */
+struct imap_limits {
+	uint64_t max_literal;
+	uint32_t max_line;
+	uint32_t oversized_arg;
+	uint32_t max_depth;
+	uint32_t max_tokens;
+	uint32_t max_tag;
+	uint32_t literal_preview;
+};
+
 struct imap_parser {
 	enum imap_side side;
-	struct imt_limits lim;
+	struct imap_limits lim;
 	struct imap_callbacks cb;
 	void *user;
 	enum imap_client_mode mode;

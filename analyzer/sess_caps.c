@@ -2,8 +2,10 @@
  * sess_caps.c - a server's capabilities (see sess_caps.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "sess_caps.h"
 
 int sess_caps_has(const struct sess_caps *c, const char *name)
@@ -11,7 +13,7 @@ int sess_caps_has(const struct sess_caps *c, const char *name)
 	char key[64];
 	size_t n = strlen(name);
 
-	if (!c->known || n + 3 > sizeof(key))
+	if (!c->known || c->list == NULL || n + 3 > sizeof(key))
 		return 0;
 	key[0] = ' ';
 	memcpy(key + 1, name, n);
@@ -54,8 +56,14 @@ void sess_caps_set(struct sess_caps *c, const char *text, size_t len)
 {
 	size_t o = 0;
 
+	/* At most len + 3 bytes: a space before, one after and the NUL. */
+	if (mem_grow(&c->list, &c->cap, len < SESS_CAPS_MAX - 3 ? len + 3 :
+		     SESS_CAPS_MAX, 1, 64, SESS_CAPS_MAX) != 0) {
+		sess_caps_forget(c);
+		return;
+	}
 	c->list[o++] = ' ';
-	for (size_t i = 0; i < len && o + 2 < sizeof(c->list); i++) {
+	for (size_t i = 0; i < len && o + 2 < c->cap; i++) {
 		char ch = text[i];
 
 		if (ch == ' ' && c->list[o - 1] == ' ')
@@ -70,14 +78,23 @@ void sess_caps_set(struct sess_caps *c, const char *text, size_t len)
 
 void sess_caps_forget(struct sess_caps *c)
 {
-	c->list[0] = '\0';
+	if (c->list != NULL)
+		c->list[0] = '\0';
+	c->known = 0;
+}
+
+void sess_caps_free(struct sess_caps *c)
+{
+	free(c->list);
+	c->list = NULL;
+	c->cap = 0;
 	c->known = 0;
 }
 
 void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
 		     const char *key)
 {
-	const char *p = c->list;
+	const char *p = c->list != NULL ? c->list : "";
 
 	event_array(ev, key);
 	while (*p != '\0') {

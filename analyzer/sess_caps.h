@@ -17,8 +17,12 @@
 #define SESS_CAPS_MAX      2048
 #define SESS_CAPS_WORD_MAX 64      /* a capability word quoted in a detail */
 
+/* The list is allocated when the first announcement comes and sized to
+ * it (most servers announce a few hundred bytes), so that a session costs
+ * little before and beyond what its server said. */
 struct sess_caps {
-	char list[SESS_CAPS_MAX];        /* " CAP1 CAP2 ", upper case */
+	char *list;                      /* " CAP1 CAP2 ", upper case; owned, or NULL */
+	size_t cap;                      /* bytes allocated (SESS_CAPS_MAX at most) */
 	int known;                       /* an announcement was seen */
 };
 
@@ -29,7 +33,7 @@ int sess_caps_has(const struct sess_caps *c, const char *name);
 int sess_caps_known(const struct sess_caps *c);
 
 /* Replaces the list with the space-separated names in text[0..len),
- * cut at SESS_CAPS_MAX. */
+ * cut at SESS_CAPS_MAX.  Out of memory, nothing is known. */
 void sess_caps_set(struct sess_caps *c, const char *text, size_t len);
 
 /* True when the list holds a word as long as name (upper case) written
@@ -41,6 +45,8 @@ int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
 /* Forgets the list: nothing is known until the next announcement. */
 void sess_caps_forget(struct sess_caps *c);
 
+/* Frees the list; the struct may be reused zeroed. */
+void sess_caps_free(struct sess_caps *c);
 /* Writes the list as an array of strings under key into ev. */
 void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
 		     const char *key);

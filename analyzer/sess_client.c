@@ -90,10 +90,7 @@ static long b64decode(const char *in, size_t len, uint8_t *out, size_t size)
 
 static void set_user(struct session *s, const char *p, size_t n)
 {
-	if (n >= sizeof(s->user))
-		n = sizeof(s->user) - 1;
-	memcpy(s->user, p, n);
-	s->user[n] = '\0';
+	sess_text_set(&s->user, p, n, SESS_USER_MAX);
 }
 
 /* PLAIN (RFC 4616 §2): [authzid] NUL authcid NUL passwd; the authcid is

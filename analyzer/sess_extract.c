@@ -408,7 +408,7 @@ static int judge_fetch(struct session *s, struct sess_xdir *xd, const char *l, s
 	memcpy(xd->section, item, ilen);
 	m->section = xd->section;
 	m->section_len = ilen;
-	if (s->mailbox[0] != '\0') {
+	if (s->mailbox != NULL) {
 		m->mailbox = s->mailbox;
 		m->mailbox_len = strlen(s->mailbox);
 	}

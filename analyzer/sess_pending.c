@@ -49,7 +49,7 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		p->n -= drop;
 		*dropped_r = drop;
 	}
-	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 8,
+	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
 		     SIZE_MAX) != 0)
 		return NULL;
 	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
@@ -80,6 +80,18 @@ void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 	*done_r = *c;
 	memmove(&p->cmds[i], &p->cmds[i + 1], (p->n - i - 1) * sizeof(*c));
 	p->n--;
+	if (p->n == 0) {
+		/* The session waits for its client: the list is given back. */
+		free(p->cmds);
+		p->cmds = NULL;
+		p->cap = 0;
+	}
+	/* Slots are written in order until the ring is full, so it only
+	 * grows while nrecent < SESS_RECENT_TAGS. */
+	if (mem_grow(&p->recent, &p->recent_cap,
+		     (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
+		     8, SESS_RECENT_TAGS) != 0)
+		return;
 	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(done_r->tag);
 }
 
@@ -139,4 +151,8 @@ void sess_pending_free(struct sess_pending *p)
 	free(p->cmds);
 	p->cmds = NULL;
 	p->n = p->cap = 0;
+	free(p->recent);
+	p->recent = NULL;
+	p->recent_cap = 0;
+	p->nrecent = 0;
 }

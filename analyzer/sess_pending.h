@@ -51,10 +51,14 @@ struct sess_cmd {
 	uint64_t txn_untagged;           /* untagged responses before it */
 };
 
+/* Both arrays grow as they fill, the list from one command and the
+ * tags from a few, and the list is freed whenever the last outstanding
+ * command completes: a session that waits costs no command storage. */
 struct sess_pending {
 	struct sess_cmd *cmds;           /* outstanding, oldest first */
 	size_t n, cap;
-	uint32_t recent[SESS_RECENT_TAGS];  /* hashes of completed tags */
+	uint32_t *recent;                /* hashes of completed tags (owned) */
+	size_t recent_cap;               /* slots allocated, SESS_RECENT_TAGS at most */
 	uint64_t nrecent;        /* tags ever remembered (slot = nrecent % SESS_RECENT_TAGS) */
 };
 
@@ -71,7 +75,9 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 				   size_t len);
 
 /* Takes c (from this list) out of it into *done_r and remembers its tag
- * as completed.  done_r->txn_args belongs to the caller now. */
+ * as completed (out of memory, it is not remembered).  done_r->txn_args
+ * belongs to the caller now.  Pointers into the list are invalid after
+ * it. */
 void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 			   struct sess_cmd *done_r);
 

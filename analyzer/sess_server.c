@@ -17,6 +17,7 @@
 
 #include "dec.h"
 #include "hash.h"
+#include "mem.h"
 #include "sess_event.h"
 #include "sess_resp.h"
 #include "sess_server.h"
@@ -124,7 +125,7 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 {
 	struct sess_cmd *sel = sess_pending_newest_of(&s->pending, CMD_SELECT,
 						      CMD_EXAMINE);
-	const char *mbox = sel != NULL ? sel->mailbox : s->mailbox;
+	const char *mbox = sel != NULL ? sel->mailbox : sess_text(s->mailbox);
 	uint64_t h;
 	char detail[SESS_MAILBOX_MAX + 64];
 
@@ -132,21 +133,27 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 		return;
 	/* INBOX is case-insensitive; other names are compared as sent. */
 	h = strcasecmp(mbox, "INBOX") == 0 ? name_hash("INBOX") : name_hash(mbox);
-	for (unsigned i = 0; i < SESS_UIDV_SLOTS; i++) {
-		if (s->uidv_hash[i] != h)
+	for (size_t i = 0; i < s->uidv_cap && i < s->uidv_next; i++) {
+		if (s->uidv[i].hash != h)
 			continue;
-		if (s->uidv_value[i] != v) {
+		if (s->uidv[i].value != v) {
 			snprintf(detail, sizeof(detail), "%s: %llu then %llu", mbox,
-				 (unsigned long long)s->uidv_value[i],
+				 (unsigned long long)s->uidv[i].value,
 				 (unsigned long long)v);
 			sess_finding(s, F_UIDVALIDITY_CHANGED, IMT_S2C,
 				     imap_parser_offset(sess_parser(s, IMT_S2C)), detail, NULL);
-			s->uidv_value[i] = v;
+			s->uidv[i].value = v;
 		}
 		return;
 	}
-	s->uidv_hash[s->uidv_next % SESS_UIDV_SLOTS] = h;
-	s->uidv_value[s->uidv_next % SESS_UIDV_SLOTS] = v;
+	/* Slots are taken in order until all SESS_UIDV_SLOTS are used, so the
+	 * array only grows while uidv_next is below that.  Out of memory,
+	 * the mailbox is not remembered. */
+	if (mem_grow(&s->uidv, &s->uidv_cap, s->uidv_next % SESS_UIDV_SLOTS + 1,
+		     sizeof(*s->uidv), 2, SESS_UIDV_SLOTS) != 0)
+		return;
+	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;
+	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].value = v;
 	s->uidv_next++;
 }
 
@@ -501,7 +508,7 @@ static void result_auth(struct session *s, struct sess_cmd *pc, enum sess_status
 		sess_state_set(s, ST_AUTH, pc->tag);
 	} else if (st == SESS_NO) {
 		sess_finding(s, F_AUTH_FAILED, IMT_S2C, imap_parser_offset(sess_parser(s, IMT_S2C)),
-			     s->user[0] != '\0' ? s->user : NULL, pc->tag);
+			     s->user, pc->tag);
 		brute_failure(s);
 	}
 }
@@ -513,7 +520,8 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		snprintf(s->mailbox, sizeof(s->mailbox), "%s", pc->mailbox);
+		sess_text_set(&s->mailbox, pc->mailbox, strlen(pc->mailbox),
+			      SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
@@ -521,7 +529,7 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 		sess_state_set(s, ST_SELECTED, pc->tag);
 		return;
 	}
-	s->mailbox[0] = '\0';
+	sess_text_set(&s->mailbox, NULL, 0, 0);
 	s->exists_known = 0;
 	if (sess_state_now(s) == ST_SELECTED)
 		sess_state_set(s, ST_AUTH, pc->tag);
@@ -549,7 +557,8 @@ static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 		break;
 	case CMD_COPY: case CMD_MOVE: case CMD_UID_COPY: case CMD_UID_MOVE:
 	case CMD_APPEND:
-		hit = pc->mailbox[0] != '\0' && same_mailbox(pc->mailbox, s->mailbox);
+		hit = pc->mailbox[0] != '\0' &&
+		      same_mailbox(pc->mailbox, sess_text(s->mailbox));
 		break;
 	default:
 		break;
@@ -578,7 +587,7 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 	case CMD_UNSELECT:
 		/* RFC 3501 §6.4.2, RFC 3691 §2: back to authenticated. */
 		if (st == SESS_OK) {
-			s->mailbox[0] = '\0';
+			sess_text_set(&s->mailbox, NULL, 0, 0);
 			s->exists_known = 0;
 			sess_state_set(s, ST_AUTH, pc->tag);
 		}

@@ -16,6 +16,8 @@
 #define IMT_SESS_SESSION_H
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "community_id.h"
 #include "event.h"
@@ -37,6 +39,11 @@ struct session;
 struct sess_x;
 struct extract;
 struct mime;
+
+/* A mailbox's UIDVALIDITY, remembered by the hash of its name. */
+struct sess_uidv {
+	uint64_t hash, value;
+};
 
 /* What a parser's callbacks are given: its session and direction. */
 struct sess_side {
@@ -88,10 +95,10 @@ struct session {
 	int pending_told;                /* max-pending reported (once) */
 	uint64_t unknown_resp[SESS_UNKNOWN_RESP_SLOTS]; /* unknown-response names reported */
 	unsigned unknown_resp_n;
-	char user[SESS_USER_MAX];
+	char *user;                      /* owned, or NULL (sess_text_set) */
 
 	/* Selected mailbox. */
-	char mailbox[SESS_MAILBOX_MAX];
+	char *mailbox;                   /* owned, or NULL (sess_text_set) */
 	int read_only;
 	int exists_known;
 	uint64_t exists;
@@ -99,8 +106,8 @@ struct session {
 	uint64_t uidnext;
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
-	uint64_t uidv_hash[SESS_UIDV_SLOTS];
-	uint64_t uidv_value[SESS_UIDV_SLOTS];
+	struct sess_uidv *uidv;          /* owned; grows to SESS_UIDV_SLOTS */
+	size_t uidv_cap;
 	unsigned uidv_next;
 
 	/* Literal synchronisation (client side). */
@@ -146,6 +153,32 @@ struct sess_engine {
 	struct session *x_cur;           /* whose objects are being handled */
 	int x_told;                      /* the extraction's error was printed */
 };
+
+/* Sets *dst to the text p[0..n) up to its first NUL, cut to max - 1
+ * bytes and NUL-terminated, in storage of its size (owned), or to NULL
+ * when that text is empty.  A session keeps its user and mailbox so: most
+ * are short, and many sessions are open.  Out of memory, *dst is NULL. */
+static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max)
+{
+	free(*dst);
+	*dst = NULL;
+	if (n >= max)
+		n = max > 0 ? max - 1 : 0;
+	if (n > 0)
+		n = strnlen(p, n);
+	if (n == 0)
+		return;
+	if ((*dst = malloc(n + 1)) == NULL)
+		return;
+	memcpy(*dst, p, n);
+	(*dst)[n] = '\0';
+}
+
+/* The text t, or "" when it is not set. */
+static inline const char *sess_text(const char *t)
+{
+	return t != NULL ? t : "";
+}
 
 /* The parser of direction d. */
 static inline struct imap_parser *sess_parser(const struct session *s, enum imt_dir d)

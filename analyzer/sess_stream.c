@@ -65,8 +65,12 @@ void sess_stream_free(struct sess_stream *st)
 		imap_parser_free(sd->parser);
 		sd->parser = NULL;
 		if (sd->z_init)
-			inflateEnd(&sd->z);
+			inflateEnd(sd->z);
 		sd->z_init = 0;
+		free(sd->z);
+		sd->z = NULL;
+		free(sd->marks);
+		sd->marks = NULL;
 		free(sd->hold.p);
 		sd->hold.p = NULL;
 		free(sd->probe.p);
@@ -76,6 +80,12 @@ void sess_stream_free(struct sess_stream *st)
 		tls_conn_free(st->tl->conn);
 	free(st->tl);
 	st->tl = NULL;
+}
+
+void sess_stream_trim(struct sess_stream *st)
+{
+	imap_parser_trim(st->dir[IMT_C2S].parser);
+	imap_parser_trim(st->dir[IMT_S2C].parser);
 }
 
 void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys)
@@ -205,8 +215,11 @@ static void dir_lost(struct sess_stream *st, enum imt_dir d, const char *why)
 
 static int inflate_start(struct sess_stream_dir *sd)
 {
-	memset(&sd->z, 0, sizeof(sd->z));
-	if (inflateInit2(&sd->z, -15) != Z_OK)
+	/* Allocated when needed: most sessions never compress. */
+	if (sd->z == NULL && (sd->z = malloc(sizeof(*sd->z))) == NULL)
+		return -1;
+	memset(sd->z, 0, sizeof(*sd->z));
+	if (inflateInit2(sd->z, -15) != Z_OK)
 		return -1;
 	sd->z_init = 1;
 	sd->zip = SESS_ZIP_INFLATE;
@@ -219,22 +232,22 @@ static void zip_inflate(struct sess_stream *st, enum imt_dir d,
 	struct sess_stream_dir *sd = &st->dir[d];
 	uint8_t *out = st->zbuf;
 
-	sd->z.next_in = (Bytef *)(uintptr_t)data;
-	sd->z.avail_in = (uInt)len;
-	while (sd->z.avail_in > 0 && !sd->lost) {
+	sd->z->next_in = (Bytef *)(uintptr_t)data;
+	sd->z->avail_in = (uInt)len;
+	while (sd->z->avail_in > 0 && !sd->lost) {
 		int rc;
 		size_t got;
 
-		sd->z.next_out = out;
-		sd->z.avail_out = SESS_ZBUF;
-		rc = inflate(&sd->z, Z_SYNC_FLUSH);
-		got = SESS_ZBUF - sd->z.avail_out;
+		sd->z->next_out = out;
+		sd->z->avail_out = SESS_ZBUF;
+		rc = inflate(sd->z, Z_SYNC_FLUSH);
+		got = SESS_ZBUF - sd->z->avail_out;
 		if (got > 0)
 			imap_parser_feed(sd->parser, out, got);
 		if (rc == Z_STREAM_END) {
 			/* A server may end its stream cleanly at LOGOUT; only
 			 * bytes after the end are a problem. */
-			if (sd->z.avail_in > 0)
+			if (sd->z->avail_in > 0)
 				dir_lost(st, d, "data after the end of the DEFLATE stream");
 			else
 				sd->lost = 1;
@@ -707,7 +720,8 @@ static void probe_end(struct sess_stream *st, enum imt_dir d, size_t text,
 	unsigned nm = sd->nmarks;
 	struct tcp_meta saved = *st->clock;
 
-	memcpy(marks, sd->marks, nm * sizeof(marks[0]));
+	if (nm > 0)              /* marks may be unallocated then */
+		memcpy(marks, sd->marks, nm * sizeof(marks[0]));
 	sd->nmarks = 0;
 	sd->probe_order = 0;
 	sd->probe_scan = 0;
@@ -858,6 +872,9 @@ static void probe_bytes(struct sess_stream *st, enum imt_dir d,
 	/* Up to the look-ahead's bound; past it, or out of memory, d is
 	 * decided with what is held and the decided layers take the rest. */
 	take = len < SESS_PROBE_MAX - sd->probe.len ? len : SESS_PROBE_MAX - sd->probe.len;
+	if (take > 0 && sd->marks == NULL &&
+	    (sd->marks = malloc(SESS_PROBE_MARKS * sizeof(*sd->marks))) == NULL)
+		take = 0;
 	if (take > 0 && held_append(&sd->probe, data, take, SESS_PROBE_MAX) != 0)
 		take = 0;
 	if (take > 0 && (sd->nmarks == 0 ||

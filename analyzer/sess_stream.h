@@ -89,6 +89,8 @@ enum sess_sniff {
 	SESS_SNIFF_FAILED, /* not IMAP, no key, or nothing readable in time */
 };
 
+struct session;
+
 /* Says whether plaintext that came first out of a TLS flow on another
  * port (direction d, n bytes at p, valid during the call) is IMAP; on 1
  * the owner has made the flow its session, on 0 it is left alone. */
@@ -115,11 +117,12 @@ struct sess_stream_dir {
 	enum sess_zip_layer zip;
 	int lost;                        /* not followed any more (or not IMAP) */
 	struct imap_parser *parser;      /* owned */
-	z_stream z;
+	z_stream *z;                     /* with COMPRESS only (owned) */
 	int z_init;
 	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
 	struct sess_held probe;          /* bytes in SESS_TLS_PROBE */
-	struct sess_probe_mark marks[SESS_PROBE_MARKS];
+	struct sess_probe_mark *marks;   /* SESS_PROBE_MARKS, from the first
+					    probe on (owned) */
 	unsigned nmarks;
 	uint64_t probe_order;            /* when its first held byte came (1, 2) */
 	int probe_before_ok;             /* that was before the server's OK */
@@ -163,6 +166,10 @@ void sess_stream_init(struct sess_stream *st, struct session *owner,
 
 /* Frees the parsers, inflate states and held bytes; accepts a zeroed st. */
 void sess_stream_free(struct sess_stream *st);
+
+/* Gives back the line storage of each parser that is between lines
+ * (imap_parser_trim): for a session that waits. */
+void sess_stream_trim(struct sess_stream *st);
 
 /* The parser of direction d. */
 struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_dir d);

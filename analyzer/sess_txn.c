@@ -37,7 +37,7 @@ void sess_txn_begin(struct session *s, struct sess_cmd *pc,
 	sess_ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact_from);
 	if (pc->mailbox[0] != '\0')
 		event_cstring(ev, "mailbox", pc->mailbox);
-	else if (s->mailbox[0] != '\0' && pc->txn_state == ST_SELECTED)
+	else if (s->mailbox != NULL && pc->txn_state == ST_SELECTED)
 		event_cstring(ev, "mailbox", s->mailbox);
 	else
 		event_null(ev, "mailbox");

@@ -210,6 +210,10 @@ static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
 	sess_pending_free(&s->pending);
+	sess_caps_free(&s->caps);
+	free(s->uidv);
+	free(s->user);
+	free(s->mailbox);
 	sess_x_free(s->x);
 	free(s);
 }
@@ -326,6 +330,11 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		s->e->ignored_flows++;
 		return 1;
 	}
+	/* Quiet: nothing outstanding, or idling.  A session then waits,
+	 * perhaps for hours, and its parsers' line storage is given back
+	 * (a busy session keeps it from line to line). */
+	if (s->idle || sess_pending_count(&s->pending) == 0)
+		sess_stream_trim(&s->io);
 	return 0;
 }
 
@@ -451,7 +460,7 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 	event_ms(ev, "duration_ms", sess_ts_diff_ns(ci->last.ts_sec, ci->last.ts_nsec,
 						 s->first.ts_sec, s->first.ts_nsec));
 	event_cstring(ev, "state", sess_state_name(s));
-	if (s->user[0] != '\0')
+	if (s->user != NULL)
 		event_cstring(ev, "user", s->user);
 	else
 		event_null(ev, "user");

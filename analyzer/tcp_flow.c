@@ -27,11 +27,7 @@ void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f)
 
 		tcp_avl_free(t, sd, sd->held);
 		sd->held = NULL;
-		if (sd->recent != NULL) {
-			t->recent_bytes -= sd->recent->cap;
-			free(sd->recent);
-			sd->recent = NULL;
-		}
+		tcp_recent_free(t, sd);
 	}
 }
 

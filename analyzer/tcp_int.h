@@ -20,14 +20,18 @@ enum tcp_hist {
 };
 #define TCP_HIST_MAX (2 * TH__COUNT)
 
-/* Recently delivered bytes kept per direction for overlap checks. */
-#define TCP_RECENT_MIN 4096u
+/* Recently delivered bytes kept per direction for overlap checks: the
+ * ring starts at the first size and doubles as bytes come. */
+#define TCP_RECENT_MIN 256u
 #define TCP_RECENT_MAX 65536u
 /* Delivery records (offset, frame) kept per direction. */
 #define TCP_NREC 32
 /* Deliveries kept by reference under the stage's lease (capture.h) per
  * direction, instead of copied into the ring. */
 #define TCP_NREF 64
+/* Both lists start with this many entries and double up to the above, so
+ * that a direction that sent a few lines holds a few records. */
+#define TCP_NLIST_FIRST 2u
 /* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
 #define TCP_TOMB_SECS 120
 /* An ACK that jumps further than this is taken as bogus, not as loss. */
@@ -90,13 +94,13 @@ struct tcp_ref {
  */
 struct tcp_recent {
 	uint64_t end;
-	uint32_t cap;            /* a power of two */
+	uint32_t cap;            /* a power of two, or 0 (nothing copied yet) */
 	uint32_t fill;
-	uint32_t nrec, rhead;
-	struct tcp_rec rec[TCP_NREC];
-	uint32_t nref, refhead;
+	struct tcp_rec *rec;     /* a ring of rec_cap (owned) */
+	uint32_t nrec, rhead, rec_cap;
+	uint32_t nref, refhead, ref_cap;
+	struct tcp_ref *ref;     /* a ring of ref_cap (owned) */
 	uint64_t ref_bytes;
-	struct tcp_ref ref[TCP_NREF];
 	uint8_t buf[];
 };
 
@@ -279,6 +283,7 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    uint64_t frame, struct cap_reader *lessor);
 /* Copies what the ring refers to into it: the lease goes. */
 void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
+void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd);
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
 int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);

@@ -163,18 +163,46 @@ void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
 
 /* ---- recently delivered bytes ---- */
 
+/* A ring of cap entries of `size` bytes, n of them in use ending before
+ * *head, made twice as large (first entries when empty, never past max)
+ * with the entries kept in order at its start.  Returns 0, or -1 when it
+ * is at max or out of memory (the ring is unchanged). */
+static int tcp_ring_grow(void *ringp, uint32_t *cap, uint32_t *head,
+			 uint32_t n, size_t size, uint32_t first, uint32_t max)
+{
+	uint8_t *old = *(uint8_t **)ringp, *nw;
+	uint32_t ncap = *cap ? *cap * 2 : first;
+
+	if (*cap >= max || ncap > max || (nw = malloc((size_t)ncap * size)) == NULL)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(nw + (size_t)i * size,
+		       old + (size_t)((*head + *cap - n + i) % *cap) * size, size);
+	free(old);
+	*(uint8_t **)ringp = nw;
+	*cap = ncap;
+	*head = n % ncap;
+	return 0;
+}
+
+/* want 0: a ring with no bytes, for the lists alone. */
 static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 					  struct tcp_recent *r, uint32_t want)
 {
 	/* Powers of two from TCP_RECENT_MIN up to TCP_RECENT_MAX, as the
 	 * ring masks offsets: a ring already that large stays as it is. */
-	uint64_t need = want == 0 ? 1 : tcp_min64(want, TCP_RECENT_MAX);
-	uint32_t cap = (uint32_t)mem_grow_cap(r ? r->cap : 0, (size_t)need,
-					      TCP_RECENT_MIN, TCP_RECENT_MAX);
+	uint64_t need = tcp_min64(want, TCP_RECENT_MAX);
+	uint32_t cap = need == 0 ? 0 :
+	    (uint32_t)mem_grow_cap(r ? r->cap : 0, (size_t)need,
+				   TCP_RECENT_MIN, TCP_RECENT_MAX);
 	struct tcp_recent *n;
 
 	if (r != NULL && cap <= r->cap)
 		return r;
+	if (r == NULL && cap == 0) {
+		n = calloc(1, sizeof(*n));
+		return n;
+	}
 	if (BUDGET_EXCEEDED(t->recent_bytes, (uint64_t)cap - (r ? r->cap : 0),
 			    t->lim.max_total_buffer))
 		return r;
@@ -207,12 +235,18 @@ static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 /* Remembers that [off, off + len) was delivered by frame. */
 static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 {
-	struct tcp_rec *last = r->nrec ? &r->rec[(r->rhead + TCP_NREC - 1) % TCP_NREC] : NULL;
+	struct tcp_rec *last = r->nrec ? &r->rec[(r->rhead + r->rec_cap - 1) % r->rec_cap] : NULL;
 
 	if (last == NULL || last->frame != frame) {
+		/* A full ring grows while it can, else the oldest goes. */
+		if (r->nrec == r->rec_cap &&
+		    tcp_ring_grow(&r->rec, &r->rec_cap, &r->rhead, r->nrec,
+				  sizeof(*r->rec), TCP_NLIST_FIRST, TCP_NREC) != 0 &&
+		    r->rec_cap == 0)
+			return;
 		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
-		r->rhead = (r->rhead + 1) % TCP_NREC;
-		if (r->nrec < TCP_NREC)
+		r->rhead = (r->rhead + 1) % r->rec_cap;
+		if (r->nrec < r->rec_cap)
 			r->nrec++;
 	}
 }
@@ -227,13 +261,16 @@ static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 		off += len - TCP_RECENT_MAX;
 		len = TCP_RECENT_MAX;
 	}
-	while (r->nref > 0 && (r->nref == TCP_NREF ||
+	if (r->nref == r->ref_cap)
+		(void)tcp_ring_grow(&r->ref, &r->ref_cap, &r->refhead, r->nref,
+				    sizeof(*r->ref), TCP_NLIST_FIRST, TCP_NREF);
+	while (r->nref > 0 && (r->nref == r->ref_cap ||
 			       r->ref_bytes + len > TCP_RECENT_MAX)) {
-		r->ref_bytes -= r->ref[(r->refhead + TCP_NREF - r->nref) % TCP_NREF].len;
+		r->ref_bytes -= r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap].len;
 		r->nref--;
 	}
 	r->ref[r->refhead] = (struct tcp_ref){ off, data, (uint32_t)len };
-	r->refhead = (r->refhead + 1) % TCP_NREF;
+	r->refhead = (r->refhead + 1) % r->ref_cap;
 	r->nref++;
 	r->ref_bytes += len;
 }
@@ -276,9 +313,17 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 	if (lessor != NULL &&
 	    (t->lease != NULL ? cap_lease_extend(t->lease, data, (size_t)len, SIZE_MAX) :
 	     (t->lease = cap_lease_take(lessor, data, (size_t)len)) != NULL)) {
+		/* Bytes by reference need no ring: none until some are
+		 * copied. */
 		if (sd->recent == NULL)
-			sd->recent = tcp_recent_grow(t, NULL, TCP_RECENT_MIN);
-		if (sd->recent != NULL)
+			sd->recent = tcp_recent_grow(t, NULL, 0);
+		if (sd->recent != NULL && sd->recent->nref == 0 &&
+		    sd->recent->ref_cap == 0 &&
+		    tcp_ring_grow(&sd->recent->ref, &sd->recent->ref_cap,
+				  &sd->recent->refhead, 0, sizeof(struct tcp_ref),
+				  TCP_NLIST_FIRST, TCP_NREF) != 0)
+			tcp_recent_copy(t, sd, data, len, off);
+		else if (sd->recent != NULL)
 			tcp_recent_ref(sd->recent, data, len, off);
 	} else {
 		tcp_recent_copy(t, sd, data, len, off);
@@ -297,7 +342,7 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
 		return;
 	n = r->nref;
 	for (uint32_t i = 0; i < n; i++)
-		refs[i] = r->ref[(r->refhead + TCP_NREF - n + i) % TCP_NREF];
+		refs[i] = r->ref[(r->refhead + r->ref_cap - n + i) % r->ref_cap];
 	r->nref = 0;
 	r->ref_bytes = 0;
 	/* Oldest first, so that the ring ends with the newest bytes; the
@@ -306,12 +351,25 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
 		tcp_recent_copy(t, sd, refs[i].p, refs[i].len, refs[i].off);
 }
 
+void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
+{
+	struct tcp_recent *r = sd->recent;
+
+	if (r == NULL)
+		return;
+	t->recent_bytes -= r->cap;
+	free(r->rec);
+	free(r->ref);
+	free(r);
+	sd->recent = NULL;
+}
+
 /* The frame that delivered the byte at off, or 0 when forgotten. */
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
 {
 	for (uint32_t i = 1; r != NULL && i <= r->nrec; i++) {
 		const struct tcp_rec *c =
-		    &r->rec[(r->rhead + TCP_NREC - i) % TCP_NREC];
+		    &r->rec[(r->rhead + r->rec_cap - i) % r->rec_cap];
 
 		if (c->off <= off)
 			return c->frame;
@@ -342,7 +400,7 @@ int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		}
 	}
 	for (uint32_t i = 0; i < r->nref; i++) {
-		const struct tcp_ref *f = &r->ref[(r->refhead + TCP_NREF - 1 - i) % TCP_NREF];
+		const struct tcp_ref *f = &r->ref[(r->refhead + r->ref_cap - 1 - i) % r->ref_cap];
 
 		lo = off > f->off ? off : f->off;
 		hi = tcp_min64(tcp_min64(off + len, f->off + f->len), first);

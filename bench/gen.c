@@ -1,7 +1,7 @@
 /*
  * gen.c - writes a large, realistic IMAP capture for the benchmark.
  *
- *   gen [-c CONCURRENT] [-l] [-t] OUT.pcap SIZE_MB SEED
+ *   gen [-c CONCURRENT | -i IDLE] [-l] [-t] OUT.pcap SIZE_MB SEED
  *
  * A classic pcap (Ethernet, IPv4, TCP with timestamps, 1448-byte segments,
  * correct sequence and acknowledgement numbers and checksums) of many
@@ -32,6 +32,13 @@
  * are those of the plain mode with the same SEED (SIZE_MB counts the
  * plain mode's bytes), byte for byte once decrypted.  Certificates and
  * key exchange are left out: the analyzer needs neither.
+ *
+ * -i IDLE writes another shape instead, the one of a mail provider's
+ * capture: IDLE sessions all open at once (up to 1,000,000), interleaved
+ * packet by packet, each going through the handshake, the greeting, LOGIN,
+ * SELECT INBOX and IDLE, and then left idling at the end of the file.
+ * Eleven packets and about 1.4 KB of file per session; SIZE_MB is not
+ * used (the number of sessions sets the size).
  */
 #include <errno.h>
 #include <math.h>
@@ -49,6 +56,7 @@
 #define BODY_MIN    2048
 #define BODY_MAX    204800
 #define MAX_CONC    1000
+#define MAX_IDLE    1000000
 #define MAX_TURNS   16
 #define POOL_SIZE   (512 * 1024)
 #define SERVER_IP   0x0a000001u     /* 10.0.0.1 */
@@ -381,7 +389,8 @@ struct sess {
 	int app[2];		/* data segments are application data records */
 };
 
-static struct sess sessions[MAX_CONC];
+static struct sess *sessions;
+static int idle_mode;		/* -i: sessions stop once in IDLE */
 static int winddown;
 static uint64_t nsessions;
 static int verbose;
@@ -668,6 +677,58 @@ static void store_cmd(struct sess *s, struct buf *c, struct buf *r)
 	buf_printf(r, "%s OK Store completed (0.001 + 0.000 secs).\r\n", tag);
 }
 
+/* the handshake and the greeting */
+static void plan_greeting(struct sess *s)
+{
+	struct turn *r;
+
+	turn_add(s, T_SYN, 0, 0);
+	turn_add(s, T_SYNACK, 1, 50);
+	turn_add(s, T_ACK, 0, 60);
+	r = turn_add(s, T_DATA, 1, 300);
+	buf_printf(&r->data, "* OK [CAPABILITY " CAPS_PRE
+		   "] Dovecot (Debian) ready.\r\n");
+}
+
+/* the client's LOGIN; its tag goes to tag */
+static void plan_login(struct sess *s, char *tag)
+{
+	struct turn *c = turn_add(s, T_DATA, 0, client_think());
+
+	buf_printf(&c->data, "%s LOGIN %s \"pw-%08llx\"\r\n",
+		   next_tag(s, tag), s->user,
+		   (unsigned long long)(rnd() & 0xffffffff));
+}
+
+/* -i: the turns from the handshake to IDLE, after which the session
+ * stays open and silent (phase 4) */
+static void plan_idle(struct sess *s)
+{
+	struct turn *c, *r;
+	char tag[16];
+
+	plan_greeting(s);
+	plan_login(s, tag);
+	r = turn_add(s, T_DATA, 1, server_work());
+	buf_printf(&r->data, "%s OK Logged in\r\n", tag);
+	c = turn_add(s, T_DATA, 0, client_think());
+	buf_printf(&c->data, "%s SELECT INBOX\r\n", next_tag(s, tag));
+	r = turn_add(s, T_DATA, 1, server_work());
+	buf_printf(&r->data,
+		"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+		"* %u EXISTS\r\n* %u RECENT\r\n"
+		"* OK [UIDVALIDITY %u] UIDs valid\r\n"
+		"* OK [UIDNEXT %u] Predicted next UID\r\n"
+		"%s OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n",
+		s->exists, s->recent, s->uidvalidity,
+		s->uid_base + s->exists + 1, tag);
+	c = turn_add(s, T_DATA, 0, client_think());
+	buf_printf(&c->data, "%s IDLE\r\n", next_tag(s, tag));
+	r = turn_add(s, T_DATA, 1, server_work());
+	buf_printf(&r->data, "+ idling\r\n");
+	s->phase = 4;
+}
+
 /* plans the turns of the session's next step */
 static void plan(struct sess *s)
 {
@@ -677,23 +738,19 @@ static void plan(struct sess *s)
 	s->nturns = 0;
 	s->cur = 0;
 	s->pos = 0;
+	if (s->phase == 0 && idle_mode) {
+		plan_idle(s);
+		return;
+	}
 	if (s->phase == 0) {
-		turn_add(s, T_SYN, 0, 0);
-		turn_add(s, T_SYNACK, 1, 50);
-		turn_add(s, T_ACK, 0, 60);
-		r = turn_add(s, T_DATA, 1, 300);
-		buf_printf(&r->data, "* OK [CAPABILITY " CAPS_PRE
-			   "] Dovecot (Debian) ready.\r\n");
+		plan_greeting(s);
 		c = turn_add(s, T_DATA, 0, client_think());
 		buf_printf(&c->data, "%s CAPABILITY\r\n", next_tag(s, tag));
 		r = turn_add(s, T_DATA, 1, server_work());
 		buf_printf(&r->data, "* CAPABILITY " CAPS_PRE "\r\n%s OK "
 			   "Pre-login capabilities listed, post-login "
 			   "capabilities have more.\r\n", tag);
-		c = turn_add(s, T_DATA, 0, client_think());
-		buf_printf(&c->data, "%s LOGIN %s \"pw-%08llx\"\r\n",
-			   next_tag(s, tag), s->user,
-			   (unsigned long long)(rnd() & 0xffffffff));
+		plan_login(s, tag);
 		r = turn_add(s, T_DATA, 1, (uint32_t)rnd_in(2000, 20000));
 		buf_printf(&r->data, "%s OK [CAPABILITY " CAPS_POST
 			   "] Logged in\r\n", tag);
@@ -947,7 +1004,7 @@ static void step(struct sess *s)
 		s->t_next = now_us + rnd_in(8, 40);
 		return;
 	}
-	if (s->phase == 3) {
+	if (s->phase == 3 || s->phase == 4) {
 		s->used = 0;
 		return;
 	}
@@ -957,7 +1014,7 @@ static void step(struct sess *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: gen [-c CONCURRENT] [-l] [-t] OUT.pcap SIZE_MB SEED\n");
+	fprintf(stderr, "usage: gen [-c CONCURRENT | -i IDLE] [-l] [-t] OUT.pcap SIZE_MB SEED\n");
 	exit(2);
 }
 
@@ -972,6 +1029,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[ai], "-c") == 0 && ai + 1 < argc) {
 			conc = atoi(argv[ai + 1]);
 			ai += 2;
+		} else if (strcmp(argv[ai], "-i") == 0 && ai + 1 < argc) {
+			conc = atoi(argv[ai + 1]);
+			idle_mode = 1;
+			ai += 2;
 		} else if (strcmp(argv[ai], "-l") == 0) {
 			verbose = 1;
 			ai++;
@@ -983,7 +1044,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - ai != 3 || conc < 1 || conc > MAX_CONC)
+	if (argc - ai != 3 || conc < 1 || conc > (idle_mode ? MAX_IDLE : MAX_CONC))
 		usage();
 	errno = 0;
 	target = strtoull(argv[ai + 1], &end, 10);
@@ -1016,8 +1077,25 @@ int main(int argc, char **argv)
 	uint32_t gh[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 262144, 1 };
 	put(gh, sizeof(gh));
 
+	sessions = calloc((size_t)conc, sizeof(*sessions));
+	if (sessions == NULL) {
+		perror("gen: calloc");
+		return 1;
+	}
 	for (int i = 0; i < conc; i++)
 		sess_start(&sessions[i], nsessions++);
+	/* -i: round robin, one packet per session and turn, so that every
+	 * session is open at once; none starts after the first ones */
+	for (int left = conc; idle_mode && left > 0;) {
+		left = 0;
+		for (int i = 0; i < conc; i++) {
+			if (!sessions[i].used)
+				continue;
+			now_us += 2;
+			step(&sessions[i]);
+			left += sessions[i].used;
+		}
+	}
 	for (;;) {
 		struct sess *s = NULL;
 
@@ -1049,6 +1127,7 @@ int main(int argc, char **argv)
 		EVP_CIPHER_CTX_free(sessions[i].ctx[0]);
 		EVP_CIPHER_CTX_free(sessions[i].ctx[1]);
 	}
+	free(sessions);
 	fprintf(stderr, "gen: %s: %.1f MB, %llu sessions\n", argv[ai],
 		(double)written / 1e6, (unsigned long long)nsessions);
 	return 0;

@@ -272,6 +272,15 @@ int imap_parser_finish(struct imap_parser *p);
 /* Stream offset of the next byte the parser expects. */
 uint64_t imap_parser_offset(const struct imap_parser *p);
 
+/*
+ * Gives back the storage of a line (its text, literal previews, tokens
+ * and list stack) when no line is in progress, so that a parser that
+ * waits costs its struct alone; the storage is allocated again as the
+ * next line comes.  Does nothing inside imap_parser_feed() or in the
+ * middle of a line (or a literal).  Accepts NULL.
+ */
+void imap_parser_trim(struct imap_parser *p);
+
 /* Frees p; accepts NULL. */
 void imap_parser_free(struct imap_parser *p);
 

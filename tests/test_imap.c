@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "imap_int.h"
 #include "imap_rec.h"
 
 /* ---- client commands ---- */
@@ -439,6 +440,74 @@ START_TEST(test_classify)
 }
 END_TEST
 
+/* A parser between lines gives its line storage back and gets it again
+ * when the next line comes: the events are the same however the input
+ * is cut, with or without the trims. */
+START_TEST(test_trim_between_lines)
+{
+	static const char cli[] =
+		"A1 LOGIN joe {3+}\r\npwd\r\nA2 SELECT INBOX\r\n"
+		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n";
+	static const char srv[] =
+		"* OK ready\r\nA1 OK done\r\n* 3 EXISTS\r\n"
+		"* 1 FETCH (FLAGS (\\Seen) BODY[] {5}\r\nhello)\r\n"
+		"+ idling\r\nA3 OK Idle completed\r\n";
+	const char *in[] = { cli, srv };
+	enum imap_side side[] = { IMAP_SIDE_CLIENT, IMAP_SIDE_SERVER };
+
+	for (int k = 0; k < 2; k++) {
+		struct opts o = irec_opts(side[k]);
+		char *plain = irec_check_str(&o, in[k]), *trimmed;
+
+		o.trim = 1;
+		trimmed = irec_check_str(&o, in[k]);
+		ck_assert_str_eq(plain, trimmed);
+		free(plain);
+		free(trimmed);
+	}
+}
+END_TEST
+
+/* What is freed and when: nothing in the middle of a line or a literal,
+ * everything between lines, and the next line allocates again. */
+START_TEST(test_trim_frees)
+{
+	struct imt_limits lim;
+	struct imap_parser *p;
+	static const char a[] = "A1 SELECT INBOX\r\nA2 APPEND x {4}\r\nab";
+
+	imt_limits_default(&lim);
+	p = imap_parser_new(IMAP_SIDE_CLIENT, &lim, NULL, NULL);
+	ck_assert_ptr_nonnull(p);
+	imap_parser_trim(p);                     /* nothing yet: no effect */
+	ck_assert_ptr_null(p->line);
+	imap_parser_feed(p, (const uint8_t *)a, 9); /* "A1 SELECT" */
+	ck_assert_ptr_nonnull(p->line);
+	imap_parser_trim(p);                     /* mid-line: kept */
+	ck_assert_ptr_nonnull(p->line);
+	ck_assert_uint_eq(p->line_len, 9);
+	imap_parser_feed(p, (const uint8_t *)a + 9, 8); /* " INBOX\r\n" */
+	ck_assert_ptr_nonnull(p->toks.tok);
+	imap_parser_trim(p);                     /* between lines: freed */
+	ck_assert_ptr_null(p->line);
+	ck_assert_ptr_null(p->toks.tok);
+	ck_assert_uint_eq(p->line_alloc, 0);
+	ck_assert_uint_eq(p->toks.alloc, 0);
+	/* the APPEND line and half its literal: inside the element */
+	imap_parser_feed(p, (const uint8_t *)a + 17, sizeof(a) - 1 - 17);
+	imap_parser_trim(p);
+	ck_assert_ptr_nonnull(p->line);
+	imap_parser_feed(p, (const uint8_t *)"cd\r\n", 4);
+	imap_parser_trim(p);
+	ck_assert_ptr_null(p->line);
+	ck_assert_ptr_null(p->lits);
+	ck_assert_ptr_null(p->pv);
+	ck_assert_uint_eq(imap_parser_offset(p), sizeof(a) - 1 + 4);
+	imap_parser_trim(NULL);
+	imap_parser_free(p);
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -459,6 +528,8 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_canonical_text);
 	tcase_add_test(tc, test_clean_session);
 	tcase_add_test(tc, test_classify);
+	tcase_add_test(tc, test_trim_between_lines);
+	tcase_add_test(tc, test_trim_frees);
 	suite_add_tcase(s, tc);
 	return s;
 }

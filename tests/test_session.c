@@ -19,6 +19,8 @@
 #include <zlib.h>
 
 #include "check_main.h"
+#include "imap_int.h"
+#include "sess_session.h"
 #include "session.h"
 
 enum { C = IMT_C2S, S = IMT_S2C };
@@ -36,6 +38,8 @@ struct setup {
 	uint32_t max_pending;    /* 0: the default */
 	enum tcp_close_reason close;
 	int decrypted_upstream;
+	/* Called after each step with the flow (the session). */
+	void (*after)(void *flow, size_t step);
 };
 
 /* Runs a conversation; split = 1 feeds every chunk byte by byte.
@@ -92,6 +96,8 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 				cb.on_data(flow, d, p + k, 1, off[steps[i].dir] + k, &m);
 		}
 		off[steps[i].dir] += len;
+		if (su->after != NULL)
+			su->after(flow, i);
 	}
 	memset(&ci, 0, sizeof(ci));
 	ci.reason = su->close;
@@ -1021,6 +1027,71 @@ START_TEST(unknown_response_names_and_codes)
 }
 END_TEST
 
+/* A session that waits (in IDLE, or with nothing outstanding) gives back
+ * its parsers' line storage and its list of commands, and gets them back
+ * when traffic resumes. */
+static void idle_after(void *flow, size_t step)
+{
+	struct session *s = flow;
+	const struct imap_parser *pc = sess_parser(s, IMT_C2S);
+	const struct imap_parser *ps = sess_parser(s, IMT_S2C);
+
+	switch (step) {
+	case 6:         /* "+ idling": IDLE outstanding, both sides wait */
+	case 7:         /* new mail while idling */
+		ck_assert_ptr_null(pc->line);
+		ck_assert_ptr_null(pc->toks.tok);
+		ck_assert_ptr_null(ps->line);
+		ck_assert_ptr_null(ps->toks.tok);
+		ck_assert_uint_eq(sess_pending_count(&s->pending), 1);
+		break;
+	case 9:         /* IDLE completed: nothing outstanding */
+		ck_assert_ptr_null(pc->line);
+		ck_assert_ptr_null(ps->line);
+		ck_assert_ptr_null(s->pending.cmds);
+		ck_assert_uint_eq(s->pending.cap, 0);
+		break;
+	case 10:        /* a command: its line and its entry are back */
+		ck_assert_ptr_nonnull(pc->line);
+		ck_assert_ptr_nonnull(pc->toks.tok);
+		ck_assert_ptr_nonnull(s->pending.cmds);
+		ck_assert_uint_eq(sess_pending_count(&s->pending), 1);
+		break;
+	default:
+		break;
+	}
+}
+
+START_TEST(idle_session_gives_buffers_back)
+{
+	const struct step steps[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n", 0 },
+		{ C, "a LOGIN joe secret\r\n", 0 },
+		{ S, "a OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n", 0 },
+		{ C, "b SELECT INBOX\r\n", 0 },
+		{ S, "* 2 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n"
+		     "b OK [READ-WRITE] done\r\n", 0 },
+		{ C, "c IDLE\r\n", 0 },
+		{ S, "+ idling\r\n", 0 },
+		{ S, "* 3 EXISTS\r\n", 0 },
+		{ C, "DONE\r\n", 0 },
+		{ S, "c OK Idle completed\r\n", 0 },
+		{ C, "d UID FETCH 3 (FLAGS)\r\n", 0 },
+		{ S, "* 3 FETCH (UID 9 FLAGS (\\Recent))\r\nd OK done\r\n", 0 },
+	};
+	struct setup su = { .after = idle_after };
+	char *t = run_both_setup(steps, sizeof(steps) / sizeof(steps[0]), &su);
+
+	ck_assert_int_eq(count(t, "\"type\":\"result\""), 4);
+	ck_assert_int_eq(count(t, "\"type\":\"command\""), 4);
+	ck_assert_ptr_nonnull(strstr(t, "UID FETCH"));
+	ck_assert_int_eq(count(t, "\"continuation\""), 1);
+	ck_assert_ptr_nonnull(strstr(t, "\"commands\":4"));
+	ck_assert_ptr_nonnull(strstr(t, "\"state\":\"selected\""));
+	free(t);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -1061,6 +1132,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, starttls_offered_not_used_is_no_stripping);
 	tcase_add_test(tc, starttls_word_overwritten);
 	tcase_add_test(tc, unknown_response_names_and_codes);
+	tcase_add_test(tc, idle_session_gives_buffers_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -307,6 +307,8 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 		if (gi < o->ngaps && o->gaps[gi].pos < next)
 			next = o->gaps[gi].pos;
 		imap_parser_feed(r.p, (const uint8_t *)in + i, next - i);
+		if (o->trim)
+			imap_parser_trim(r.p);
 		i = next;
 	}
 	rec_printf(&r, "FIN %d @%" PRIu64 "\n", imap_parser_finish(r.p),

@@ -35,6 +35,7 @@ struct opts {
 	size_t ngaps;
 	int segments;            /* the bytes after each gap start a TCP
 				    segment (imap_parser_segment()) */
+	int trim;                /* imap_parser_trim() after every chunk */
 };
 
 /* Default limits for side, nothing else set. */
