@@ -17,6 +17,7 @@
 #include "dec.h"
 #include "imap_cmd.h"
 #include "imap_int.h"
+#include "imap_names.h"
 
 /* ---- characters and words ---- */
 
@@ -366,21 +367,13 @@ void imap_head_parse(struct imap_parser *p, struct imap_element *el)
 /*
  * While resynchronising only a line that looks like real protocol ends
  * the resync: message text that a gap left us in ("From: a", "* item",
- * "+ added") must not pass for commands or responses.
+ * "+ added") must not pass for commands or responses.  An untagged
+ * response must carry a status or a name the protocol defines
+ * (imap_names.h).
  */
 int imap_head_plausible(const struct imap_parser *p,
 			const struct imap_element *el)
 {
-	static const char *const data_names[] = {
-		"CAPABILITY", "LIST", "LSUB", "XLIST", "STATUS", "SEARCH",
-		"ESEARCH", "FLAGS", "ENABLED", "NAMESPACE", "ID", "SORT",
-		"THREAD", "QUOTA", "QUOTAROOT", "ACL", "LISTRIGHTS",
-		"MYRIGHTS", "METADATA", "VANISHED",
-	};
-	static const char *const num_names[] = {
-		"EXISTS", "RECENT", "EXPUNGE", "FETCH",
-	};
-
 	if (el->kind == IMAP_EL_UNPARSED || (p->pf & PF_SYNTAX))
 		return 0;
 	switch (el->kind) {
@@ -413,16 +406,8 @@ int imap_head_plausible(const struct imap_parser *p,
 	case IMAP_EL_UNTAGGED:
 		if (el->is_status)
 			return 1;
-		if (el->has_number) {
-			for (size_t i = 0; i < sizeof(num_names) / sizeof(*num_names); i++)
-				if (strcmp(el->name, num_names[i]) == 0)
-					return 1;
-			return 0;
-		}
-		for (size_t i = 0; i < sizeof(data_names) / sizeof(*data_names); i++)
-			if (strcmp(el->name, data_names[i]) == 0)
-				return 1;
-		return 0;
+		return imap_resp_name_defined(el->name, strlen(el->name),
+					      el->has_number);
 	default:
 		return 1;
 	}

@@ -341,6 +341,16 @@ START_TEST(test_gap_mid_line)
 	HAS(t, "GAP resync\nEL tagged");
 	COUNT(t, "EL ", 1);
 	free(t);
+	/* An untagged response ends it only with a name the protocol
+	 * defines (imap_names.h, as for unknown-response), not with an
+	 * unknown or experimental X name. */
+	o.gaps = g;
+	t = irec_check_str(&o, "* 1 FETCH (BODY[] {100}\r\n* MAILSTATS 3\r\n"
+			       "* XFOO 1\r\n* LANGUAGE (EN)\r\n");
+	HAS(t, "GAP resync\nEL untagged @");
+	HAS(t, "line=\"* LANGUAGE (EN)\" name=LANGUAGE");
+	COUNT(t, "EL ", 1);
+	free(t);
 	/* Client side: a known command ends the resync. */
 	o = irec_opts(IMAP_SIDE_CLIENT);
 	static const struct gapspec g3[] = { { 4, 3 } };

@@ -35,10 +35,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_tcp_captures import Conv, GREETING, LOGIN, LOGIN_OK, LOGOUT, BYE, LOGOUT_OK  # noqa: E402
-from scapy.all import wrpcap  # noqa: E402
-
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "captures")
+from make_tcp_captures import Conv, LOGIN, LOGIN_OK, write_all  # noqa: E402
 
 SELECT = b"a2 SELECT INBOX\r\n"
 SELECT_OK = b"a2 OK [READ-WRITE] done\r\n"
@@ -49,24 +46,19 @@ CAPA_GREETING = b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED STARTTLS] ready\r\n"
 
 def gap_crlf():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send_pieces(0, LOGIN, [10], [0], lost=(1,))
     c.send(0, SELECT)
     c.send(1, LOGIN_OK)
     c.send(1, b"* 1 EXISTS\r\n")
     c.send(1, SELECT_OK)
-    c.send(0, b"a3 LOGOUT\r\n")
-    c.send(1, BYE)
-    c.send(1, b"a3 OK\r\n")
-    c.close()
+    c.finish(b"a3")
     return c
 
 
 def gap_select():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     c.send(1, LOGIN_OK)
     c.send_pieces(0, SELECT, [13], [0], lost=(1,))
@@ -75,55 +67,40 @@ def gap_select():
     c.send(0, FETCH)
     c.send(1, b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n")
     c.send(1, FETCH_OK)
-    c.send(0, b"a4 LOGOUT\r\n")
-    c.send(1, BYE)
-    c.send(1, b"a4 OK\r\n")
-    c.close()
+    c.finish(b"a4")
     return c
 
 
 def gap_server():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     c.send(1, LOGIN_OK)
     c.send(0, SELECT)
     c.send_pieces(1, b"* 1 EXISTS\r\n", [5], [0], lost=(1,))
     c.send(1, SELECT_OK)
-    c.send(0, b"a3 LOGOUT\r\n")   # its ACK covers the lost bytes
-    c.send(1, BYE)
-    c.send(1, b"a3 OK\r\n")
-    c.close()
+    c.finish(b"a3")   # the LOGOUT's ACK covers the lost bytes
     return c
 
 
 def gap_whole():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     c.send(1, LOGIN_OK)
     c.send_pieces(0, b"a2 NOOP\r\n", [], [0], lost=(0,))
     c.send(1, b"a2 OK\r\n")
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def trunc_greeting():
     c = Conv()
-    c.handshake()
-    c.send(1, CAPA_GREETING)
+    c.start(CAPA_GREETING)
     c.send(0, b"a1 CAPABILITY\r\n")
     c.send(1, b"* CAPABILITY IMAP4rev1\r\n")
     c.send(1, b"a1 OK\r\n")
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     # frame 4 is the greeting: 10 bytes of payload kept
     return c, {4: 10}
 
@@ -135,8 +112,7 @@ def trunc_greeting_head():
 
 def trunc_fetch():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     c.send(1, LOGIN_OK)
     c.send(0, SELECT)
@@ -146,17 +122,13 @@ def trunc_fetch():
     c.send(1, b"* 1 FETCH (BODY[] {%d}\r\n" % len(body) + body + b")\r\n")
     n = len(c.pkts)
     c.send(1, FETCH_OK)
-    c.send(0, b"a4 LOGOUT\r\n")
-    c.send(1, BYE)
-    c.send(1, b"a4 OK\r\n")
-    c.close()
+    c.finish(b"a4")
     return c, {n: 40}
 
 
 def trunc_every():
     c = Conv()
-    c.handshake()
-    c.send(1, CAPA_GREETING)
+    c.start(CAPA_GREETING)
     c.send(0, LOGIN)
     c.send(1, b"a1 OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] Logged in\r\n")
     c.send(0, SELECT)
@@ -166,10 +138,8 @@ def trunc_every():
     c.send(0, b"a3 FETCH 1:3 (FLAGS INTERNALDATE RFC822.SIZE)\r\n")
     c.send(1, b"* 1 FETCH (FLAGS (\\Seen) RFC822.SIZE 100)\r\n")
     c.send(1, b"a3 OK Fetch completed (0.001 + 0.000 secs).\r\n")
-    c.send(0, b"a4 LOGOUT\r\n")
-    c.send(1, b"* BYE Logging out\r\n")
-    c.send(1, b"a4 OK Logout completed (0.001 + 0.000 secs).\r\n")
-    c.close()
+    c.finish(b"a4", b"* BYE Logging out\r\n",
+             b"a4 OK Logout completed (0.001 + 0.000 secs).\r\n")
     return c, {i: 30 for i in range(1, len(c.pkts) + 1)}
 
 
@@ -205,16 +175,8 @@ CUTS = {
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    for name, make in GAPS.items():
-        path = os.path.join(OUT, name)
-        wrpcap(path, make().pkts)
-        print("wrote", os.path.relpath(path))
-    for name, make in CUTS.items():
-        path = os.path.join(OUT, name)
-        c, cut = make()
-        write_cut(path, c.pkts, cut)
-        print("wrote", os.path.relpath(path))
+    write_all(GAPS)
+    write_all(CUTS, lambda path, made: write_cut(path, made[0].pkts, made[1]))
     return 0
 
 

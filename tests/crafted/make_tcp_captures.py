@@ -121,6 +121,11 @@ class Conv:
         self.send(1, flags="SA")
         self.send(0, flags="A")
 
+    def start(self, greeting=GREETING):
+        """The handshake, then the server's greeting."""
+        self.handshake()
+        self.send(1, greeting)
+
     def close(self):
         self.send(1, flags="FA")
         self.send(0, flags="FA")
@@ -130,9 +135,18 @@ class Conv:
         self.send(1, GREETING)
         self.send(0, LOGIN)
         self.send(1, LOGIN_OK)
-        self.send(0, LOGOUT)
-        self.send(1, BYE)
-        self.send(1, LOGOUT_OK)
+        self.logout()
+
+    def logout(self, tag=b"a2", bye=BYE, ok=None):
+        """C: "<tag> LOGOUT", S: bye, S: ok (default "<tag> OK")."""
+        self.send(0, tag + b" LOGOUT\r\n")
+        self.send(1, bye)
+        self.send(1, ok if ok is not None else tag + b" OK\r\n")
+
+    def finish(self, tag=b"a2", bye=BYE, ok=None):
+        """The logout exchange, then the FINs."""
+        self.logout(tag, bye, ok)
+        self.close()
 
 
 def reorder():
@@ -141,60 +155,44 @@ def reorder():
     c.send_pieces(1, GREETING, [5], [1, 0])
     c.send_pieces(0, LOGIN, [3, 9], [2, 0, 1])
     c.send(1, LOGIN_OK)
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def overlap_mismatch():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     # Same sequence range, other bytes: what an evasion attempt looks like.
     c.pkt(0, "PA", b"a1 LOGIN x q\r\n", seq=c.seq[0] - len(LOGIN))
     c.send(1, LOGIN_OK)
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def gap():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     # "a1 LOG" | "IN u" (lost) | " p\r\n"
     c.send_pieces(0, LOGIN, [6, 10], [0, 1, 2], lost=(1,))
     c.send(1, LOGIN_OK)            # its ACK covers the lost bytes
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def ack_first():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send_pieces(0, LOGIN, [6], [0], lost=(1,))   # "a1 LOG" now ...
     c.send(1, LOGIN_OK)                             # ... the answer ...
     c.pkt(0, "PA", LOGIN[6:], seq=c.seq[0] - len(LOGIN) + 6)  # ... the rest
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def ack_first_late():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.seq[0] += len(LOGIN)              # the login is not shown yet
     c.send(1, LOGIN_OK)
     c.send(0, LOGOUT)
@@ -214,25 +212,18 @@ def ack_first_server():
     c.pkt(1, "PA", GREETING, seq=c.seq[1] - len(GREETING),
           ack=c.seq[0] - len(LOGIN))
     c.send(1, LOGIN_OK)
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
 def ack_first_pure():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send_pieces(0, LOGIN, [3, 9], [0, 2], lost=(1,))
     c.pkt(1, "A")                       # ACKs all of the login
     c.pkt(0, "PA", LOGIN[3:9], seq=c.seq[0] - len(LOGIN) + 3)
     c.send(1, LOGIN_OK)
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
@@ -242,10 +233,7 @@ def wrap():
     c.send_pieces(1, GREETING, [4], [0, 1])
     c.send_pieces(0, LOGIN, [5], [0, 1])
     c.send(1, LOGIN_OK)
-    c.send(0, LOGOUT)
-    c.send(1, BYE)
-    c.send(1, LOGOUT_OK)
-    c.close()
+    c.finish()
     return c
 
 
@@ -292,8 +280,7 @@ def reuse():
 
 def retrans():
     c = Conv()
-    c.handshake()
-    c.send(1, GREETING)
+    c.start()
     c.send(0, LOGIN)
     c.pkt(0, "PA", LOGIN, seq=c.seq[0] - len(LOGIN))
     c.send(1, LOGIN_OK)
@@ -324,12 +311,18 @@ CAPTURES = {
 }
 
 
-def main():
+def write_all(captures, write=lambda path, c: wrpcap(path, c.pkts)):
+    """Writes what each function of `captures` (file name: function)
+    returns into tests/captures, by `write`."""
     os.makedirs(OUT, exist_ok=True)
-    for name, make in CAPTURES.items():
+    for name, make in captures.items():
         path = os.path.join(OUT, name)
-        wrpcap(path, make().pkts)
+        write(path, make())
         print("wrote", os.path.relpath(path))
+
+
+def main():
+    write_all(CAPTURES)
     return 0
 
 
