@@ -114,14 +114,26 @@ static void imap_el_start(struct imap_parser *p)
 	p->el_mode = p->mode;
 }
 
+size_t imap_parser_size(void)
+{
+	return sizeof(struct imap_parser);
+}
+
 struct imap_parser *imap_parser_new(enum imap_side side,
 				    const struct imt_limits *lim,
 				    const struct imap_callbacks *cb, void *user)
 {
-	struct imap_parser *p = calloc(1, sizeof(*p));
+	void *mem = calloc(1, sizeof(struct imap_parser));
 
-	if (p == NULL)
-		return NULL;
+	return mem != NULL ? imap_parser_init(mem, side, lim, cb, user) : NULL;
+}
+
+struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
+				     const struct imt_limits *lim,
+				     const struct imap_callbacks *cb, void *user)
+{
+	struct imap_parser *p = mem;
+
 	p->side = side;
 	p->lim.max_literal = lim->max_literal;
 	p->lim.max_line = lim->max_line;
@@ -165,7 +177,7 @@ void imap_parser_trim(struct imap_parser *p)
 	p->pv_alloc = 0;
 }
 
-void imap_parser_free(struct imap_parser *p)
+void imap_parser_fini(struct imap_parser *p)
 {
 	if (p == NULL)
 		return;
@@ -173,6 +185,11 @@ void imap_parser_free(struct imap_parser *p)
 	free(p->line);
 	free(p->lits);
 	free(p->pv);
+}
+
+void imap_parser_free(struct imap_parser *p)
+{
+	imap_parser_fini(p);
 	free(p);
 }
 

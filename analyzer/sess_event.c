@@ -128,8 +128,10 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 	h.ts = ts;
 	h.ts_len = ev_ts(ts, sizeof(ts), m->ts_sec, m->ts_nsec, m->ts_nano);
 	/* Addresses are digits, dots, colons and brackets: no escaping. */
-	if (s->ev_prefix_len == 0 || s->ev_prefix_id != s->id) {
+	if (s->ev_prefix == NULL || s->ev_prefix_id != s->id) {
 		char cid[COMMUNITY_ID_STRLEN];
+		char buf[SESS_EV_PREFIX_MAX];
+		char *np;
 		int n;
 
 		/* Computed once per session: the flow's name in Zeek, Suricata
@@ -137,17 +139,23 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 		if (community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
 				    e->cfg.community_id_seed, cid, sizeof(cid)) == 0)
 			cid[0] = '\0';
-		n = snprintf(s->ev_prefix, sizeof(s->ev_prefix),
+		n = snprintf(buf, sizeof(buf),
 			     "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\""
 			     "%s%s%s",
 			     (unsigned long long)s->id, s->client, s->server,
 			     cid[0] != '\0' ? ",\"community_id\":\"" : "", cid,
 			     cid[0] != '\0' ? "\"" : "");
-
-		s->ev_prefix_len = n > 0 && (size_t)n < sizeof(s->ev_prefix) ? (size_t)n : 0;
-		s->ev_prefix_id = s->id;
+		if (n < 0 || (size_t)n >= sizeof(buf))
+			n = 0;
+		/* Kept at its length: an open session holds only what it uses. */
+		if ((np = realloc(s->ev_prefix, (size_t)n + 1)) != NULL) {
+			memcpy(np, buf, (size_t)n + 1);
+			s->ev_prefix = np;
+			s->ev_prefix_len = (size_t)n;
+			s->ev_prefix_id = s->id;
+		}
 	}
-	h.members = s->ev_prefix;
+	h.members = s->ev_prefix != NULL ? s->ev_prefix : "";
 	h.members_len = s->ev_prefix_len;
 	h.frame = m->frame;
 	h.dir = dir;

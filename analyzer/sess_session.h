@@ -22,6 +22,7 @@
 #include "community_id.h"
 #include "event.h"
 #include "imt_dir.h"
+#include "mem_pool.h"
 #include "sess_caps.h"
 #include "sess_memory.h"
 #include "sess_pending.h"
@@ -57,13 +58,18 @@ struct sess_state {
 	unsigned expect;                 /* the state once pending commands succeed */
 };
 
+/* Longest event prefix: its member names, the session number, two
+ * endpoints and the community id. */
+#define SESS_EV_PREFIX_MAX (64 + 2 * IP_ENDPOINT_STRLEN + 20 + COMMUNITY_ID_STRLEN)
+
 struct session {
 	struct sess_engine *e;
 	uint64_t id;
 	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
 	/* "session":N,"client":"...","server":"...","community_id":"..." of
-	 * every event, made once the session has its number (sess_ev_new). */
-	char ev_prefix[64 + 2 * IP_ENDPOINT_STRLEN + 20 + COMMUNITY_ID_STRLEN];
+	 * every event, made once the session has its number (sess_ev_new);
+	 * on the heap at its length, NULL until then. */
+	char *ev_prefix;
 	size_t ev_prefix_len;
 	uint64_t ev_prefix_id;
 	struct ip_endpoint cl, sv;
@@ -148,6 +154,7 @@ struct sess_engine {
 	size_t nkeyless;                 /* in the ring (SESS_KEYLESS_MAX at most) */
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
+	struct mem_pool session_pool;    /* open sessions with their parsers */
 	struct extract *x;               /* --extract, or NULL */
 	struct mime *xm;
 	struct session *x_cur;           /* whose objects are being handled */

@@ -62,7 +62,7 @@ void sess_stream_free(struct sess_stream *st)
 	for (enum imt_dir d = IMT_C2S; d <= IMT_S2C; d++) {
 		struct sess_stream_dir *sd = &st->dir[d];
 
-		imap_parser_free(sd->parser);
+		imap_parser_fini(sd->parser);   /* its memory is the session's */
 		sd->parser = NULL;
 		if (sd->z_init)
 			inflateEnd(sd->z);

@@ -155,8 +155,8 @@ struct sess_stream {
 	sess_sniff_fn sniff_fn;
 };
 
-/* Sets st up with the two directions' parsers (owned from now on, freed
- * by sess_stream_free), the owner's current packet (events are stamped
+/* Sets st up with the two directions' parsers (ended by sess_stream_free
+ * with imap_parser_fini: their memory stays the caller's), the owner's current packet (events are stamped
  * with it; held bytes are read back with the time they came at) and a
  * shared inflate buffer of SESS_ZBUF bytes.  Both directions start as
  * cleartext IMAP. */
@@ -164,7 +164,7 @@ void sess_stream_init(struct sess_stream *st, struct session *owner,
 		      struct tcp_meta *clock, struct imap_parser *c2s,
 		      struct imap_parser *s2c, uint8_t *zbuf);
 
-/* Frees the parsers, inflate states and held bytes; accepts a zeroed st. */
+/* Ends the parsers, frees inflate states and held bytes; accepts a zeroed st. */
 void sess_stream_free(struct sess_stream *st);
 
 /* Gives back the line storage of each parser that is between lines

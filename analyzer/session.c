@@ -50,6 +50,22 @@ void sess_config_default(struct sess_config *cfg)
 	cfg->brute_window = 600;
 }
 
+/* A session and its two parsers are one object of the engine's pool:
+ * one allocation per flow, from memory that huge pages can back. */
+#define SESS_ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+static size_t session_obj_size(void)
+{
+	return SESS_ALIGN16(sizeof(struct session)) +
+	       IMT_NDIRS * SESS_ALIGN16(imap_parser_size());
+}
+
+static void *session_parser_mem(struct session *s, enum imt_dir d)
+{
+	return (char *)s + SESS_ALIGN16(sizeof(struct session)) +
+	       (size_t)d * SESS_ALIGN16(imap_parser_size());
+}
+
 struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 				    struct output *out)
 {
@@ -60,6 +76,7 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->cfg = *cfg;
 	e->out = out;
 	e->next_id = 1;
+	mem_pool_init(&e->session_pool, session_obj_size());
 	e->zbuf = malloc(SESS_ZBUF);
 	if (e->zbuf == NULL ||
 	    sess_memory_init(&e->memory, cfg->brute_failures, cfg->brute_window) != 0) {
@@ -82,6 +99,7 @@ void sess_engine_free(struct sess_engine *e)
 	mime_free(e->xm);
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
+	mem_pool_fini(&e->session_pool);
 	free(e);
 }
 
@@ -165,7 +183,7 @@ static const struct imap_callbacks parser_cb_extract = {
 static struct session *session_new(struct sess_engine *e,
 				   const struct tcp_flow_info *info)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = mem_pool_get(&e->session_pool);
 	struct imap_parser *parser[IMT_NDIRS];
 
 	if (s == NULL)
@@ -180,23 +198,18 @@ static struct session *session_new(struct sess_engine *e,
 	s->first = info->first;
 	s->cur = info->first;
 	if (e->x != NULL && (s->x = sess_x_new()) == NULL) {
-		free(s);
+		mem_pool_put(&e->session_pool, s);
 		return NULL;
 	}
 	for (enum imt_dir d = IMT_C2S; d <= IMT_S2C; d++) {
 		s->side[d].s = s;
 		s->side[d].d = d;
-		parser[d] = imap_parser_new(d == IMT_C2S ? IMAP_SIDE_CLIENT :
-					    IMAP_SIDE_SERVER,
-					    &e->cfg.lim, e->x != NULL ?
-					    &parser_cb_extract : &parser_cb,
-					    &s->side[d]);
-		if (parser[d] == NULL) {
-			imap_parser_free(parser[IMT_C2S]);
-			sess_x_free(s->x);
-			free(s);
-			return NULL;
-		}
+		parser[d] = imap_parser_init(session_parser_mem(s, d),
+					     d == IMT_C2S ? IMAP_SIDE_CLIENT :
+					     IMAP_SIDE_SERVER,
+					     &e->cfg.lim, e->x != NULL ?
+					     &parser_cb_extract : &parser_cb,
+					     &s->side[d]);
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
 	}
@@ -214,8 +227,9 @@ static void session_free(struct session *s)
 	free(s->uidv);
 	free(s->user);
 	free(s->mailbox);
+	free(s->ev_prefix);
 	sess_x_free(s->x);
-	free(s);
+	mem_pool_put(&s->e->session_pool, s);
 }
 
 /* The flow is IMAP: number it and say so. */
@@ -531,6 +545,7 @@ void sess_engine_global_finding(struct sess_engine *e,
 	s.cur.ts_nsec = ts_nsec;
 	s.cur.ts_nano = ts_nano;
 	sess_finding_report(&s, f);
+	free(s.ev_prefix);
 }
 
 /* A cap of the extraction hit: a finding of the session it concerns

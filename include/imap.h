@@ -196,6 +196,15 @@ struct imap_parser *imap_parser_new(enum imap_side side,
 				    const struct imt_limits *lim,
 				    const struct imap_callbacks *cb, void *user);
 
+/* The same in memory the caller holds: imap_parser_size() zeroed bytes
+ * aligned on 16.  The parser is then ended with imap_parser_fini(), which
+ * frees what it allocated but not that memory.  Never NULL. */
+size_t imap_parser_size(void);
+struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
+				     const struct imt_limits *lim,
+				     const struct imap_callbacks *cb, void *user);
+void imap_parser_fini(struct imap_parser *p);
+
 /*
  * Parses len bytes that follow the previous ones in the stream.  Elements
  * complete inside this call are delivered before it returns.  Callbacks

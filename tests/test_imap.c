@@ -508,6 +508,32 @@ START_TEST(test_trim_frees)
 }
 END_TEST
 
+/* A parser in memory its owner holds (as a session holds its two)
+ * reports the same as one from imap_parser_new(), in every chunking,
+ * trimmed between chunks or not, and ends without freeing that memory. */
+START_TEST(test_in_place)
+{
+	static const char in[] =
+		"A1 LOGIN \"u\" \"p\"\r\nA2 SELECT INBOX\r\n"
+		"A3 APPEND x {5}\r\nhello\r\nA4 IDLE\r\nDONE\r\n";
+	struct opts o = irec_opts(IMAP_SIDE_CLIENT);
+
+	for (int trim = 0; trim <= 1; trim++) {
+		char *heap, *own;
+
+		o.trim = trim;
+		o.in_place = 0;
+		heap = irec_check_str(&o, in);
+		o.in_place = 1;
+		own = irec_check_str(&o, in);
+		ck_assert_str_eq(own, heap);
+		ck_assert_uint_eq(irec_count(own, "EL "), 5);
+		free(heap);
+		free(own);
+	}
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -530,6 +556,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_trim_between_lines);
 	tcase_add_test(tc, test_trim_frees);
+	tcase_add_test(tc, test_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,6 @@
 /*
  * test_util.c - the helpers every stage shares: the decimal parser
- * (dec.h), array growth (mem.h), the hash (hash.h), the word-at-a-time
+ * (dec.h), array growth (mem.h), the object pool (mem_pool.h), the hash (hash.h), the word-at-a-time
  * scan tests (scan8.h) and the endpoint formatter (ip.h).  Edge cases
  * first: overflow, empty input, leading zeros, caps.
  */
@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "ip.h"
 #include "mem.h"
+#include "mem_pool.h"
 #include "scan8.h"
 
 #define PARSE(str, max, v) dec_parse_u64(str, strlen(str), max, v)
@@ -286,6 +287,50 @@ START_TEST(endpoints_format_for_both_families)
 }
 END_TEST
 
+/* Objects come zeroed and 16-aligned, never overlap, past the end of a
+ * block too; a freed one comes back zeroed; a size no block holds is
+ * refused. */
+START_TEST(mem_pool_objects_are_zeroed_aligned_and_reused)
+{
+	struct mem_pool p;
+	enum { SIZE = 1000 };
+	size_t per_block = (MEM_POOL_BLOCK - 16) / 1008;
+	size_t n = per_block + 3;                /* into a second block */
+	unsigned char **obj = calloc(n, sizeof(*obj));
+	static unsigned char zero[SIZE];
+	void *again;
+
+	ck_assert_ptr_nonnull(obj);
+	mem_pool_init(&p, SIZE);
+	ck_assert_uint_eq(p.size, 1008);
+	for (size_t i = 0; i < n; i++) {
+		obj[i] = mem_pool_get(&p);
+		ck_assert_ptr_nonnull(obj[i]);
+		ck_assert_uint_eq((uintptr_t)obj[i] % 16, 0);
+		ck_assert(memcmp(obj[i], zero, SIZE) == 0);
+		memset(obj[i], (int)(i % 250) + 1, SIZE);
+	}
+	/* every object kept what was written to it: none overlaps */
+	for (size_t i = 0; i < n; i++) {
+		memset(zero, (int)(i % 250) + 1, SIZE);
+		ck_assert(memcmp(obj[i], zero, SIZE) == 0);
+	}
+	memset(zero, 0, SIZE);
+	mem_pool_put(&p, obj[5]);
+	mem_pool_put(&p, NULL);
+	again = mem_pool_get(&p);
+	ck_assert_ptr_eq(again, obj[5]);
+	ck_assert(memcmp(obj[5], zero, SIZE) == 0);
+	mem_pool_fini(&p);
+	ck_assert_ptr_null(p.blocks);
+
+	mem_pool_init(&p, MEM_POOL_BLOCK);
+	ck_assert_ptr_null(mem_pool_get(&p));
+	mem_pool_fini(&p);
+	free(obj);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -300,6 +345,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, mem_grow_keeps_contents_and_respects_the_cap);
 	tcase_add_test(tc, mem_grow_refuses_byte_counts_that_overflow);
 	tcase_add_test(tc, mem_zero_zeroes);
+	tcase_add_test(tc, mem_pool_objects_are_zeroed_aligned_and_reused);
 	tcase_add_test(tc, hash_bytes_depends_on_seed_length_and_every_byte);
 	tcase_add_test(tc, hash_spreads_small_keys_over_buckets);
 	tcase_add_test(tc, scan8_finds_the_lowest_match_exactly);

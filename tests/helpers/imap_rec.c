@@ -275,13 +275,24 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 		rec_lit_bytes,
 	};
 	struct rec r;
+	void *mem = NULL;
 	size_t i = 0, ci = 0, gi = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.auto_mode = o->auto_mode;
 	r.show_canon = o->show_canon;
 	r.show_bytes = o->show_bytes;
-	r.p = imap_parser_new(o->side, &o->lim, o->show_bytes ? &cb_bytes : &cb, &r);
+	if (o->in_place) {
+		mem = aligned_alloc(16, (imap_parser_size() + 15) & ~(size_t)15);
+		ck_assert_ptr_nonnull(mem);
+		memset(mem, 0, imap_parser_size());
+		r.p = imap_parser_init(mem, o->side, &o->lim,
+				       o->show_bytes ? &cb_bytes : &cb, &r);
+		ck_assert_ptr_eq(r.p, mem);
+	} else {
+		r.p = imap_parser_new(o->side, &o->lim,
+				      o->show_bytes ? &cb_bytes : &cb, &r);
+	}
 	ck_assert_ptr_nonnull(r.p);
 	if (o->midstream)
 		imap_parser_set_midstream(r.p);
@@ -313,7 +324,12 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 	}
 	rec_printf(&r, "FIN %d @%" PRIu64 "\n", imap_parser_finish(r.p),
 		   imap_parser_offset(r.p));
-	imap_parser_free(r.p);
+	if (o->in_place) {
+		imap_parser_fini(r.p);
+		free(mem);
+	} else {
+		imap_parser_free(r.p);
+	}
 	if (r.s == NULL)
 		rec_put(&r, "", 0);
 	return r.s;

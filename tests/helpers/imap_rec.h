@@ -36,6 +36,8 @@ struct opts {
 	int segments;            /* the bytes after each gap start a TCP
 				    segment (imap_parser_segment()) */
 	int trim;                /* imap_parser_trim() after every chunk */
+	int in_place;            /* the parser in memory the test holds
+				    (imap_parser_init/imap_parser_fini) */
 };
 
 /* Default limits for side, nothing else set. */
