@@ -266,13 +266,8 @@ void tcp_packet_now(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	 * release them first so that both directions keep their order. */
 	if (f->opened && (seg->flags & TCPF_ACK))
 		tcp_ack(t, f, !s, seg->ack, m);
-	if (f->opened && seg->payload_missing > 0 && f->trunc_n++ == 0) {
-		f->trunc_frame = m->frame;
-		f->trunc_side = s;
-		f->trunc_off = f->s[s].off;
-	}
-	if (f->opened)
-		f->trunc_bytes += seg->payload_missing;
+	if (f->opened && seg->payload_missing > 0)
+		tcp_count_truncated(f, s, seg, m);
 	if (f->opened && (seg->payload_len > 0 || seg->payload_missing > 0))
 		tcp_data(t, f, s, seg, &c);
 	if (seg->flags & TCPF_FIN)

@@ -29,6 +29,8 @@ void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f)
 		sd->held = NULL;
 		tcp_recent_free(t, sd);
 	}
+	free(f->trunc);
+	f->trunc = NULL;
 }
 
 void tcp_flow_free(struct tcp_reasm *t, struct tcp_flow *f)
@@ -61,19 +63,36 @@ static void tcp_history(const struct tcp_flow *f, char *buf)
 static void tcp_tell_truncated(struct tcp_reasm *t, struct tcp_flow *f,
 			       const struct tcp_meta *m)
 {
+	const struct tcp_trunc *c = f->trunc;
 	char detail[96];
-	struct imt_finding_report rep = {
-		.id = F_TRUNCATED_PACKET, .frame = f->trunc_frame,
-		.offset = f->trunc_off, .value = f->trunc_n, .detail = detail,
-	};
+	struct imt_finding_report rep = { .id = F_TRUNCATED_PACKET, .detail = detail };
 
-	if (f->trunc_n == 0)
+	if (c == NULL || c->n == 0)
 		return;
+	rep.frame = c->frame;
+	rep.offset = c->off;
+	rep.value = c->n;
 	snprintf(detail, sizeof(detail),
 		 "%llu packets cut, %llu bytes not captured",
-		 (unsigned long long)f->trunc_n,
-		 (unsigned long long)f->trunc_bytes);
-	tcp_finding(t, f, f->trunc_side, &rep, m);
+		 (unsigned long long)c->n, (unsigned long long)c->bytes);
+	tcp_finding(t, f, c->side, &rep, m);
+}
+
+void tcp_count_truncated(struct tcp_flow *f, int s, const struct ip_segment *seg,
+			 const struct tcp_meta *m)
+{
+	struct tcp_trunc *c = f->trunc;
+
+	if (c == NULL) {
+		/* Without memory the count is lost, not the analysis. */
+		if ((c = f->trunc = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->frame = m->frame;
+		c->side = s;
+		c->off = f->s[s].off;
+	}
+	c->n++;
+	c->bytes += seg->payload_missing;
 }
 
 /*

@@ -134,16 +134,27 @@ struct tcp_flow {
 	struct tcp_side s[2];
 	uint8_t hist[TCP_HIST_MAX];
 	uint8_t nhist;
-	/* The reorder window (tcp_reorder.c): packets held back, in
-	 * capture order, while side dq_hole lacks bytes below dq_upto. */
-	struct tcp_defer *dq_head, *dq_tail;
-	uint32_t dq_n;
-	int dq_hole;
-	uint64_t dq_upto, dq_cost;
-	int64_t dq_start_ns;
-	/* Packets the snapshot length cut, told once at the close. */
-	uint64_t trunc_n, trunc_bytes, trunc_frame, trunc_off;
-	int trunc_side;
+	/* Both are rare, so a flow holds only a pointer to each (an open
+	 * flow's size bounds a flood of them): the reorder window's packets
+	 * held back (tcp_reorder.c), and the packets the snapshot length
+	 * cut, told once at the close.  NULL until needed. */
+	struct tcp_hold *hold;
+	struct tcp_trunc *trunc;
+};
+
+/* Packets held back, in capture order, while side hole lacks bytes
+ * below upto. */
+struct tcp_hold {
+	struct tcp_defer *head, *tail;
+	uint32_t n;
+	int hole;
+	uint64_t upto, cost;
+	int64_t start_ns;
+};
+
+struct tcp_trunc {
+	uint64_t n, bytes, frame, off;
+	int side;
 };
 
 struct tcp_lru {
@@ -247,6 +258,9 @@ void tcp_reorder_free(struct tcp_reasm *t, struct tcp_flow *f);
 
 /* tcp_flow.c */
 void tcp_flow_release_buffers(struct tcp_reasm *t, struct tcp_flow *f);
+/* Counts a packet of side s that the snapshot length cut. */
+void tcp_count_truncated(struct tcp_flow *f, int s, const struct ip_segment *seg,
+			 const struct tcp_meta *m);
 /* Takes f out of the table and its list and frees it. */
 void tcp_flow_free(struct tcp_reasm *t, struct tcp_flow *f);
 /* Flushes both sides and tells the consumer the flow closed; the flow

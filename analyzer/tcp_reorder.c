@@ -51,7 +51,7 @@ static int tcp_reorder_fills(const struct tcp_flow *f, int s,
 	uint64_t len = (uint64_t)seg->payload_len + seg->payload_missing;
 	int64_t d;
 
-	if (s != f->dq_hole || len == 0 || (seg->flags & TCPF_RST))
+	if (s != f->hold->hole || len == 0 || (seg->flags & TCPF_RST))
 		return 0;
 	d = tcp_seq_delta(dseq, tcp_next_seq(sd));
 	return d <= 0 && (int64_t)len > -d;
@@ -64,8 +64,9 @@ static int tcp_reorder_push(struct tcp_reasm *t, struct tcp_flow *f, int s,
 {
 	size_t size = sizeof(struct tcp_defer) + seg->payload_len;
 	struct tcp_defer *q;
+	struct tcp_hold *h = f->hold;
 
-	if (BUDGET_EXCEEDED(f->dq_cost, size, t->lim.max_flow_buffer) ||
+	if (BUDGET_EXCEEDED(h->cost, size, t->lim.max_flow_buffer) ||
 	    BUDGET_EXCEEDED(t->held_cost, size, t->lim.max_total_buffer))
 		return -1;
 	q = malloc(size);
@@ -81,30 +82,37 @@ static int tcp_reorder_push(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	q->m.lessor = NULL;
 	q->side = s;
 	q->cost = (uint32_t)size;
-	f->dq_cost += size;
+	h->cost += size;
 	t->held_cost += size;
-	if (f->dq_tail != NULL)
-		f->dq_tail->next = q;
+	if (h->tail != NULL)
+		h->tail->next = q;
 	else
-		f->dq_head = q;
-	f->dq_tail = q;
-	f->dq_n++;
+		h->head = q;
+	h->tail = q;
+	h->n++;
 	return 0;
 }
 
 static struct tcp_defer *tcp_reorder_pop(struct tcp_reasm *t,
 					 struct tcp_flow *f)
 {
-	struct tcp_defer *q = f->dq_head;
+	struct tcp_hold *h = f->hold;
+	struct tcp_defer *q;
 
-	if (q == NULL)
+	if (h == NULL)
 		return NULL;
-	f->dq_head = q->next;
-	if (f->dq_head == NULL)
-		f->dq_tail = NULL;
-	f->dq_n--;
-	f->dq_cost -= q->cost;
-	t->held_cost -= q->cost;
+	q = h->head;
+	if (q != NULL) {
+		h->head = q->next;
+		h->n--;
+		h->cost -= q->cost;
+		t->held_cost -= q->cost;
+	}
+	if (h->head == NULL) {
+		/* The last one: the window is closed. */
+		free(h);
+		f->hold = NULL;
+	}
 	return q;
 }
 
@@ -112,7 +120,7 @@ void tcp_reorder_release(struct tcp_reasm *t, struct tcp_flow *f)
 {
 	struct tcp_defer *q;
 
-	if (f->replaying || f->dq_head == NULL)
+	if (f->replaying || f->hold == NULL)
 		return;
 	f->replaying = 1;
 	while ((q = tcp_reorder_pop(t, f)) != NULL) {
@@ -141,13 +149,20 @@ int tcp_reorder_take(struct tcp_reasm *t, struct tcp_flow *f, int s,
 
 	if (f->replaying)
 		return 0;
-	if (f->dq_head == NULL) {
+	if (f->hold == NULL) {
 		if ((upto = tcp_reorder_wants(f, s, seg)) == 0)
 			return 0;
-		f->dq_hole = !s;
-		f->dq_upto = upto;
-		f->dq_start_ns = t->now_ns;
-		return tcp_reorder_push(t, f, s, seg, m) == 0;
+		f->hold = calloc(1, sizeof(*f->hold));
+		if (f->hold == NULL)
+			return 0;
+		f->hold->hole = !s;
+		f->hold->upto = upto;
+		f->hold->start_ns = t->now_ns;
+		if (tcp_reorder_push(t, f, s, seg, m) == 0)
+			return 1;
+		free(f->hold);
+		f->hold = NULL;
+		return 0;
 	}
 	if (tcp_reorder_fills(f, s, seg)) {
 		/* Sent before the packets held back: it goes first.  Its
@@ -157,13 +172,14 @@ int tcp_reorder_take(struct tcp_reasm *t, struct tcp_flow *f, int s,
 
 		g.flags &= (uint8_t)~TCPF_ACK;
 		tcp_packet_now(t, f, s, &g, m);
-		if (f->s[f->dq_hole].off >= f->dq_upto)
+		/* (It may have closed the flow, releasing them all.) */
+		if (f->hold != NULL && f->s[f->hold->hole].off >= f->hold->upto)
 			tcp_reorder_release(t, f);
 		return 1;
 	}
 	if (!(seg->flags & (TCPF_FIN | TCPF_RST)) &&
-	    f->dq_n < TCP_REORDER_PACKETS &&
-	    t->now_ns - f->dq_start_ns <= TCP_REORDER_NS &&
+	    f->hold->n < TCP_REORDER_PACKETS &&
+	    t->now_ns - f->hold->start_ns <= TCP_REORDER_NS &&
 	    tcp_reorder_push(t, f, s, seg, m) == 0)
 		return 1;
 	tcp_reorder_release(t, f);
