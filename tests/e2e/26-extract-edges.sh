@@ -178,28 +178,22 @@ if [ "$(id -u)" = 0 ] && mkdir "$tmp/mnt" && mount -t tmpfs -o size=256k imt-ext
 	umount "$mnt"
 	mnt=""
 else
+	# Without root, a directory without write permission; as root where
+	# a tmpfs cannot be mounted (a container), permissions do not stop
+	# root, so DIR is a regular file instead.
 	if [ "$(id -u)" != 0 ]; then
-		# Without root: a directory without write permission.
-		mkdir "$tmp/ro"
-		chmod 500 "$tmp/ro"
-		"$IMAPTRACE" -q --extract "$tmp/ro" -o "$tmp/ro.ndjson" samples/dovecot-large-fetch.pcap 2>"$tmp/ro.err"
-		st=$?
-		if [ $st -eq 2 ] && grep -q "$tmp/ro/manifest.ndjson: Permission denied" "$tmp/ro.err"; then
-			ok "unwritable DIR: exit 2 before reading, the path named"
-		else
-			fail "unwritable DIR: status $st, $(cat "$tmp/ro.err")"
-		fi
+		dir=$tmp/ro what="unwritable DIR" why="$tmp/ro/manifest.ndjson: Permission denied"
+		mkdir "$dir" && chmod 500 "$dir"
 	else
-		# Root where tmpfs cannot be mounted (a container): permissions
-		# do not stop root, so DIR is a regular file instead.
-		: >"$tmp/notdir"
-		"$IMAPTRACE" -q --extract "$tmp/notdir" -o "$tmp/ro.ndjson" samples/dovecot-large-fetch.pcap 2>"$tmp/ro.err"
-		st=$?
-		if [ $st -eq 2 ] && grep -q "extraction directory $tmp/notdir: Not a directory" "$tmp/ro.err"; then
-			ok "DIR that is a file: exit 2 before reading, the path named"
-		else
-			fail "DIR that is a file: status $st, $(cat "$tmp/ro.err")"
-		fi
+		dir=$tmp/notdir what="DIR that is a file" why="extraction directory $tmp/notdir: Not a directory"
+		: >"$dir"
+	fi
+	"$IMAPTRACE" -q --extract "$dir" -o "$tmp/ro.ndjson" samples/dovecot-large-fetch.pcap 2>"$tmp/ro.err"
+	st=$?
+	if [ $st -eq 2 ] && grep -q "$why" "$tmp/ro.err"; then
+		ok "$what: exit 2 before reading, the path named"
+	else
+		fail "$what: status $st, $(cat "$tmp/ro.err")"
 	fi
 	echo "ok extract-edges full disk: skipped (mounting a small tmpfs needs root and the right to mount)"
 fi
