@@ -6,7 +6,7 @@
 # see as calls: that is the one way back, and it is by design.
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build/out}
-files="session sess_client sess_server sess_stream sess_state sess_event sess_pending sess_caps sess_memory sess_token sess_txn sess_extract"
+files="session sess_client sess_server sess_stream sess_plain sess_state sess_event sess_pending sess_caps sess_memory sess_token sess_txn sess_extract"
 command -v nm >/dev/null 2>&1 || { echo "ok engine-walls skipped: no nm"; exit 0; }
 for f in $files; do
 	[ -f "$BUILD/$f.o" ] || { echo "FAIL engine-walls: $BUILD/$f.o missing"; exit 0; }
