@@ -655,8 +655,14 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 		/* The file's leases go (the engine's thread releases those of
 		 * what it replays, without the reader waiting for it: it reads
 		 * on into the next file), and with the last one the file.  The
-		 * engine thread does not touch the list of captures. */
-		tcp_reasm_drop_lease(pl.tcp);
+		 * engine thread does not touch the list of captures.  After
+		 * the last file only the packets the flows still hold back can
+		 * be compared with the bytes kept under the lease, so it stays
+		 * until the flows are closed: copying every open flow's recent
+		 * bytes out of the mapping then would bring pages the reader
+		 * gave back into memory for nothing. */
+		if (i + 1 < nfiles)
+			tcp_reasm_drop_lease(pl.tcp);
 		out_capture(out, files[i], msg);
 		if (msg == NULL)
 			continue;
@@ -669,6 +675,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	}
 	/* Whatever was read is analysed to the end and written out. */
 	tcp_reasm_finish(pl.tcp);
+	tcp_reasm_drop_lease(pl.tcp);
 	if (pl.relay != NULL) {
 		relay_finish(pl.relay, &pl.relay_st);
 		relay_free(pl.relay);
