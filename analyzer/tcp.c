@@ -423,6 +423,8 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 	if (cb != NULL)
 		t->cb = *cb;
 	t->user = user;
+	mem_pool_init(&t->flow_pool, sizeof(struct tcp_flow));
+	mem_pool_init(&t->recent_pool, sizeof(struct tcp_recent));
 	if (cfg != NULL && cfg->nports > 0) {
 		t->ports = malloc(cfg->nports * sizeof(*t->ports));
 		if (t->ports == NULL)
@@ -470,9 +472,10 @@ void tcp_reasm_free(struct tcp_reasm *t)
 		while ((f = t->lru[l].head) != NULL) {
 			t->lru[l].head = f->next;
 			tcp_flow_release_buffers(t, f);
-			free(f);
 		}
 	}
+	mem_pool_fini(&t->flow_pool);
+	mem_pool_fini(&t->recent_pool);
 	cap_lease_release(t->lease);
 	free(t->bucket);
 	free(t->ports);

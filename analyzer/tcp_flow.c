@@ -43,7 +43,7 @@ void tcp_flow_free(struct tcp_reasm *t, struct tcp_flow *f)
 	tcp_lru_unlink(t, f);
 	tcp_flow_release_buffers(t, f);
 	t->nflows--;
-	free(f);
+	mem_pool_put(&t->flow_pool, f);
 }
 
 static void tcp_history(const struct tcp_flow *f, char *buf)
@@ -222,7 +222,7 @@ struct tcp_flow *tcp_flow_new(struct tcp_reasm *t,
 
 	while (t->nflows >= max && t->nflows > 0)
 		tcp_evict(t, m);
-	f = calloc(1, sizeof(*f));
+	f = mem_pool_get(&t->flow_pool);
 	if (f == NULL)
 		return NULL;
 	f->ep[0] = *src;

@@ -185,6 +185,17 @@ static int tcp_ring_grow(void *ringp, uint32_t *cap, uint32_t *head,
 	return 0;
 }
 
+/* A record without bytes (cap 0) is from the pool; one with a ring of
+ * bytes, whose size varies, from malloc(). */
+static void tcp_recent_put(struct tcp_reasm *t, struct tcp_recent *r)
+{
+	t->recent_bytes -= r->cap;
+	if (r->cap == 0)
+		mem_pool_put(&t->recent_pool, r);
+	else
+		free(r);
+}
+
 /* want 0: a ring with no bytes, for the lists alone. */
 static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 					  struct tcp_recent *r, uint32_t want)
@@ -199,10 +210,8 @@ static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 
 	if (r != NULL && cap <= r->cap)
 		return r;
-	if (r == NULL && cap == 0) {
-		n = calloc(1, sizeof(*n));
-		return n;
-	}
+	if (r == NULL && cap == 0)
+		return mem_pool_get(&t->recent_pool);
 	if (BUDGET_EXCEEDED(t->recent_bytes, (uint64_t)cap - (r ? r->cap : 0),
 			    t->lim.max_total_buffer))
 		return r;
@@ -224,8 +233,7 @@ static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 			memcpy(n->buf + to, r->buf + from, (size_t)k);
 			o += k;
 		}
-		t->recent_bytes -= r->cap;
-		free(r);
+		tcp_recent_put(t, r);
 	}
 	n->cap = cap;
 	t->recent_bytes += cap;
@@ -357,10 +365,9 @@ void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
 
 	if (r == NULL)
 		return;
-	t->recent_bytes -= r->cap;
 	free(r->rec);
 	free(r->ref);
-	free(r);
+	tcp_recent_put(t, r);
 	sd->recent = NULL;
 }
 
