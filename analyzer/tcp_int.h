@@ -80,9 +80,10 @@ struct tcp_rec {
 	uint64_t off, frame;
 };
 
-/* Delivered bytes kept under the stage's lease: [off, off + len). */
+/* Delivered bytes kept under the stage's lease: [off, off + len), and
+ * the frame that delivered them. */
 struct tcp_ref {
-	uint64_t off;
+	uint64_t off, frame;
 	const uint8_t *p;
 	uint32_t len;
 };
@@ -90,8 +91,11 @@ struct tcp_ref {
 /*
  * The most recently delivered bytes of a direction, for comparing a
  * retransmission with the first copy: leasable deliveries by reference
- * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes), the others copied
- * into the ring [end - fill, end).  The two never hold the same offset.
+ * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes, each with its frame),
+ * the others copied into the ring [end - fill, end), with records of the
+ * frames that delivered them.  The two never hold the same offset, and
+ * the references are always the newer (copies come first, or all at once
+ * when the lease goes), so the records' offsets only grow.
  */
 struct tcp_recent {
 	uint64_t end;

@@ -262,7 +262,7 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 /* Leased data is kept by reference: no copy; the oldest references go
  * once there are TCP_NREF or they cover more than TCP_RECENT_MAX. */
 static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
-			   uint64_t len, uint64_t off)
+			   uint64_t len, uint64_t off, uint64_t frame)
 {
 	if (len > TCP_RECENT_MAX) {
 		data += len - TCP_RECENT_MAX;
@@ -277,7 +277,7 @@ static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 		r->ref_bytes -= r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap].len;
 		r->nref--;
 	}
-	r->ref[r->refhead] = (struct tcp_ref){ off, data, (uint32_t)len };
+	r->ref[r->refhead] = (struct tcp_ref){ off, frame, data, (uint32_t)len };
 	r->refhead = (r->refhead + 1) % r->ref_cap;
 	r->nref++;
 	r->ref_bytes += len;
@@ -329,10 +329,12 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    sd->recent->ref_cap == 0 &&
 		    tcp_ring_grow(&sd->recent->ref, &sd->recent->ref_cap,
 				  &sd->recent->refhead, 0, sizeof(struct tcp_ref),
-				  TCP_NLIST_FIRST, TCP_NREF) != 0)
+				  TCP_NLIST_FIRST, TCP_NREF) != 0) {
 			tcp_recent_copy(t, sd, data, len, off);
-		else if (sd->recent != NULL)
-			tcp_recent_ref(sd->recent, data, len, off);
+		} else if (sd->recent != NULL) {
+			tcp_recent_ref(sd->recent, data, len, off, frame);
+			return;
+		}
 	} else {
 		tcp_recent_copy(t, sd, data, len, off);
 	}
@@ -353,10 +355,14 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
 		refs[i] = r->ref[(r->refhead + r->ref_cap - n + i) % r->ref_cap];
 	r->nref = 0;
 	r->ref_bytes = 0;
-	/* Oldest first, so that the ring ends with the newest bytes; the
-	 * frame records are already there.  The ring may move as it grows. */
-	for (uint32_t i = 0; i < n; i++)
+	/* Oldest first, so that the ring ends with the newest bytes and the
+	 * frame records stay in offset order.  The ring may move as it
+	 * grows. */
+	for (uint32_t i = 0; i < n; i++) {
 		tcp_recent_copy(t, sd, refs[i].p, refs[i].len, refs[i].off);
+		if (sd->recent != NULL)
+			tcp_recent_rec(sd->recent, refs[i].off, refs[i].frame);
+	}
 }
 
 void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
@@ -374,6 +380,13 @@ void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
 /* The frame that delivered the byte at off, or 0 when forgotten. */
 uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
 {
+	for (uint32_t i = 1; r != NULL && i <= r->nref; i++) {
+		const struct tcp_ref *f =
+		    &r->ref[(r->refhead + r->ref_cap - i) % r->ref_cap];
+
+		if (f->off <= off && off - f->off < f->len)
+			return f->frame;
+	}
 	for (uint32_t i = 1; r != NULL && i <= r->nrec; i++) {
 		const struct tcp_rec *c =
 		    &r->rec[(r->rhead + r->rec_cap - i) % r->rec_cap];
