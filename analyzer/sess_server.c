@@ -520,8 +520,8 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		sess_text_set(&s->mailbox, pc->mailbox, strlen(pc->mailbox),
-			      SESS_MAILBOX_MAX);
+		sess_text_set(&s->mailbox, sess_text(pc->mailbox),
+			      strlen(sess_text(pc->mailbox)), SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
@@ -557,7 +557,7 @@ static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 		break;
 	case CMD_COPY: case CMD_MOVE: case CMD_UID_COPY: case CMD_UID_MOVE:
 	case CMD_APPEND:
-		hit = pc->mailbox[0] != '\0' &&
+		hit = pc->mailbox != NULL &&
 		      same_mailbox(pc->mailbox, sess_text(s->mailbox));
 		break;
 	default:
@@ -730,6 +730,7 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 			result_effects(s, &done, st, el);
 		if (sess_txn_wanted(s))
 			sess_txn_result(s, &done, el);
+		sess_cmd_release(&done);
 	}
 }
 

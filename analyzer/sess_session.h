@@ -155,6 +155,7 @@ struct sess_engine {
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
+	struct imap_shelf *lines;        /* the parsers' line storage, shared */
 	struct extract *x;               /* --extract, or NULL */
 	struct mime *xm;
 	struct session *x_cur;           /* whose objects are being handled */

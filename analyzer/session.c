@@ -78,7 +78,8 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
 	e->zbuf = malloc(SESS_ZBUF);
-	if (e->zbuf == NULL ||
+	e->lines = imap_shelf_new();
+	if (e->zbuf == NULL || e->lines == NULL ||
 	    sess_memory_init(&e->memory, cfg->brute_failures, cfg->brute_window) != 0) {
 		sess_engine_free(e);
 		return NULL;
@@ -100,6 +101,7 @@ void sess_engine_free(struct sess_engine *e)
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
+	imap_shelf_free(e->lines);
 	free(e);
 }
 
@@ -210,6 +212,7 @@ static struct session *session_new(struct sess_engine *e,
 					     &e->cfg.lim, e->x != NULL ?
 					     &parser_cb_extract : &parser_cb,
 					     &s->side[d]);
+		imap_parser_set_shelf(parser[d], e->lines);
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
 	}
