@@ -72,7 +72,7 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 {
 	struct imt_finding_report f;
 
-	if (p->cb.on_finding == NULL)
+	if (p->cb->on_finding == NULL)
 		return;
 	memset(&f, 0, sizeof(f));
 	f.id = id;
@@ -81,7 +81,7 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 	f.limit = limit;
 	f.value = value;
 	f.detail = detail;
-	p->cb.on_finding(p->user, &f);
+	p->cb->on_finding(p->user, &f);
 }
 
 static void imap_el_reset(struct imap_parser *p)
@@ -112,6 +112,9 @@ static void imap_el_start(struct imap_parser *p)
 	p->w->el_mode = p->mode;
 }
 
+/* For a parser made without callbacks. */
+static const struct imap_callbacks imap_no_callbacks;
+
 size_t imap_parser_size(void)
 {
 	return sizeof(struct imap_parser);
@@ -140,8 +143,7 @@ struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
 	p->lim.max_tokens = lim->max_tokens;
 	p->lim.max_tag = lim->max_tag;
 	p->lim.literal_preview = lim->literal_preview;
-	if (cb != NULL)
-		p->cb = *cb;
+	p->cb = cb != NULL ? cb : &imap_no_callbacks;
 	p->user = user;
 	p->mode = IMAP_MODE_COMMAND;
 	p->state = IMAP_S_LINE;
@@ -492,7 +494,7 @@ static void imap_literal_start(struct imap_parser *p,
 		if (r->size > p->lim.max_literal)
 			imap_report(p, F_LITERAL_TOO_LARGE, p->offset, NULL,
 				    r->size, NULL);
-		if (p->cb.on_literal_begin != NULL) {
+		if (p->cb->on_literal_begin != NULL) {
 			memset(&lit, 0, sizeof(lit));
 			lit.size = r->size;
 			lit.nonsync = (r->flags & IMAP_TOKF_NONSYNC) != 0;
@@ -505,7 +507,7 @@ static void imap_literal_start(struct imap_parser *p,
 				lit.line_len = p->w->line_len -
 					       (size_t)(p->w->line_total - mark_off);
 			}
-			p->cb.on_literal_begin(p->user, &lit);
+			p->cb->on_literal_begin(p->user, &lit);
 		}
 	}
 	if (r->size > 0) {
@@ -602,8 +604,8 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 		el.partial = 1;
 		el.syntax_ok = 1;
 		imap_flush_framing(p);
-		if (p->cb.on_element != NULL)
-			p->cb.on_element(p->user, &el);
+		if (p->cb->on_element != NULL)
+			p->cb->on_element(p->user, &el);
 		imap_el_reset(p);
 		return;
 	}
@@ -616,8 +618,8 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 	}
 	imap_flush_framing(p);
 	imap_head_report(p, &el);
-	if (p->cb.on_element != NULL)
-		p->cb.on_element(p->user, &el);
+	if (p->cb->on_element != NULL)
+		p->cb->on_element(p->user, &el);
 	imap_el_reset(p);
 }
 
@@ -692,8 +694,8 @@ static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
 		k = (size_t)p->w->lit_left;
 	if (!p->w->lit_data_seen) {
 		p->w->lit_data_seen = 1;
-		if (!p->resync && p->cb.on_literal_data != NULL)
-			p->cb.on_literal_data(p->user, p->offset);
+		if (!p->resync && p->cb->on_literal_data != NULL)
+			p->cb->on_literal_data(p->user, p->offset);
 	}
 	if (p->w->lit_rec != IMAP_NO_REC) {
 		struct imap_lit_rec *r = &p->w->lits[p->w->lit_rec];
@@ -705,8 +707,8 @@ static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
 			memcpy(p->w->pv + r->prev_off + r->prev_len, s, c);
 		r->prev_len += (uint32_t)c;
 	}
-	if (p->cb.on_literal_bytes != NULL && !p->resync && k > 0)
-		p->cb.on_literal_bytes(p->user, s, k);
+	if (p->cb->on_literal_bytes != NULL && !p->resync && k > 0)
+		p->cb->on_literal_bytes(p->user, s, k);
 	p->w->lit_left -= k;
 	p->offset += k;
 	if (p->w->lit_left == 0)
@@ -853,8 +855,8 @@ int imap_parser_finish(struct imap_parser *p)
 			p->w->line[p->w->line_len++] = '\r';
 		imap_flush_framing(p);
 		imap_el_fill(p, &el);
-		if (p->cb.on_element != NULL)
-			p->cb.on_element(p->user, &el);
+		if (p->cb->on_element != NULL)
+			p->cb->on_element(p->user, &el);
 	}
 	imap_el_reset(p);
 	p->state = IMAP_S_LINE;

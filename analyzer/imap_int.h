@@ -106,7 +106,7 @@ struct imap_parser {
 	enum imap_side side;
 	enum imap_client_mode mode;
 	struct imap_limits lim;
-	struct imap_callbacks cb;
+	const struct imap_callbacks *cb; /* the caller's (never NULL) */
 	void *user;
 	int utf8;
 	int feeding;             /* inside imap_parser_feed() */

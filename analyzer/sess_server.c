@@ -99,7 +99,7 @@ static void caps_announced(struct session *s, const char *text, size_t len,
 	char word[SESS_CAPS_WORD_MAX];
 	char detail[SESS_CAPS_WORD_MAX + 96];
 
-	sess_caps_set(&s->caps, text, len);
+	sess_caps_set(&s->caps, &s->e->caps, text, len);
 	if (sess_stream_tls(&s->io))
 		return;
 	if (sess_caps_has(&s->caps, "STARTTLS")) {
@@ -174,7 +174,11 @@ static void unknown_response(struct session *s, const struct imap_element *el,
 			return;
 	if (s->unknown_resp_n >= SESS_UNKNOWN_RESP_SLOTS)
 		return;
-	s->unknown_resp[s->unknown_resp_n++] = h;
+	/* Most sessions meet none: the slots come with the first. */
+	if (s->unknown_resp == NULL)
+		s->unknown_resp = calloc(SESS_UNKNOWN_RESP_SLOTS, sizeof(*s->unknown_resp));
+	if (s->unknown_resp != NULL)
+		s->unknown_resp[s->unknown_resp_n++] = h;
 	snprintf(detail, sizeof(detail), "%s %.*s", what, (int)(len < 64 ? len : 64), word);
 	sess_finding(s, F_UNKNOWN_RESPONSE, IMT_S2C, el->offset, detail,
 		     el->kind == IMAP_EL_TAGGED ? NULL : sess_pending_only_tag(&s->pending));
@@ -623,7 +627,7 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 		}
 		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, pc->tag);
 		if (st == SESS_OK)
-			sess_caps_forget(&s->caps);
+			sess_caps_forget(&s->caps, &s->e->caps);
 		return;
 	case CMD_COMPRESS:
 		/* RFC 4978 §3: DEFLATE starts right after the OK's CRLF. */

@@ -65,7 +65,6 @@ struct sess_state {
 struct session {
 	struct sess_engine *e;
 	uint64_t id;
-	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
 	/* "session":N,"client":"...","server":"...","community_id":"..." of
 	 * every event, made once the session has its number (sess_ev_new);
 	 * on the heap at its length, NULL until then. */
@@ -99,7 +98,8 @@ struct session {
 	int qresync;
 	int gap_seen[IMT_NDIRS];
 	int pending_told;                /* max-pending reported (once) */
-	uint64_t unknown_resp[SESS_UNKNOWN_RESP_SLOTS]; /* unknown-response names reported */
+	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
+					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
 	unsigned unknown_resp_n;
 	char *user;                      /* owned, or NULL (sess_text_set) */
 
@@ -156,6 +156,7 @@ struct sess_engine {
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
 	struct imap_shelf *lines;        /* the parsers' line storage, shared */
+	struct sess_caps_store caps;     /* the capability lists sessions heard */
 	struct extract *x;               /* --extract, or NULL */
 	struct mime *xm;
 	struct session *x_cur;           /* whose objects are being handled */
@@ -180,6 +181,19 @@ static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max
 		return;
 	memcpy(*dst, p, n);
 	(*dst)[n] = '\0';
+}
+
+/* The session's endpoints as its events name them ("ip:port"; "" for
+ * the record of findings outside any flow, whose endpoints are unset), in
+ * buffers of IP_ENDPOINT_STRLEN bytes: made when needed, as a session
+ * keeps the addresses alone. */
+static inline void sess_endpoints(const struct session *s, char *client, char *server)
+{
+	client[0] = server[0] = '\0';
+	if (s->cl.family != 0)
+		ip_endpoint_format(&s->cl, client, IP_ENDPOINT_STRLEN);
+	if (s->sv.family != 0)
+		ip_endpoint_format(&s->sv, server, IP_ENDPOINT_STRLEN);
 }
 
 /* The text t, or "" when it is not set. */

@@ -79,6 +79,7 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	mem_pool_init(&e->session_pool, session_obj_size());
 	e->zbuf = malloc(SESS_ZBUF);
 	e->lines = imap_shelf_new();
+	sess_caps_store_init(&e->caps);
 	if (e->zbuf == NULL || e->lines == NULL ||
 	    sess_memory_init(&e->memory, cfg->brute_failures, cfg->brute_window) != 0) {
 		sess_engine_free(e);
@@ -102,6 +103,7 @@ void sess_engine_free(struct sess_engine *e)
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
 	imap_shelf_free(e->lines);
+	sess_caps_store_fini(&e->caps);
 	free(e);
 }
 
@@ -193,8 +195,6 @@ static struct session *session_new(struct sess_engine *e,
 	s->e = e;
 	s->cl = info->client;
 	s->sv = info->server;
-	ip_endpoint_format(&info->client, s->client, sizeof(s->client));
-	ip_endpoint_format(&info->server, s->server, sizeof(s->server));
 	s->midstream = info->midstream;
 	s->how = info->how;
 	s->first = info->first;
@@ -226,8 +226,9 @@ static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
 	sess_pending_free(&s->pending);
-	sess_caps_free(&s->caps);
+	sess_caps_free(&s->caps, &s->e->caps);
 	free(s->uidv);
+	free(s->unknown_resp);
 	free(s->user);
 	free(s->mailbox);
 	free(s->ev_prefix);
@@ -413,8 +414,7 @@ static void remember_keyless(struct session *s)
 	if (e->nkeyless < SESS_KEYLESS_MAX)
 		e->nkeyless++;
 	k->id = s->id;
-	memcpy(k->client, s->client, sizeof(k->client));
-	memcpy(k->server, s->server, sizeof(k->server));
+	sess_endpoints(s, k->client, k->server);
 	memcpy(k->random, random, TLS_RANDOM_LEN);
 }
 

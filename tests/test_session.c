@@ -1113,6 +1113,52 @@ START_TEST(idle_session_gives_buffers_back)
 }
 END_TEST
 
+/* Sessions that heard the same capability list share one copy of it;
+ * the last to let go frees it, and lists stay apart by content. */
+START_TEST(caps_shared_between_sessions)
+{
+	struct sess_caps_store cs;
+	struct sess_caps a, b, many[100];
+	char text[32];
+
+	sess_caps_store_init(&cs);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(many, 0, sizeof(many));
+	sess_caps_set(&a, &cs, "IMAP4rev1 idle STARTTLS", 23);
+	sess_caps_set(&b, &cs, "imap4rev1  IDLE starttls", 24);
+	ck_assert_ptr_nonnull(a.t);
+	ck_assert_ptr_eq(a.t, b.t);
+	ck_assert_uint_eq(a.t->refs, 2);
+	ck_assert_uint_eq(cs.n, 1);
+	ck_assert(sess_caps_has(&a, "IDLE") && sess_caps_has(&b, "STARTTLS"));
+	sess_caps_set(&b, &cs, "IMAP4rev1 XXXXXXXX", 18);
+	ck_assert_uint_eq(cs.n, 2);
+	ck_assert_uint_eq(a.t->refs, 1);
+	ck_assert(!sess_caps_has(&b, "STARTTLS") && sess_caps_has(&a, "STARTTLS"));
+	ck_assert(sess_caps_masked(&b, "STARTTLS", text, sizeof(text)));
+	ck_assert_str_eq(text, "XXXXXXXX");
+	sess_caps_forget(&a, &cs);
+	ck_assert(!sess_caps_known(&a) && !sess_caps_has(&a, "IDLE"));
+	ck_assert_uint_eq(cs.n, 1);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(text, sizeof(text), "IMAP4rev1 X-%d", i % 50);
+
+		sess_caps_set(&many[i], &cs, text, (size_t)n);
+		ck_assert(sess_caps_has(&many[i], "IMAP4REV1"));
+	}
+	ck_assert_uint_eq(cs.n, 51);
+	ck_assert_ptr_eq(many[3].t, many[53].t);
+	for (int i = 0; i < 100; i++)
+		sess_caps_free(&many[i], &cs);
+	sess_caps_free(&b, &cs);
+	sess_caps_free(&a, &cs);
+	ck_assert_uint_eq(cs.n, 0);
+	sess_caps_set(&a, &cs, "IDLE", 4);   /* left for the store to free */
+	sess_caps_store_fini(&cs);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -1154,6 +1200,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, starttls_word_overwritten);
 	tcase_add_test(tc, unknown_response_names_and_codes);
 	tcase_add_test(tc, idle_session_gives_buffers_back);
+	tcase_add_test(tc, caps_shared_between_sessions);
 	suite_add_tcase(s, tc);
 	return s;
 }
