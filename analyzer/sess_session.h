@@ -82,22 +82,28 @@ struct session {
 	struct sess_caps caps;
 	struct sess_state st;
 
-	int greeted;                     /* server's first line seen */
-	int client_spoke;
-	int starttls_offered;            /* in this session, before TLS */
-	int starttls_refused;
-	int starttls_stripped;           /* starttls-stripped reported */
-	int idle;                        /* IDLE active */
-	int auth_active;                 /* AUTHENTICATE exchange in progress */
+	/* Yes/no facts, a byte each: thousands of sessions may be open. */
+	uint8_t greeted;                 /* server's first line seen */
+	uint8_t client_spoke;
+	uint8_t starttls_offered;        /* in this session, before TLS */
+	uint8_t starttls_refused;
+	uint8_t starttls_stripped;       /* starttls-stripped reported */
+	uint8_t idle;                    /* IDLE active */
+	uint8_t auth_active;             /* AUTHENTICATE exchange in progress */
+	uint8_t logout_sent;
+	uint8_t bye_seen;
+	uint8_t logout_done;
+	uint8_t utf8;
+	uint8_t qresync;
+	uint8_t gap_seen[IMT_NDIRS];
+	uint8_t pending_told;            /* max-pending reported (once) */
+	uint8_t read_only;               /* of the selected mailbox */
+	uint8_t exists_known;
+	uint8_t uidnext_known;
+	uint8_t lit_waiting;             /* sync literal announced, no "+" yet */
+	uint8_t lit_late;                /* its data went early; a "+" may follow */
 	enum sess_sasl_mech auth_mech;
 	int auth_step;                   /* client lines sent in the exchange */
-	int logout_sent;
-	int bye_seen;
-	int logout_done;
-	int utf8;
-	int qresync;
-	int gap_seen[IMT_NDIRS];
-	int pending_told;                /* max-pending reported (once) */
 	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
 					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
 	unsigned unknown_resp_n;
@@ -105,10 +111,7 @@ struct session {
 
 	/* Selected mailbox. */
 	char *mailbox;                   /* owned, or NULL (sess_text_set) */
-	int read_only;
-	int exists_known;
 	uint64_t exists;
-	int uidnext_known;
 	uint64_t uidnext;
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
@@ -116,9 +119,7 @@ struct session {
 	size_t uidv_cap;
 	unsigned uidv_next;
 
-	/* Literal synchronisation (client side). */
-	int lit_waiting;                 /* sync literal announced, no "+" yet */
-	int lit_late;                    /* its data went early; a "+" may follow */
+	/* Literal synchronisation (client side; and lit_waiting, lit_late). */
 	uint64_t lit_frame;
 
 	/* Counters for session_end. */

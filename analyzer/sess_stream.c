@@ -77,6 +77,8 @@ void sess_stream_free(struct sess_stream *st)
 		free(sd->probe.p);
 		sd->probe.p = NULL;
 	}
+	free(st->starttls_tag);
+	st->starttls_tag = NULL;
 	if (st->tl != NULL)
 		tls_conn_free(st->tl->conn);
 	free(st->tl);
@@ -568,7 +570,7 @@ static void probe_finding(struct sess_stream *st, enum imt_dir d,
 	if (sd->nmarks > 0)
 		*st->clock = sd->marks[0].m;
 	sess_finding(st->owner, id, d, imap_parser_offset(sd->parser), detail,
-		     st->starttls_tag);
+		     st->starttls_tag != NULL ? st->starttls_tag : "");
 	*st->clock = saved;
 }
 
@@ -857,7 +859,8 @@ void sess_stream_sent(struct sess_stream *st, enum sess_switch sw, const char *t
 			return;
 		st->starttls_wait = 1;
 		st->starttls_ok = 0;
-		snprintf(st->starttls_tag, sizeof(st->starttls_tag), "%s", tag);
+		free(st->starttls_tag);
+		st->starttls_tag = strndup(tag, SESS_TAG_MAX);
 		c->tls = SESS_TLS_PROBE;
 	} else {
 		if (st->compress)

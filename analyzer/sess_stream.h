@@ -146,7 +146,7 @@ struct sess_stream {
 	int starttls_ok;                 /* the server accepted STARTTLS */
 	int plaintext_after_starttls;    /* ...and the session went on in plaintext */
 	uint64_t probes;                 /* directions that held bytes so far */
-	char starttls_tag[SESS_TAG_MAX + 1];
+	char *starttls_tag;              /* at its length (owned), or NULL */
 	const struct tls_keys *keys;     /* not owned; NULL: TLS is only counted */
 	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
 	const char *layer;               /* "layer" of the events being made
