@@ -112,14 +112,9 @@ struct sess_probe_mark {
 	struct tcp_meta m;
 };
 
-struct sess_stream_dir {
-	enum sess_tls_layer tls;
-	enum sess_zip_layer zip;
-	int lost;                        /* not followed any more (or not IMAP) */
-	struct imap_parser *parser;      /* owned */
-	z_stream *z;                     /* with COMPRESS only (owned) */
-	int z_init;
-	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
+/* The look-ahead of a direction after STARTTLS: only sessions that use
+ * STARTTLS have one. */
+struct sess_probe {
 	struct sess_held probe;          /* bytes in SESS_TLS_PROBE */
 	struct sess_probe_mark *marks;   /* SESS_PROBE_MARKS, from the first
 					    probe on (owned) */
@@ -128,6 +123,17 @@ struct sess_stream_dir {
 	int probe_before_ok;             /* that was before the server's OK */
 	size_t probe_scan;               /* held bytes looked at for a TLS record */
 	size_t probe_nolf;               /* held bytes known to hold no LF */
+};
+
+struct sess_stream_dir {
+	enum sess_tls_layer tls;
+	enum sess_zip_layer zip;
+	int lost;                        /* not followed any more (or not IMAP) */
+	struct imap_parser *parser;      /* owned */
+	z_stream *z;                     /* with COMPRESS only (owned) */
+	int z_init;
+	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
+	struct sess_probe *pr;           /* from the first SESS_TLS_PROBE on (owned) */
 	uint64_t opaque_bytes;           /* TLS or lost bytes */
 	int decrypted;                   /* plaintext came out of the TLS layer */
 };
