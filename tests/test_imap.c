@@ -442,29 +442,50 @@ END_TEST
 
 /* A parser between lines gives its line storage back and gets it again
  * when the next line comes: the events are the same however the input
- * is cut, with or without the trims. */
+ * is cut, with or without the trims, and with or without a shelf that
+ * parsers share, whose kept storage is not used past a parser's smaller
+ * caps; the shelf keeps at most its bound. */
 START_TEST(test_trim_between_lines)
 {
 	static const char cli[] =
 		"A1 LOGIN joe {3+}\r\npwd\r\nA2 SELECT INBOX\r\n"
-		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n";
+		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n"
+		"A5 APPEND x (\\Seen) {5}\r\nhello {2}\r\nab\r\n";
 	static const char srv[] =
 		"* OK ready\r\nA1 OK done\r\n* 3 EXISTS\r\n"
 		"* 1 FETCH (FLAGS (\\Seen) BODY[] {5}\r\nhello)\r\n"
 		"+ idling\r\nA3 OK Idle completed\r\n";
 	const char *in[] = { cli, srv };
 	enum imap_side side[] = { IMAP_SIDE_CLIENT, IMAP_SIDE_SERVER };
+	struct imap_shelf *sh = imap_shelf_new();
 
-	for (int k = 0; k < 2; k++) {
-		struct opts o = irec_opts(side[k]);
-		char *plain = irec_check_str(&o, in[k]), *trimmed;
+	ck_assert_ptr_nonnull(sh);
+	for (int k = 0; k < 4; k++) {
+		struct opts o = irec_opts(side[k % 2]);
+		char *plain, *trimmed, *shelved;
 
+		if (k >= 2) {            /* small caps, after storage kept under large */
+			o.lim.max_line = 24;
+			o.lim.max_tokens = 4;
+			o.lim.max_depth = 1;
+		}
+		o.check_idle = 1;
+		plain = irec_check_str(&o, in[k % 2]);
 		o.trim = 1;
-		trimmed = irec_check_str(&o, in[k]);
+		trimmed = irec_check_str(&o, in[k % 2]);
 		ck_assert_str_eq(plain, trimmed);
+		o.shelf = sh;
+		shelved = irec_check_str(&o, in[k % 2]);
+		ck_assert_str_eq(plain, shelved);
+		ck_assert_uint_ge(sh->n, 1);
+		ck_assert_uint_le(sh->n, 64);
 		free(plain);
 		free(trimmed);
+		free(shelved);
 	}
+	ck_assert_ptr_nonnull(sh->free);
+	imap_shelf_free(sh);
+	imap_shelf_free(NULL);
 }
 END_TEST
 
@@ -520,53 +541,6 @@ START_TEST(test_trim_frees)
 }
 END_TEST
 
-/* Parsers that share a shelf take a returned line's storage for their
- * next line, and report exactly what parsers without one report, fed
- * whole, one byte at a time and at every split; the shelf keeps at most
- * its bound, and storage kept under one parser's caps is not used past
- * another's smaller caps. */
-START_TEST(test_shelf)
-{
-	static const char cli[] =
-		"A1 LOGIN joe {3+}\r\npwd\r\nA2 SELECT INBOX\r\n"
-		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n"
-		"A5 APPEND x (\\Seen) {5}\r\nhello {2}\r\nab\r\n";
-	static const char srv[] =
-		"* OK ready\r\nA1 OK done\r\n* 3 EXISTS\r\n"
-		"* 1 FETCH (FLAGS (\\Seen) BODY[] {5}\r\nhello)\r\n"
-		"+ idling\r\nA3 OK Idle completed\r\n";
-	const char *in[] = { cli, srv };
-	enum imap_side side[] = { IMAP_SIDE_CLIENT, IMAP_SIDE_SERVER };
-	struct imap_shelf *sh = imap_shelf_new();
-
-	ck_assert_ptr_nonnull(sh);
-	for (int k = 0; k < 2; k++) {
-		for (int small = 0; small <= 1; small++) {
-			struct opts o = irec_opts(side[k]);
-			char *plain, *shelved;
-
-			if (small) {
-				o.lim.max_line = 24;
-				o.lim.max_tokens = 4;
-				o.lim.max_depth = 1;
-			}
-			o.check_idle = 1;
-			plain = irec_check_str(&o, in[k]);
-			o.shelf = sh;
-			shelved = irec_check_str(&o, in[k]);
-			ck_assert_str_eq(plain, shelved);
-			ck_assert_uint_ge(sh->n, 1);
-			ck_assert_uint_le(sh->n, 64);
-			free(plain);
-			free(shelved);
-		}
-	}
-	ck_assert_ptr_nonnull(sh->free);
-	imap_shelf_free(sh);
-	imap_shelf_free(NULL);
-}
-END_TEST
-
 
 /* A parser in memory its owner holds (as a session holds its two)
  * reports the same as one from imap_parser_new(), in every chunking,
@@ -617,7 +591,6 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, test_trim_between_lines);
 	tcase_add_test(tc, test_trim_frees);
 	tcase_add_test(tc, test_in_place);
-	tcase_add_test(tc, test_shelf);
 	suite_add_tcase(s, tc);
 	return s;
 }
