@@ -87,12 +87,6 @@ void sess_stream_free(struct sess_stream *st)
 	st->tl = NULL;
 }
 
-void sess_stream_trim(struct sess_stream *st)
-{
-	imap_parser_trim(st->dir[IMT_C2S].parser);
-	imap_parser_trim(st->dir[IMT_S2C].parser);
-}
-
 void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys)
 {
 	st->keys = keys;

@@ -173,10 +173,6 @@ void sess_stream_init(struct sess_stream *st, struct session *owner,
 /* Ends the parsers, frees inflate states and held bytes; accepts a zeroed st. */
 void sess_stream_free(struct sess_stream *st);
 
-/* Gives back the line storage of each parser that is between lines
- * (imap_parser_trim): for a session that waits. */
-void sess_stream_trim(struct sess_stream *st);
-
 /* The parser of direction d. */
 struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_dir d);
 

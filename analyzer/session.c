@@ -348,11 +348,9 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		s->e->ignored_flows++;
 		return 1;
 	}
-	/* Quiet: nothing outstanding, or idling.  A session then waits,
-	 * perhaps for hours, and its parsers' line storage is given back
-	 * (a busy session keeps it from line to line). */
-	if (s->idle || sess_pending_count(&s->pending) == 0)
-		sess_stream_trim(&s->io);
+	/* A parser between lines has given its line storage back already
+	 * (imap_parser_feed): a session that waits, perhaps for hours,
+	 * holds none. */
 	return 0;
 }
 
