@@ -36,8 +36,6 @@
 /* More digits than this cannot be a sane literal size (2^64 has 20). */
 #define IMAP_MAX_LIT_DIGITS 20
 
-#define IMAP_NO_REC SIZE_MAX
-
 /* First size of the line and preview buffers; they double up to their
  * caps as lines need. */
 #define IMAP_BUF_FIRST 256
@@ -74,7 +72,7 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 {
 	struct imt_finding_report f;
 
-	if (p->cb.on_finding == NULL)
+	if (p->cb->on_finding == NULL)
 		return;
 	memset(&f, 0, sizeof(f));
 	f.id = id;
@@ -83,36 +81,39 @@ void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,
 	f.limit = limit;
 	f.value = value;
 	f.detail = detail;
-	p->cb.on_finding(p->user, &f);
+	p->cb->on_finding(p->user, &f);
 }
 
 static void imap_el_reset(struct imap_parser *p)
 {
-	p->el_active = 0;
-	p->el_literals = 0;
-	p->el_lit_bytes = 0;
-	p->line_len = 0;
-	p->line_trunc = 0;
-	p->line_total = 0;
-	p->seg_total = 0;
-	p->tail_len = 0;
-	p->pending_cr = 0;
-	p->in_quote = 0;
-	p->q_escape = 0;
-	p->f_raised = 0;
-	p->f_emitted = 0;
-	p->nlits = 0;
-	p->pv_len = 0;
+	p->w->el_active = 0;
+	p->w->el_literals = 0;
+	p->w->el_lit_bytes = 0;
+	p->w->line_len = 0;
+	p->w->line_trunc = 0;
+	p->w->line_total = 0;
+	p->w->seg_total = 0;
+	p->w->tail_len = 0;
+	p->w->pending_cr = 0;
+	p->w->in_quote = 0;
+	p->w->q_escape = 0;
+	p->w->f_raised = 0;
+	p->w->f_emitted = 0;
+	p->w->nlits = 0;
+	p->w->pv_len = 0;
 }
 
 static void imap_el_start(struct imap_parser *p)
 {
-	p->el_active = 1;
-	p->el_offset = p->offset;
+	p->w->el_active = 1;
+	p->w->el_offset = p->offset;
 	/* Read once per line: a callback may have switched it after the
 	 * previous element, and the switch applies from here on. */
-	p->el_mode = p->mode;
+	p->w->el_mode = p->mode;
 }
+
+/* For a parser made without callbacks. */
+static const struct imap_callbacks imap_no_callbacks;
 
 size_t imap_parser_size(void)
 {
@@ -142,8 +143,7 @@ struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
 	p->lim.max_tokens = lim->max_tokens;
 	p->lim.max_tag = lim->max_tag;
 	p->lim.literal_preview = lim->literal_preview;
-	if (cb != NULL)
-		p->cb = *cb;
+	p->cb = cb != NULL ? cb : &imap_no_callbacks;
 	p->user = user;
 	p->mode = IMAP_MODE_COMMAND;
 	p->state = IMAP_S_LINE;
@@ -155,36 +155,28 @@ struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
 	if (p->pv_cap > UINT32_MAX - (size_t)p->lim.max_line)
 		p->pv_cap = UINT32_MAX - (size_t)p->lim.max_line;
 	p->buf_cap = (size_t)p->lim.max_line + p->pv_cap;
-	p->lit_rec = IMAP_NO_REC;
-	imap_toks_init(&p->toks, p->lim.max_tokens, p->lim.max_depth);
 	return p;
 }
 
 void imap_parser_trim(struct imap_parser *p)
 {
-	/* Between lines imap_el_reset() left nothing in these buffers. */
-	if (p == NULL || p->feeding || p->el_active)
+	if (p == NULL || p->feeding || !imap_between_lines(p))
 		return;
-	imap_toks_free(&p->toks);
-	free(p->line);
-	p->line = NULL;
-	p->line_alloc = 0;
-	free(p->lits);
-	p->lits = NULL;
-	p->lits_alloc = 0;
-	free(p->pv);
-	p->pv = NULL;
-	p->pv_alloc = 0;
+	imap_work_put(p);
+}
+
+int imap_parser_idle(const struct imap_parser *p)
+{
+	return p->w == NULL;
 }
 
 void imap_parser_fini(struct imap_parser *p)
 {
 	if (p == NULL)
 		return;
-	imap_toks_free(&p->toks);
-	free(p->line);
-	free(p->lits);
-	free(p->pv);
+	if (p->w != NULL)
+		imap_work_free(p->w);
+	p->w = NULL;
 }
 
 void imap_parser_free(struct imap_parser *p)
@@ -215,16 +207,16 @@ uint64_t imap_parser_offset(const struct imap_parser *p)
 
 static void imap_raise(struct imap_parser *p, enum imap_fbit b, uint64_t off)
 {
-	if ((p->f_raised & (1u << b)) == 0) {
-		p->f_raised |= 1u << b;
-		p->f_off[b] = off;
+	if ((p->w->f_raised & (1u << b)) == 0) {
+		p->w->f_raised |= 1u << b;
+		p->w->f_off[b] = off;
 	}
 }
 
 /* Reports the framing findings raised and not reported yet. */
 static void imap_flush_framing(struct imap_parser *p)
 {
-	unsigned todo = p->f_raised & ~p->f_emitted;
+	unsigned todo = p->w->f_raised & ~p->w->f_emitted;
 
 	for (int b = 0; todo != 0 && b < FB__COUNT; b++) {
 		uint64_t value = 0;
@@ -232,10 +224,10 @@ static void imap_flush_framing(struct imap_parser *p)
 		if ((todo & (1u << b)) == 0)
 			continue;
 		if (b == FB_TOO_LONG || b == FB_OVERSIZED)
-			value = p->line_total;
-		imap_report(p, imap_fbit_id[b], p->f_off[b], NULL, value, NULL);
+			value = p->w->line_total;
+		imap_report(p, imap_fbit_id[b], p->w->f_off[b], NULL, value, NULL);
 	}
-	p->f_emitted |= todo;
+	p->w->f_emitted |= todo;
 }
 
 /* The high bit of each octet of w that imap_scan() must look at (NUL,
@@ -264,7 +256,7 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 			memcpy(&w, s + i, 8);
 			if (imap_scan_special8(w))
 				break;
-			p->q_escape = 0;
+			p->w->q_escape = 0;
 			i += 8;
 		}
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -276,12 +268,12 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 			size_t k;
 
 			if (m == 0) {
-				p->q_escape = 0;
+				p->w->q_escape = 0;
 				break;
 			}
 			k = (size_t)__builtin_ctzll(m) / 8;
 			if (k > 0) {
-				p->q_escape = 0;
+				p->w->q_escape = 0;
 				i += k;
 			}
 		}
@@ -291,25 +283,25 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 		c = s[i];
 
 		if (c < 0x80 && !imap_special[c]) {
-			p->q_escape = 0;
+			p->w->q_escape = 0;
 			continue;
 		}
 		if (c == '"') {
-			if (!p->q_escape)
-				p->in_quote = !p->in_quote;
-			p->q_escape = 0;
+			if (!p->w->q_escape)
+				p->w->in_quote = !p->w->in_quote;
+			p->w->q_escape = 0;
 			continue;
 		}
 		if (c == '\\') {
-			p->q_escape = p->in_quote && !p->q_escape;
+			p->w->q_escape = p->w->in_quote && !p->w->q_escape;
 			continue;
 		}
-		p->q_escape = 0;
+		p->w->q_escape = 0;
 		if (c == 0)
 			imap_raise(p, FB_NUL, off + i);
 		else if (c == '\r')
 			imap_raise(p, FB_BARE_CR, off + i);
-		else if (c >= 0x80 && !p->in_quote && !p->utf8)
+		else if (c >= 0x80 && !p->w->in_quote && !p->utf8)
 			imap_raise(p, FB_EIGHT_BIT, off + i);
 	}
 }
@@ -317,16 +309,16 @@ static void imap_scan(struct imap_parser *p, const uint8_t *s, size_t n,
 static void imap_tail_add(struct imap_parser *p, const uint8_t *s, size_t n)
 {
 	if (n >= IMAP_TAIL) {
-		memcpy(p->tail, s + n - IMAP_TAIL, IMAP_TAIL);
-		p->tail_len = IMAP_TAIL;
+		memcpy(p->w->tail, s + n - IMAP_TAIL, IMAP_TAIL);
+		p->w->tail_len = IMAP_TAIL;
 	} else {
-		size_t keep = p->tail_len;
+		size_t keep = p->w->tail_len;
 
 		if (keep > IMAP_TAIL - n)
 			keep = IMAP_TAIL - n;
-		memmove(p->tail, p->tail + p->tail_len - keep, keep);
-		memcpy(p->tail + keep, s, n);
-		p->tail_len = keep + n;
+		memmove(p->w->tail, p->w->tail + p->w->tail_len - keep, keep);
+		memcpy(p->w->tail + keep, s, n);
+		p->w->tail_len = keep + n;
 	}
 }
 
@@ -334,46 +326,46 @@ static void imap_tail_add(struct imap_parser *p, const uint8_t *s, size_t n)
 static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 			    uint64_t off)
 {
-	uint64_t before = p->line_total;
+	uint64_t before = p->w->line_total;
 	size_t k = 0;
 
 	if (n == 0)
 		return;
 	imap_scan(p, s, n, off);
-	if (!p->line_trunc) {
-		size_t seg = p->seg_total < p->line_len ? (size_t)p->seg_total :
-			     p->line_len;   /* all stored so far */
+	if (!p->w->line_trunc) {
+		size_t seg = p->w->seg_total < p->w->line_len ? (size_t)p->w->seg_total :
+			     p->w->line_len;   /* all stored so far */
 
-		k = p->lim.max_line - p->line_len;
+		k = p->lim.max_line - p->w->line_len;
 		if (k > n)
 			k = n;
-		if (k > 0 && mem_grow(&p->line, &p->line_alloc, p->line_len + k,
+		if (k > 0 && mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + k,
 				      1, IMAP_BUF_FIRST, p->buf_cap) != 0)
 			k = 0;
 		if (k > 0)
-			memcpy(p->line + p->line_len, s, k);
+			memcpy(p->w->line + p->w->line_len, s, k);
 		/* Once a byte is lost nothing more is stored, so the kept
 		 * text stays a prefix of the line.  The segment's last bytes
 		 * are then kept apart (a literal marker may end it); until
 		 * then they are in the line buffer. */
 		if (k < n) {
-			p->line_trunc = 1;
-			p->tail_len = 0;
+			p->w->line_trunc = 1;
+			p->w->tail_len = 0;
 			if (seg > 0)
-				imap_tail_add(p, (const uint8_t *)p->line +
-					      p->line_len - seg, seg);
+				imap_tail_add(p, (const uint8_t *)p->w->line +
+					      p->w->line_len - seg, seg);
 			imap_tail_add(p, s, n);
 		}
-		p->line_len += k;
+		p->w->line_len += k;
 	} else {
 		imap_tail_add(p, s, n);
 	}
-	p->line_total += n;
-	p->seg_total += n;
-	if (p->line_total > p->lim.max_line)
+	p->w->line_total += n;
+	p->w->seg_total += n;
+	if (p->w->line_total > p->lim.max_line)
 		imap_raise(p, FB_TOO_LONG, before >= p->lim.max_line ? off :
 			   off + (p->lim.max_line - before));
-	if (p->line_total > p->lim.oversized_arg)
+	if (p->w->line_total > p->lim.oversized_arg)
 		imap_raise(p, FB_OVERSIZED, before >= p->lim.oversized_arg ? off :
 			   off + (p->lim.oversized_arg - before));
 }
@@ -391,19 +383,19 @@ static int imap_segment(struct imap_parser *p, const uint8_t *s, size_t n,
 	uint64_t off = p->offset;
 	int crlf = 0;
 
-	if (p->pending_cr) {
-		p->pending_cr = 0;
+	if (p->w->pending_cr) {
+		p->w->pending_cr = 0;
 		if (n == 0 && has_lf)
 			return 1;
-		imap_line_bytes(p, &cr, 1, p->cr_offset);
+		imap_line_bytes(p, &cr, 1, p->w->cr_offset);
 	}
 	if (n > 0 && s[n - 1] == '\r') {
 		n--;
 		if (has_lf) {
 			crlf = 1;
 		} else {
-			p->pending_cr = 1;
-			p->cr_offset = off + n;
+			p->w->pending_cr = 1;
+			p->w->cr_offset = off + n;
 		}
 	}
 	imap_line_bytes(p, s, n, off);
@@ -454,18 +446,18 @@ static size_t imap_marker(const char *s, size_t n, struct imap_lit_rec *r,
 static size_t imap_lit_record(struct imap_parser *p,
 			      const struct imap_lit_rec *r, uint64_t mark_off)
 {
-	if (mark_off + r->mark_len > p->line_len || p->line_trunc)
+	if (mark_off + r->mark_len > p->w->line_len || p->w->line_trunc)
 		return IMAP_NO_REC;	/* not in the stored text */
-	if (p->nlits >= p->lim.max_tokens)
+	if (p->w->nlits >= p->lim.max_tokens)
 		return IMAP_NO_REC;	/* its token could not be stored */
-	if (mem_grow(&p->lits, &p->lits_alloc, p->nlits + 1, sizeof(*p->lits),
+	if (mem_grow(&p->w->lits, &p->w->lits_alloc, p->w->nlits + 1, sizeof(*p->w->lits),
 		     8, p->lim.max_tokens) != 0)
 		return IMAP_NO_REC;
-	p->lits[p->nlits] = *r;
-	p->lits[p->nlits].mark_off = (uint32_t)mark_off;
-	p->lits[p->nlits].prev_off = (uint32_t)p->pv_len;
-	p->lits[p->nlits].prev_len = 0;
-	return p->nlits++;
+	p->w->lits[p->w->nlits] = *r;
+	p->w->lits[p->w->nlits].mark_off = (uint32_t)mark_off;
+	p->w->lits[p->w->nlits].prev_off = (uint32_t)p->w->pv_len;
+	p->w->lits[p->w->nlits].prev_len = 0;
+	return p->w->nlits++;
 }
 
 static void imap_literal_start(struct imap_parser *p,
@@ -475,53 +467,53 @@ static void imap_literal_start(struct imap_parser *p,
 	struct imap_literal lit;
 	uint64_t want;
 
-	p->el_literals++;
-	p->el_lit_bytes = r->size > UINT64_MAX - p->el_lit_bytes ?
-			  UINT64_MAX : p->el_lit_bytes + r->size;
-	p->lit_rec = imap_lit_record(p, r, mark_off);
-	p->lit_want = 0;
-	if (p->lit_rec != IMAP_NO_REC) {
+	p->w->el_literals++;
+	p->w->el_lit_bytes = r->size > UINT64_MAX - p->w->el_lit_bytes ?
+			  UINT64_MAX : p->w->el_lit_bytes + r->size;
+	p->w->lit_rec = imap_lit_record(p, r, mark_off);
+	p->w->lit_want = 0;
+	if (p->w->lit_rec != IMAP_NO_REC) {
 		/* Reserve the preview now so data chunks never allocate. */
 		want = r->size < p->lim.literal_preview ? r->size :
 		       p->lim.literal_preview;
-		if (want > p->pv_cap - p->pv_len)
-			want = p->pv_cap - p->pv_len;
-		if (want > 0 && mem_grow(&p->pv, &p->pv_alloc, p->pv_len + want,
+		if (want > p->pv_cap - p->w->pv_len)
+			want = p->pv_cap - p->w->pv_len;
+		if (want > 0 && mem_grow(&p->w->pv, &p->w->pv_alloc, p->w->pv_len + want,
 					 1, IMAP_BUF_FIRST, p->pv_cap) != 0)
 			want = 0;
-		p->lit_want = (uint32_t)want;
-		p->pv_len += want;
+		p->w->lit_want = (uint32_t)want;
+		p->w->pv_len += want;
 	}
 	/* A marker ends the segment: the next line text must not see it. */
-	p->tail_len = 0;
-	p->seg_total = 0;
-	p->in_quote = 0;
-	p->q_escape = 0;
+	p->w->tail_len = 0;
+	p->w->seg_total = 0;
+	p->w->in_quote = 0;
+	p->w->q_escape = 0;
 	if (!p->resync) {
 		imap_flush_framing(p);
 		if (r->size > p->lim.max_literal)
 			imap_report(p, F_LITERAL_TOO_LARGE, p->offset, NULL,
 				    r->size, NULL);
-		if (p->cb.on_literal_begin != NULL) {
+		if (p->cb->on_literal_begin != NULL) {
 			memset(&lit, 0, sizeof(lit));
 			lit.size = r->size;
 			lit.nonsync = (r->flags & IMAP_TOKF_NONSYNC) != 0;
 			lit.minus = minus;
 			lit.binary = (r->flags & IMAP_TOKF_LITERAL8) != 0;
 			lit.data_offset = p->offset;
-			if (!p->line_trunc && mark_off <= p->line_total &&
-			    p->line_total - mark_off <= p->line_len) {
-				lit.line = p->line;
-				lit.line_len = p->line_len -
-					       (size_t)(p->line_total - mark_off);
+			if (!p->w->line_trunc && mark_off <= p->w->line_total &&
+			    p->w->line_total - mark_off <= p->w->line_len) {
+				lit.line = p->w->line;
+				lit.line_len = p->w->line_len -
+					       (size_t)(p->w->line_total - mark_off);
 			}
-			p->cb.on_literal_begin(p->user, &lit);
+			p->cb->on_literal_begin(p->user, &lit);
 		}
 	}
 	if (r->size > 0) {
 		p->state = IMAP_S_LITERAL;
-		p->lit_left = r->size;
-		p->lit_data_seen = 0;
+		p->w->lit_left = r->size;
+		p->w->lit_data_seen = 0;
 	}
 }
 
@@ -530,15 +522,15 @@ static void imap_el_fill(struct imap_parser *p, struct imap_element *el)
 {
 	mem_zero(el, sizeof(*el));
 	el->kind = IMAP_EL_UNPARSED;
-	el->offset = p->el_offset;
-	el->length = p->offset - p->el_offset;
+	el->offset = p->w->el_offset;
+	el->length = p->offset - p->w->el_offset;
 	/* Never NULL, so consumers need not special-case empty lines. */
-	el->buf = p->line != NULL ? p->line : "";
+	el->buf = p->w->line != NULL ? p->w->line : "";
 	el->line = el->buf;
-	el->line_len = p->line_len;
-	el->line_truncated = p->line_trunc;
-	el->literals = p->el_literals;
-	el->literal_bytes = p->el_lit_bytes;
+	el->line_len = p->w->line_len;
+	el->line_truncated = p->w->line_trunc;
+	el->literals = p->w->el_literals;
+	el->literal_bytes = p->w->el_lit_bytes;
 	el->syntax_ok = 1;
 }
 
@@ -550,7 +542,7 @@ static int imap_partial_ok(const struct imap_parser *p,
 {
 	switch (el->kind) {
 	case IMAP_EL_COMMAND:
-		return !(p->pf & PF_INVALID_TAG) &&
+		return !(p->w->pf & PF_INVALID_TAG) &&
 		       imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN;
 	case IMAP_EL_TAGGED:
 		return strcmp(el->name, "OK") == 0 || strcmp(el->name, "NO") == 0 ||
@@ -571,39 +563,39 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 	/* Stray CRs before the line end ("NOOP\r\r\n") were reported as
 	 * bare-cr; servers ignore them, so the parse does too.  Lines with
 	 * literals keep their bytes: previews are placed by offset. */
-	while (p->nlits == 0 && !p->line_trunc && p->line_len > 0 &&
-	       p->line[p->line_len - 1] == '\r')
-		p->line_len--;
+	while (p->w->nlits == 0 && !p->w->line_trunc && p->w->line_len > 0 &&
+	       p->w->line[p->w->line_len - 1] == '\r')
+		p->w->line_len--;
 	/* Previews go behind the line text so token offsets share one
 	 * base; the buffer was sized for both at creation's caps. */
-	if (p->pv_len > 0 &&
-	    mem_grow(&p->line, &p->line_alloc, p->line_len + p->pv_len, 1,
+	if (p->w->pv_len > 0 &&
+	    mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + p->w->pv_len, 1,
 		     IMAP_BUF_FIRST, p->buf_cap) == 0)
-		memcpy(p->line + p->line_len, p->pv, p->pv_len);
+		memcpy(p->w->line + p->w->line_len, p->w->pv, p->w->pv_len);
 	else
-		for (size_t i = 0; i < p->nlits; i++)
-			p->lits[i].prev_len = 0;
+		for (size_t i = 0; i < p->w->nlits; i++)
+			p->w->lits[i].prev_len = 0;
 	imap_el_fill(p, &el);
-	imap_toks_reset(&p->toks);
-	p->pf = 0;
-	p->syntax_why = NULL;
+	imap_toks_reset(&p->w->toks);
+	p->w->pf = 0;
+	p->w->syntax_why = NULL;
 	imap_head_parse(p, &el);
-	if (p->toks.hit_tokens)
-		p->pf |= PF_TOKENS;
-	if (p->toks.hit_depth)
-		p->pf |= PF_DEPTH;
-	el.tokens = p->toks.ntok > 0 ? p->toks.tok : NULL;
-	el.ntokens = p->toks.ntok;
-	el.tokens_dropped = p->toks.dropped;
-	if (p->toks.canonical && el.ntokens > 0) {
-		el.tokens_text = p->line + p->toks.text_off;
-		el.tokens_text_len = p->toks.text_len;
+	if (p->w->toks.hit_tokens)
+		p->w->pf |= PF_TOKENS;
+	if (p->w->toks.hit_depth)
+		p->w->pf |= PF_DEPTH;
+	el.tokens = p->w->toks.ntok > 0 ? p->w->toks.tok : NULL;
+	el.ntokens = p->w->toks.ntok;
+	el.tokens_dropped = p->w->toks.dropped;
+	if (p->w->toks.canonical && el.ntokens > 0) {
+		el.tokens_text = p->w->line + p->w->toks.text_off;
+		el.tokens_text_len = p->w->toks.text_len;
 	}
-	el.syntax_ok = !(p->pf & PF_SYNTAX);
+	el.syntax_ok = !(p->w->pf & PF_SYNTAX);
 	if (partial) {
 		/* What a cut line lacks is no syntax error of the sender;
 		 * while resynchronising, the line must look like protocol. */
-		p->pf &= ~PF_SYNTAX;
+		p->w->pf &= ~PF_SYNTAX;
 		if (!imap_partial_ok(p, &el) ||
 		    (p->resync && !imap_head_plausible(p, &el))) {
 			imap_el_reset(p);
@@ -612,8 +604,8 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 		el.partial = 1;
 		el.syntax_ok = 1;
 		imap_flush_framing(p);
-		if (p->cb.on_element != NULL)
-			p->cb.on_element(p->user, &el);
+		if (p->cb->on_element != NULL)
+			p->cb->on_element(p->user, &el);
 		imap_el_reset(p);
 		return;
 	}
@@ -626,8 +618,8 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 	}
 	imap_flush_framing(p);
 	imap_head_report(p, &el);
-	if (p->cb.on_element != NULL)
-		p->cb.on_element(p->user, &el);
+	if (p->cb->on_element != NULL)
+		p->cb->on_element(p->user, &el);
 	imap_el_reset(p);
 }
 
@@ -645,25 +637,25 @@ static void imap_line_end(struct imap_parser *p, int crlf)
 
 	if (!crlf)
 		imap_raise(p, FB_BARE_LF, p->offset - 1);
-	if (p->side == IMAP_SIDE_SERVER || p->el_mode == IMAP_MODE_COMMAND) {
+	if (p->side == IMAP_SIDE_SERVER || p->w->el_mode == IMAP_MODE_COMMAND) {
 		/* The segment is whole in the line buffer unless the line
 		 * was cut; then the tail holds its last bytes. */
-		if (p->seg_total < 3)
+		if (p->w->seg_total < 3)
 			mlen = 0;
-		else if (!p->line_trunc)
-			mlen = imap_marker(p->line + p->line_len - p->seg_total,
-					   p->seg_total, &r, &minus);
+		else if (!p->w->line_trunc)
+			mlen = imap_marker(p->w->line + p->w->line_len - p->w->seg_total,
+					   p->w->seg_total, &r, &minus);
 		else
-			mlen = imap_marker(p->tail, p->tail_len, &r, &minus);
+			mlen = imap_marker(p->w->tail, p->w->tail_len, &r, &minus);
 		if (mlen > 0 && !r.bad) {
-			imap_literal_start(p, &r, minus, p->line_total - mlen);
+			imap_literal_start(p, &r, minus, p->w->line_total - mlen);
 			return;
 		}
 		if (mlen > 0) {
 			/* The size is unreadable, so the data cannot be
 			 * framed: like a server rejecting the command, take
 			 * the line as ended and read the next one. */
-			imap_lit_record(p, &r, p->line_total - mlen);
+			imap_lit_record(p, &r, p->w->line_total - mlen);
 			if (!p->resync)
 				imap_report(p, F_LITERAL_TOO_LARGE, p->offset - 1,
 					    NULL, UINT64_MAX, "literal size unreadable");
@@ -679,7 +671,7 @@ static size_t imap_line_chunk(struct imap_parser *p, const uint8_t *s, size_t n)
 	size_t seg;
 	int crlf;
 
-	if (!p->el_active)
+	if (!p->w->el_active)
 		imap_el_start(p);
 	lf = memchr(s, '\n', n);
 	seg = lf != NULL ? (size_t)(lf - s) : n;
@@ -698,28 +690,28 @@ static size_t imap_literal_chunk(struct imap_parser *p, const uint8_t *s,
 {
 	size_t k = n;
 
-	if (k > p->lit_left)
-		k = (size_t)p->lit_left;
-	if (!p->lit_data_seen) {
-		p->lit_data_seen = 1;
-		if (!p->resync && p->cb.on_literal_data != NULL)
-			p->cb.on_literal_data(p->user, p->offset);
+	if (k > p->w->lit_left)
+		k = (size_t)p->w->lit_left;
+	if (!p->w->lit_data_seen) {
+		p->w->lit_data_seen = 1;
+		if (!p->resync && p->cb->on_literal_data != NULL)
+			p->cb->on_literal_data(p->user, p->offset);
 	}
-	if (p->lit_rec != IMAP_NO_REC) {
-		struct imap_lit_rec *r = &p->lits[p->lit_rec];
-		size_t c = p->lit_want - r->prev_len;
+	if (p->w->lit_rec != IMAP_NO_REC) {
+		struct imap_lit_rec *r = &p->w->lits[p->w->lit_rec];
+		size_t c = p->w->lit_want - r->prev_len;
 
 		if (c > k)
 			c = k;
 		if (c > 0)
-			memcpy(p->pv + r->prev_off + r->prev_len, s, c);
+			memcpy(p->w->pv + r->prev_off + r->prev_len, s, c);
 		r->prev_len += (uint32_t)c;
 	}
-	if (p->cb.on_literal_bytes != NULL && !p->resync && k > 0)
-		p->cb.on_literal_bytes(p->user, s, k);
-	p->lit_left -= k;
+	if (p->cb->on_literal_bytes != NULL && !p->resync && k > 0)
+		p->cb->on_literal_bytes(p->user, s, k);
+	p->w->lit_left -= k;
 	p->offset += k;
-	if (p->lit_left == 0)
+	if (p->w->lit_left == 0)
 		p->state = IMAP_S_LINE;
 	return k;
 }
@@ -729,11 +721,13 @@ int imap_parser_cancel_literal(struct imap_parser *p)
 	/* The peer refused a synchronizing literal (a tagged NO or BAD
 	 * instead of "+"): its data will not come, and the element ends at
 	 * the announcement, as the peer sees it. */
-	if (p->state != IMAP_S_LITERAL || p->lit_data_seen)
+	if (p->state != IMAP_S_LITERAL || p->w->lit_data_seen)
 		return 0;
-	p->lit_left = 0;
+	p->w->lit_left = 0;
 	p->state = IMAP_S_LINE;
 	imap_deliver(p);
+	if (!p->feeding && imap_between_lines(p))
+		imap_work_put(p);
 	return 1;
 }
 
@@ -747,6 +741,14 @@ size_t imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len)
 {
 	size_t pos = 0;
 
+	if (len == 0)
+		return 0;
+	if (p->w == NULL && (p->w = imap_work_get(p)) == NULL) {
+		/* Out of memory: the bytes are lost to the parser as if
+		 * missing from the capture. */
+		imap_parser_gap(p, len);
+		return len;
+	}
 	p->feeding = 1;
 	p->paused = 0;
 	while (pos < len && !p->paused) {
@@ -777,6 +779,9 @@ size_t imap_parser_feed(struct imap_parser *p, const uint8_t *data, size_t len)
 	}
 	p->feeding = 0;
 	p->paused = 0;
+	/* A parser that waits between lines holds no line storage. */
+	if (imap_between_lines(p))
+		imap_work_put(p);
 	return pos;
 }
 
@@ -794,54 +799,68 @@ enum imap_gap_result imap_parser_gap(struct imap_parser *p, uint64_t bytes)
 {
 	if (bytes == 0)
 		return IMAP_GAP_IN_LITERAL;	/* nothing lost */
-	if (p->state == IMAP_S_LINE && p->el_active && p->line_total > 0 &&
+	if (p->w == NULL) {
+		/* Between lines: nothing to end, skip to the next line. */
+		p->offset += bytes;
+		p->state = IMAP_S_SKIP;
+		p->resync = 1;
+		return IMAP_GAP_RESYNC;
+	}
+	if (p->state == IMAP_S_LINE && p->w->el_active && p->w->line_total > 0 &&
 	    !p->feeding)
 		imap_deliver_as(p, 1);
 	p->offset += bytes;
-	if (p->state == IMAP_S_LITERAL && bytes <= p->lit_left) {
+	if (p->state == IMAP_S_LITERAL && bytes <= p->w->lit_left) {
 		/* Data only: the framing is intact.  The preview stops at
 		 * what arrived, and the first byte is no longer observable. */
-		p->lit_left -= bytes;
-		p->lit_data_seen = 1;
-		if (p->lit_rec != IMAP_NO_REC)
-			p->lit_want = p->lits[p->lit_rec].prev_len;
-		if (p->lit_left == 0)
+		p->w->lit_left -= bytes;
+		p->w->lit_data_seen = 1;
+		if (p->w->lit_rec != IMAP_NO_REC)
+			p->w->lit_want = p->w->lits[p->w->lit_rec].prev_len;
+		if (p->w->lit_left == 0)
 			p->state = IMAP_S_LINE;
 		return IMAP_GAP_IN_LITERAL;
 	}
 	imap_el_reset(p);
 	p->state = IMAP_S_SKIP;
 	p->resync = 1;
+	if (!p->feeding)
+		imap_work_put(p);
 	return IMAP_GAP_RESYNC;
 }
 
 int imap_parser_finish(struct imap_parser *p)
 {
 	struct imap_element el;
-	int pending = p->el_active;
+	int pending;
 
-	if (p->state == IMAP_S_SKIP) {
+	if (p->w == NULL || p->state == IMAP_S_SKIP) {
+		/* Between lines, or skipping a line's rest: nothing to say. */
 		p->state = IMAP_S_LINE;
-		imap_el_reset(p);
+		if (!p->feeding)
+			imap_work_put(p);
 		return 0;
 	}
+	pending = p->w->el_active;
 	if (p->state == IMAP_S_LITERAL && !p->resync)
 		imap_report(p, F_LITERAL_TRUNCATED, p->offset, NULL,
-			    p->lit_left, NULL);
+			    p->w->lit_left, NULL);
 	if (pending && !p->resync) {
 		/* A CR at the very end may be half a CRLF the capture cut:
 		 * it is kept in the line but not called bare. */
-		if (p->pending_cr && !p->line_trunc &&
-		    p->line_len < p->lim.max_line &&
-		    mem_grow(&p->line, &p->line_alloc, p->line_len + 1, 1,
+		if (p->w->pending_cr && !p->w->line_trunc &&
+		    p->w->line_len < p->lim.max_line &&
+		    mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + 1, 1,
 			     IMAP_BUF_FIRST, p->buf_cap) == 0)
-			p->line[p->line_len++] = '\r';
+			p->w->line[p->w->line_len++] = '\r';
 		imap_flush_framing(p);
 		imap_el_fill(p, &el);
-		if (p->cb.on_element != NULL)
-			p->cb.on_element(p->user, &el);
+		if (p->cb->on_element != NULL)
+			p->cb->on_element(p->user, &el);
 	}
 	imap_el_reset(p);
 	p->state = IMAP_S_LINE;
+	if (!p->feeding)
+		imap_work_put(p);
 	return pending;
 }

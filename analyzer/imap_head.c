@@ -153,20 +153,20 @@ static void imap_tokens(struct imap_parser *p, size_t start, size_t end,
 	struct imap_tok_in in;
 
 	memset(&in, 0, sizeof(in));
-	in.buf = p->line;
+	in.buf = p->w->line;
 	in.start = start;
 	in.end = end;
-	in.lits = p->lits;
-	in.nlits = p->nlits;
-	in.prev_base = p->line_len;
+	in.lits = p->w->lits;
+	in.nlits = p->w->nlits;
+	in.prev_base = p->w->line_len;
 	/* A cut line ends anywhere: its last token and its lists are cut,
 	 * which line-too-long already says. */
-	in.lenient = lenient || p->line_trunc;
-	in.truncated = p->line_trunc;
-	imap_tokenize(&p->toks, &in);
-	if (p->toks.syntax_err) {
-		p->pf |= PF_SYNTAX;
-		p->syntax_why = "bad arguments (unbalanced parentheses, "
+	in.lenient = lenient || p->w->line_trunc;
+	in.truncated = p->w->line_trunc;
+	imap_tokenize(&p->w->toks, &in);
+	if (p->w->toks.syntax_err) {
+		p->w->pf |= PF_SYNTAX;
+		p->w->syntax_why = "bad arguments (unbalanced parentheses, "
 				"unterminated string, or '{' without literal)";
 	}
 }
@@ -180,18 +180,18 @@ static void imap_bad_line(struct imap_parser *p, struct imap_element *el,
 	el->tag = NULL;
 	el->tag_len = 0;
 	el->name[0] = '\0';
-	p->pf |= PF_SYNTAX;
-	p->syntax_why = why;
+	p->w->pf |= PF_SYNTAX;
+	p->w->syntax_why = why;
 }
 
 static void imap_set_tag(struct imap_parser *p, struct imap_element *el,
 			 size_t len)
 {
-	el->tag = p->line;
+	el->tag = p->w->line;
 	el->tag_len = len;
 	if (len > p->lim.max_tag) {
 		el->tag_len = p->lim.max_tag;
-		p->pf |= PF_TAG_CUT;
+		p->w->pf |= PF_TAG_CUT;
 	}
 }
 
@@ -204,8 +204,8 @@ static void imap_set_tag(struct imap_parser *p, struct imap_element *el,
 static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
 			   size_t i)
 {
-	const char *s = p->line;
-	size_t n = p->line_len;
+	const char *s = p->w->line;
+	size_t n = p->w->line_len;
 
 	i = imap_skip_sp(s, i, n);
 	if (i < n && s[i] == '[') {
@@ -223,9 +223,9 @@ static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
 		}
 		ne = imap_word_end(s, i + 1, close, ']');
 		if (close < n && ne > i + 1) {
-			el->code_len = imap_upcopy(p->code, sizeof(p->code),
+			el->code_len = imap_upcopy(p->w->code, sizeof(p->w->code),
 						   s + i + 1, ne - (i + 1));
-			el->code = p->code;
+			el->code = p->w->code;
 			if (ne < close) {
 				el->code_args = s + ne + 1;
 				el->code_args_len = close - (ne + 1);
@@ -240,10 +240,10 @@ static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
 
 static void imap_parse_client(struct imap_parser *p, struct imap_element *el)
 {
-	const char *s = p->line;
-	size_t n = p->line_len, te, ns, ne, args;
+	const char *s = p->w->line;
+	size_t n = p->w->line_len, te, ns, ne, args;
 
-	if (p->el_mode == IMAP_MODE_LINE) {
+	if (p->w->el_mode == IMAP_MODE_LINE) {
 		el->kind = IMAP_EL_CLIENT_LINE;
 		return;
 	}
@@ -262,7 +262,7 @@ static void imap_parse_client(struct imap_parser *p, struct imap_element *el)
 	el->kind = IMAP_EL_COMMAND;
 	imap_set_tag(p, el, te);
 	if (!imap_valid_tag(s, te))
-		p->pf |= PF_INVALID_TAG;
+		p->w->pf |= PF_INVALID_TAG;
 	imap_upcopy(el->name, sizeof(el->name), s + ns, ne - ns);
 	args = ne;
 	if (strcmp(el->name, "UID") == 0) {
@@ -280,8 +280,8 @@ static void imap_parse_client(struct imap_parser *p, struct imap_element *el)
 
 static void imap_parse_untagged(struct imap_parser *p, struct imap_element *el)
 {
-	const char *s = p->line;
-	size_t n = p->line_len, ws, we;
+	const char *s = p->w->line;
+	size_t n = p->w->line_len, ws, we;
 
 	ws = imap_skip_sp(s, 1, n);
 	we = imap_word_end(s, ws, n, '[');
@@ -316,8 +316,8 @@ static void imap_parse_untagged(struct imap_parser *p, struct imap_element *el)
 
 static void imap_parse_server(struct imap_parser *p, struct imap_element *el)
 {
-	const char *s = p->line;
-	size_t n = p->line_len, te, ws, we;
+	const char *s = p->w->line;
+	size_t n = p->w->line_len, te, ws, we;
 	int bad_tag;
 
 	if (n >= 1 && s[0] == '+') {
@@ -374,7 +374,7 @@ void imap_head_parse(struct imap_parser *p, struct imap_element *el)
 int imap_head_plausible(const struct imap_parser *p,
 			const struct imap_element *el)
 {
-	if (el->kind == IMAP_EL_UNPARSED || (p->pf & PF_SYNTAX))
+	if (el->kind == IMAP_EL_UNPARSED || (p->w->pf & PF_SYNTAX))
 		return 0;
 	switch (el->kind) {
 	case IMAP_EL_COMMAND:
@@ -382,7 +382,7 @@ int imap_head_plausible(const struct imap_parser *p,
 		 * first word with ':', tags practically never do. */
 		if (memchr(el->tag, ':', el->tag_len) != NULL)
 			return 0;
-		return !(p->pf & PF_INVALID_TAG) &&
+		return !(p->w->pf & PF_INVALID_TAG) &&
 		       (el->name[0] == 'X' ||
 			imap_cmd_lookup(el->name, strlen(el->name)) != CMD_UNKNOWN);
 	case IMAP_EL_TAGGED:
@@ -417,19 +417,19 @@ void imap_head_report(struct imap_parser *p, const struct imap_element *el)
 {
 	uint64_t off = el->offset;
 
-	if (p->pf & PF_INVALID_TAG)
+	if (p->w->pf & PF_INVALID_TAG)
 		imap_report(p, F_INVALID_TAG, off, NULL, 0, NULL);
-	if (p->pf & PF_TAG_CUT)
+	if (p->w->pf & PF_TAG_CUT)
 		imap_report(p, F_LIMIT_REACHED, off, "max-tag", p->lim.max_tag,
 			    "tag cut");
-	if (p->pf & PF_TOKENS)
+	if (p->w->pf & PF_TOKENS)
 		imap_report(p, F_LIMIT_REACHED, off, "max-tokens",
 			    p->lim.max_tokens, "tokens past the cap not kept");
-	if (p->pf & PF_DEPTH)
+	if (p->w->pf & PF_DEPTH)
 		imap_report(p, F_LIMIT_REACHED, off, "max-depth",
 			    p->lim.max_depth, "lists nested deeper not kept");
-	if (p->pf & PF_SYNTAX)
-		imap_report(p, F_SYNTAX_ERROR, off, NULL, 0, p->syntax_why);
+	if (p->w->pf & PF_SYNTAX)
+		imap_report(p, F_SYNTAX_ERROR, off, NULL, 0, p->w->syntax_why);
 }
 
 /* ---- guessing the direction ---- */

@@ -44,18 +44,16 @@ struct imap_limits {
 	uint32_t literal_preview;
 };
 
-struct imap_parser {
-	enum imap_side side;
-	struct imap_limits lim;
-	struct imap_callbacks cb;
-	void *user;
-	enum imap_client_mode mode;
-	int utf8;
-	int feeding;             /* inside imap_parser_feed() */
-	int paused;              /* a callback asked the feed to return */
-	uint64_t offset;         /* stream offset of the next byte */
-	enum imap_state state;
-	int resync;              /* drop lines silently until one parses */
+/*
+ * What a line in progress needs: its text, literal records and previews,
+ * tokens, and the framing findings raised on it.  A parser holds one only
+ * from the first byte of a line to the end of its delivery (literals
+ * included): between lines it is given back (imap_work_put), so a parser
+ * that waits costs struct imap_parser alone.  With a shelf the storage of
+ * a returned line is kept for the next one of any parser.
+ */
+struct imap_work {
+	struct imap_work *next;  /* on the shelf */
 
 	/* The logical line (element) being read. */
 	int el_active;
@@ -67,7 +65,6 @@ struct imap_parser {
 	char *line;              /* line text, then previews at delivery */
 	size_t line_len;         /* stored bytes, <= lim.max_line */
 	size_t line_alloc;
-	size_t buf_cap;          /* lim.max_line + pv_cap */
 	int line_trunc;
 	uint64_t line_total;     /* line text seen, stored or not */
 	uint64_t seg_total;      /* line text since the line start or last literal */
@@ -90,13 +87,52 @@ struct imap_parser {
 	struct imap_lit_rec *lits;
 	size_t nlits, lits_alloc;
 	char *pv;                /* preview arena for this line */
-	size_t pv_len, pv_alloc, pv_cap;
+	size_t pv_len, pv_alloc;
 
 	struct imap_toks toks;
 	unsigned pf;             /* PF_ flags of the line being delivered */
 	const char *syntax_why;
 	char code[48];
 };
+
+/* Lines' storage kept for the next line, shared by the parsers of one
+ * thread (see imap_shelf_new()). */
+struct imap_shelf {
+	struct imap_work *free;
+	size_t n;
+};
+
+struct imap_parser {
+	enum imap_side side;
+	enum imap_client_mode mode;
+	struct imap_limits lim;
+	const struct imap_callbacks *cb; /* the caller's (never NULL) */
+	void *user;
+	int utf8;
+	int feeding;             /* inside imap_parser_feed() */
+	int paused;              /* a callback asked the feed to return */
+	enum imap_state state;
+	int resync;              /* drop lines silently until one parses */
+	uint64_t offset;         /* stream offset of the next byte */
+	size_t buf_cap;          /* lim.max_line + pv_cap */
+	size_t pv_cap;           /* room for a line's literal previews */
+	struct imap_work *w;     /* the line in progress, or NULL between lines */
+	struct imap_shelf *shelf;        /* not owned, or NULL */
+};
+
+/* A literal without a record (imap_lit_record() could not keep one). */
+#define IMAP_NO_REC SIZE_MAX
+
+/* In imap_work.c.  imap_work_get(): storage for a line of p, from p's
+ * shelf when it holds one (its buffers kept), else new; NULL only when
+ * out of memory.  imap_work_put(): gives p->w back, to the shelf or to
+ * the system, and sets it NULL (only between lines).  imap_work_free():
+ * frees w and its buffers.  imap_between_lines(): 1 when p holds no line
+ * and no literal in progress. */
+struct imap_work *imap_work_get(struct imap_parser *p);
+void imap_work_put(struct imap_parser *p);
+void imap_work_free(struct imap_work *w);
+int imap_between_lines(const struct imap_parser *p);
 
 /* In imap.c: reports one finding at stream offset off. */
 void imap_report(struct imap_parser *p, enum imt_finding id, uint64_t off,

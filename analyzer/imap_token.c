@@ -50,7 +50,7 @@ void imap_toks_reset(struct imap_toks *t)
 
 /* Makes room for one more token when the storage is full; grows by
  * doubling up to the cap, from a few tokens as most lines have (the
- * storage is given back while the session waits, imap_parser_trim). */
+ * storage goes back to the parser's shelf between lines, imap_work.c). */
 static int imap_toks_room(struct imap_toks *t)
 {
 	return mem_grow(&t->tok, &t->alloc, t->ntok + 1, sizeof(*t->tok), 8,

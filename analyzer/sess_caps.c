@@ -5,30 +5,125 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem.h"
+#include "hash.h"
 #include "sess_caps.h"
+
+/* The text of c's list, or NULL. */
+static const char *caps_list(const struct sess_caps *c)
+{
+	return c->t != NULL ? c->t->text : NULL;
+}
+
+void sess_caps_store_init(struct sess_caps_store *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->seed = hash_seed(cs);
+}
+
+void sess_caps_store_fini(struct sess_caps_store *cs)
+{
+	for (size_t i = 0; i < cs->nslots; i++) {
+		while (cs->slots[i] != NULL) {
+			struct sess_caps_text *t = cs->slots[i];
+
+			cs->slots[i] = t->next;
+			free(t);
+		}
+	}
+	free(cs->slots);
+	memset(cs, 0, sizeof(*cs));
+}
+
+/* Doubles the buckets once there are as many lists; keeps the old ones
+ * when out of memory (the chains just grow longer). */
+static void caps_store_grow(struct sess_caps_store *cs)
+{
+	size_t n = cs->nslots > 0 ? cs->nslots * 2 : 16;
+	struct sess_caps_text **slots;
+
+	if (cs->n < cs->nslots || n > SIZE_MAX / sizeof(*slots) ||
+	    (slots = calloc(n, sizeof(*slots))) == NULL)
+		return;
+	for (size_t i = 0; i < cs->nslots; i++) {
+		while (cs->slots[i] != NULL) {
+			struct sess_caps_text *t = cs->slots[i];
+
+			cs->slots[i] = t->next;
+			t->next = slots[t->hash & (n - 1)];
+			slots[t->hash & (n - 1)] = t;
+		}
+	}
+	free(cs->slots);
+	cs->slots = slots;
+	cs->nslots = n;
+}
+
+/* A reference to the list text[0..len) in cs, added if new; NULL when out
+ * of memory. */
+static struct sess_caps_text *caps_intern(struct sess_caps_store *cs,
+					  const char *text, size_t len)
+{
+	uint64_t h = hash_bytes(cs->seed, text, len);
+	struct sess_caps_text *t;
+
+	caps_store_grow(cs);
+	if (cs->nslots == 0)
+		return NULL;
+	for (t = cs->slots[h & (cs->nslots - 1)]; t != NULL; t = t->next)
+		if (t->hash == h && t->len == len && memcmp(t->text, text, len) == 0) {
+			t->refs++;
+			return t;
+		}
+	if ((t = malloc(sizeof(*t) + len + 1)) == NULL)
+		return NULL;
+	t->hash = h;
+	t->refs = 1;
+	t->len = len;
+	memcpy(t->text, text, len);
+	t->text[len] = '\0';
+	t->next = cs->slots[h & (cs->nslots - 1)];
+	cs->slots[h & (cs->nslots - 1)] = t;
+	cs->n++;
+	return t;
+}
+
+/* Drops one reference to t (NULL: none); the last frees it. */
+static void caps_release(struct sess_caps_store *cs, struct sess_caps_text *t)
+{
+	struct sess_caps_text **pp;
+
+	if (t == NULL || --t->refs > 0)
+		return;
+	for (pp = &cs->slots[t->hash & (cs->nslots - 1)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			cs->n--;
+			break;
+		}
+	free(t);
+}
 
 int sess_caps_has(const struct sess_caps *c, const char *name)
 {
 	char key[64];
 	size_t n = strlen(name);
 
-	if (!c->known || c->list == NULL || n + 3 > sizeof(key))
+	if (!c->known || caps_list(c) == NULL || n + 3 > sizeof(key))
 		return 0;
 	key[0] = ' ';
 	memcpy(key + 1, name, n);
 	key[n + 1] = ' ';
 	key[n + 2] = '\0';
-	return strstr(c->list, key) != NULL;
+	return strstr(caps_list(c), key) != NULL;
 }
 
 int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
 		     size_t size)
 {
 	size_t n = strlen(name);
-	const char *p = c->list;
+	const char *p = caps_list(c);
 
-	if (!c->known || size == 0)
+	if (!c->known || p == NULL || size == 0)
 		return 0;
 	while ((p = strchr(p, ' ')) != NULL && p[1] != '\0') {
 		const char *w = p + 1, *e = strchr(w, ' ');
@@ -52,49 +147,48 @@ int sess_caps_known(const struct sess_caps *c)
 	return c->known;
 }
 
-void sess_caps_set(struct sess_caps *c, const char *text, size_t len)
+void sess_caps_set(struct sess_caps *c, struct sess_caps_store *cs,
+		   const char *text, size_t len)
 {
-	size_t o = 0;
-
+	char list[SESS_CAPS_MAX];
 	/* At most len + 3 bytes: a space before, one after and the NUL. */
-	if (mem_grow(&c->list, &c->cap, len < SESS_CAPS_MAX - 3 ? len + 3 :
-		     SESS_CAPS_MAX, 1, 64, SESS_CAPS_MAX) != 0) {
-		sess_caps_forget(c);
-		return;
-	}
-	c->list[o++] = ' ';
-	for (size_t i = 0; i < len && o + 2 < c->cap; i++) {
+	size_t room = len < SESS_CAPS_MAX - 3 ? len + 3 : SESS_CAPS_MAX;
+	size_t o = 0;
+	struct sess_caps_text *t;
+
+	list[o++] = ' ';
+	for (size_t i = 0; i < len && o + 2 < room; i++) {
 		char ch = text[i];
 
-		if (ch == ' ' && c->list[o - 1] == ' ')
+		if (ch == ' ' && list[o - 1] == ' ')
 			continue;
-		c->list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+		list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
 	}
-	if (c->list[o - 1] != ' ')
-		c->list[o++] = ' ';
-	c->list[o] = '\0';
-	c->known = 1;
+	if (list[o - 1] != ' ')
+		list[o++] = ' ';
+	list[o] = '\0';
+	t = caps_intern(cs, list, o);
+	caps_release(cs, c->t);
+	c->t = t;
+	c->known = t != NULL;
 }
 
-void sess_caps_forget(struct sess_caps *c)
+void sess_caps_forget(struct sess_caps *c, struct sess_caps_store *cs)
 {
-	if (c->list != NULL)
-		c->list[0] = '\0';
+	caps_release(cs, c->t);
+	c->t = NULL;
 	c->known = 0;
 }
 
-void sess_caps_free(struct sess_caps *c)
+void sess_caps_free(struct sess_caps *c, struct sess_caps_store *cs)
 {
-	free(c->list);
-	c->list = NULL;
-	c->cap = 0;
-	c->known = 0;
+	sess_caps_forget(c, cs);
 }
 
 void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
 		     const char *key)
 {
-	const char *p = c->list != NULL ? c->list : "";
+	const char *p = caps_list(c) != NULL ? caps_list(c) : "";
 
 	event_array(ev, key);
 	while (*p != '\0') {

@@ -187,6 +187,16 @@ static void check_args(struct session *s, const struct imap_element *el,
 	}
 }
 
+/* The mailbox a command names, its idx-th argument, kept in pc. */
+static void cmd_mailbox(struct sess_cmd *pc, const struct imap_element *el, int idx)
+{
+	char mb[SESS_MAILBOX_MAX];
+
+	mb[0] = '\0';
+	sess_token_arg(el, idx, mb, sizeof(mb));
+	sess_text_set(&pc->mailbox, mb, strlen(mb), sizeof(mb));
+}
+
 static void command_effects(struct session *s, const struct imap_element *el,
 			    enum imap_cmd cmd, struct sess_cmd *pc)
 {
@@ -243,16 +253,16 @@ static void command_effects(struct session *s, const struct imap_element *el,
 		break;
 	case CMD_SELECT:
 	case CMD_EXAMINE:
-		sess_token_arg(el, 0, pc->mailbox, sizeof(pc->mailbox));
+		cmd_mailbox(pc, el, 0);
 		s->exists_known = 0;
 		s->uidnext_known = 0;
 		s->last_fetch_msn = s->last_fetch_uid = 0;
 		break;
 	case CMD_APPEND:
-		sess_token_arg(el, 0, pc->mailbox, sizeof(pc->mailbox));
+		cmd_mailbox(pc, el, 0);
 		break;
 	case CMD_COPY: case CMD_MOVE: case CMD_UID_COPY: case CMD_UID_MOVE:
-		sess_token_arg(el, 1, pc->mailbox, sizeof(pc->mailbox));
+		cmd_mailbox(pc, el, 1);
 		break;
 	case CMD_FETCH: case CMD_STORE: case CMD_SEARCH:
 		pc->msn_fetch = 1;

@@ -130,6 +130,7 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 	/* Addresses are digits, dots, colons and brackets: no escaping. */
 	if (s->ev_prefix == NULL || s->ev_prefix_id != s->id) {
 		char cid[COMMUNITY_ID_STRLEN];
+		char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
 		char buf[SESS_EV_PREFIX_MAX];
 		char *np;
 		int n;
@@ -139,10 +140,11 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 		if (community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
 				    e->cfg.community_id_seed, cid, sizeof(cid)) == 0)
 			cid[0] = '\0';
+		sess_endpoints(s, client, server);
 		n = snprintf(buf, sizeof(buf),
 			     "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\""
 			     "%s%s%s",
-			     (unsigned long long)s->id, s->client, s->server,
+			     (unsigned long long)s->id, client, server,
 			     cid[0] != '\0' ? ",\"community_id\":\"" : "", cid,
 			     cid[0] != '\0' ? "\"" : "");
 		if (n < 0 || (size_t)n >= sizeof(buf))

@@ -62,6 +62,7 @@ struct sess_x {
 	struct sess_xdir dir[IMT_NDIRS];
 	struct sess_xpartial partial[SESS_X_PARTIALS];
 	uint64_t npartial;               /* ever noted; slot npartial % SESS_X_PARTIALS */
+	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN]; /* for meta */
 };
 
 struct sess_x *sess_x_new(void)
@@ -565,8 +566,9 @@ void sess_x_literal_begin(struct session *s, enum imt_dir d,
 	if (!yes)
 		return;
 	xd->meta.session = s->id;
-	xd->meta.client = s->client;
-	xd->meta.server = s->server;
+	sess_endpoints(s, s->x->client, s->x->server);
+	xd->meta.client = s->x->client;
+	xd->meta.server = s->x->server;
 	xd->meta.dir = d == IMT_S2C;
 	xd->meta.index = xd->index++;
 	xd->meta.declared_size = lit->size;

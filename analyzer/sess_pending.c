@@ -33,6 +33,14 @@ static uint32_t tag_hash(const char *tag)
 	return (uint32_t)hash_bytes(0, tag, strlen(tag)) | 1;
 }
 
+void sess_cmd_release(struct sess_cmd *c)
+{
+	free(c->mailbox);
+	c->mailbox = NULL;
+	free(c->txn_args);
+	c->txn_args = NULL;
+}
+
 struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 				  size_t *dropped_r)
 {
@@ -44,7 +52,7 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		size_t drop = max / 8 > 0 ? max / 8 : 1;
 
 		for (size_t i = 0; i < drop; i++)
-			free(p->cmds[i].txn_args);
+			sess_cmd_release(&p->cmds[i]);
 		memmove(p->cmds, p->cmds + drop, (p->n - drop) * sizeof(*p->cmds));
 		p->n -= drop;
 		*dropped_r = drop;
@@ -147,7 +155,7 @@ const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i)
 void sess_pending_free(struct sess_pending *p)
 {
 	for (size_t i = 0; i < p->n; i++)
-		free(p->cmds[i].txn_args);
+		sess_cmd_release(&p->cmds[i]);
 	free(p->cmds);
 	p->cmds = NULL;
 	p->n = p->cap = 0;

@@ -40,7 +40,8 @@ struct sess_cmd {
 	int64_t ts_sec;
 	uint32_t ts_nsec;
 	uint64_t offset;
-	char mailbox[SESS_MAILBOX_MAX];  /* SELECT/EXAMINE/COPY/APPEND target */
+	char *mailbox;                   /* SELECT/EXAMINE/COPY/APPEND target
+					    (owned, < SESS_MAILBOX_MAX), or NULL */
 	int msn_fetch;                   /* FETCH/STORE/SEARCH by number */
 	/* For its transaction record (sess_txn.h), only with
 	 * --transactions: */
@@ -50,6 +51,10 @@ struct sess_cmd {
 	uint64_t txn_s2c;                /* the server's stream offset then */
 	uint64_t txn_untagged;           /* untagged responses before it */
 };
+
+/* Frees what c owns (its mailbox, its transaction's args); c may be
+ * reused zeroed. */
+void sess_cmd_release(struct sess_cmd *c);
 
 /* Both arrays grow as they fill, the list from one command and the
  * tags from a few, and the list is freed whenever the last outstanding
@@ -75,8 +80,8 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 				   size_t len);
 
 /* Takes c (from this list) out of it into *done_r and remembers its tag
- * as completed (out of memory, it is not remembered).  done_r->txn_args
- * belongs to the caller now.  Pointers into the list are invalid after
+ * as completed (out of memory, it is not remembered).  What done_r owns
+ * belongs to the caller now (sess_cmd_release()).  Pointers into the list are invalid after
  * it. */
 void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 			   struct sess_cmd *done_r);

@@ -99,7 +99,7 @@ static void caps_announced(struct session *s, const char *text, size_t len,
 	char word[SESS_CAPS_WORD_MAX];
 	char detail[SESS_CAPS_WORD_MAX + 96];
 
-	sess_caps_set(&s->caps, text, len);
+	sess_caps_set(&s->caps, &s->e->caps, text, len);
 	if (sess_stream_tls(&s->io))
 		return;
 	if (sess_caps_has(&s->caps, "STARTTLS")) {
@@ -174,7 +174,11 @@ static void unknown_response(struct session *s, const struct imap_element *el,
 			return;
 	if (s->unknown_resp_n >= SESS_UNKNOWN_RESP_SLOTS)
 		return;
-	s->unknown_resp[s->unknown_resp_n++] = h;
+	/* Most sessions meet none: the slots come with the first. */
+	if (s->unknown_resp == NULL)
+		s->unknown_resp = calloc(SESS_UNKNOWN_RESP_SLOTS, sizeof(*s->unknown_resp));
+	if (s->unknown_resp != NULL)
+		s->unknown_resp[s->unknown_resp_n++] = h;
 	snprintf(detail, sizeof(detail), "%s %.*s", what, (int)(len < 64 ? len : 64), word);
 	sess_finding(s, F_UNKNOWN_RESPONSE, IMT_S2C, el->offset, detail,
 		     el->kind == IMAP_EL_TAGGED ? NULL : sess_pending_only_tag(&s->pending));
@@ -520,8 +524,8 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		sess_text_set(&s->mailbox, pc->mailbox, strlen(pc->mailbox),
-			      SESS_MAILBOX_MAX);
+		sess_text_set(&s->mailbox, sess_text(pc->mailbox),
+			      strlen(sess_text(pc->mailbox)), SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
@@ -557,7 +561,7 @@ static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 		break;
 	case CMD_COPY: case CMD_MOVE: case CMD_UID_COPY: case CMD_UID_MOVE:
 	case CMD_APPEND:
-		hit = pc->mailbox[0] != '\0' &&
+		hit = pc->mailbox != NULL &&
 		      same_mailbox(pc->mailbox, sess_text(s->mailbox));
 		break;
 	default:
@@ -623,7 +627,7 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 		}
 		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, pc->tag);
 		if (st == SESS_OK)
-			sess_caps_forget(&s->caps);
+			sess_caps_forget(&s->caps, &s->e->caps);
 		return;
 	case CMD_COMPRESS:
 		/* RFC 4978 §3: DEFLATE starts right after the OK's CRLF. */
@@ -730,6 +734,7 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 			result_effects(s, &done, st, el);
 		if (sess_txn_wanted(s))
 			sess_txn_result(s, &done, el);
+		sess_cmd_release(&done);
 	}
 }
 

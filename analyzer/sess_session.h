@@ -65,7 +65,6 @@ struct sess_state {
 struct session {
 	struct sess_engine *e;
 	uint64_t id;
-	char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
 	/* "session":N,"client":"...","server":"...","community_id":"..." of
 	 * every event, made once the session has its number (sess_ev_new);
 	 * on the heap at its length, NULL until then. */
@@ -83,32 +82,36 @@ struct session {
 	struct sess_caps caps;
 	struct sess_state st;
 
-	int greeted;                     /* server's first line seen */
-	int client_spoke;
-	int starttls_offered;            /* in this session, before TLS */
-	int starttls_refused;
-	int starttls_stripped;           /* starttls-stripped reported */
-	int idle;                        /* IDLE active */
-	int auth_active;                 /* AUTHENTICATE exchange in progress */
+	/* Yes/no facts, a byte each: thousands of sessions may be open. */
+	uint8_t greeted;                 /* server's first line seen */
+	uint8_t client_spoke;
+	uint8_t starttls_offered;        /* in this session, before TLS */
+	uint8_t starttls_refused;
+	uint8_t starttls_stripped;       /* starttls-stripped reported */
+	uint8_t idle;                    /* IDLE active */
+	uint8_t auth_active;             /* AUTHENTICATE exchange in progress */
+	uint8_t logout_sent;
+	uint8_t bye_seen;
+	uint8_t logout_done;
+	uint8_t utf8;
+	uint8_t qresync;
+	uint8_t gap_seen[IMT_NDIRS];
+	uint8_t pending_told;            /* max-pending reported (once) */
+	uint8_t read_only;               /* of the selected mailbox */
+	uint8_t exists_known;
+	uint8_t uidnext_known;
+	uint8_t lit_waiting;             /* sync literal announced, no "+" yet */
+	uint8_t lit_late;                /* its data went early; a "+" may follow */
 	enum sess_sasl_mech auth_mech;
 	int auth_step;                   /* client lines sent in the exchange */
-	int logout_sent;
-	int bye_seen;
-	int logout_done;
-	int utf8;
-	int qresync;
-	int gap_seen[IMT_NDIRS];
-	int pending_told;                /* max-pending reported (once) */
-	uint64_t unknown_resp[SESS_UNKNOWN_RESP_SLOTS]; /* unknown-response names reported */
+	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
+					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
 	unsigned unknown_resp_n;
 	char *user;                      /* owned, or NULL (sess_text_set) */
 
 	/* Selected mailbox. */
 	char *mailbox;                   /* owned, or NULL (sess_text_set) */
-	int read_only;
-	int exists_known;
 	uint64_t exists;
-	int uidnext_known;
 	uint64_t uidnext;
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
@@ -116,9 +119,7 @@ struct session {
 	size_t uidv_cap;
 	unsigned uidv_next;
 
-	/* Literal synchronisation (client side). */
-	int lit_waiting;                 /* sync literal announced, no "+" yet */
-	int lit_late;                    /* its data went early; a "+" may follow */
+	/* Literal synchronisation (client side; and lit_waiting, lit_late). */
 	uint64_t lit_frame;
 
 	/* Counters for session_end. */
@@ -155,6 +156,8 @@ struct sess_engine {
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
+	struct imap_shelf *lines;        /* the parsers' line storage, shared */
+	struct sess_caps_store caps;     /* the capability lists sessions heard */
 	struct extract *x;               /* --extract, or NULL */
 	struct mime *xm;
 	struct session *x_cur;           /* whose objects are being handled */
@@ -179,6 +182,19 @@ static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max
 		return;
 	memcpy(*dst, p, n);
 	(*dst)[n] = '\0';
+}
+
+/* The session's endpoints as its events name them ("ip:port"; "" for
+ * the record of findings outside any flow, whose endpoints are unset), in
+ * buffers of IP_ENDPOINT_STRLEN bytes: made when needed, as a session
+ * keeps the addresses alone. */
+static inline void sess_endpoints(const struct session *s, char *client, char *server)
+{
+	client[0] = server[0] = '\0';
+	if (s->cl.family != 0)
+		ip_endpoint_format(&s->cl, client, IP_ENDPOINT_STRLEN);
+	if (s->sv.family != 0)
+		ip_endpoint_format(&s->sv, server, IP_ENDPOINT_STRLEN);
 }
 
 /* The text t, or "" when it is not set. */

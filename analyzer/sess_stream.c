@@ -70,23 +70,21 @@ void sess_stream_free(struct sess_stream *st)
 		sd->z_init = 0;
 		free(sd->z);
 		sd->z = NULL;
-		free(sd->marks);
-		sd->marks = NULL;
 		free(sd->hold.p);
 		sd->hold.p = NULL;
-		free(sd->probe.p);
-		sd->probe.p = NULL;
+		if (sd->pr != NULL) {
+			free(sd->pr->marks);
+			free(sd->pr->probe.p);
+			free(sd->pr);
+			sd->pr = NULL;
+		}
 	}
+	free(st->starttls_tag);
+	st->starttls_tag = NULL;
 	if (st->tl != NULL)
 		tls_conn_free(st->tl->conn);
 	free(st->tl);
 	st->tl = NULL;
-}
-
-void sess_stream_trim(struct sess_stream *st)
-{
-	imap_parser_trim(st->dir[IMT_C2S].parser);
-	imap_parser_trim(st->dir[IMT_S2C].parser);
 }
 
 void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys)
@@ -495,6 +493,16 @@ static void tls_event_flush(struct sess_stream *st, int final)
 
 /* ---- the probe after STARTTLS ----------------------------------------- */
 
+/* d's look-ahead state, made when the direction first waits for TLS (a
+ * direction in SESS_TLS_PROBE always has it).  Returns 0, or -1 when out
+ * of memory. */
+static int probe_arm(struct sess_stream_dir *sd)
+{
+	if (sd->pr == NULL && (sd->pr = calloc(1, sizeof(*sd->pr))) == NULL)
+		return -1;
+	return 0;
+}
+
 /* "N plaintext bytes where the TLS handshake should start: "..."" with
  * the first of them, unprintable ones as '.'. */
 static void plaintext_detail(char *buf, size_t size, const uint8_t *p, size_t n)
@@ -518,24 +526,24 @@ static void plaintext_detail(char *buf, size_t size, const uint8_t *p, size_t n)
  * Lines looked at once are not looked at again. */
 static size_t probe_tls_at(struct sess_stream_dir *sd, int *wait_r)
 {
-	const uint8_t *p = sd->probe.p;
-	size_t n = sd->probe.len;
+	const uint8_t *p = sd->pr->probe.p;
+	size_t n = sd->pr->probe.len;
 
 	*wait_r = 0;
-	for (size_t i = sd->probe_scan; i < n; i++) {
+	for (size_t i = sd->pr->probe_scan; i < n; i++) {
 		if (i > 0 && p[i - 1] != '\n')
 			continue;
 		if (p[i] < 0x14 || p[i] > 0x17)
 			continue;
 		if (i + 1 == n) {
 			*wait_r = 1;
-			sd->probe_scan = i;
+			sd->pr->probe_scan = i;
 			return i;
 		}
 		if (p[i + 1] == 0x03)
 			return i;
 	}
-	sd->probe_scan = n;
+	sd->pr->probe_scan = n;
 	return n;
 }
 
@@ -546,16 +554,16 @@ static size_t probe_tls_at(struct sess_stream_dir *sd, int *wait_r)
 static int probe_is_imap(struct sess_stream_dir *sd, enum imt_dir d, int final)
 {
 	/* The bytes before probe_nolf have no LF: looked at once. */
-	const uint8_t *lf = memchr(sd->probe.p + sd->probe_nolf, '\n',
-				   sd->probe.len - sd->probe_nolf);
-	size_t n = lf != NULL ? (size_t)(lf - sd->probe.p) + 1 : sd->probe.len;
+	const uint8_t *lf = memchr(sd->pr->probe.p + sd->pr->probe_nolf, '\n',
+				   sd->pr->probe.len - sd->pr->probe_nolf);
+	size_t n = lf != NULL ? (size_t)(lf - sd->pr->probe.p) + 1 : sd->pr->probe.len;
 
 	if (lf == NULL) {
-		sd->probe_nolf = sd->probe.len;
+		sd->pr->probe_nolf = sd->pr->probe.len;
 		if (!final)
 			return -1;
 	}
-	return imap_classify(sd->probe.p, n) == (d == IMT_C2S ? 0 : 1);
+	return imap_classify(sd->pr->probe.p, n) == (d == IMT_C2S ? 0 : 1);
 }
 
 /* A finding about d's held bytes, with the time and offset of the first. */
@@ -565,10 +573,10 @@ static void probe_finding(struct sess_stream *st, enum imt_dir d,
 	struct sess_stream_dir *sd = &st->dir[d];
 	struct tcp_meta saved = *st->clock;
 
-	if (sd->nmarks > 0)
-		*st->clock = sd->marks[0].m;
+	if (sd->pr->nmarks > 0)
+		*st->clock = sd->pr->marks[0].m;
 	sess_finding(st->owner, id, d, imap_parser_offset(sd->parser), detail,
-		     st->starttls_tag);
+		     st->starttls_tag != NULL ? st->starttls_tag : "");
 	*st->clock = saved;
 }
 
@@ -581,18 +589,18 @@ static void probe_end(struct sess_stream *st, enum imt_dir d, size_t text,
 		      enum sess_tls_layer then)
 {
 	struct sess_stream_dir *sd = &st->dir[d];
-	struct sess_held held = sess_held_take(&sd->probe);
+	struct sess_held held = sess_held_take(&sd->pr->probe);
 	struct sess_probe_mark marks[SESS_PROBE_MARKS];
-	unsigned nm = sd->nmarks;
+	unsigned nm = sd->pr->nmarks;
 	struct tcp_meta saved = *st->clock;
 
 	if (nm > 0)              /* marks may be unallocated then */
-		memcpy(marks, sd->marks, nm * sizeof(marks[0]));
-	sd->nmarks = 0;
-	sd->probe_order = 0;
-	sd->probe_scan = 0;
-	sd->probe_nolf = 0;
-	sd->probe_before_ok = 0;
+		memcpy(marks, sd->pr->marks, nm * sizeof(marks[0]));
+	sd->pr->nmarks = 0;
+	sd->pr->probe_order = 0;
+	sd->pr->probe_scan = 0;
+	sd->pr->probe_nolf = 0;
+	sd->pr->probe_before_ok = 0;
 	sd->tls = text > 0 ? SESS_TLS_NONE : then;
 	for (unsigned i = 0; i < nm; i++) {
 		size_t from = marks[i].at;
@@ -622,11 +630,11 @@ static void probe_tls(struct sess_stream *st, enum imt_dir d, size_t at)
 	struct sess_stream_dir *sd = &st->dir[d];
 	char detail[160];
 
-	if (at > 0 && sd->probe_before_ok) {
+	if (at > 0 && sd->pr->probe_before_ok) {
 		probe_finding(st, d, F_STARTTLS_INJECTION,
 			      "client plaintext after STARTTLS, before the server's answer");
 	} else if (at > 0) {
-		plaintext_detail(detail, sizeof(detail), sd->probe.p, at);
+		plaintext_detail(detail, sizeof(detail), sd->pr->probe.p, at);
 		probe_finding(st, d, F_STARTTLS_INJECTION, detail);
 	}
 	probe_end(st, d, at, SESS_TLS_OPAQUE);
@@ -639,7 +647,7 @@ static void probe_garbage(struct sess_stream *st, enum imt_dir d)
 	struct sess_stream_dir *sd = &st->dir[d];
 	char detail[160];
 
-	plaintext_detail(detail, sizeof(detail), sd->probe.p, sd->probe.len);
+	plaintext_detail(detail, sizeof(detail), sd->pr->probe.p, sd->pr->probe.len);
 	probe_finding(st, d, F_STARTTLS_INJECTION, detail);
 	probe_end(st, d, 0, SESS_TLS_OPAQUE);
 }
@@ -647,7 +655,8 @@ static void probe_garbage(struct sess_stream *st, enum imt_dir d)
 /* The direction whose held bytes came first (of those holding any). */
 static enum imt_dir probe_first(const struct sess_stream *st)
 {
-	uint64_t c = st->dir[IMT_C2S].probe_order, s = st->dir[IMT_S2C].probe_order;
+	const struct sess_probe *cp = st->dir[IMT_C2S].pr, *sp = st->dir[IMT_S2C].pr;
+	uint64_t c = cp != NULL ? cp->probe_order : 0, s = sp != NULL ? sp->probe_order : 0;
 
 	return s != 0 && (c == 0 || s < c) ? IMT_S2C : IMT_C2S;
 }
@@ -661,7 +670,7 @@ static void probe_plaintext(struct sess_stream *st)
 	enum imt_dir first = probe_first(st);
 	enum imt_dir second = first == IMT_C2S ? IMT_S2C : IMT_C2S;
 	const char *detail = first == IMT_S2C ? "the server spoke first, in plaintext" :
-			     st->dir[IMT_C2S].probe_before_ok ?
+			     st->dir[IMT_C2S].pr->probe_before_ok ?
 			     "the client sent plaintext right behind STARTTLS, before the server's answer" :
 			     "the client spoke first, in plaintext";
 
@@ -670,9 +679,9 @@ static void probe_plaintext(struct sess_stream *st)
 		probe_finding(st, first, F_PLAINTEXT_AFTER_STARTTLS, detail);
 	st->plaintext_after_starttls = 1;
 	tls_event_flush(st, 1);
-	probe_end(st, first, st->dir[first].probe.len, SESS_TLS_NONE);
+	probe_end(st, first, st->dir[first].pr->probe.len, SESS_TLS_NONE);
 	if (st->dir[second].tls == SESS_TLS_PROBE)
-		probe_end(st, second, st->dir[second].probe.len, SESS_TLS_NONE);
+		probe_end(st, second, st->dir[second].pr->probe.len, SESS_TLS_NONE);
 }
 
 /* Looks at d's held bytes after more came: decides d, or the session,
@@ -687,7 +696,7 @@ static void probe_look(struct sess_stream *st, enum imt_dir d)
 
 	if (wait)
 		return;
-	if (at < sd->probe.len) {
+	if (at < sd->pr->probe.len) {
 		probe_tls(st, d, at);
 		return;
 	}
@@ -695,7 +704,7 @@ static void probe_look(struct sess_stream *st, enum imt_dir d)
 	if (imap == 0)
 		probe_garbage(st, d);
 	else if (imap == 1 && st->starttls_ok && od->tls == SESS_TLS_PROBE &&
-		 od->probe.len > 0 && probe_is_imap(od, o, 0) == 1)
+		 od->pr->probe.len > 0 && probe_is_imap(od, o, 0) == 1)
 		probe_plaintext(st);
 }
 
@@ -708,14 +717,14 @@ static void probe_settle(struct sess_stream *st, enum imt_dir d)
 	int wait;
 	size_t at = probe_tls_at(sd, &wait);
 
-	if (sd->probe.len == 0)
+	if (sd->pr->probe.len == 0)
 		probe_end(st, d, 0, st->starttls_ok ? SESS_TLS_OPAQUE : SESS_TLS_NONE);
-	else if (at < sd->probe.len)
+	else if (at < sd->pr->probe.len)
 		probe_tls(st, d, at);
 	else if (probe_is_imap(sd, d, 1) != 1)
 		probe_garbage(st, d);
 	else if (d == IMT_C2S && !st->starttls_ok)
-		probe_end(st, d, sd->probe.len, SESS_TLS_NONE);  /* no answer yet */
+		probe_end(st, d, sd->pr->probe.len, SESS_TLS_NONE);  /* no answer yet */
 	else if (od->tls != SESS_TLS_OPAQUE)
 		probe_plaintext(st);
 	else
@@ -728,27 +737,27 @@ static void probe_bytes(struct sess_stream *st, enum imt_dir d,
 	struct sess_stream_dir *sd = &st->dir[d];
 	size_t take;
 
-	if (sd->probe.len == 0) {
-		sd->probe_order = ++st->probes;
-		sd->probe_before_ok = d == IMT_C2S && st->starttls_wait;
-		sd->probe_scan = 0;
-		sd->probe_nolf = 0;
-		sd->nmarks = 0;
+	if (sd->pr->probe.len == 0) {
+		sd->pr->probe_order = ++st->probes;
+		sd->pr->probe_before_ok = d == IMT_C2S && st->starttls_wait;
+		sd->pr->probe_scan = 0;
+		sd->pr->probe_nolf = 0;
+		sd->pr->nmarks = 0;
 	}
 	/* Up to the look-ahead's bound; past it, or out of memory, d is
 	 * decided with what is held and the decided layers take the rest. */
-	take = len < SESS_PROBE_MAX - sd->probe.len ? len : SESS_PROBE_MAX - sd->probe.len;
-	if (take > 0 && sd->marks == NULL &&
-	    (sd->marks = malloc(SESS_PROBE_MARKS * sizeof(*sd->marks))) == NULL)
+	take = len < SESS_PROBE_MAX - sd->pr->probe.len ? len : SESS_PROBE_MAX - sd->pr->probe.len;
+	if (take > 0 && sd->pr->marks == NULL &&
+	    (sd->pr->marks = malloc(SESS_PROBE_MARKS * sizeof(*sd->pr->marks))) == NULL)
 		take = 0;
-	if (take > 0 && sess_held_append(&sd->probe, data, take, SESS_PROBE_MAX) != 0)
+	if (take > 0 && sess_held_append(&sd->pr->probe, data, take, SESS_PROBE_MAX) != 0)
 		take = 0;
-	if (take > 0 && (sd->nmarks == 0 ||
-			 (sd->nmarks < SESS_PROBE_MARKS &&
-			  sd->marks[sd->nmarks - 1].m.frame != st->clock->frame))) {
-		sd->marks[sd->nmarks].at = sd->probe.len - take;
-		sd->marks[sd->nmarks].m = *st->clock;
-		sd->nmarks++;
+	if (take > 0 && (sd->pr->nmarks == 0 ||
+			 (sd->pr->nmarks < SESS_PROBE_MARKS &&
+			  sd->pr->marks[sd->pr->nmarks - 1].m.frame != st->clock->frame))) {
+		sd->pr->marks[sd->pr->nmarks].at = sd->pr->probe.len - take;
+		sd->pr->marks[sd->pr->nmarks].m = *st->clock;
+		sd->pr->nmarks++;
 	}
 	if (take < len) {
 		probe_settle(st, d);
@@ -857,8 +866,9 @@ void sess_stream_sent(struct sess_stream *st, enum sess_switch sw, const char *t
 			return;
 		st->starttls_wait = 1;
 		st->starttls_ok = 0;
-		snprintf(st->starttls_tag, sizeof(st->starttls_tag), "%s", tag);
-		c->tls = SESS_TLS_PROBE;
+		free(st->starttls_tag);
+		st->starttls_tag = strndup(tag, SESS_TAG_MAX);
+		c->tls = probe_arm(c) == 0 ? SESS_TLS_PROBE : SESS_TLS_OPAQUE;
 	} else {
 		if (st->compress)
 			return;
@@ -878,9 +888,10 @@ static void client_result(struct sess_stream *st, int ok)
 		 * whether TLS follows.  Refused: it is plaintext. */
 		st->starttls_wait = 0;
 		if (!ok && c->tls == SESS_TLS_PROBE)
-			probe_end(st, IMT_C2S, c->probe.len, SESS_TLS_NONE);
+			probe_end(st, IMT_C2S, c->pr->probe.len, SESS_TLS_NONE);
 		else if (ok && c->tls != SESS_TLS_OPAQUE && c->tls != SESS_TLS_PROBE)
-			c->tls = SESS_TLS_PROBE;   /* its plaintext was read already */
+			/* its plaintext was read already */
+			c->tls = probe_arm(c) == 0 ? SESS_TLS_PROBE : SESS_TLS_OPAQUE;
 		return;
 	}
 	if (c->zip == SESS_ZIP_HOLD && !c->lost &&
@@ -918,7 +929,7 @@ void sess_stream_result(struct sess_stream *st, enum sess_switch sw,
 		}
 		st->tls = 1;
 		st->starttls_ok = 1;
-		s2c->tls = SESS_TLS_PROBE;
+		s2c->tls = probe_arm(s2c) == 0 ? SESS_TLS_PROBE : SESS_TLS_OPAQUE;
 	} else {
 		ev = sess_ev_new(st->owner, EV_COMPRESS, IMT_DIR_NONE, 0);
 		event_cstring(ev, "after_tag", tag);

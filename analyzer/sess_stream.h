@@ -112,14 +112,9 @@ struct sess_probe_mark {
 	struct tcp_meta m;
 };
 
-struct sess_stream_dir {
-	enum sess_tls_layer tls;
-	enum sess_zip_layer zip;
-	int lost;                        /* not followed any more (or not IMAP) */
-	struct imap_parser *parser;      /* owned */
-	z_stream *z;                     /* with COMPRESS only (owned) */
-	int z_init;
-	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
+/* The look-ahead of a direction after STARTTLS: only sessions that use
+ * STARTTLS have one. */
+struct sess_probe {
 	struct sess_held probe;          /* bytes in SESS_TLS_PROBE */
 	struct sess_probe_mark *marks;   /* SESS_PROBE_MARKS, from the first
 					    probe on (owned) */
@@ -128,6 +123,17 @@ struct sess_stream_dir {
 	int probe_before_ok;             /* that was before the server's OK */
 	size_t probe_scan;               /* held bytes looked at for a TLS record */
 	size_t probe_nolf;               /* held bytes known to hold no LF */
+};
+
+struct sess_stream_dir {
+	enum sess_tls_layer tls;
+	enum sess_zip_layer zip;
+	int lost;                        /* not followed any more (or not IMAP) */
+	struct imap_parser *parser;      /* owned */
+	z_stream *z;                     /* with COMPRESS only (owned) */
+	int z_init;
+	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
+	struct sess_probe *pr;           /* from the first SESS_TLS_PROBE on (owned) */
 	uint64_t opaque_bytes;           /* TLS or lost bytes */
 	int decrypted;                   /* plaintext came out of the TLS layer */
 };
@@ -146,7 +152,7 @@ struct sess_stream {
 	int starttls_ok;                 /* the server accepted STARTTLS */
 	int plaintext_after_starttls;    /* ...and the session went on in plaintext */
 	uint64_t probes;                 /* directions that held bytes so far */
-	char starttls_tag[SESS_TAG_MAX + 1];
+	char *starttls_tag;              /* at its length (owned), or NULL */
 	const struct tls_keys *keys;     /* not owned; NULL: TLS is only counted */
 	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
 	const char *layer;               /* "layer" of the events being made
@@ -166,10 +172,6 @@ void sess_stream_init(struct sess_stream *st, struct session *owner,
 
 /* Ends the parsers, frees inflate states and held bytes; accepts a zeroed st. */
 void sess_stream_free(struct sess_stream *st);
-
-/* Gives back the line storage of each parser that is between lines
- * (imap_parser_trim): for a session that waits. */
-void sess_stream_trim(struct sess_stream *st);
 
 /* The parser of direction d. */
 struct imap_parser *sess_stream_parser(const struct sess_stream *st, enum imt_dir d);

@@ -35,7 +35,7 @@ void sess_txn_begin(struct session *s, struct sess_cmd *pc,
 	 * kept as members text without the braces. */
 	event_begin(ev, EV_TRANSACTION, 0);
 	sess_ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact_from);
-	if (pc->mailbox[0] != '\0')
+	if (pc->mailbox != NULL)
 		event_cstring(ev, "mailbox", pc->mailbox);
 	else if (s->mailbox != NULL && pc->txn_state == ST_SELECTED)
 		event_cstring(ev, "mailbox", s->mailbox);

@@ -78,7 +78,9 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
 	e->zbuf = malloc(SESS_ZBUF);
-	if (e->zbuf == NULL ||
+	e->lines = imap_shelf_new();
+	sess_caps_store_init(&e->caps);
+	if (e->zbuf == NULL || e->lines == NULL ||
 	    sess_memory_init(&e->memory, cfg->brute_failures, cfg->brute_window) != 0) {
 		sess_engine_free(e);
 		return NULL;
@@ -100,6 +102,8 @@ void sess_engine_free(struct sess_engine *e)
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
+	imap_shelf_free(e->lines);
+	sess_caps_store_fini(&e->caps);
 	free(e);
 }
 
@@ -191,8 +195,6 @@ static struct session *session_new(struct sess_engine *e,
 	s->e = e;
 	s->cl = info->client;
 	s->sv = info->server;
-	ip_endpoint_format(&info->client, s->client, sizeof(s->client));
-	ip_endpoint_format(&info->server, s->server, sizeof(s->server));
 	s->midstream = info->midstream;
 	s->how = info->how;
 	s->first = info->first;
@@ -210,6 +212,7 @@ static struct session *session_new(struct sess_engine *e,
 					     &e->cfg.lim, e->x != NULL ?
 					     &parser_cb_extract : &parser_cb,
 					     &s->side[d]);
+		imap_parser_set_shelf(parser[d], e->lines);
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
 	}
@@ -223,8 +226,9 @@ static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
 	sess_pending_free(&s->pending);
-	sess_caps_free(&s->caps);
+	sess_caps_free(&s->caps, &s->e->caps);
 	free(s->uidv);
+	free(s->unknown_resp);
 	free(s->user);
 	free(s->mailbox);
 	free(s->ev_prefix);
@@ -344,11 +348,9 @@ static int tcp_on_data(void *flow, enum imt_dir dir, const uint8_t *data,
 		s->e->ignored_flows++;
 		return 1;
 	}
-	/* Quiet: nothing outstanding, or idling.  A session then waits,
-	 * perhaps for hours, and its parsers' line storage is given back
-	 * (a busy session keeps it from line to line). */
-	if (s->idle || sess_pending_count(&s->pending) == 0)
-		sess_stream_trim(&s->io);
+	/* A parser between lines has given its line storage back already
+	 * (imap_parser_feed): a session that waits, perhaps for hours,
+	 * holds none. */
 	return 0;
 }
 
@@ -410,8 +412,7 @@ static void remember_keyless(struct session *s)
 	if (e->nkeyless < SESS_KEYLESS_MAX)
 		e->nkeyless++;
 	k->id = s->id;
-	memcpy(k->client, s->client, sizeof(k->client));
-	memcpy(k->server, s->server, sizeof(k->server));
+	sess_endpoints(s, k->client, k->server);
 	memcpy(k->random, random, TLS_RANDOM_LEN);
 }
 

@@ -5,9 +5,10 @@
 #
 # Environment: BENCH_SEED (generator seed, default 1); CC.
 #
-# timed NAME CMD...   runs CMD (output discarded), appends "NAME wall_s rss_kb"
-#                     to $RES: wall time from date (ns), peak RSS from /usr/bin/time
-# median NAME COL     median of column COL (2 wall, 3 RSS) of NAME's runs
+# timed NAME CMD...   runs CMD (output discarded), appends "NAME wall_s rss_kb cpu_s"
+#                     to $RES: wall time from date (ns), peak RSS and CPU time
+#                     (user + system, all threads) from /usr/bin/time
+# median NAME COL     median of column COL (2 wall, 3 RSS, 4 CPU) of NAME's runs
 # maxcol NAME COL     largest value of column COL of NAME's runs
 # capture SIZE_MB [GEN_FLAGS...]  -> path of the generated capture
 SEED=${BENCH_SEED:-1}
@@ -59,12 +60,13 @@ timed() {
 	name=$1
 	shift
 	t0=$(date +%s%N)
-	if ! /usr/bin/time -o "$TMP" -f '%M' "$@" >/dev/null 2>&1; then
+	if ! /usr/bin/time -o "$TMP" -f '%M %U %S' "$@" >/dev/null 2>&1; then
 		cat "$TMP" >&2
 		die "$name failed: $*"
 	fi
 	t1=$(date +%s%N)
-	echo "$name $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(tail -n 1 "$TMP")" >>"$RES"
+	echo "$name $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }') $(tail -n 1 "$TMP" |
+		awk '{ printf "%s %.2f", $1, $2 + $3 }')" >>"$RES"
 }
 
 median() {

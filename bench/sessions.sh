@@ -13,6 +13,12 @@
 #
 # Bytes per open session: (peak RSS on N sessions - peak RSS on one) / N.
 # Time per packet: the median wall time on N sessions / the packets.
+# Where the time goes: the bare libpcap loop (reading the file), the same
+# analysis on one thread (--threads 1: every stage in turn, so its wall
+# time is the CPU work of all stages) and the CPU time of each run (user +
+# system, all threads); with two threads the wall time is that of the
+# busier thread, the capture thread (reading, IP, TCP) or the engine
+# thread (IMAP parser, session engine, output).
 # Prints one table and PASS/MISS per target; exits non-zero only when
 # something failed, never on a missed target.
 set -eu
@@ -39,6 +45,8 @@ while [ "$i" -le "$ROUNDS" ]; do
 	fi
 	timed after1 ./imaptrace -q -F ndjson -o /dev/null "$F1"
 	timed after ./imaptrace -q -F ndjson -o /dev/null "$F"
+	timed serial ./imaptrace -q -F ndjson --threads 1 -o /dev/null "$F"
+	timed bare "$OUT/bareloop" "$F"
 	printf '  round %d/%d:%s after %ss\n' "$i" "$ROUNDS" \
 		"$([ -z "$BEFORE" ] || awk '$1 == "before" { v = $2 } END { printf " before %ss,", v }' "$RES")" \
 		"$(awk '$1 == "after" { v = $2 } END { print v }' "$RES")"
@@ -46,16 +54,28 @@ while [ "$i" -le "$ROUNDS" ]; do
 done
 
 row() {
-	awk -v name="$1" -v w="$(median "$2" 2)" -v r="$(maxcol "$2" 3)" \
-	    -v r1="$(maxcol "$3" 3)" -v n="$N" -v pk="$PACKETS" '
+	awk -v name="$1" -v w="$(median "$2" 2)" -v c="$(median "$2" 4)" \
+	    -v r="$(maxcol "$2" 3)" -v r1="$(maxcol "$3" 3)" -v n="$N" -v pk="$PACKETS" '
 	BEGIN {
-		printf "%-26s %9.3f %12.2f %12.1f %16.0f\n", name, w,
-		       w * 1e6 / pk, r / 1024, (r - r1) * 1024 / n
+		printf "%-30s %9.3f %8.2f %12.2f %12.1f", name, w, c, w * 1e6 / pk, r / 1024
+		if (r1 > 0)
+			printf " %16.0f", (r - r1) * 1024 / n
+		printf "\n"
 	}'
 }
-printf '\n%-26s %9s %12s %12s %16s\n' "$N open IDLE sessions" "wall s" "us/packet" "peak RSS MB" "bytes/session"
+printf '\n%-30s %9s %8s %12s %12s %16s\n' "$N open IDLE sessions" "wall s" "CPU s" "us/packet" "peak RSS MB" "bytes/session"
 [ -z "$BEFORE" ] || row "before ($BEFORE)" before before1
 row "imaptrace (this build)" after after1
+row "  the same, --threads 1" serial ""
+row "  bare libpcap loop" bare ""
+
+# Each thread's CPU time, as imaptrace -v reports it (one extra run each).
+echo
+echo "threads (imaptrace -v, one extra run):"
+for b in ${BEFORE:+"$BEFORE"} ./imaptrace; do
+	t=$("$b" -v -q -F ndjson -o /dev/null "$F" 2>&1 | sed -n 's/^imaptrace: 2 threads: //p')
+	echo "  $b: $t"
+done
 
 awk -v w="$(median after 2)" -v r="$(maxcol after 3)" -v r1="$(maxcol after1 3)" \
     -v n="$N" -v pk="$PACKETS" '

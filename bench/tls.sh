@@ -26,30 +26,19 @@ SIZE=${BENCH_TLS_MB:-1000}
 ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_OLD:-}
 . bench/lib.sh
-trap 'rm -f "$RES" "$TMP" "$TMP.cpu"' EXIT
 
 P=$(capture "$SIZE")
 T=$(capture "$SIZE" -t)
 [ -s "$T.keylog" ] || die "$T.keylog is missing: delete $T to regenerate it"
 cat "$P" "$T" >/dev/null
 
-# tcpu NAME CMD...: timed, then the run's CPU seconds appended to its line
-# of $RES as a fourth column.
-tcpu() {
-	name=$1
-	shift
-	timed "$name" /usr/bin/time -o "$TMP.cpu" -f '%U %S' "$@"
-	cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$TMP.cpu")
-	sed -i '$ s/$/ '"$cpu"'/' "$RES"
-}
-
 echo "captures: $P ($(stat -c %s "$P") bytes), $T ($(stat -c %s "$T") bytes)"
 echo "$ROUNDS interleaved rounds, median wall time, largest peak RSS"
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
-	tcpu tls ./imaptrace -q -F ndjson -o /dev/null --keylog "$T.keylog" "$T"
-	tcpu plain ./imaptrace -q -F ndjson -o /dev/null "$P"
-	[ -x "$BASE" ] && tcpu base "$BASE" -q -F ndjson -o /dev/null "$P"
+	timed tls ./imaptrace -q -F ndjson -o /dev/null --keylog "$T.keylog" "$T"
+	timed plain ./imaptrace -q -F ndjson -o /dev/null "$P"
+	[ -x "$BASE" ] && timed base "$BASE" -q -F ndjson -o /dev/null "$P"
 	printf '  round %d/%d: tls %ss (CPU %ss), plain %ss (CPU %ss), base %ss (CPU %ss)\n' \
 		"$i" "$ROUNDS" \
 		$(awk '$1 == "tls" { v = $2; c = $4 } END { print v, c }' "$RES") \

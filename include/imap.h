@@ -190,8 +190,8 @@ struct imap_callbacks {
 
 struct imap_parser;
 
-/* Creates a parser for one direction; copies *lim.  NULL only when out
- * of memory. */
+/* Creates a parser for one direction; copies *lim, and keeps cb (NULL:
+ * none), which must outlive the parser.  NULL only when out of memory. */
 struct imap_parser *imap_parser_new(enum imap_side side,
 				    const struct imt_limits *lim,
 				    const struct imap_callbacks *cb, void *user);
@@ -282,13 +282,32 @@ int imap_parser_finish(struct imap_parser *p);
 uint64_t imap_parser_offset(const struct imap_parser *p);
 
 /*
- * Gives back the storage of a line (its text, literal previews, tokens
- * and list stack) when no line is in progress, so that a parser that
- * waits costs its struct alone; the storage is allocated again as the
- * next line comes.  Does nothing inside imap_parser_feed() or in the
- * middle of a line (or a literal).  Accepts NULL.
+ * A line in progress has storage of its own (its text, literal previews,
+ * tokens and list stack), taken at its first byte and given back once it
+ * is delivered: a parser between lines costs imap_parser_size() alone.
+ * imap_parser_feed(), _gap() and _finish() give it back themselves when
+ * they return between lines; imap_parser_trim() does so otherwise (it does
+ * nothing inside a feed or in the middle of a line or a literal).
+ * Accepts NULL.
  */
 void imap_parser_trim(struct imap_parser *p);
+
+/* 1 when p holds no line storage (it is between lines), else 0. */
+int imap_parser_idle(const struct imap_parser *p);
+
+/*
+ * A shelf keeps the storage of lines given back, a bounded number of them,
+ * for the next line of any parser set on it: with many parsers that take
+ * turns (one per direction of every open session), a line then costs no
+ * allocation.  One shelf serves the parsers of one thread; it must outlive
+ * them.  imap_shelf_new() returns NULL only when out of memory;
+ * imap_shelf_free() accepts NULL.  Without a shelf (the default) a line's
+ * storage is allocated and freed with the line.
+ */
+struct imap_shelf;
+struct imap_shelf *imap_shelf_new(void);
+void imap_shelf_free(struct imap_shelf *sh);
+void imap_parser_set_shelf(struct imap_parser *p, struct imap_shelf *sh);
 
 /* Frees p; accepts NULL. */
 void imap_parser_free(struct imap_parser *p);

@@ -442,34 +442,56 @@ END_TEST
 
 /* A parser between lines gives its line storage back and gets it again
  * when the next line comes: the events are the same however the input
- * is cut, with or without the trims. */
+ * is cut, with or without the trims, and with or without a shelf that
+ * parsers share, whose kept storage is not used past a parser's smaller
+ * caps; the shelf keeps at most its bound. */
 START_TEST(test_trim_between_lines)
 {
 	static const char cli[] =
 		"A1 LOGIN joe {3+}\r\npwd\r\nA2 SELECT INBOX\r\n"
-		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n";
+		"A3 IDLE\r\nDONE\r\nA4 FETCH 1 (FLAGS BODY[])\r\n"
+		"A5 APPEND x (\\Seen) {5}\r\nhello {2}\r\nab\r\n";
 	static const char srv[] =
 		"* OK ready\r\nA1 OK done\r\n* 3 EXISTS\r\n"
 		"* 1 FETCH (FLAGS (\\Seen) BODY[] {5}\r\nhello)\r\n"
 		"+ idling\r\nA3 OK Idle completed\r\n";
 	const char *in[] = { cli, srv };
 	enum imap_side side[] = { IMAP_SIDE_CLIENT, IMAP_SIDE_SERVER };
+	struct imap_shelf *sh = imap_shelf_new();
 
-	for (int k = 0; k < 2; k++) {
-		struct opts o = irec_opts(side[k]);
-		char *plain = irec_check_str(&o, in[k]), *trimmed;
+	ck_assert_ptr_nonnull(sh);
+	for (int k = 0; k < 4; k++) {
+		struct opts o = irec_opts(side[k % 2]);
+		char *plain, *trimmed, *shelved;
 
+		if (k >= 2) {            /* small caps, after storage kept under large */
+			o.lim.max_line = 24;
+			o.lim.max_tokens = 4;
+			o.lim.max_depth = 1;
+		}
+		o.check_idle = 1;
+		plain = irec_check_str(&o, in[k % 2]);
 		o.trim = 1;
-		trimmed = irec_check_str(&o, in[k]);
+		trimmed = irec_check_str(&o, in[k % 2]);
 		ck_assert_str_eq(plain, trimmed);
+		o.shelf = sh;
+		shelved = irec_check_str(&o, in[k % 2]);
+		ck_assert_str_eq(plain, shelved);
+		ck_assert_uint_ge(sh->n, 1);
+		ck_assert_uint_le(sh->n, 64);
 		free(plain);
 		free(trimmed);
+		free(shelved);
 	}
+	ck_assert_ptr_nonnull(sh->free);
+	imap_shelf_free(sh);
+	imap_shelf_free(NULL);
 }
 END_TEST
 
 /* What is freed and when: nothing in the middle of a line or a literal,
- * everything between lines, and the next line allocates again. */
+ * everything between lines (by the feed itself), and the next line
+ * allocates again. */
 START_TEST(test_trim_frees)
 {
 	struct imt_limits lim;
@@ -479,34 +501,46 @@ START_TEST(test_trim_frees)
 	imt_limits_default(&lim);
 	p = imap_parser_new(IMAP_SIDE_CLIENT, &lim, NULL, NULL);
 	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(imap_parser_idle(p), 1);
 	imap_parser_trim(p);                     /* nothing yet: no effect */
-	ck_assert_ptr_null(p->line);
+	ck_assert_ptr_null(p->w);
 	imap_parser_feed(p, (const uint8_t *)a, 9); /* "A1 SELECT" */
-	ck_assert_ptr_nonnull(p->line);
+	ck_assert_int_eq(imap_parser_idle(p), 0);
+	ck_assert_ptr_nonnull(p->w->line);
 	imap_parser_trim(p);                     /* mid-line: kept */
-	ck_assert_ptr_nonnull(p->line);
-	ck_assert_uint_eq(p->line_len, 9);
+	ck_assert_ptr_nonnull(p->w);
+	ck_assert_uint_eq(p->w->line_len, 9);
 	imap_parser_feed(p, (const uint8_t *)a + 9, 8); /* " INBOX\r\n" */
-	ck_assert_ptr_nonnull(p->toks.tok);
-	imap_parser_trim(p);                     /* between lines: freed */
-	ck_assert_ptr_null(p->line);
-	ck_assert_ptr_null(p->toks.tok);
-	ck_assert_uint_eq(p->line_alloc, 0);
-	ck_assert_uint_eq(p->toks.alloc, 0);
+	ck_assert_int_eq(imap_parser_idle(p), 1); /* between lines: given back */
+	ck_assert_ptr_null(p->w);
 	/* the APPEND line and half its literal: inside the element */
 	imap_parser_feed(p, (const uint8_t *)a + 17, sizeof(a) - 1 - 17);
 	imap_parser_trim(p);
-	ck_assert_ptr_nonnull(p->line);
+	ck_assert_int_eq(imap_parser_idle(p), 0);
+	ck_assert_ptr_nonnull(p->w->line);
+	ck_assert_ptr_nonnull(p->w->lits);
 	imap_parser_feed(p, (const uint8_t *)"cd\r\n", 4);
-	imap_parser_trim(p);
-	ck_assert_ptr_null(p->line);
-	ck_assert_ptr_null(p->lits);
-	ck_assert_ptr_null(p->pv);
+	ck_assert_int_eq(imap_parser_idle(p), 1);
 	ck_assert_uint_eq(imap_parser_offset(p), sizeof(a) - 1 + 4);
+	/* A CR at a chunk's end is half a line end: still inside the line. */
+	imap_parser_feed(p, (const uint8_t *)"A3 NOOP\r", 8);
+	ck_assert_int_eq(imap_parser_idle(p), 0);
+	imap_parser_feed(p, (const uint8_t *)"\n", 1);
+	ck_assert_int_eq(imap_parser_idle(p), 1);
+	/* A gap between lines needs no storage; a gap inside a line gives
+	 * it back once the line is ended. */
+	ck_assert_int_eq(imap_parser_gap(p, 5), IMAP_GAP_RESYNC);
+	ck_assert_int_eq(imap_parser_idle(p), 1);
+	imap_parser_feed(p, (const uint8_t *)"x\r\nA4 NO", 9);
+	ck_assert_int_eq(imap_parser_idle(p), 0);
+	ck_assert_int_eq(imap_parser_gap(p, 5), IMAP_GAP_RESYNC);
+	ck_assert_int_eq(imap_parser_idle(p), 1);
+	ck_assert_int_eq(imap_parser_finish(p), 0);
 	imap_parser_trim(NULL);
 	imap_parser_free(p);
 }
 END_TEST
+
 
 /* A parser in memory its owner holds (as a session holds its two)
  * reports the same as one from imap_parser_new(), in every chunking,

@@ -1027,9 +1027,10 @@ START_TEST(unknown_response_names_and_codes)
 }
 END_TEST
 
-/* A session that waits (in IDLE, or with nothing outstanding) gives back
- * its parsers' line storage and its list of commands, and gets them back
- * when traffic resumes. */
+/* A session whose parsers are between lines (in IDLE, waiting for a
+ * result, or with nothing outstanding) holds no line storage: it went
+ * back to the engine's shelf, and comes from there again when traffic
+ * resumes.  Its list of commands goes once nothing is outstanding. */
 static void idle_after(void *flow, size_t step)
 {
 	struct session *s = flow;
@@ -1037,23 +1038,36 @@ static void idle_after(void *flow, size_t step)
 	const struct imap_parser *ps = sess_parser(s, IMT_S2C);
 
 	switch (step) {
+	case 11:        /* half a command: the client's line is back */
+		ck_assert_int_eq(imap_parser_idle(pc), 0);
+		ck_assert_ptr_nonnull(pc->w->line);
+		ck_assert_uint_eq(pc->w->line_len, 5);
+		ck_assert_int_eq(imap_parser_idle(ps), 1);
+		return;
+	case 14:        /* a literal announced, its data not yet sent */
+	case 15:        /* ...and the server's "+" for it */
+		ck_assert_int_eq(imap_parser_idle(pc), 0);
+		ck_assert_int_eq(imap_parser_idle(ps), 1);
+		return;
+	default:
+		break;
+	}
+	/* Every other step ends at a line end on both sides. */
+	ck_assert_int_eq(imap_parser_idle(pc), 1);
+	ck_assert_int_eq(imap_parser_idle(ps), 1);
+	ck_assert_ptr_nonnull(s->e->lines->free);
+	ck_assert_uint_le(s->e->lines->n, 2);
+	switch (step) {
+	case 3:         /* SELECT outstanding, its result not yet come */
 	case 6:         /* "+ idling": IDLE outstanding, both sides wait */
 	case 7:         /* new mail while idling */
-		ck_assert_ptr_null(pc->line);
-		ck_assert_ptr_null(pc->toks.tok);
-		ck_assert_ptr_null(ps->line);
-		ck_assert_ptr_null(ps->toks.tok);
 		ck_assert_uint_eq(sess_pending_count(&s->pending), 1);
 		break;
 	case 9:         /* IDLE completed: nothing outstanding */
-		ck_assert_ptr_null(pc->line);
-		ck_assert_ptr_null(ps->line);
 		ck_assert_ptr_null(s->pending.cmds);
 		ck_assert_uint_eq(s->pending.cap, 0);
 		break;
-	case 10:        /* a command: its line and its entry are back */
-		ck_assert_ptr_nonnull(pc->line);
-		ck_assert_ptr_nonnull(pc->toks.tok);
+	case 10:        /* a command: its entry is back */
 		ck_assert_ptr_nonnull(s->pending.cmds);
 		ck_assert_uint_eq(sess_pending_count(&s->pending), 1);
 		break;
@@ -1077,18 +1091,71 @@ START_TEST(idle_session_gives_buffers_back)
 		{ C, "DONE\r\n", 0 },
 		{ S, "c OK Idle completed\r\n", 0 },
 		{ C, "d UID FETCH 3 (FLAGS)\r\n", 0 },
-		{ S, "* 3 FETCH (UID 9 FLAGS (\\Recent))\r\nd OK done\r\n", 0 },
+		{ C, "e NOO", 0 },
+		{ C, "P\r\n", 0 },
+		{ S, "* 3 FETCH (UID 9 FLAGS (\\Recent))\r\nd OK done\r\ne OK\r\n", 0 },
+		{ C, "f APPEND INBOX {5}\r\n", 0 },
+		{ S, "+ go\r\n", 0 },
+		{ C, "hello\r\n", 0 },
+		{ S, "f OK done\r\n", 0 },
 	};
 	struct setup su = { .after = idle_after };
 	char *t = run_both_setup(steps, sizeof(steps) / sizeof(steps[0]), &su);
 
-	ck_assert_int_eq(count(t, "\"type\":\"result\""), 4);
-	ck_assert_int_eq(count(t, "\"type\":\"command\""), 4);
+	ck_assert_int_eq(count(t, "\"type\":\"result\""), 6);
+	ck_assert_int_eq(count(t, "\"type\":\"command\""), 6);
 	ck_assert_ptr_nonnull(strstr(t, "UID FETCH"));
-	ck_assert_int_eq(count(t, "\"continuation\""), 1);
-	ck_assert_ptr_nonnull(strstr(t, "\"commands\":4"));
+	ck_assert_ptr_nonnull(strstr(t, "\"command\":\"NOOP\""));
+	ck_assert_int_eq(count(t, "\"continuation\""), 2);
+	ck_assert_ptr_nonnull(strstr(t, "\"commands\":6"));
 	ck_assert_ptr_nonnull(strstr(t, "\"state\":\"selected\""));
 	free(t);
+}
+END_TEST
+
+/* Sessions that heard the same capability list share one copy of it;
+ * the last to let go frees it, and lists stay apart by content. */
+START_TEST(caps_shared_between_sessions)
+{
+	struct sess_caps_store cs;
+	struct sess_caps a, b, many[100];
+	char text[32];
+
+	sess_caps_store_init(&cs);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(many, 0, sizeof(many));
+	sess_caps_set(&a, &cs, "IMAP4rev1 idle STARTTLS", 23);
+	sess_caps_set(&b, &cs, "imap4rev1  IDLE starttls", 24);
+	ck_assert_ptr_nonnull(a.t);
+	ck_assert_ptr_eq(a.t, b.t);
+	ck_assert_uint_eq(a.t->refs, 2);
+	ck_assert_uint_eq(cs.n, 1);
+	ck_assert(sess_caps_has(&a, "IDLE") && sess_caps_has(&b, "STARTTLS"));
+	sess_caps_set(&b, &cs, "IMAP4rev1 XXXXXXXX", 18);
+	ck_assert_uint_eq(cs.n, 2);
+	ck_assert_uint_eq(a.t->refs, 1);
+	ck_assert(!sess_caps_has(&b, "STARTTLS") && sess_caps_has(&a, "STARTTLS"));
+	ck_assert(sess_caps_masked(&b, "STARTTLS", text, sizeof(text)));
+	ck_assert_str_eq(text, "XXXXXXXX");
+	sess_caps_forget(&a, &cs);
+	ck_assert(!sess_caps_known(&a) && !sess_caps_has(&a, "IDLE"));
+	ck_assert_uint_eq(cs.n, 1);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(text, sizeof(text), "IMAP4rev1 X-%d", i % 50);
+
+		sess_caps_set(&many[i], &cs, text, (size_t)n);
+		ck_assert(sess_caps_has(&many[i], "IMAP4REV1"));
+	}
+	ck_assert_uint_eq(cs.n, 51);
+	ck_assert_ptr_eq(many[3].t, many[53].t);
+	for (int i = 0; i < 100; i++)
+		sess_caps_free(&many[i], &cs);
+	sess_caps_free(&b, &cs);
+	sess_caps_free(&a, &cs);
+	ck_assert_uint_eq(cs.n, 0);
+	sess_caps_set(&a, &cs, "IDLE", 4);   /* left for the store to free */
+	sess_caps_store_fini(&cs);
 }
 END_TEST
 
@@ -1133,6 +1200,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, starttls_word_overwritten);
 	tcase_add_test(tc, unknown_response_names_and_codes);
 	tcase_add_test(tc, idle_session_gives_buffers_back);
+	tcase_add_test(tc, caps_shared_between_sessions);
 	suite_add_tcase(s, tc);
 	return s;
 }

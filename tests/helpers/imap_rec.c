@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap_int.h"
 #include "mem.h"
 
 struct rec {
@@ -294,6 +295,8 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 				      o->show_bytes ? &cb_bytes : &cb, &r);
 	}
 	ck_assert_ptr_nonnull(r.p);
+	if (o->shelf != NULL)
+		imap_parser_set_shelf(r.p, o->shelf);
 	if (o->midstream)
 		imap_parser_set_midstream(r.p);
 	if (o->utf8)
@@ -318,6 +321,9 @@ char *irec_run(const struct opts *o, const char *in, size_t len,
 		if (gi < o->ngaps && o->gaps[gi].pos < next)
 			next = o->gaps[gi].pos;
 		imap_parser_feed(r.p, (const uint8_t *)in + i, next - i);
+		/* Storage is held only inside a line or a literal. */
+		if (o->check_idle && !imap_parser_idle(r.p))
+			ck_assert(r.p->w->el_active || r.p->state == IMAP_S_LITERAL);
 		if (o->trim)
 			imap_parser_trim(r.p);
 		i = next;

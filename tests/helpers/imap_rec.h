@@ -38,6 +38,10 @@ struct opts {
 	int trim;                /* imap_parser_trim() after every chunk */
 	int in_place;            /* the parser in memory the test holds
 				    (imap_parser_init/imap_parser_fini) */
+	struct imap_shelf *shelf;        /* set on the parser, or NULL */
+	int check_idle;          /* after each feed: fail unless the parser
+				    holds line storage exactly while a line
+				    or a literal is in progress */
 };
 
 /* Default limits for side, nothing else set. */

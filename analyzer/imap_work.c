@@ -1,0 +1,139 @@
+/*
+ * imap_work.c - the storage of a line in progress (struct imap_work in
+ * imap_int.h): taken at a line's first byte, given back between lines,
+ * and kept on a shelf for the next line of any parser (see imap.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_int.h"
+
+/* A shelf keeps at most this many lines' storage, each buffer of at most
+ * IMAP_SHELF_BUF bytes: enough for the parsers busy at once, so that
+ * lines from waiting sessions allocate nothing. */
+#define IMAP_SHELF_MAX 64
+#define IMAP_SHELF_BUF 4096
+
+/* Frees a line's storage and w itself. */
+void imap_work_free(struct imap_work *w)
+{
+	imap_toks_free(&w->toks);
+	free(w->line);
+	free(w->lits);
+	free(w->pv);
+	free(w);
+}
+
+/* A line's storage for p, from its shelf when it has one (the buffers
+ * of an earlier line kept), else new.  NULL only when out of memory. */
+struct imap_work *imap_work_get(struct imap_parser *p)
+{
+	struct imap_shelf *sh = p->shelf;
+	struct imap_work *w;
+
+	if (sh != NULL && sh->free != NULL) {
+		struct imap_work keep;
+
+		w = sh->free;
+		sh->free = w->next;
+		sh->n--;
+		keep = *w;
+		memset(w, 0, sizeof(*w));
+		w->line = keep.line;
+		w->line_alloc = keep.line_alloc;
+		w->lits = keep.lits;
+		w->lits_alloc = keep.lits_alloc;
+		w->pv = keep.pv;
+		w->pv_alloc = keep.pv_alloc;
+		w->toks.tok = keep.toks.tok;
+		w->toks.alloc = keep.toks.alloc;
+		w->toks.stack = keep.toks.stack;
+		w->toks.salloc = keep.toks.salloc;
+	} else if ((w = calloc(1, sizeof(*w))) == NULL) {
+		return NULL;
+	}
+	/* The caps may differ between the parsers that share a shelf; a
+	 * kept buffer larger than this parser's cap is never grown. */
+	w->toks.max = p->lim.max_tokens;
+	w->toks.max_depth = p->lim.max_depth;
+	if (w->toks.alloc > w->toks.max || w->toks.salloc > w->toks.max_depth)
+		imap_toks_free(&w->toks);
+	if (w->line_alloc > p->buf_cap) {
+		free(w->line);
+		w->line = NULL;
+		w->line_alloc = 0;
+	}
+	if (w->pv_alloc > p->pv_cap) {
+		free(w->pv);
+		w->pv = NULL;
+		w->pv_alloc = 0;
+	}
+	w->lit_rec = IMAP_NO_REC;
+	return w;
+}
+
+/* Gives p's line storage back (to the shelf, which keeps buffers of an
+ * ordinary line's size, or to the system): only between lines. */
+void imap_work_put(struct imap_parser *p)
+{
+	struct imap_shelf *sh = p->shelf;
+	struct imap_work *w = p->w;
+
+	p->w = NULL;
+	if (w == NULL)
+		return;
+	if (sh == NULL || sh->n >= IMAP_SHELF_MAX) {
+		imap_work_free(w);
+		return;
+	}
+	if (w->line_alloc > IMAP_SHELF_BUF) {
+		free(w->line);
+		w->line = NULL;
+		w->line_alloc = 0;
+	}
+	if (w->pv_alloc > IMAP_SHELF_BUF) {
+		free(w->pv);
+		w->pv = NULL;
+		w->pv_alloc = 0;
+	}
+	if (w->lits_alloc * sizeof(*w->lits) > IMAP_SHELF_BUF) {
+		free(w->lits);
+		w->lits = NULL;
+		w->lits_alloc = 0;
+	}
+	if (w->toks.alloc * sizeof(*w->toks.tok) > IMAP_SHELF_BUF ||
+	    w->toks.salloc * sizeof(*w->toks.stack) > IMAP_SHELF_BUF)
+		imap_toks_free(&w->toks);
+	w->next = sh->free;
+	sh->free = w;
+	sh->n++;
+}
+
+/* True when p is between lines: no line, no literal in progress. */
+int imap_between_lines(const struct imap_parser *p)
+{
+	return p->w == NULL || (!p->w->el_active && p->state != IMAP_S_LITERAL);
+}
+
+struct imap_shelf *imap_shelf_new(void)
+{
+	return calloc(1, sizeof(struct imap_shelf));
+}
+
+void imap_shelf_free(struct imap_shelf *sh)
+{
+	if (sh == NULL)
+		return;
+	while (sh->free != NULL) {
+		struct imap_work *w = sh->free;
+
+		sh->free = w->next;
+		imap_work_free(w);
+	}
+	free(sh);
+}
+
+void imap_parser_set_shelf(struct imap_parser *p, struct imap_shelf *sh)
+{
+	p->shelf = sh;
+}
