@@ -25,10 +25,11 @@ enum tcp_hist {
  * ring starts at the first size and doubles as bytes come. */
 #define TCP_RECENT_MIN 256u
 #define TCP_RECENT_MAX 65536u
-/* Delivery records (offset, frame) kept per direction. */
+/* Delivery records (offset, frame) kept per direction (at most 128: the
+ * counts are bytes). */
 #define TCP_NREC 32
 /* Deliveries kept by reference under the stage's lease (capture.h) per
- * direction, instead of copied into the ring. */
+ * direction, instead of copied into the ring (at most 128, as above). */
 #define TCP_NREF 64
 /* Both lists start with this many entries and double up to the above, so
  * that a direction that sent a few lines holds a few records. */
@@ -81,12 +82,25 @@ struct tcp_rec {
 };
 
 /* Delivered bytes kept under the stage's lease: [off, off + len), and
- * the frame that delivered them. */
+ * the frame that delivered them (tcp_ref_len(), tcp_ref_frame()): 24
+ * bytes, as every open direction keeps a few. */
 struct tcp_ref {
-	uint64_t off, frame;
+	uint64_t off;
 	const uint8_t *p;
-	uint32_t len;
+	uint32_t frame_lo;
+	uint16_t frame_hi;       /* frames past 2^48 are kept as 2^48 - 1 */
+	uint16_t len_m1;         /* len - 1: 1 to TCP_RECENT_MAX */
 };
+
+static inline uint64_t tcp_ref_len(const struct tcp_ref *f)
+{
+	return (uint64_t)f->len_m1 + 1;
+}
+
+static inline uint64_t tcp_ref_frame(const struct tcp_ref *f)
+{
+	return (uint64_t)f->frame_hi << 32 | f->frame_lo;
+}
 
 /*
  * The most recently delivered bytes of a direction, for comparing a
@@ -102,10 +116,10 @@ struct tcp_recent {
 	uint32_t cap;            /* a power of two, or 0 (nothing copied yet) */
 	uint32_t fill;
 	struct tcp_rec *rec;     /* a ring of rec_cap (owned) */
-	uint32_t nrec, rhead, rec_cap;
-	uint32_t nref, refhead, ref_cap;
 	struct tcp_ref *ref;     /* a ring of ref_cap (owned) */
-	uint64_t ref_bytes;
+	uint32_t ref_bytes;      /* at most TCP_RECENT_MAX */
+	uint8_t nrec, rhead, rec_cap;   /* at most TCP_NREC */
+	uint8_t nref, refhead, ref_cap; /* at most TCP_NREF */
 	uint8_t buf[];
 };
 

@@ -167,11 +167,11 @@ void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
  * *head, made twice as large (first entries when empty, never past max)
  * with the entries kept in order at its start.  Returns 0, or -1 when it
  * is at max or out of memory (the ring is unchanged). */
-static int tcp_ring_grow(void *ringp, uint32_t *cap, uint32_t *head,
+static int tcp_ring_grow(void *ringp, uint8_t *cap, uint8_t *head,
 			 uint32_t n, size_t size, uint32_t first, uint32_t max)
 {
 	uint8_t *old = *(uint8_t **)ringp, *nw;
-	uint32_t ncap = *cap ? *cap * 2 : first;
+	uint32_t ncap = *cap ? *cap * 2u : first;
 
 	if (*cap >= max || ncap > max || (nw = malloc((size_t)ncap * size)) == NULL)
 		return -1;
@@ -180,8 +180,8 @@ static int tcp_ring_grow(void *ringp, uint32_t *cap, uint32_t *head,
 		       old + (size_t)((*head + *cap - n + i) % *cap) * size, size);
 	free(old);
 	*(uint8_t **)ringp = nw;
-	*cap = ncap;
-	*head = n % ncap;
+	*cap = (uint8_t)ncap;
+	*head = (uint8_t)(n % ncap);
 	return 0;
 }
 
@@ -253,7 +253,7 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 		    r->rec_cap == 0)
 			return;
 		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
-		r->rhead = (r->rhead + 1) % r->rec_cap;
+		r->rhead = (uint8_t)((r->rhead + 1) % r->rec_cap);
 		if (r->nrec < r->rec_cap)
 			r->nrec++;
 	}
@@ -264,23 +264,30 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 			   uint64_t len, uint64_t off, uint64_t frame)
 {
+	if (len == 0)
+		return;
 	if (len > TCP_RECENT_MAX) {
 		data += len - TCP_RECENT_MAX;
 		off += len - TCP_RECENT_MAX;
 		len = TCP_RECENT_MAX;
 	}
+	if (frame >> 48)
+		frame = ((uint64_t)1 << 48) - 1;
 	if (r->nref == r->ref_cap)
 		(void)tcp_ring_grow(&r->ref, &r->ref_cap, &r->refhead, r->nref,
 				    sizeof(*r->ref), TCP_NLIST_FIRST, TCP_NREF);
 	while (r->nref > 0 && (r->nref == r->ref_cap ||
 			       r->ref_bytes + len > TCP_RECENT_MAX)) {
-		r->ref_bytes -= r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap].len;
+		r->ref_bytes -= (uint32_t)tcp_ref_len(&r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap]);
 		r->nref--;
 	}
-	r->ref[r->refhead] = (struct tcp_ref){ off, frame, data, (uint32_t)len };
-	r->refhead = (r->refhead + 1) % r->ref_cap;
+	r->ref[r->refhead] = (struct tcp_ref){
+		.off = off, .p = data, .frame_lo = (uint32_t)frame,
+		.frame_hi = (uint16_t)(frame >> 32), .len_m1 = (uint16_t)(len - 1),
+	};
+	r->refhead = (uint8_t)((r->refhead + 1) % r->ref_cap);
 	r->nref++;
-	r->ref_bytes += len;
+	r->ref_bytes += (uint32_t)len;
 }
 
 /* Copies [off, off + len) into the ring (growing it within the budget). */
@@ -359,9 +366,9 @@ void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
 	 * frame records stay in offset order.  The ring may move as it
 	 * grows. */
 	for (uint32_t i = 0; i < n; i++) {
-		tcp_recent_copy(t, sd, refs[i].p, refs[i].len, refs[i].off);
+		tcp_recent_copy(t, sd, refs[i].p, tcp_ref_len(&refs[i]), refs[i].off);
 		if (sd->recent != NULL)
-			tcp_recent_rec(sd->recent, refs[i].off, refs[i].frame);
+			tcp_recent_rec(sd->recent, refs[i].off, tcp_ref_frame(&refs[i]));
 	}
 }
 
@@ -384,8 +391,8 @@ uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
 		const struct tcp_ref *f =
 		    &r->ref[(r->refhead + r->ref_cap - i) % r->ref_cap];
 
-		if (f->off <= off && off - f->off < f->len)
-			return f->frame;
+		if (f->off <= off && off - f->off < tcp_ref_len(f))
+			return tcp_ref_frame(f);
 	}
 	for (uint32_t i = 1; r != NULL && i <= r->nrec; i++) {
 		const struct tcp_rec *c =
@@ -423,7 +430,7 @@ int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 		const struct tcp_ref *f = &r->ref[(r->refhead + r->ref_cap - 1 - i) % r->ref_cap];
 
 		lo = off > f->off ? off : f->off;
-		hi = tcp_min64(tcp_min64(off + len, f->off + f->len), first);
+		hi = tcp_min64(tcp_min64(off + len, f->off + tcp_ref_len(f)), first);
 		for (uint64_t o = lo; o < hi; o++) {
 			if (f->p[o - f->off] != q[o - off]) {
 				first = o;
