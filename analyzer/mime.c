@@ -515,6 +515,8 @@ static int mime_header_only(GMimeMessage *msg)
 /* The message's file, open for reading, or -1. */
 static int mime_open(struct mime *m, const struct extract_result *obj)
 {
+	/* The writer may still be writing it. */
+	extract_sync(m->x);
 	return openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
