@@ -42,10 +42,15 @@ struct extract_writer {
 	unsigned char *ring;
 	size_t cap, batch, wake;
 	struct writer_slot *slots;
-	_Atomic uint64_t chead, bhead;      /* pushed: the feeder's */
-	_Atomic uint64_t ctail, btail;      /* handled, given back: the worker's */
+	/* Each side's counters on a cache line of their own, so that a
+	 * push does not take the line the worker is writing. */
+	_Alignas(64) _Atomic uint64_t chead;    /* pushed: the feeder's */
+	_Atomic uint64_t bhead;
 	uint64_t woken_at;                  /* feeder: bhead when it last woke the worker */
-	atomic_int worker_waits, feeder_waits, sync_waits;
+	_Alignas(64) _Atomic uint64_t ctail;    /* handled, given back: the worker's */
+	_Atomic uint64_t btail;
+	_Alignas(64) atomic_int worker_waits;
+	atomic_int feeder_waits, sync_waits;
 	atomic_int failed, stop;
 	pthread_mutex_t mu;
 	pthread_cond_t work;                /* commands queued, or stop */
@@ -123,10 +128,13 @@ static void writer_destroy(struct extract_writer *w)
 struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
 					  void *user)
 {
-	struct extract_writer *w = calloc(1, sizeof(*w));
+	/* aligned_alloc: the struct has cache-line-aligned members. */
+	struct extract_writer *w = aligned_alloc(_Alignof(struct extract_writer),
+						 sizeof(struct extract_writer));
 
 	if (w == NULL)
 		return NULL;
+	memset(w, 0, sizeof(*w));
 	w->cap = bytes < WRITER_MIN ? WRITER_MIN : bytes;
 	w->batch = w->cap / 8;
 	w->wake = w->cap / 16;
