@@ -43,6 +43,7 @@
 #include "extract.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -142,6 +143,7 @@ struct extract {
 	uint32_t nobj;                       /* objects allocated */
 	int scan_whole;                      /* extract_scan_whole() */
 	int behind;                          /* extract_write_behind() */
+	int fresh;                           /* extract_dir_fresh(): the writer creates files */
 	/* An ended object's scan, kept for the next one (one message after
 	 * another, without a malloc and free of the scan's buffers each
 	 * time); objects are kept on the free list for the same reason. */
@@ -156,6 +158,7 @@ struct extract {
 };
 
 static int writer_cmd(void *user, const struct extract_writer_cmd *c);
+static int extract_dir_fresh(int dirfd);
 static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
 		   size_t len);
 
@@ -224,6 +227,7 @@ struct extract *extract_open(const char *dir, const struct imt_limits *lim,
 		goto fail;
 	}
 	x->w = extract_writer_new(EXTRACT_QUEUE, writer_cmd, x);
+	x->fresh = x->w != NULL && extract_dir_fresh(x->dirfd);
 	return x;
 fail:
 	if (x->dirfd >= 0)
@@ -420,9 +424,37 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
 		    word_is(s, end, "BINARY.PEEK[]"));
 }
 
-/* Creates the object's file under a fresh name; returns the descriptor,
- * or -1 with errno set. */
-static int extract_create(struct extract *x, struct extract_obj *o)
+static int extract_create_file(struct extract *x, const char *name)
+{
+	return openat(x->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      0644);
+}
+
+/* Whether DIR holds nothing but a manifest and attachments: no file name
+ * of this run can then be taken (each has the run's object number), and
+ * the writer creates the files under their first names. */
+static int extract_dir_fresh(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fresh = 1;
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (fresh && (e = readdir(d)) != NULL)
+		fresh = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			strcmp(e->d_name, EXTRACT_MANIFEST) == 0 ||
+			strcmp(e->d_name, "attachments") == 0;
+	closedir(d);
+	return fresh;
+}
+
+/* Creates the object's file under a fresh name (only names it, without
+ * `tries`); returns the descriptor, or -1 with errno set. */
+static int extract_create(struct extract *x, struct extract_obj *o, int tries)
 {
 	char base[EXTRACT_NAME_MAX - 16], sec[EXTRACT_NAME_SECTION + 1], id[32];
 	const char *ext = o->whole ? "eml" : "part";
@@ -446,8 +478,9 @@ static int extract_create(struct extract *x, struct extract_obj *o)
 			snprintf(o->name, sizeof(o->name), "%s.%s", base, ext);
 		else
 			snprintf(o->name, sizeof(o->name), "%s-%u.%s", base, t, ext);
-		fd = openat(x->dirfd, o->name,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (!tries)
+			return -1;
+		fd = extract_create_file(x, o->name);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
@@ -592,8 +625,10 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 			o->scan = mime_scan_new(&x->lim);
 	}
 	x->seq++;
-	o->fd = extract_create(x, o);
-	if (o->fd < 0) {
+	/* In a fresh directory the name is the first one and the writer
+	 * creates the file; else the file is created here, trying names. */
+	o->fd = extract_create(x, o, !x->fresh);
+	if (o->fd < 0 && !x->fresh) {
 		extract_fail(x, o->name, errno);
 		sha256_free(&o->hash);
 		scan_release(x, o->scan);
@@ -935,9 +970,13 @@ static void writer_gap(struct extract_obj *o, uint64_t miss)
 static void writer_end(struct extract *x, struct extract_obj *o)
 {
 	if (o->dead) {
-		/* Begun after the error: as if never begun. */
-		close(o->fd);
-		unlinkat(x->dirfd, o->name, 0);
+		/* Begun after the error: as if never begun (a file the engine
+		 * created is removed; one that could not be created is not
+		 * ours). */
+		if (o->fd >= 0) {
+			close(o->fd);
+			unlinkat(x->dirfd, o->name, 0);
+		}
 		obj_give_back(o);
 		return;
 	}
@@ -985,6 +1024,11 @@ static int writer_cmd(void *user, const struct extract_writer_cmd *c)
 		o->wsize = 0;
 		o->wlast_frame = o->first_frame;
 		o->blen = 0;
+		if (!o->dead && o->fd < 0 && (o->fd = extract_create_file(x, o->name)) < 0) {
+			/* An existing name too: something else writes in DIR. */
+			writer_fail(x, o->name, errno);
+			o->dead = 1;
+		}
 		break;
 	case OP_DATA:
 		if (!o->dead && !x->wfailed)

@@ -47,6 +47,7 @@ struct extract_writer {
 	_Alignas(64) _Atomic uint64_t chead;    /* pushed: the feeder's */
 	_Atomic uint64_t bhead;
 	uint64_t woken_at;                  /* feeder: bhead when it last woke the worker */
+	uint64_t ctail_seen, btail_seen;    /* feeder: the tails when it last read them */
 	_Alignas(64) _Atomic uint64_t ctail;    /* handled, given back: the worker's */
 	_Atomic uint64_t btail;
 	_Alignas(64) atomic_int worker_waits;
@@ -168,8 +169,8 @@ static void writer_wake(struct extract_writer *w, int now)
 	if (!atomic_load(&w->worker_waits))
 		return;
 	if (now || head - w->woken_at >= w->wake ||
-	    atomic_load_explicit(&w->chead, memory_order_relaxed) -
-	    atomic_load(&w->ctail) >= WRITER_SLOTS / 4) {
+	    atomic_load_explicit(&w->chead, memory_order_relaxed) - w->ctail_seen >=
+	    WRITER_SLOTS / 4) {
 		w->woken_at = head;
 		writer_signal(w, &w->work);
 	}
@@ -203,10 +204,17 @@ int extract_writer_push(struct extract_writer *w, int op, void *obj,
 	do {
 		uint64_t chead = atomic_load_explicit(&w->chead, memory_order_relaxed);
 		uint64_t bhead = atomic_load_explicit(&w->bhead, memory_order_relaxed);
-		size_t free_bytes = w->cap - (size_t)(bhead - atomic_load(&w->btail));
+		size_t free_bytes = w->cap - (size_t)(bhead - w->btail_seen);
 		size_t off = (size_t)(bhead % w->cap), k = len;
 
-		if (chead - atomic_load(&w->ctail) >= WRITER_SLOTS || (len > 0 && free_bytes == 0)) {
+		/* The tails are read again only when the room last seen is too
+		 * small: their cache line is the worker's. */
+		if (chead - w->ctail_seen >= WRITER_SLOTS || free_bytes < len) {
+			w->ctail_seen = atomic_load(&w->ctail);
+			w->btail_seen = atomic_load(&w->btail);
+			free_bytes = w->cap - (size_t)(bhead - w->btail_seen);
+		}
+		if (chead - w->ctail_seen >= WRITER_SLOTS || (len > 0 && free_bytes == 0)) {
 			writer_room(w, len > 0);
 			continue;
 		}
