@@ -686,14 +686,19 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 	o->size += len;
 	sha256_update(&o->hash, p, len);
 	if (o->scan != NULL) {
-		if (o->head_len < EXTRACT_HEAD) {
-			size_t k = EXTRACT_HEAD - o->head_len < len ?
-				   EXTRACT_HEAD - o->head_len : len;
+		uint64_t body;
+
+		mime_scan_feed(o->scan, p, len);
+		/* The summary reads no further than the message's header
+		 * block: the copy stops at its end once the scan has seen it. */
+		body = mime_scan_body(o->scan);
+		if (o->head_len < EXTRACT_HEAD && (body == 0 || o->head_len < body)) {
+			size_t want = body != 0 && body < EXTRACT_HEAD ? (size_t)body : EXTRACT_HEAD;
+			size_t k = want - o->head_len < len ? want - o->head_len : len;
 
 			memcpy(o->head + o->head_len, p, k);
 			o->head_len += k;
 		}
-		mime_scan_feed(o->scan, p, len);
 	}
 	/* Queued even when the cap let nothing through: the writer keeps
 	 * the frame. */

@@ -46,7 +46,7 @@ struct extract_writer {
 	 * push does not take the line the worker is writing. */
 	_Alignas(64) _Atomic uint64_t chead;    /* pushed: the feeder's */
 	_Atomic uint64_t bhead;
-	uint64_t woken_at;                  /* feeder: bhead when it last woke the worker */
+	uint64_t woken_at, woken_cmd;       /* feeder: bhead, chead when it last woke the worker */
 	uint64_t ctail_seen, btail_seen;    /* feeder: the tails when it last read them */
 	_Alignas(64) _Atomic uint64_t ctail;    /* handled, given back: the worker's */
 	_Atomic uint64_t btail;
@@ -165,13 +165,13 @@ struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
 static void writer_wake(struct extract_writer *w, int now)
 {
 	uint64_t head = atomic_load_explicit(&w->bhead, memory_order_relaxed);
+	uint64_t cmd = atomic_load_explicit(&w->chead, memory_order_relaxed);
 
 	if (!atomic_load(&w->worker_waits))
 		return;
-	if (now || head - w->woken_at >= w->wake ||
-	    atomic_load_explicit(&w->chead, memory_order_relaxed) - w->ctail_seen >=
-	    WRITER_SLOTS / 4) {
+	if (now || head - w->woken_at >= w->wake || cmd - w->woken_cmd >= WRITER_SLOTS / 4) {
 		w->woken_at = head;
+		w->woken_cmd = cmd;
 		writer_signal(w, &w->work);
 	}
 }

@@ -145,8 +145,10 @@ struct extract_result {
 				    they were written (extract_scan_whole) */
 	struct mime_scan_result scan;
 	const unsigned char *head;  /* with scan: the first head_len bytes of
-				    the file (at most EXTRACT_HEAD), living
-				    as long as path */
+				    the file (at most EXTRACT_HEAD; no more
+				    than the message's header block when the
+				    scan found its end), living as long as
+				    path */
 	size_t head_len;
 };
 
