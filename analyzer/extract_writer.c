@@ -10,8 +10,10 @@
  * sleep and wake: a side that finds nothing to do (the worker) or no room
  * (the feeder) sets its `waits` flag under the lock, looks again, and
  * sleeps; the other side, after moving its counter, takes the lock and
- * signals only when that flag is set (both the flag and the counters are
- * sequentially consistent, so one of the two always sees the other).
+ * signals only when that flag is set.  The worker's side is sequentially
+ * consistent (the feeder waiting for room is always seen); a push only
+ * releases its counters, and a sleeping worker it overlooks is woken by
+ * the next push, sync or wait for room, which all look under the lock.
  * The feeder does not wake a waiting worker for every push but once
  * WRITER_WAKE bytes or WRITER_SLOTS / 4 commands wait (at a sync, or
  * when the feeder itself must wait, at once): the worker is woken about
@@ -136,7 +138,10 @@ struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
 	if (w == NULL)
 		return NULL;
 	memset(w, 0, sizeof(*w));
-	w->cap = bytes < WRITER_MIN ? WRITER_MIN : bytes;
+	/* A power of two, so that a position in the ring is a mask away. */
+	w->cap = WRITER_MIN;
+	while (w->cap < bytes && w->cap <= SIZE_MAX / 4)
+		w->cap *= 2;
 	w->batch = w->cap / 8;
 	w->wake = w->cap / 16;
 	w->fn = fn;
@@ -205,7 +210,7 @@ int extract_writer_push(struct extract_writer *w, int op, void *obj,
 		uint64_t chead = atomic_load_explicit(&w->chead, memory_order_relaxed);
 		uint64_t bhead = atomic_load_explicit(&w->bhead, memory_order_relaxed);
 		size_t free_bytes = w->cap - (size_t)(bhead - w->btail_seen);
-		size_t off = (size_t)(bhead % w->cap), k = len;
+		size_t off = (size_t)bhead & (w->cap - 1), k = len;
 
 		/* The tails are read again only when the room last seen is too
 		 * small: their cache line is the worker's. */
@@ -225,8 +230,12 @@ int extract_writer_push(struct extract_writer *w, int op, void *obj,
 		if (k > 0)
 			memcpy(w->ring + off, p, k);
 		w->slots[chead % WRITER_SLOTS] = (struct writer_slot){ op, obj, arg, off, k };
-		atomic_store(&w->bhead, bhead + k);
-		atomic_store(&w->chead, chead + 1);
+		/* Release, not sequentially consistent: should the worker's
+		 * going to sleep be missed here, the next push, a sync or a
+		 * wait for room (each of which looks under the lock) wakes
+		 * it; nothing waits on the feeder's side without looking. */
+		atomic_store_explicit(&w->bhead, bhead + k, memory_order_release);
+		atomic_store_explicit(&w->chead, chead + 1, memory_order_release);
 		p += k;
 		len -= k;
 		writer_wake(w, 0);

@@ -38,7 +38,8 @@ typedef int (*extract_writer_fn)(void *user, const struct extract_writer_cmd *c)
 struct extract_writer;
 
 /*
- * Starts the worker with a data ring of `bytes` bytes (at least 4 KiB).
+ * Starts the worker with a data ring of `bytes` bytes, rounded up to a
+ * power of two (at least 4 KiB).
  * Returns NULL when out of memory or when the thread cannot be started.
  */
 struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
