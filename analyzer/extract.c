@@ -16,9 +16,12 @@
  * O_APPEND descriptor.
  *
  * The writing runs on a second thread (extract_writer.h).  The calling
- * thread (the session engine) creates each file, so that its name is
- * known at once, and does what decides the content: the caps, the
- * missing ranges, the SHA-256, the MIME scan.  It queues commands with
+ * thread (the session engine) names each file, so that its name is known
+ * at once, and does what decides the content: the caps, the missing
+ * ranges, the SHA-256, the MIME scan.  In a directory that held no
+ * objects when it was opened no name of this run can be taken, and the
+ * writer creates the file under its first name; in any other the caller
+ * creates it, trying the next names.  It queues commands with
  * copies of the bytes: OP_OPEN, OP_DATA, OP_GAP, OP_END, and OP_RECORD
  * for the records of mime.c.  The writer thread owns the write buffer,
  * the write(2)s, holes, closing and the manifest: it builds an object's
