@@ -14,11 +14,42 @@
  * escaping and UTF-8 repair; it is not an event, so no event head is
  * written.  Each record goes to the manifest in one writev(2) on an
  * O_APPEND descriptor.
+ *
+ * The writing runs on a second thread (extract_writer.h).  The calling
+ * thread (the session engine) names each file, so that its name is known
+ * at once, and does what decides the content: the caps, the missing
+ * ranges, the SHA-256, the MIME scan.  In a directory that held no
+ * objects when it was opened no name of this run can be taken, and the
+ * writer creates the file under its first name; in any other the caller
+ * creates it, trying the next names.  It queues commands with
+ * copies of the bytes: OP_OPEN, OP_DATA, OP_GAP, OP_END, and OP_RECORD
+ * for the records of mime.c.  The writer thread owns the write buffer,
+ * the write(2)s, holes, closing and the manifest: it builds an object's
+ * record at OP_END, after the file is closed, from the object, which it
+ * then gives back to the free list.  So an object belongs to the caller
+ * until extract_end() and to the writer after it; fields marked
+ * "writer:" are the writer's throughout.
+ *
+ * Errors keep their order.  The writer carries out the commands in the
+ * order of the calls, so the file system sees the same calls as if they
+ * were made at once and the first error is the same; what depends on it
+ * (an object's size as written, its write-error reason, whether an
+ * object begun after the error keeps its file and record: it does not)
+ * is settled on the writer's side, in that order.  An error of the
+ * calling thread (creating a file) waits for the writer to finish what
+ * was queued before it.  The caller learns of an error at its next call
+ * (or at extract_close()), so the `message` events of a few objects
+ * ended in between may be written although their records are not.
+ * Without the thread (it could not be started), every command is carried
+ * out at once on the calling thread.
  */
 #include "extract.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +62,7 @@
 
 #include "event.h"
 #include "dec.h"
+#include "extract_writer.h"
 #include "sha256.h"
 
 #define EXTRACT_BUF        (32u << 10)
@@ -45,6 +77,13 @@
 /* Characters of the section kept in a file name, and the whole name. */
 #define EXTRACT_NAME_SECTION 40
 #define EXTRACT_NAME_MAX     128
+/* Bytes the writer's queue holds (the caller waits past them). */
+#define EXTRACT_QUEUE        (4u << 20)
+/* Objects ended but not yet written out, past which the caller waits. */
+#define EXTRACT_INFLIGHT     32u
+
+/* The writer's commands. */
+enum { OP_OPEN, OP_DATA, OP_GAP, OP_END, OP_RECORD, OP_RECORD_END };
 
 struct extract_range {
 	uint64_t start, len;
@@ -52,11 +91,12 @@ struct extract_range {
 
 struct extract_obj {
 	struct extract *x;
-	struct extract_obj *prev, *next;     /* x's open objects */
-	int fd;
+	struct extract_obj *prev, *next;     /* x's open objects, or the free list */
+	int fd;                              /* the writer's once OP_OPEN is queued */
 	int cut;                             /* no more bytes are written */
-	int hole_at_end;                     /* the file must be extended */
+	enum extract_end_reason end_reason;
 	struct sha256 hash;
+	char sha[65];
 	uint64_t size;                       /* bytes of the object so far */
 	unsigned reasons;
 	struct extract_range ranges[EXTRACT_MAX_RANGES];
@@ -77,6 +117,10 @@ struct extract_obj {
 	size_t tag_len, mailbox_len, section_len;
 	int tag_set, mailbox_set, section_set, mailbox_cut;
 	char name[EXTRACT_NAME_MAX];
+	/* writer: */
+	int dead;                            /* begun after an error: no file */
+	int hole_at_end;                     /* the file must be extended */
+	uint64_t wsize, wlast_frame;         /* size and last frame as written */
 	size_t blen;
 	unsigned char buf[EXTRACT_BUF];
 	unsigned char head[EXTRACT_HEAD];    /* with scan: the first bytes */
@@ -93,19 +137,33 @@ struct extract {
 	uint64_t seq;                        /* objects started */
 	uint32_t nopen;
 	int exhausted;                       /* the total cap was hit */
-	int failed;
+	/* Set once (extract_fail, writer_fail), err written before it, under mu. */
+	atomic_int failed;
+	int wfailed;                         /* writer: an error, in command order */
+	struct extract_writer *w;            /* NULL: commands carried out at once */
+	pthread_mutex_t mu;                  /* failed and err; free */
+	struct extract_obj *free;            /* objects the writer is done with */
+	uint32_t nobj;                       /* objects allocated */
 	int scan_whole;                      /* extract_scan_whole() */
-	/* An ended object's memory and scan, kept for the next one (one
-	 * message after another, without a malloc and free of the write
-	 * buffer and the scan's buffers each time). */
-	struct extract_obj *spare;
+	int behind;                          /* extract_write_behind() */
+	int fresh;                           /* extract_dir_fresh(): the writer creates files */
+	/* An ended object's scan, kept for the next one (one message after
+	 * another, without a malloc and free of the scan's buffers each
+	 * time); objects are kept on the free list for the same reason. */
 	struct mime_scan *spare_scan;
 	struct extract_obj *objs;
-	struct imt_event rec;                /* manifest record being built */
+	struct imt_event rec;                /* writer: manifest record being built */
+	char *wrec;                          /* writer: a record of mime.c, in pieces */
+	size_t wrec_len, wrec_cap;
 	char path[EXTRACT_NAME_MAX];
 	unsigned char head[EXTRACT_HEAD];    /* extract_result.head */
 	char err[512];
 };
+
+static int writer_cmd(void *user, const struct extract_writer_cmd *c);
+static int extract_dir_fresh(int dirfd);
+static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
+		   size_t len);
 
 static const char *const kind_names[] = {
 #define EXTRACT_KIND_NAME(e, name) name,
@@ -145,6 +203,12 @@ struct extract *extract_open(const char *dir, const struct imt_limits *lim,
 		snprintf(err, errsize, "%s: out of memory", dir);
 		return NULL;
 	}
+	if (pthread_mutex_init(&x->mu, NULL) != 0) {
+		free(x->dir);
+		free(x);
+		snprintf(err, errsize, "%s: out of memory", dir);
+		return NULL;
+	}
 	x->lim = *lim;
 	x->on_finding = on_finding;
 	x->user = user;
@@ -165,10 +229,13 @@ struct extract *extract_open(const char *dir, const struct imt_limits *lim,
 			 dir, dir, EXTRACT_MANIFEST, strerror(errno));
 		goto fail;
 	}
+	x->w = extract_writer_new(EXTRACT_QUEUE, writer_cmd, x);
+	x->fresh = x->w != NULL && extract_dir_fresh(x->dirfd);
 	return x;
 fail:
 	if (x->dirfd >= 0)
 		close(x->dirfd);
+	pthread_mutex_destroy(&x->mu);
 	free(x->dir);
 	free(x);
 	return NULL;
@@ -196,17 +263,42 @@ void extract_scan_whole(struct extract *x)
 
 const char *extract_error(const struct extract *x)
 {
-	return x->failed ? x->err : NULL;
+	return atomic_load(&x->failed) ? x->err : NULL;
+}
+
+/* Stops the extraction (the writer's side, or the caller's once the
+ * writer is idle).  Returns -1. */
+static int writer_fail(struct extract *x, const char *path, int errnum)
+{
+	pthread_mutex_lock(&x->mu);
+	if (!atomic_load(&x->failed)) {
+		char buf[128];
+
+		snprintf(x->err, sizeof(x->err), "%s/%s: %s", x->dir, path,
+			 strerror_r(errnum, buf, sizeof(buf)));
+		atomic_store(&x->failed, 1);
+	}
+	pthread_mutex_unlock(&x->mu);
+	x->wfailed = 1;
+	return -1;
+}
+
+void extract_write_behind(struct extract *x)
+{
+	x->behind = 1;
+}
+
+void extract_sync(struct extract *x)
+{
+	if (x->w != NULL)
+		extract_writer_sync(x->w);
 }
 
 int extract_fail(struct extract *x, const char *path, int errnum)
 {
-	if (!x->failed) {
-		x->failed = 1;
-		snprintf(x->err, sizeof(x->err), "%s/%s: %s", x->dir, path,
-			 strerror(errnum));
-	}
-	return -1;
+	/* What was queued before happened before the error. */
+	extract_sync(x);
+	return writer_fail(x, path, errnum);
 }
 
 void extract_report(struct extract *x, uint64_t session,
@@ -266,17 +358,26 @@ static int manifest_append(struct extract *x, const char *json, size_t len)
 		k = writev(x->manifest_fd, iov, 2);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
-		return extract_fail(x, EXTRACT_MANIFEST, errno);
+		return writer_fail(x, EXTRACT_MANIFEST, errno);
 	if ((size_t)k != len + 1)
-		return extract_fail(x, EXTRACT_MANIFEST, ENOSPC);
+		return writer_fail(x, EXTRACT_MANIFEST, ENOSPC);
 	return 0;
 }
 
 int extract_manifest_write(struct extract *x, const char *json, size_t len)
 {
-	if (x->failed)
+	struct extract_writer_cmd c = { OP_RECORD, NULL, 0, (const void *)json, len };
+	struct extract_writer_cmd e = { OP_RECORD_END, NULL, 0, NULL, 0 };
+
+	if (atomic_load(&x->failed))
 		return -1;
-	return manifest_append(x, json, len);
+	/* The queue may cut the text in pieces: the writer puts them
+	 * together and appends the record at OP_RECORD_END. */
+	if (x->w != NULL)
+		return extract_writer_push(x->w, OP_RECORD, NULL, 0, json, len) != 0 ||
+		       extract_writer_push(x->w, OP_RECORD_END, NULL, 0, NULL, 0) != 0 ?
+		       -1 : 0;
+	return writer_cmd(x, &c) != 0 || writer_cmd(x, &e) != 0 ? -1 : 0;
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -326,9 +427,37 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
 		    word_is(s, end, "BINARY.PEEK[]"));
 }
 
-/* Creates the object's file under a fresh name; returns the descriptor,
- * or -1 with errno set. */
-static int extract_create(struct extract *x, struct extract_obj *o)
+static int extract_create_file(struct extract *x, const char *name)
+{
+	return openat(x->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		      0644);
+}
+
+/* Whether DIR holds nothing but a manifest and attachments: no file name
+ * of this run can then be taken (each has the run's object number), and
+ * the writer creates the files under their first names. */
+static int extract_dir_fresh(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fresh = 1;
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (fresh && (e = readdir(d)) != NULL)
+		fresh = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			strcmp(e->d_name, EXTRACT_MANIFEST) == 0 ||
+			strcmp(e->d_name, "attachments") == 0;
+	closedir(d);
+	return fresh;
+}
+
+/* Creates the object's file under a fresh name (only names it, without
+ * `tries`); returns the descriptor, or -1 with errno set. */
+static int extract_create(struct extract *x, struct extract_obj *o, int tries)
 {
 	char base[EXTRACT_NAME_MAX - 16], sec[EXTRACT_NAME_SECTION + 1], id[32];
 	const char *ext = o->whole ? "eml" : "part";
@@ -352,8 +481,9 @@ static int extract_create(struct extract *x, struct extract_obj *o)
 			snprintf(o->name, sizeof(o->name), "%s.%s", base, ext);
 		else
 			snprintf(o->name, sizeof(o->name), "%s-%u.%s", base, t, ext);
-		fd = openat(x->dirfd, o->name,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (!tries)
+			return -1;
+		fd = extract_create_file(x, o->name);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
@@ -393,23 +523,44 @@ static void scan_release(struct extract *x, struct mime_scan *sc)
 		mime_scan_free(sc);
 }
 
-/* Frees o and its scan, or keeps them as x's spares. */
-static void obj_release(struct extract_obj *o)
+/* Gives o back to the free list (either thread; not its scan). */
+static void obj_give_back(struct extract_obj *o)
 {
 	struct extract *x = o->x;
 
-	scan_release(x, o->scan);
-	if (x->spare == NULL)
-		x->spare = o;
-	else
-		free(o);
+	pthread_mutex_lock(&x->mu);
+	o->next = x->free;
+	x->free = o;
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* An object from the free list, or a new one: at most EXTRACT_INFLIGHT
+ * more than are open, waiting for the writer past that.  NULL when out
+ * of memory. */
+static struct extract_obj *obj_take(struct extract *x)
+{
+	struct extract_obj *o;
+
+	for (int waited = 0;; waited = 1) {
+		pthread_mutex_lock(&x->mu);
+		o = x->free;
+		if (o != NULL)
+			x->free = o->next;
+		pthread_mutex_unlock(&x->mu);
+		if (o != NULL || waited || x->nobj < x->nopen + EXTRACT_INFLIGHT)
+			break;
+		extract_sync(x);
+	}
+	if (o == NULL && (o = malloc(sizeof(*o))) != NULL)
+		x->nobj++;
+	return o;
 }
 
 struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *m)
 {
 	struct extract_obj *o;
 
-	if (x == NULL || x->failed)
+	if (x == NULL || atomic_load(&x->failed))
 		return NULL;
 	if (x->exhausted || x->total >= x->lim.max_extract_bytes) {
 		if (!x->exhausted) {
@@ -426,8 +577,7 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 			      "too many objects open at once: this one is not written");
 		return NULL;
 	}
-	o = x->spare != NULL ? x->spare : malloc(sizeof(*o));
-	x->spare = NULL;
+	o = obj_take(x);
 	if (o == NULL) {
 		extract_fail(x, "(object)", ENOMEM);
 		return NULL;
@@ -464,7 +614,7 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 	o->whole = o->kind == EXTRACT_APPEND ||
 		   (o->kind == EXTRACT_FETCH && o->sec.whole && !o->has_partial_length);
 	if (sha256_init(&o->hash) != 0) {
-		free(o);
+		obj_give_back(o);
 		extract_fail(x, "(object)", ENOMEM);
 		return NULL;
 	}
@@ -478,29 +628,23 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 			o->scan = mime_scan_new(&x->lim);
 	}
 	x->seq++;
-	o->fd = extract_create(x, o);
-	if (o->fd < 0) {
+	/* In a fresh directory the name is the first one and the writer
+	 * creates the file; else the file is created here, trying names. */
+	o->fd = extract_create(x, o, !x->fresh);
+	if (o->fd < 0 && !x->fresh) {
 		extract_fail(x, o->name, errno);
 		sha256_free(&o->hash);
-		obj_release(o);
+		scan_release(x, o->scan);
+		obj_give_back(o);
 		return NULL;
 	}
+	obj_cmd(o, OP_OPEN, 0, NULL, 0);
 	o->next = x->objs;
 	if (x->objs != NULL)
 		x->objs->prev = o;
 	x->objs = o;
 	x->nopen++;
 	return o;
-}
-
-static int obj_flush(struct extract_obj *o)
-{
-	if (o->blen == 0)
-		return 0;
-	if (extract_write_all(o->fd, o->buf, o->blen) != 0)
-		return extract_fail(o->x, o->name, errno);
-	o->blen = 0;
-	return 0;
 }
 
 /*
@@ -534,7 +678,7 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 
 	if (o == NULL)
 		return 0;
-	if (o->x->failed)
+	if (atomic_load(&o->x->failed))
 		return -1;
 	if (o->cut || len == 0)
 		return 0;
@@ -543,36 +687,25 @@ int extract_data(struct extract_obj *o, const void *bytes, size_t len,
 	len = (size_t)n;
 	o->x->total += len;
 	o->size += len;
-	o->hole_at_end = 0;
 	sha256_update(&o->hash, p, len);
 	if (o->scan != NULL) {
-		if (o->head_len < EXTRACT_HEAD) {
-			size_t k = EXTRACT_HEAD - o->head_len < len ?
-				   EXTRACT_HEAD - o->head_len : len;
+		uint64_t body;
+
+		mime_scan_feed(o->scan, p, len);
+		/* The summary reads no further than the message's header
+		 * block: the copy stops at its end once the scan has seen it. */
+		body = mime_scan_body(o->scan);
+		if (o->head_len < EXTRACT_HEAD && (body == 0 || o->head_len < body)) {
+			size_t want = body != 0 && body < EXTRACT_HEAD ? (size_t)body : EXTRACT_HEAD;
+			size_t k = want - o->head_len < len ? want - o->head_len : len;
 
 			memcpy(o->head + o->head_len, p, k);
 			o->head_len += k;
 		}
-		mime_scan_feed(o->scan, p, len);
 	}
-	if (o->blen == 0 && len >= EXTRACT_BUF) {
-		if (extract_write_all(o->fd, p, len) != 0)
-			return extract_fail(o->x, o->name, errno);
-		return 0;
-	}
-	while (len > 0) {
-		size_t k = EXTRACT_BUF - o->blen;
-
-		if (k > len)
-			k = len;
-		memcpy(o->buf + o->blen, p, k);
-		o->blen += k;
-		p += k;
-		len -= k;
-		if (o->blen == EXTRACT_BUF && obj_flush(o) != 0)
-			return -1;
-	}
-	return 0;
+	/* Queued even when the cap let nothing through: the writer keeps
+	 * the frame. */
+	return obj_cmd(o, OP_DATA, frame, p, len);
 }
 
 void extract_set_uid(struct extract_obj *o, uint64_t uid)
@@ -590,7 +723,7 @@ int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len)
 
 	if (o == NULL)
 		return 0;
-	if (o->x->failed)
+	if (atomic_load(&o->x->failed))
 		return -1;
 	o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_GAP);
 	/* Incomplete now: it will not be summarized. */
@@ -604,12 +737,10 @@ int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len)
 	miss = obj_budget(o, end - o->size, o->last_frame);
 	if (miss == 0)
 		return 0;
-	if (obj_flush(o) != 0)
-		return -1;
 	if (miss > (uint64_t)INT64_MAX)
 		return extract_fail(o->x, o->name, EFBIG);
-	if (lseek(o->fd, (off_t)miss, SEEK_CUR) == (off_t)-1)
-		return extract_fail(o->x, o->name, errno);
+	if (obj_cmd(o, OP_GAP, miss, NULL, 0) != 0)
+		return -1;
 	sha256_zeros(&o->hash, miss);
 	last = o->nranges > 0 ? &o->ranges[o->nranges - 1] : NULL;
 	if (last != NULL && last->start + last->len == o->size)
@@ -620,7 +751,6 @@ int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len)
 		o->ranges_cut = 1;
 	o->x->total += miss;
 	o->size += miss;
-	o->hole_at_end = 1;
 	return 0;
 }
 
@@ -657,7 +787,7 @@ void extract_json_names(struct imt_event *ev, const char *key, unsigned bits,
 }
 
 /* The manifest record of o (docs/extract.md, docs/extract-manifest.schema.json). */
-static int obj_record(struct extract_obj *o, const char *sha)
+static int obj_record(struct extract_obj *o)
 {
 	struct imt_event *ev = &o->x->rec;
 
@@ -700,11 +830,11 @@ static int obj_record(struct extract_obj *o, const char *sha)
 	}
 	event_bool(ev, "whole_message", o->whole);
 	event_u64(ev, "first_frame", o->first_frame);
-	event_u64(ev, "last_frame", o->last_frame);
+	event_u64(ev, "last_frame", o->wlast_frame);
 	event_cstring(ev, "ts", o->ts);
 	event_u64(ev, "declared_size", o->declared);
-	event_u64(ev, "size", o->size);
-	event_ascii(ev, "sha256", sha, 64);
+	event_u64(ev, "size", o->wsize);
+	event_ascii(ev, "sha256", o->sha, 64);
 	event_bool(ev, "complete", o->reasons == 0);
 	extract_json_names(ev, "reasons", o->reasons, reason_names, EXTRACT_R__COUNT);
 	event_array(ev, "missing");
@@ -717,55 +847,61 @@ static int obj_record(struct extract_obj *o, const char *sha)
 	event_close(ev);
 	event_bool(ev, "missing_truncated", o->ranges_cut);
 	if (event_end(ev) != 0)
-		return extract_fail(o->x, EXTRACT_MANIFEST, ENOMEM);
+		return writer_fail(o->x, EXTRACT_MANIFEST, ENOMEM);
 	return manifest_append(o->x, ev->text, ev->len);
+}
+
+/* The reasons of an object ending: those of the caller's side, and those
+ * that depend on what was written (writer). */
+static unsigned obj_end_reasons(const struct extract_obj *o, uint64_t size,
+				int failed)
+{
+	unsigned r = o->reasons;
+
+	if (size < o->declared && !o->cut && !failed) {
+		/* The literal stopped early; why is the caller's word.  (After
+		 * a write error the bytes stopped here, whatever the caller
+		 * says: write-error alone.) */
+		switch (o->end_reason) {
+		case EXTRACT_END_CAPTURE_END:
+			r |= EXTRACT_REASON_BIT(EXTRACT_R_CAPTURE_END);
+			break;
+		case EXTRACT_END_RESET:
+			r |= EXTRACT_REASON_BIT(EXTRACT_R_RESET);
+			break;
+		default:
+			r |= EXTRACT_REASON_BIT(EXTRACT_R_ABANDONED);
+			break;
+		}
+	}
+	if (failed)
+		r |= EXTRACT_REASON_BIT(EXTRACT_R_WRITE_ERROR);
+	return r;
 }
 
 int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 		struct extract_result *res_r)
 {
 	struct extract *x;
-	char sha[65];
-	int rc = 0;
+	int failed;
 
 	if (o == NULL)
 		return -1;
 	x = o->x;
 	obj_unlink(o);
-	if (!x->failed && obj_flush(o) == 0 && o->hole_at_end &&
-	    ftruncate(o->fd, (off_t)o->size) != 0)
-		extract_fail(x, o->name, errno);
-	if (close(o->fd) != 0 && !x->failed)
-		extract_fail(x, o->name, errno);
-	if (o->size < o->declared && !o->cut && !x->failed) {
-		/* The literal stopped early; why is the caller's word.  (After
-		 * a write error the bytes stopped here, whatever the caller
-		 * says: write-error alone.) */
-		switch (reason) {
-		case EXTRACT_END_CAPTURE_END:
-			o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_CAPTURE_END);
-			break;
-		case EXTRACT_END_RESET:
-			o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_RESET);
-			break;
-		default:
-			o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_ABANDONED);
-			break;
-		}
-	}
-	if (x->failed)
-		o->reasons |= EXTRACT_REASON_BIT(EXTRACT_R_WRITE_ERROR);
-	sha256_final_hex(&o->hash, sha);
-	if (obj_record(o, sha) != 0 || x->failed)
-		rc = -1;
-	if (rc == 0 && res_r != NULL) {
+	o->end_reason = reason;
+	sha256_final_hex(&o->hash, o->sha);
+	failed = atomic_load(&x->failed);
+	if (!failed && res_r != NULL) {
+		unsigned reasons = obj_end_reasons(o, o->size, 0);
+
 		memcpy(x->path, o->name, sizeof(x->path));
 		res_r->session = o->session;
 		res_r->path = x->path;
 		res_r->size = o->size;
-		memcpy(res_r->sha256, sha, sizeof(sha));
-		res_r->reasons = o->reasons;
-		res_r->complete = o->reasons == 0;
+		memcpy(res_r->sha256, o->sha, sizeof(o->sha));
+		res_r->reasons = reasons;
+		res_r->complete = reasons == 0;
 		res_r->whole = o->whole;
 		res_r->scanned = o->scan != NULL;
 		res_r->head = NULL;
@@ -777,8 +913,166 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 			res_r->head_len = o->head_len;
 		}
 	}
-	obj_release(o);
-	return rc;
+	scan_release(x, o->scan);
+	o->scan = NULL;
+	/* The object is the writer's from here: it closes the file, writes
+	 * the record and gives the object back. */
+	obj_cmd(o, OP_END, 0, NULL, 0);
+	if (!x->behind) {
+		extract_sync(x);
+		failed = atomic_load(&x->failed);
+	}
+	return failed ? -1 : 0;
+}
+
+/* ---- the writer's side ------------------------------------------------------ */
+
+static int obj_flush(struct extract_obj *o)
+{
+	if (o->blen == 0)
+		return 0;
+	if (extract_write_all(o->fd, o->buf, o->blen) != 0)
+		return writer_fail(o->x, o->name, errno);
+	o->blen = 0;
+	return 0;
+}
+
+static void writer_data(struct extract_obj *o, const unsigned char *p, size_t len,
+			uint64_t frame)
+{
+	o->wlast_frame = frame;
+	o->wsize += len;
+	o->hole_at_end = 0;
+	if (o->blen == 0 && len >= EXTRACT_BUF) {
+		if (extract_write_all(o->fd, p, len) != 0)
+			writer_fail(o->x, o->name, errno);
+		return;
+	}
+	while (len > 0) {
+		size_t k = EXTRACT_BUF - o->blen;
+
+		if (k > len)
+			k = len;
+		memcpy(o->buf + o->blen, p, k);
+		o->blen += k;
+		p += k;
+		len -= k;
+		if (o->blen == EXTRACT_BUF && obj_flush(o) != 0)
+			return;
+	}
+}
+
+static void writer_gap(struct extract_obj *o, uint64_t miss)
+{
+	if (obj_flush(o) != 0)
+		return;
+	if (lseek(o->fd, (off_t)miss, SEEK_CUR) == (off_t)-1) {
+		writer_fail(o->x, o->name, errno);
+		return;
+	}
+	o->wsize += miss;
+	o->hole_at_end = 1;
+}
+
+/* Closes the file, appends the record, gives the object back. */
+static void writer_end(struct extract *x, struct extract_obj *o)
+{
+	if (o->dead) {
+		/* Begun after the error: as if never begun (a file the engine
+		 * created is removed; one that could not be created is not
+		 * ours). */
+		if (o->fd >= 0) {
+			close(o->fd);
+			unlinkat(x->dirfd, o->name, 0);
+		}
+		obj_give_back(o);
+		return;
+	}
+	if (!x->wfailed && obj_flush(o) == 0 && o->hole_at_end &&
+	    ftruncate(o->fd, (off_t)o->wsize) != 0)
+		writer_fail(x, o->name, errno);
+	if (close(o->fd) != 0 && !x->wfailed)
+		writer_fail(x, o->name, errno);
+	o->reasons = obj_end_reasons(o, o->wsize, x->wfailed);
+	obj_record(o);
+	obj_give_back(o);
+}
+
+/* A piece of a record of mime.c. */
+static void writer_record(struct extract *x, const unsigned char *p, size_t len)
+{
+	if (len > x->wrec_cap - x->wrec_len) {
+		size_t cap = x->wrec_cap * 2 > x->wrec_len + len ?
+			     x->wrec_cap * 2 : x->wrec_len + len;
+		char *t = realloc(x->wrec, cap);
+
+		if (t == NULL) {
+			writer_fail(x, EXTRACT_MANIFEST, ENOMEM);
+			return;
+		}
+		x->wrec = t;
+		x->wrec_cap = cap;
+	}
+	memcpy(x->wrec + x->wrec_len, p, len);
+	x->wrec_len += len;
+}
+
+/* One command, on the writer's thread (or the caller's without it).
+ * After an error only OP_END does anything: it closes the file and
+ * writes the record that says so. */
+static int writer_cmd(void *user, const struct extract_writer_cmd *c)
+{
+	struct extract *x = user;
+	struct extract_obj *o = c->obj;
+
+	switch (c->op) {
+	case OP_OPEN:
+		o->dead = x->wfailed;
+		o->hole_at_end = 0;
+		o->wsize = 0;
+		o->wlast_frame = o->first_frame;
+		o->blen = 0;
+		if (!o->dead && o->fd < 0 && (o->fd = extract_create_file(x, o->name)) < 0) {
+			/* An existing name too: something else writes in DIR. */
+			writer_fail(x, o->name, errno);
+			o->dead = 1;
+		}
+		break;
+	case OP_DATA:
+		if (!o->dead && !x->wfailed)
+			writer_data(o, c->data, c->len, c->arg);
+		break;
+	case OP_GAP:
+		if (!o->dead && !x->wfailed)
+			writer_gap(o, c->arg);
+		break;
+	case OP_END:
+		writer_end(x, o);
+		break;
+	case OP_RECORD:
+		if (!x->wfailed)
+			writer_record(x, c->data, c->len);
+		break;
+	case OP_RECORD_END:
+		if (!x->wfailed)
+			manifest_append(x, x->wrec, x->wrec_len);
+		x->wrec_len = 0;
+		break;
+	}
+	return x->wfailed ? -1 : 0;
+}
+
+/* Hands a command to the writer.  Returns 0, or -1 once the writer has
+ * met an error. */
+static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
+		   size_t len)
+{
+	struct extract *x = o->x;
+	struct extract_writer_cmd c = { op, o, arg, p, len };
+
+	if (x->w != NULL)
+		return extract_writer_push(x->w, op, o, arg, p, len);
+	return writer_cmd(x, &c);
 }
 
 int extract_close(struct extract *x, char *err, size_t errsize)
@@ -789,15 +1083,24 @@ int extract_close(struct extract *x, char *err, size_t errsize)
 		return 0;
 	while (x->objs != NULL)
 		extract_end(x->objs, EXTRACT_END_CAPTURE_END, NULL);
+	extract_writer_free(x->w, NULL);
+	x->w = NULL;
 	if (x->manifest_fd >= 0 && close(x->manifest_fd) != 0)
-		extract_fail(x, EXTRACT_MANIFEST, errno);
+		writer_fail(x, EXTRACT_MANIFEST, errno);
 	close(x->dirfd);
-	rc = x->failed ? -1 : 0;
+	rc = atomic_load(&x->failed) ? -1 : 0;
 	if (rc != 0 && err != NULL && errsize > 0)
 		snprintf(err, errsize, "%s", x->err);
 	event_release(&x->rec);
+	free(x->wrec);
 	mime_scan_free(x->spare_scan);
-	free(x->spare);
+	while (x->free != NULL) {
+		struct extract_obj *o = x->free;
+
+		x->free = o->next;
+		free(o);
+	}
+	pthread_mutex_destroy(&x->mu);
 	free(x->dir);
 	free(x);
 	return rc;

@@ -39,6 +39,7 @@ struct mime {
 	int attfd;               /* DIR/attachments, opened on first use */
 	uint64_t tmp_seq;
 	uint32_t warnings;       /* of the parse in progress */
+	int fast;                /* plain header blocks without a GMimeMessage */
 	unsigned char *block;
 };
 
@@ -88,6 +89,7 @@ struct mime *mime_new(struct extract *x)
 	g_mime_init();
 	m->x = x;
 	m->attfd = -1;
+	m->fast = 1;
 	m->opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(m->opts, mime_warning, m);
 	m->parser = g_mime_parser_new();
@@ -95,6 +97,11 @@ struct mime *mime_new(struct extract *x)
 	if (x != NULL)
 		extract_scan_whole(x);
 	return m;
+}
+
+void mime_set_fast(struct mime *m, int on)
+{
+	m->fast = on;
 }
 
 void mime_free(struct mime *m)
@@ -448,6 +455,196 @@ static void mime_headers(GMimeMessage *msg, struct mime_summary *s)
 		s->content_type = mime_type_of(body);
 }
 
+/* ---- a plain header block, without a GMimeMessage ------------------------ */
+
+/*
+ * The fields GMime's message reads from its header block as it is parsed
+ * (gmime-message.c, process_header: the address lists, Subject, Date,
+ * Message-Id) and the body's Content-Type.  Building a GMimeMessage
+ * costs some thirty GObjects (the message, its six address lists, a
+ * header list, an object per header, the body part, its content type,
+ * its data wrapper and streams); for a header-only summary the same
+ * GMime calls on the field values give the same text with a handful.
+ */
+enum {
+	MF_FROM, MF_TO, MF_CC, MF_SENDER, MF_REPLY_TO, MF_BCC,
+	MF_SUBJECT, MF_DATE, MF_MESSAGE_ID, MF_CONTENT_TYPE, MF__COUNT
+};
+
+static const char *const mime_fast_names[MF__COUNT] = {
+	"From", "To", "Cc", "Sender", "Reply-To", "Bcc",
+	"Subject", "Date", "Message-Id", "Content-Type",
+};
+
+/*
+ * Finds the fields of the header block h[0, n) (ending with its blank
+ * line) when it is plain: printable ASCII, tabs and line ends only (a CR
+ * only before LF), no encoded word ("=?"), every field "Name:value" with
+ * an RFC 5322 name, each field above at most once, no
+ * Content-Disposition.  Fills v and len (NULL when absent; values are
+ * the raw, folded text after the colon, as GMime keeps it).  Returns 0,
+ * or -1 when the block is not plain (GMime's message then reads it).
+ */
+static int mime_fast_fields(const unsigned char *h, size_t n,
+			    const char *v[MF__COUNT], size_t len[MF__COUNT])
+{
+	size_t i = 0, nfields = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		unsigned char c = h[k];
+
+		if (c == '\r' ? k + 1 >= n || h[k + 1] != '\n' :
+		    c != '\t' && c != '\n' && (c < 0x20 || c > 0x7e))
+			return -1;
+		if (c == '=' && k + 1 < n && h[k + 1] == '?')
+			return -1;
+	}
+	for (int f = 0; f < MF__COUNT; f++) {
+		v[f] = NULL;
+		len[f] = 0;
+	}
+	while (i < n && h[i] != '\n' && h[i] != '\r') {
+		size_t name = i, nlen, val, vend;
+		const unsigned char *lf;
+		int f;
+
+		while (i < n && h[i] > 0x20 && h[i] < 0x7f && h[i] != ':')
+			i++;
+		nlen = i - name;
+		if (nlen == 0 || i >= n || h[i] != ':')
+			return -1;
+		val = ++i;
+		/* The field ends at a line end that no space or tab follows. */
+		for (;;) {
+			if ((lf = memchr(h + i, '\n', n - i)) == NULL)
+				return -1;
+			i = (size_t)(lf - h) + 1;
+			if (i >= n || (h[i] != ' ' && h[i] != '\t'))
+				break;
+		}
+		vend = i - 1;
+		if (vend > val && h[vend - 1] == '\r')
+			vend--;
+		nfields++;
+		if (nlen == 19 && strncasecmp((const char *)h + name, "Content-Disposition", 19) == 0)
+			return -1;
+		for (f = 0; f < MF__COUNT; f++)
+			if (strlen(mime_fast_names[f]) == nlen &&
+			    strncasecmp((const char *)h + name, mime_fast_names[f], nlen) == 0)
+				break;
+		if (f == MF__COUNT)
+			continue;
+		if (v[f] != NULL)
+			return -1;
+		v[f] = (const char *)h + val;
+		len[f] = vend - val;
+	}
+	return nfields > 0 && i < n ? 0 : -1;
+}
+
+/* A field's value as g_mime_header_get_value() gives it: unfolded,
+ * decoded (a new string, or NULL for an absent field). */
+static char *mime_fast_value(struct mime *m, const char *v, size_t len)
+{
+	char *raw, *unfolded, *dec;
+
+	if (v == NULL)
+		return NULL;
+	raw = g_strndup(v, len);
+	unfolded = g_mime_utils_header_unfold(raw);
+	dec = g_mime_utils_header_decode_text(m->opts, unfolded);
+	g_free(unfolded);
+	g_free(raw);
+	return dec;
+}
+
+/* An address field as the message's list gives it; the lists the
+ * summary does not show are parsed all the same, as GMime does. */
+static char *mime_fast_addresses(struct mime *m, const char *v, size_t len)
+{
+	InternetAddressList *l;
+	char *raw, *t;
+
+	if (v == NULL)
+		return NULL;
+	raw = g_strndup(v, len);
+	l = internet_address_list_parse(m->opts, raw);
+	g_free(raw);
+	t = l != NULL ? mime_addresses(l) : NULL;
+	if (l != NULL)
+		g_object_unref(l);
+	return t;
+}
+
+/*
+ * The header fields of the summary from a plain header block h[0, n),
+ * through GMime's own field parsers.  Returns 0 with s's text fields
+ * set, or -1 (s untouched) when the block is not plain, the body
+ * declares a file name (an attachment, decoded from the file) or a
+ * parser warned (the message parser is then asked, for its count).
+ */
+static int mime_fast(struct mime *m, const unsigned char *h, size_t n,
+		     struct mime_summary *s)
+{
+	const char *v[MF__COUNT];
+	size_t len[MF__COUNT];
+	struct mime_summary t;
+	GMimeContentType *ct = NULL;
+	char *g;
+
+	if (mime_fast_fields(h, n, v, len) != 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	m->warnings = 0;
+	t.from = mime_fast_addresses(m, v[MF_FROM], len[MF_FROM]);
+	t.to = mime_fast_addresses(m, v[MF_TO], len[MF_TO]);
+	t.cc = mime_fast_addresses(m, v[MF_CC], len[MF_CC]);
+	for (int f = MF_SENDER; f <= MF_BCC; f++)
+		free(mime_fast_addresses(m, v[f], len[f]));
+	g = mime_fast_value(m, v[MF_SUBJECT], len[MF_SUBJECT]);
+	t.subject = mime_text(g, 0);
+	g_free(g);
+	g = mime_fast_value(m, v[MF_DATE], len[MF_DATE]);
+	t.date = mime_text(g, 0);
+	g_free(g);
+	g = mime_fast_value(m, v[MF_MESSAGE_ID], len[MF_MESSAGE_ID]);
+	if (g != NULL) {
+		char *id = g_mime_utils_decode_message_id(g);
+
+		t.message_id = mime_text(id, 0);
+		g_free(id);
+		g_free(g);
+	}
+	if (v[MF_CONTENT_TYPE] != NULL) {
+		char *raw = g_strndup(v[MF_CONTENT_TYPE], len[MF_CONTENT_TYPE]);
+
+		ct = g_mime_content_type_parse(m->opts, raw);
+		g_free(raw);
+	} else {
+		ct = g_mime_content_type_new("text", "plain");
+	}
+	if (ct != NULL && g_mime_content_type_get_parameter(ct, "name") == NULL) {
+		g = g_mime_content_type_get_mime_type(ct);
+		t.content_type = mime_text(g, 1);
+		g_free(g);
+	}
+	if (ct != NULL)
+		g_object_unref(ct);
+	if (t.content_type == NULL || m->warnings != 0) {
+		mime_summary_free(&t);
+		return -1;
+	}
+	s->from = t.from;
+	s->to = t.to;
+	s->cc = t.cc;
+	s->subject = t.subject;
+	s->date = t.date;
+	s->message_id = t.message_id;
+	s->content_type = t.content_type;
+	s->warnings = 0;
+	return 0;
+}
+
 /* Reads the message at fd through a scan (mime_scan.h): how much of it
  * GMime may be given.  Returns 0, or -1 (errno set). */
 static int mime_measure(struct mime *m, int fd, uint64_t deadline,
@@ -515,6 +712,8 @@ static int mime_header_only(GMimeMessage *msg)
 /* The message's file, open for reading, or -1. */
 static int mime_open(struct mime *m, const struct extract_result *obj)
 {
+	/* The writer may still be writing it. */
+	extract_sync(m->x);
 	return openat(extract_dirfd(m->x), obj->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
@@ -563,6 +762,11 @@ int mime_summarize(struct mime *m, const struct extract_result *obj,
 	 * part turns out to be an attachment.  It is in memory when it is
 	 * short enough. */
 	if (sr.parts == 1 && sr.leaf && sr.body > 0 && sr.body < sr.cut) {
+		if (fs == NULL && obj->head != NULL && sr.body <= obj->head_len &&
+		    m->fast && mime_fast(m, obj->head, (size_t)sr.body, s) == 0) {
+			mime_report(m, obj, s);
+			return mime_record(m, obj, s);
+		}
 		if (fs == NULL && obj->head != NULL && sr.body <= obj->head_len) {
 			GMimeStream *mem = g_mime_stream_mem_new_with_buffer(
 				(const char *)obj->head, (size_t)sr.body);

@@ -133,6 +133,11 @@ static void scan_block(struct mime_scan *s, uint64_t off)
 	s->ct_boundary = NULL;
 }
 
+uint64_t mime_scan_body(const struct mime_scan *s)
+{
+	return s->r.body;
+}
+
 /* The blank line that ends a header block. */
 static void scan_block_end(struct mime_scan *s, uint64_t next)
 {

@@ -572,6 +572,8 @@ int sess_engine_extract(struct sess_engine *e, const char *dir,
 	e->x = extract_open(dir, &e->cfg.lim, on_extract_finding, e, err, errsize);
 	if (e->x == NULL)
 		return -1;
+	/* Files and records are written behind the engine (docs/extract.md). */
+	extract_write_behind(e->x);
 	e->xm = mime_new(e->x);
 	if (e->xm == NULL) {
 		snprintf(err, errsize, "out of memory");

@@ -7,9 +7,11 @@
  * attachments of whole messages (mime.h).  docs/extract.md describes the
  * layout, the names and every manifest field.
  *
- * Objects are streamed: extract_data() writes each chunk through a small
- * buffer to the file and updates the object's SHA-256, so no object is
- * ever held whole in memory.  File names are made here from numbers the
+ * Objects are streamed: extract_data() updates the object's SHA-256 and
+ * queues a copy of each chunk for a writer thread, which writes it
+ * through a small buffer to the file, so no object is ever held whole in
+ * memory (the queue has a fixed size; a call waits while it is full).
+ * The manifest is written by that thread too, in the order of the calls.  File names are made here from numbers the
  * caller gives and from the section text reduced to [A-Za-z0-9.-]; every
  * file is created with openat(O_CREAT | O_EXCL | O_NOFOLLOW) relative to
  * the directory, so nothing is written outside it and nothing existing is
@@ -18,7 +20,13 @@
  * Caps (struct imt_limits: max_extract_bytes, max_extract_open) are
  * reported through the finding callback as limit-reached.  A write error
  * (a full disk) stops the extraction: every later call does nothing, and
- * extract_error() gives a message naming the file.
+ * extract_error() gives a message naming the file.  A write error is
+ * known to the caller from its next call after the writer met it (calls
+ * in between are carried out as they would have been after the error:
+ * objects begun after it leave no file and no record).
+ *
+ * All calls but extract_write_all() are for one thread, the one that
+ * opened x.
  */
 #ifndef IMT_EXTRACT_H
 #define IMT_EXTRACT_H
@@ -137,8 +145,10 @@ struct extract_result {
 				    they were written (extract_scan_whole) */
 	struct mime_scan_result scan;
 	const unsigned char *head;  /* with scan: the first head_len bytes of
-				    the file (at most EXTRACT_HEAD), living
-				    as long as path */
+				    the file (at most EXTRACT_HEAD; no more
+				    than the message's header block when the
+				    scan found its end), living as long as
+				    path */
 	size_t head_len;
 };
 
@@ -194,8 +204,8 @@ int extract_gap(struct extract_obj *o, uint64_t offset, uint64_t len);
 
 /*
  * Ends the object: flushes and closes the file, appends its manifest
- * record, frees o, and fills *res_r when not NULL (only when it returns
- * 0).  An object ended before its declared size is incomplete for
+ * record (both behind the caller after extract_write_behind()), frees o,
+ * and fills *res_r when not NULL (only when it returns 0).  An object ended before its declared size is incomplete for
  * `reason`.  Returns 0, or -1 when o was NULL or the extraction stopped
  * on an error (the record may then be missing).
  */
@@ -232,11 +242,13 @@ const char *extract_reason_name(unsigned bit);
 int extract_dirfd(const struct extract *x);
 /* The directory as given to extract_open(), for messages. */
 const char *extract_dirname(const struct extract *x);
-/* Appends one record (JSON text without the newline) to the manifest.
- * Returns 0, or -1 (the extraction stops, extract_error() says why). */
+/* Appends one record (JSON text without the newline) to the manifest,
+ * after the records of the objects ended so far (the writer writes it).
+ * Returns 0, or -1 when the extraction has stopped on an error. */
 int extract_manifest_write(struct extract *x, const char *json, size_t len);
 /* Stops the extraction with the message "DIR/path: strerror(errnum)";
- * the first error is kept.  Returns -1. */
+ * the first error is kept.  Waits for the writer first (extract_sync).
+ * Returns -1. */
 int extract_fail(struct extract *x, const char *path, int errnum);
 /* write(2) of all n bytes, retrying short writes and EINTR.  Returns 0,
  * or -1 with errno set (ENOSPC when the file system takes nothing). */
@@ -257,5 +269,13 @@ const struct imt_limits *extract_limits(const struct extract *x);
  * result: the summary then need not read the file to scan it.  GMime
  * must be initialised (mime_new() calls this). */
 void extract_scan_whole(struct extract *x);
+/* Waits until the writer has written out every object ended so far (its
+ * file is complete and closed, its record written), e.g. to read one. */
+void extract_sync(struct extract *x);
+/* From now on extract_end() does not wait for the writer: the file and
+ * the record are written behind the caller, and extract_sync() (which
+ * mime.c calls before it reads a file) waits for them.  Without it,
+ * extract_end() returns once both are written. */
+void extract_write_behind(struct extract *x);
 
 #endif

@@ -105,6 +105,12 @@ void mime_summary_members(struct imt_event *ev, const struct extract_result *obj
 /* Frees what *s holds and empties it.  Accepts an empty summary. */
 void mime_summary_free(struct mime_summary *s);
 
+/* Whether a plain header block (printable ASCII, each field once, no
+ * encoded words) of a header-only message is read through GMime's field
+ * parsers alone instead of a whole GMimeMessage: on by default; the
+ * summary is the same either way (tests compare the two). */
+void mime_set_fast(struct mime *m, int on);
+
 /* Frees m (GMime itself stays initialised for the process).  Accepts NULL. */
 void mime_free(struct mime *m);
 

@@ -53,6 +53,10 @@ int mime_scan_feed(struct mime_scan *s, const void *p, size_t n);
  * time cap).  Does nothing once stopped. */
 void mime_scan_stop(struct mime_scan *s, unsigned limit_bit);
 
+/* The offset just past the blank line that ends the message's own
+ * header block, or 0 while it has not been fed (mime_scan_result.body,
+ * known early). */
+uint64_t mime_scan_body(const struct mime_scan *s);
 /* End of the message: fills *r. */
 void mime_scan_finish(struct mime_scan *s, struct mime_scan_result *r);
 

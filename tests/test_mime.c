@@ -940,6 +940,85 @@ START_TEST(planted_attachments_link)
 }
 END_TEST
 
+/* ---- plain header blocks ---------------------------------------------------------- */
+
+static void assert_same_text(const char *what, const char *a, const char *b, const char *msg)
+{
+	ck_assert_msg((a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0),
+		      "%s: '%s' against '%s' for:\n%s", what, a ? a : "(null)",
+		      b ? b : "(null)", msg);
+}
+
+/* Header-only messages, plain and not: a plain one is read without a
+ * GMimeMessage (mime_fast), every other one with it; both ways must give
+ * the same summary. */
+START_TEST(plain_header_blocks_read_the_same)
+{
+	static const char *const msgs[] = {
+		/* like the benchmark's */
+		"Return-Path: <heidi@example.com>\r\nDelivered-To: judy45@example.org\r\n"
+		"Received: from mx.example.com (mx.example.com [192.0.2.25])\r\n\tby mail.example.org"
+		" with LMTP id 6622a0ce\r\n\tfor <judy45@example.org>; Tue, 2 Oct 2024 21:21:27 +0000\r\n"
+		"Message-ID: <9381.806ab493@example.com>\r\nDate: Tue, 2 Oct 2024 21:21:27 +0000\r\n"
+		"From: Heidi <heidi@example.com>\r\nTo: judy45@example.org\r\n"
+		"Subject: Re: attached report customer\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nbody\r\n",
+		/* bare LF, names in other cases, no Content-Type */
+		"from: A <a@example.com>\nTO: b@example.com, \"Doe, John\" <john@Example.COM>\n"
+		"subject:   spaced   out  \ndate:Mon, 1 Jan 2024 00:00:00 +0000\n\nbody\n",
+		/* folded fields, comments, a group, a quoted name */
+		"From: \"Smith, Ann\" (work)\r\n <ann@example.com>\r\nTo: undisclosed-recipients:;\r\n"
+		"Cc: jane@example.com (Jane),\r\n\tBob <bob@EXAMPLE.com>\r\nSubject: a\r\n b\r\n\tc\r\n"
+		"Message-Id:   <id with space@x>  \r\nContent-Type: text/html;\r\n charset=us-ascii;"
+		" format=flowed\r\n\r\n<p>x</p>\r\n",
+		/* empty values, Sender, Reply-To, Bcc */
+		"From:\r\nTo: \r\nSubject:\r\nSender: s@example.com\r\nReply-To: r@example.com\r\n"
+		"Bcc: hidden@example.com\r\nDate: \r\n\r\nx\r\n",
+		/* addresses GMime warns about */
+		"From: @@@ <<>>\r\nTo: a@\r\nSubject: odd\r\n\r\nx\r\n",
+		/* a message id without brackets, a Content-Type without subtype */
+		"Message-ID: bare@id\r\nContent-Type: text\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"Content-Type: garbage;;; name\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		/* not plain: GMime's message reads these */
+		"Subject: =?utf-8?q?caf=C3=A9?=\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"Subject: caf\xc3\xa9\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"To: a@example.com\r\nTo: b@example.com\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"Content-Type: application/pdf; name=\"r.pdf\"\r\nFrom: x@y.z\r\n\r\n%PDF\r\n",
+		"Content-Disposition: inline\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"Bad Name: v\r\nFrom: x@y.z\r\n\r\nx\r\n",
+		"From : x@y.z\r\nSubject: s\r\n\r\nx\r\n",
+		"From: x@y.z\rSubject: s\r\n\r\nx\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
+		struct mime_summary fast, slow;
+		struct ctx c;
+		size_t len = strlen(msgs[i]);
+
+		ctx_open(&c, NULL);
+		summarize(&c, msgs[i], len, 0, &fast);
+		mime_set_fast(c.m, 0);
+		summarize(&c, msgs[i], len, 3, &slow);
+		assert_same_text("from", fast.from, slow.from, msgs[i]);
+		assert_same_text("to", fast.to, slow.to, msgs[i]);
+		assert_same_text("cc", fast.cc, slow.cc, msgs[i]);
+		assert_same_text("subject", fast.subject, slow.subject, msgs[i]);
+		assert_same_text("date", fast.date, slow.date, msgs[i]);
+		assert_same_text("message_id", fast.message_id, slow.message_id, msgs[i]);
+		assert_same_text("content_type", fast.content_type, slow.content_type, msgs[i]);
+		ck_assert_msg(fast.warnings == slow.warnings, "warnings %u against %u for:\n%s",
+			      fast.warnings, slow.warnings, msgs[i]);
+		ck_assert_uint_eq(fast.natt, slow.natt);
+		ck_assert_uint_eq(fast.parts, slow.parts);
+		ck_assert_uint_eq(fast.parsed, slow.parsed);
+		ck_assert_uint_eq(fast.limits, slow.limits);
+		mime_summary_free(&fast);
+		mime_summary_free(&slow);
+		ctx_close(&c);
+	}
+}
+END_TEST
+
 static Suite *mime_suite(void)
 {
 	Suite *s = suite_create("mime");
@@ -961,6 +1040,7 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, docs_and_schema_list_every_limit);
 	tcase_add_test(tc, scan_counts_what_gmime_builds);
 	tcase_add_test(tc, planted_attachments_link);
+	tcase_add_test(tc, plain_header_blocks_read_the_same);
 	suite_add_tcase(s, tc);
 	return s;
 }
