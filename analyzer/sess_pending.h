@@ -32,27 +32,58 @@ enum sess_status sess_status_of(const char *name);
 /* "OK", "NO", "BAD" or "other". */
 const char *sess_status_name(enum sess_status st);
 
+#define SESS_CMD_INLINE    24      /* "tag\0name\0" kept in the record */
+
+/* What a command's transaction record needs (sess_txn.h), only with
+ * --transactions. */
+struct sess_cmd_txn {
+	char *args;                      /* "args" members (owned), or NULL */
+	size_t args_len;
+	unsigned state;                  /* the state when it was sent */
+	uint64_t s2c;                    /* the server's stream offset then */
+	uint64_t untagged;               /* untagged responses before it */
+};
+
+/* An outstanding command.  Many sessions wait with one (IDLE), so the
+ * record is small: its tag and name are kept together as "tag\0name\0",
+ * in the record when they fit (most do), else on the heap; read them
+ * with sess_cmd_tag() and sess_cmd_name(). */
 struct sess_cmd {
-	char tag[SESS_TAG_MAX + 1];
-	char name[SESS_NAME_MAX];
-	enum imap_cmd cmd;
+	char *text;                      /* "tag\0name\0" (owned) when longer
+					    than SESS_CMD_INLINE, else NULL */
+	char in[SESS_CMD_INLINE];        /* "tag\0name\0" otherwise */
 	uint64_t frame;
 	int64_t ts_sec;
-	uint32_t ts_nsec;
 	uint64_t offset;
 	char *mailbox;                   /* SELECT/EXAMINE/COPY/APPEND target
 					    (owned, < SESS_MAILBOX_MAX), or NULL */
-	int msn_fetch;                   /* FETCH/STORE/SEARCH by number */
-	/* For its transaction record (sess_txn.h), only with
-	 * --transactions: */
-	char *txn_args;                  /* "args" members (owned), or NULL */
-	size_t txn_args_len;
-	unsigned txn_state;              /* the state when it was sent */
-	uint64_t txn_s2c;                /* the server's stream offset then */
-	uint64_t txn_untagged;           /* untagged responses before it */
+	struct sess_cmd_txn *txn;        /* owned, or NULL */
+	enum imap_cmd cmd;
+	uint32_t ts_nsec;
+	uint8_t tag_len;                 /* <= SESS_TAG_MAX */
+	uint8_t msn_fetch;               /* FETCH/STORE/SEARCH by number */
 };
 
-/* Frees what c owns (its mailbox, its transaction's args); c may be
+/* Sets the tag of c (a zeroed or released record) to tag[0..tl) up to
+ * its first NUL (tl <= SESS_TAG_MAX) and its name to name, cut to
+ * SESS_NAME_MAX - 1 bytes.  Returns 0, or -1 when out of memory (both
+ * are then cut to what the record holds). */
+int sess_cmd_set_text(struct sess_cmd *c, const char *tag, size_t tl,
+		      const char *name);
+
+/* The tag of c (NUL-terminated, sess_cmd_set_text()). */
+static inline const char *sess_cmd_tag(const struct sess_cmd *c)
+{
+	return c->text != NULL ? c->text : c->in;
+}
+
+/* The command name of c as the client sent it (NUL-terminated). */
+static inline const char *sess_cmd_name(const struct sess_cmd *c)
+{
+	return sess_cmd_tag(c) + c->tag_len + 1;
+}
+
+/* Frees what c owns (its text, mailbox, transaction's args); c may be
  * reused zeroed. */
 void sess_cmd_release(struct sess_cmd *c);
 

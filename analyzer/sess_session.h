@@ -46,7 +46,7 @@ struct sess_uidv {
 	uint64_t hash, value;
 };
 
-/* What a parser's callbacks are given: its session and direction. */
+/* Whose a parser's callbacks are: its session and direction. */
 struct sess_side {
 	struct session *s;
 	enum imt_dir d;
@@ -66,17 +66,15 @@ struct session {
 	struct sess_engine *e;
 	uint64_t id;
 	/* "session":N,"client":"...","server":"...","community_id":"..." of
-	 * every event, made once the session has its number (sess_ev_new);
-	 * on the heap at its length, NULL until then. */
+	 * every event, made by the first event (sess_ev_new) and again once
+	 * the session has its number; on the heap at its length, or NULL. */
 	char *ev_prefix;
-	size_t ev_prefix_len;
-	uint64_t ev_prefix_id;
+	uint32_t ev_prefix_len;
+	uint8_t midstream;
+	uint8_t how;                     /* enum tcp_orient */
 	struct ip_endpoint cl, sv;
-	int midstream;
-	enum tcp_orient how;
 	const char *recognized_by;
 	struct tcp_meta first, cur;
-	struct sess_side side[IMT_NDIRS];
 	struct sess_stream io;
 	struct sess_pending pending;
 	struct sess_caps caps;
@@ -102,11 +100,11 @@ struct session {
 	uint8_t uidnext_known;
 	uint8_t lit_waiting;             /* sync literal announced, no "+" yet */
 	uint8_t lit_late;                /* its data went early; a "+" may follow */
-	enum sess_sasl_mech auth_mech;
+	uint8_t auth_mech;               /* enum sess_sasl_mech */
+	uint8_t unknown_resp_n;          /* <= SESS_UNKNOWN_RESP_SLOTS */
 	int auth_step;                   /* client lines sent in the exchange */
 	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
 					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
-	unsigned unknown_resp_n;
 	char *user;                      /* owned, or NULL (sess_text_set) */
 
 	/* Selected mailbox. */
