@@ -90,7 +90,7 @@ static long b64decode(const char *in, size_t len, uint8_t *out, size_t size)
 
 static void set_user(struct session *s, const char *p, size_t n)
 {
-	sess_text_set(&s->user, p, n, SESS_USER_MAX);
+	sess_text_set(&s->user, &s->e->small, p, n, SESS_USER_MAX);
 }
 
 /* PLAIN (RFC 4616 §2): [authzid] NUL authcid NUL passwd; the authcid is
@@ -194,7 +194,7 @@ static void cmd_mailbox(struct sess_cmd *pc, const struct imap_element *el, int 
 
 	mb[0] = '\0';
 	sess_token_arg(el, idx, mb, sizeof(mb));
-	sess_text_set(&pc->mailbox, mb, strlen(mb), sizeof(mb));
+	sess_text_set(&pc->mailbox, NULL, mb, strlen(mb), sizeof(mb));
 }
 
 static void command_effects(struct session *s, const struct imap_element *el,
@@ -309,7 +309,7 @@ static struct sess_cmd *pending_add(struct session *s)
 {
 	size_t max = s->e->cfg.lim.max_pending;
 	size_t dropped;
-	struct sess_cmd *pc = sess_pending_add(&s->pending, max, &dropped);
+	struct sess_cmd *pc = sess_pending_add(&s->pending, &s->e->small, max, &dropped);
 
 	if (dropped > 0 && !s->pending_told) {
 		struct imt_finding_report f = {

@@ -150,7 +150,7 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 		if (n < 0 || (size_t)n >= sizeof(buf))
 			n = 0;
 		/* Kept at its length: an open session holds only what it uses. */
-		if ((np = realloc(s->ev_prefix, (size_t)n + 1)) != NULL) {
+		if ((np = mem_slab_get(&e->small, (size_t)n + 1)) != NULL) {
 			memcpy(np, buf, (size_t)n + 1);
 			s->ev_prefix = np;
 			s->ev_prefix_len = (uint32_t)n;
@@ -289,3 +289,10 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 		free(buf);
 }
 
+void sess_ev_forget(struct session *s)
+{
+	if (s->ev_prefix != NULL)
+		mem_slab_put(&s->e->small, s->ev_prefix, (size_t)s->ev_prefix_len + 1);
+	s->ev_prefix = NULL;
+	s->ev_prefix_len = 0;
+}

@@ -72,8 +72,8 @@ void sess_cmd_release(struct sess_cmd *c)
 	c->txn = NULL;
 }
 
-struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
-				  size_t *dropped_r)
+struct sess_cmd *sess_pending_add(struct sess_pending *p, struct mem_slab *sl,
+				  size_t max, size_t *dropped_r)
 {
 	*dropped_r = 0;
 	if (p->n >= max && max > 0) {
@@ -88,8 +88,8 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		p->n -= drop;
 		*dropped_r = drop;
 	}
-	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
-		     SIZE_MAX) != 0)
+	if (mem_slab_grow(sl, &p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
+			  SIZE_MAX) != 0)
 		return NULL;
 	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
 	return &p->cmds[p->n++];
@@ -109,8 +109,8 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 	return NULL;
 }
 
-void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
-			   struct sess_cmd *done_r)
+void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
+			   struct sess_cmd *c, struct sess_cmd *done_r)
 {
 	size_t i = (size_t)(c - p->cmds);
 
@@ -119,15 +119,15 @@ void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 	p->n--;
 	if (p->n == 0) {
 		/* The session waits for its client: the list is given back. */
-		free(p->cmds);
+		mem_slab_put(sl, p->cmds, p->cap * sizeof(*p->cmds));
 		p->cmds = NULL;
 		p->cap = 0;
 	}
 	/* Slots are written in order until the ring is full, so it only
 	 * grows while nrecent < SESS_RECENT_TAGS. */
-	if (mem_grow(&p->recent, &p->recent_cap,
-		     (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
-		     8, SESS_RECENT_TAGS) != 0)
+	if (mem_slab_grow(sl, &p->recent, &p->recent_cap,
+			  (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
+			  8, SESS_RECENT_TAGS) != 0)
 		return;
 	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(sess_cmd_tag(done_r));
 }
@@ -181,14 +181,14 @@ const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i)
 	return &p->cmds[i];
 }
 
-void sess_pending_free(struct sess_pending *p)
+void sess_pending_free(struct sess_pending *p, struct mem_slab *sl)
 {
 	for (size_t i = 0; i < p->n; i++)
 		sess_cmd_release(&p->cmds[i]);
-	free(p->cmds);
+	mem_slab_put(sl, p->cmds, p->cap * sizeof(*p->cmds));
 	p->cmds = NULL;
 	p->n = p->cap = 0;
-	free(p->recent);
+	mem_slab_put(sl, p->recent, p->recent_cap * sizeof(*p->recent));
 	p->recent = NULL;
 	p->recent_cap = 0;
 	p->nrecent = 0;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "imap_cmd.h"
+#include "mem_slab.h"
 
 #define SESS_TAG_MAX       64
 #define SESS_NAME_MAX      48
@@ -89,7 +90,9 @@ void sess_cmd_release(struct sess_cmd *c);
 
 /* Both arrays grow as they fill, the list from one command and the
  * tags from a few, and the list is freed whenever the last outstanding
- * command completes: a session that waits costs no command storage. */
+ * command completes: a session that waits costs no command storage.
+ * Both come from the slab the functions below are given (the engine's;
+ * NULL: the heap), always the same one for a list. */
 struct sess_pending {
 	struct sess_cmd *cmds;           /* outstanding, oldest first */
 	size_t n, cap;
@@ -102,8 +105,8 @@ struct sess_pending {
  * outstanding already, the oldest eighth are forgotten (and freed)
  * first and *dropped_r says how many (0 otherwise).  Returns NULL only when out of
  * memory. */
-struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
-				  size_t *dropped_r);
+struct sess_cmd *sess_pending_add(struct sess_pending *p, struct mem_slab *sl,
+				  size_t max, size_t *dropped_r);
 
 /* The outstanding command tagged tag[0..len) (len <= SESS_TAG_MAX), or
  * NULL. */
@@ -114,8 +117,8 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
  * as completed (out of memory, it is not remembered).  What done_r owns
  * belongs to the caller now (sess_cmd_release()).  Pointers into the list are invalid after
  * it. */
-void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
-			   struct sess_cmd *done_r);
+void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
+			   struct sess_cmd *c, struct sess_cmd *done_r);
 
 /* True when tag belongs to a command that completed (among the last
  * SESS_RECENT_TAGS). */
@@ -141,6 +144,6 @@ size_t sess_pending_count(const struct sess_pending *p);
 const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i);
 
 /* Frees the list; the struct may be reused zeroed. */
-void sess_pending_free(struct sess_pending *p);
+void sess_pending_free(struct sess_pending *p, struct mem_slab *sl);
 
 #endif

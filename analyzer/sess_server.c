@@ -149,8 +149,9 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	/* Slots are taken in order until all SESS_UIDV_SLOTS are used, so the
 	 * array only grows while uidv_next is below that.  Out of memory,
 	 * the mailbox is not remembered. */
-	if (mem_grow(&s->uidv, &s->uidv_cap, s->uidv_next % SESS_UIDV_SLOTS + 1,
-		     sizeof(*s->uidv), 2, SESS_UIDV_SLOTS) != 0)
+	if (mem_slab_grow(&s->e->small, &s->uidv, &s->uidv_cap,
+			  s->uidv_next % SESS_UIDV_SLOTS + 1, sizeof(*s->uidv), 2,
+			  SESS_UIDV_SLOTS) != 0)
 		return;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].value = v;
@@ -176,7 +177,8 @@ static void unknown_response(struct session *s, const struct imap_element *el,
 		return;
 	/* Most sessions meet none: the slots come with the first. */
 	if (s->unknown_resp == NULL)
-		s->unknown_resp = calloc(SESS_UNKNOWN_RESP_SLOTS, sizeof(*s->unknown_resp));
+		s->unknown_resp = mem_slab_get(&s->e->small, SESS_UNKNOWN_RESP_SLOTS *
+					       sizeof(*s->unknown_resp));
 	if (s->unknown_resp != NULL)
 		s->unknown_resp[s->unknown_resp_n++] = h;
 	snprintf(detail, sizeof(detail), "%s %.*s", what, (int)(len < 64 ? len : 64), word);
@@ -524,7 +526,7 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		sess_text_set(&s->mailbox, sess_text(pc->mailbox),
+		sess_text_set(&s->mailbox, &s->e->small, sess_text(pc->mailbox),
 			      strlen(sess_text(pc->mailbox)), SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
@@ -533,7 +535,7 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 		sess_state_set(s, ST_SELECTED, sess_cmd_tag(pc));
 		return;
 	}
-	sess_text_set(&s->mailbox, NULL, 0, 0);
+	sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
 	s->exists_known = 0;
 	if (sess_state_now(s) == ST_SELECTED)
 		sess_state_set(s, ST_AUTH, sess_cmd_tag(pc));
@@ -591,7 +593,7 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 	case CMD_UNSELECT:
 		/* RFC 3501 §6.4.2, RFC 3691 §2: back to authenticated. */
 		if (st == SESS_OK) {
-			sess_text_set(&s->mailbox, NULL, 0, 0);
+			sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
 			s->exists_known = 0;
 			sess_state_set(s, ST_AUTH, sess_cmd_tag(pc));
 		}
@@ -729,7 +731,7 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 	{
 		struct sess_cmd done;
 
-		sess_pending_complete(&s->pending, pc, &done);
+		sess_pending_complete(&s->pending, &s->e->small, pc, &done);
 		if (done.cmd != CMD_UNKNOWN)
 			result_effects(s, &done, st, el);
 		if (sess_txn_wanted(s))

@@ -23,6 +23,7 @@
 #include "event.h"
 #include "imt_dir.h"
 #include "mem_pool.h"
+#include "mem_slab.h"
 #include "sess_caps.h"
 #include "sess_memory.h"
 #include "sess_pending.h"
@@ -154,6 +155,8 @@ struct sess_engine {
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
+	struct mem_slab small;           /* what an open session keeps besides:
+					    names, event prefix, commands, tags */
 	struct imap_shelf *lines;        /* the parsers' line storage, shared */
 	struct sess_caps_store caps;     /* the capability lists sessions heard */
 	struct extract *x;               /* --extract, or NULL */
@@ -163,12 +166,16 @@ struct sess_engine {
 };
 
 /* Sets *dst to the text p[0..n) up to its first NUL, cut to max - 1
- * bytes and NUL-terminated, in storage of its size (owned), or to NULL
- * when that text is empty.  A session keeps its user and mailbox so: most
- * are short, and many sessions are open.  Out of memory, *dst is NULL. */
-static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max)
+ * bytes and NUL-terminated, in storage of its size from the slab sl
+ * (owned; NULL: the heap), or to NULL when that text is empty; what *dst
+ * held before goes back to sl.  A session keeps its user and mailbox so:
+ * most are short, and many sessions are open.  Out of memory, *dst is
+ * NULL. */
+static inline void sess_text_set(char **dst, struct mem_slab *sl, const char *p,
+				 size_t n, size_t max)
 {
-	free(*dst);
+	if (*dst != NULL)
+		mem_slab_put(sl, *dst, strlen(*dst) + 1);
 	*dst = NULL;
 	if (n >= max)
 		n = max > 0 ? max - 1 : 0;
@@ -176,7 +183,7 @@ static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max
 		n = strnlen(p, n);
 	if (n == 0)
 		return;
-	if ((*dst = malloc(n + 1)) == NULL)
+	if ((*dst = mem_slab_get(sl, n + 1)) == NULL)
 		return;
 	memcpy(*dst, p, n);
 	(*dst)[n] = '\0';

@@ -77,6 +77,7 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->out = out;
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
+	mem_slab_init(&e->small);
 	e->zbuf = malloc(SESS_ZBUF);
 	e->lines = imap_shelf_new();
 	sess_caps_store_init(&e->caps);
@@ -102,6 +103,7 @@ void sess_engine_free(struct sess_engine *e)
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
+	mem_slab_fini(&e->small);
 	imap_shelf_free(e->lines);
 	sess_caps_store_fini(&e->caps);
 	free(e);
@@ -241,13 +243,14 @@ static struct session *session_new(struct sess_engine *e,
 static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
-	sess_pending_free(&s->pending);
+	sess_pending_free(&s->pending, &s->e->small);
 	sess_caps_free(&s->caps, &s->e->caps);
-	free(s->uidv);
-	free(s->unknown_resp);
-	free(s->user);
-	free(s->mailbox);
-	free(s->ev_prefix);
+	mem_slab_put(&s->e->small, s->uidv, s->uidv_cap * sizeof(*s->uidv));
+	mem_slab_put(&s->e->small, s->unknown_resp,
+		     SESS_UNKNOWN_RESP_SLOTS * sizeof(*s->unknown_resp));
+	sess_text_set(&s->user, &s->e->small, NULL, 0, 0);
+	sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
+	sess_ev_forget(s);
 	sess_x_free(s->x);
 	mem_pool_put(&s->e->session_pool, s);
 }
@@ -261,8 +264,7 @@ static void session_recognized(struct session *s, const char *how)
 
 	s->id = e->next_id++;
 	/* Events before had no number: their prefix is made again. */
-	free(s->ev_prefix);
-	s->ev_prefix = NULL;
+	sess_ev_forget(s);
 	e->sessions++;
 	s->recognized_by = how;
 	s->cur = s->first;
@@ -565,7 +567,7 @@ void sess_engine_global_finding(struct sess_engine *e,
 	s.cur.ts_nsec = ts_nsec;
 	s.cur.ts_nano = ts_nano;
 	sess_finding_report(&s, f);
-	free(s.ev_prefix);
+	sess_ev_forget(&s);
 }
 
 /* A cap of the extraction hit: a finding of the session it concerns

@@ -1058,6 +1058,29 @@ static void idle_after(void *flow, size_t step)
 	ck_assert_int_eq(imap_parser_idle(ps), 1);
 	ck_assert_ptr_nonnull(s->e->lines->free);
 	ck_assert_uint_le(s->e->lines->n, 2);
+	/* What the session keeps besides comes from the engine's slab as
+	 * it needs it: the event prefix from the greeting on, the user from
+	 * the LOGIN, the tags from the first result, the mailbox and its
+	 * UIDVALIDITY from the SELECT's. */
+	ck_assert_ptr_nonnull(s->ev_prefix);
+	ck_assert_uint_eq(s->ev_prefix_len, strlen(s->ev_prefix));
+	if (step < 1) {
+		ck_assert_ptr_null(s->user);
+	} else {
+		ck_assert_str_eq(s->user, "joe");
+		ck_assert_ptr_nonnull(s->e->small.cls[0].blocks);
+	}
+	if (step < 2)
+		ck_assert_ptr_null(s->pending.recent);
+	else
+		ck_assert_uint_eq(s->pending.recent_cap, 8);
+	if (step < 4) {
+		ck_assert_ptr_null(s->mailbox);
+		ck_assert_ptr_null(s->uidv);
+	} else {
+		ck_assert_str_eq(s->mailbox, "INBOX");
+		ck_assert_uint_eq(s->uidv_cap, 2);
+	}
 	switch (step) {
 	case 3:         /* SELECT outstanding, its result not yet come */
 	case 6:         /* "+ idling": IDLE outstanding, both sides wait */
