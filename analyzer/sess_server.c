@@ -128,6 +128,7 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	const char *mbox = sel != NULL ? sel->mailbox : sess_text(s->mailbox);
 	uint64_t h;
 	char detail[SESS_MAILBOX_MAX + 64];
+	size_t cap;
 
 	if (mbox[0] == '\0')
 		return;
@@ -149,10 +150,12 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	/* Slots are taken in order until all SESS_UIDV_SLOTS are used, so the
 	 * array only grows while uidv_next is below that.  Out of memory,
 	 * the mailbox is not remembered. */
-	if (mem_slab_grow(&s->e->small, &s->uidv, &s->uidv_cap,
+	cap = s->uidv_cap;
+	if (mem_slab_grow(&s->e->small, &s->uidv, &cap,
 			  s->uidv_next % SESS_UIDV_SLOTS + 1, sizeof(*s->uidv), 2,
 			  SESS_UIDV_SLOTS) != 0)
 		return;
+	s->uidv_cap = (uint8_t)cap;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].value = v;
 	s->uidv_next++;

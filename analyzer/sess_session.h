@@ -35,6 +35,10 @@
 #define SESS_UNKNOWN_RESP_SLOTS 8  /* distinct unknown response names reported */
 #define SESS_EVENT_POOL    4       /* events being built at once */
 
+/* The session counts these in a byte. */
+_Static_assert(SESS_UIDV_SLOTS <= 255 && SESS_UNKNOWN_RESP_SLOTS <= 255,
+	       "slot counts must fit in uint8_t");
+
 enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
 
 struct session;
@@ -103,7 +107,9 @@ struct session {
 	uint8_t lit_late;                /* its data went early; a "+" may follow */
 	uint8_t auth_mech;               /* enum sess_sasl_mech */
 	uint8_t unknown_resp_n;          /* <= SESS_UNKNOWN_RESP_SLOTS */
+	uint8_t uidv_cap;                /* slots in uidv, <= SESS_UIDV_SLOTS */
 	int auth_step;                   /* client lines sent in the exchange */
+	unsigned uidv_next;              /* mailboxes remembered, ever */
 	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
 					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
 	char *user;                      /* owned, or NULL (sess_text_set) */
@@ -115,8 +121,6 @@ struct session {
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
 	struct sess_uidv *uidv;          /* owned; grows to SESS_UIDV_SLOTS */
-	size_t uidv_cap;
-	unsigned uidv_next;
 
 	/* Literal synchronisation (client side; and lit_waiting, lit_late). */
 	uint64_t lit_frame;
