@@ -65,7 +65,7 @@ void *mem_pool_get(struct mem_pool *p)
 		/* The first block takes pages as they are touched: a run
 		 * with few objects stays small; from the second on, the
 		 * objects are many and fill the blocks. */
-		struct mem_pool_block *b = block_map(p->blocks != NULL);
+		struct mem_pool_block *b = block_map(p->blocks != NULL && !p->small);
 
 		if (b == NULL)
 			return NULL;

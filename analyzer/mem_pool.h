@@ -20,6 +20,8 @@ struct mem_pool {
 	void *free;           /* freed objects, linked through their first bytes */
 	struct mem_pool_block *blocks;
 	char *next, *end;     /* unused room in the newest block */
+	int small;            /* no huge pages: set after mem_pool_init() for a
+				 pool whose objects fill few blocks */
 };
 
 /* An empty pool of objects of `size` bytes (rounded up to 16; at most

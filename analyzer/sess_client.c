@@ -90,7 +90,7 @@ static long b64decode(const char *in, size_t len, uint8_t *out, size_t size)
 
 static void set_user(struct session *s, const char *p, size_t n)
 {
-	sess_text_set(&s->user, p, n, SESS_USER_MAX);
+	sess_text_set(&s->user, &s->e->small, p, n, SESS_USER_MAX);
 }
 
 /* PLAIN (RFC 4616 §2): [authzid] NUL authcid NUL passwd; the authcid is
@@ -194,7 +194,7 @@ static void cmd_mailbox(struct sess_cmd *pc, const struct imap_element *el, int 
 
 	mb[0] = '\0';
 	sess_token_arg(el, idx, mb, sizeof(mb));
-	sess_text_set(&pc->mailbox, mb, strlen(mb), sizeof(mb));
+	sess_text_set(&pc->mailbox, NULL, mb, strlen(mb), sizeof(mb));
 }
 
 static void command_effects(struct session *s, const struct imap_element *el,
@@ -208,10 +208,10 @@ static void command_effects(struct session *s, const struct imap_element *el,
 			set_user(s, buf, strlen(buf));
 		/* RFC 3501 §6.2.3: LOGINDISABLED forbids LOGIN. */
 		if (sess_caps_has(&s->caps, "LOGINDISABLED"))
-			sess_finding(s, F_LOGIN_DISABLED, IMT_C2S, el->offset, NULL, pc->tag);
+			sess_finding(s, F_LOGIN_DISABLED, IMT_C2S, el->offset, NULL, sess_cmd_tag(pc));
 		/* Cut by a gap, it still carried its password. */
 		if (sess_token_count_args(el) >= 2 || el->partial)
-			cleartext_credentials(s, "LOGIN", el->offset, pc->tag);
+			cleartext_credentials(s, "LOGIN", el->offset, sess_cmd_tag(pc));
 		break;
 	case CMD_AUTHENTICATE:
 		s->auth_active = 1;
@@ -225,7 +225,7 @@ static void command_effects(struct session *s, const struct imap_element *el,
 			s->auth_step = 1;
 			if (s->auth_mech == SESS_SASL_PLAIN) {
 				sasl_plain_user(s, buf, strlen(buf));
-				cleartext_credentials(s, "AUTHENTICATE PLAIN", el->offset, pc->tag);
+				cleartext_credentials(s, "AUTHENTICATE PLAIN", el->offset, sess_cmd_tag(pc));
 			} else if (s->auth_mech == SESS_SASL_LOGIN) {
 				sasl_login_user(s, buf, strlen(buf));
 			}
@@ -235,13 +235,13 @@ static void command_effects(struct session *s, const struct imap_element *el,
 		/* RFC 3501 §6.2.1: only when announced, and only once. */
 		if (sess_caps_known(&s->caps) && !sess_caps_has(&s->caps, "STARTTLS"))
 			sess_finding(s, F_STARTTLS_NOT_ADVERTISED, IMT_C2S, el->offset, NULL,
-				     pc->tag);
+				     sess_cmd_tag(pc));
 		if (sess_stream_tls(&s->io) || s->starttls_refused)
-			sess_finding(s, F_STARTTLS_REPEATED, IMT_C2S, el->offset, NULL, pc->tag);
-		sess_stream_sent(&s->io, SESS_SWITCH_STARTTLS, pc->tag);
+			sess_finding(s, F_STARTTLS_REPEATED, IMT_C2S, el->offset, NULL, sess_cmd_tag(pc));
+		sess_stream_sent(&s->io, SESS_SWITCH_STARTTLS, sess_cmd_tag(pc));
 		break;
 	case CMD_COMPRESS:
-		sess_stream_sent(&s->io, SESS_SWITCH_COMPRESS, pc->tag);
+		sess_stream_sent(&s->io, SESS_SWITCH_COMPRESS, sess_cmd_tag(pc));
 		break;
 	case CMD_IDLE:
 		/* RFC 2177 §3: until DONE, the client sends only DONE. */
@@ -309,7 +309,7 @@ static struct sess_cmd *pending_add(struct session *s)
 {
 	size_t max = s->e->cfg.lim.max_pending;
 	size_t dropped;
-	struct sess_cmd *pc = sess_pending_add(&s->pending, max, &dropped);
+	struct sess_cmd *pc = sess_pending_add(&s->pending, &s->e->small, max, &dropped);
 
 	if (dropped > 0 && !s->pending_told) {
 		struct imt_finding_report f = {
@@ -340,7 +340,7 @@ static void after_logout(struct session *s, const struct imap_element *el,
 		return;
 	}
 	snprintf(detail, sizeof(detail), "%s sent behind LOGOUT %s before its result",
-		 name != NULL ? name : "a line", lo->tag);
+		 name != NULL ? name : "a line", sess_cmd_tag(lo));
 	sess_finding(s, F_COMMAND_AFTER_LOGOUT, IMT_C2S, el->offset, detail, tag);
 }
 
@@ -384,13 +384,7 @@ static void client_command(struct session *s, const struct imap_element *el)
 	pc = pending_add(s);
 	if (pc == NULL)
 		return;
-	memcpy(pc->tag, tag, tl + 1);
-	{
-		size_t n = strnlen(el->name, sizeof(pc->name) - 1);
-
-		memcpy(pc->name, el->name, n);
-		pc->name[n] = '\0';
-	}
+	(void)sess_cmd_set_text(pc, tag, tl, el->name);
 	pc->cmd = cmd;
 	pc->frame = s->cur.frame;
 	pc->ts_sec = s->cur.ts_sec;
@@ -437,12 +431,12 @@ static void client_sasl_line(struct session *s, const struct imap_element *el)
 	if (s->auth_mech == SESS_SASL_PLAIN && s->auth_step == 0) {
 		sasl_plain_user(s, el->line, el->line_len);
 		cleartext_credentials(s, "AUTHENTICATE PLAIN", el->offset,
-				      auth != NULL ? auth->tag : NULL);
+				      auth != NULL ? sess_cmd_tag(auth) : NULL);
 	} else if (s->auth_mech == SESS_SASL_LOGIN && s->auth_step == 0) {
 		sasl_login_user(s, el->line, el->line_len);
 	} else if (s->auth_mech == SESS_SASL_LOGIN && s->auth_step == 1) {
 		cleartext_credentials(s, "AUTHENTICATE LOGIN", el->offset,
-				      auth != NULL ? auth->tag : NULL);
+				      auth != NULL ? sess_cmd_tag(auth) : NULL);
 	}
 	s->auth_step++;
 }

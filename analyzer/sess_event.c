@@ -128,7 +128,7 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 	h.ts = ts;
 	h.ts_len = ev_ts(ts, sizeof(ts), m->ts_sec, m->ts_nsec, m->ts_nano);
 	/* Addresses are digits, dots, colons and brackets: no escaping. */
-	if (s->ev_prefix == NULL || s->ev_prefix_id != s->id) {
+	if (s->ev_prefix == NULL) {
 		char cid[COMMUNITY_ID_STRLEN];
 		char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
 		char buf[SESS_EV_PREFIX_MAX];
@@ -150,11 +150,10 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 		if (n < 0 || (size_t)n >= sizeof(buf))
 			n = 0;
 		/* Kept at its length: an open session holds only what it uses. */
-		if ((np = realloc(s->ev_prefix, (size_t)n + 1)) != NULL) {
+		if ((np = mem_slab_get(&e->small, (size_t)n + 1)) != NULL) {
 			memcpy(np, buf, (size_t)n + 1);
 			s->ev_prefix = np;
-			s->ev_prefix_len = (size_t)n;
-			s->ev_prefix_id = s->id;
+			s->ev_prefix_len = (uint32_t)n;
 		}
 	}
 	h.members = s->ev_prefix != NULL ? s->ev_prefix : "";
@@ -290,3 +289,10 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 		free(buf);
 }
 
+void sess_ev_forget(struct session *s)
+{
+	if (s->ev_prefix != NULL)
+		mem_slab_put(&s->e->small, s->ev_prefix, (size_t)s->ev_prefix_len + 1);
+	s->ev_prefix = NULL;
+	s->ev_prefix_len = 0;
+}

@@ -38,6 +38,10 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 /* Ends ev and hands it to the output; ev is free again. */
 void sess_ev_emit(struct session *s, struct imt_event *ev);
 
+/* Gives back the prefix the events of s were made with (it is made
+ * again by the next event). */
+void sess_ev_forget(struct session *s);
+
 /* p[0..len) cut at cap bytes, with "<key>_truncated": true when cut. */
 void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
 		 size_t len, size_t cap);

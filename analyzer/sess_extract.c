@@ -355,13 +355,13 @@ static int x_partial_length(struct session *s, const char *item, size_t len,
 		    strncasecmp(p->item, item, len) != 0)
 			continue;
 		if (only != NULL) {
-			pending = strcmp(p->tag, only->tag) == 0;
+			pending = strcmp(p->tag, sess_cmd_tag(only)) == 0;
 		} else {
 			for (size_t c = 0; c < sess_pending_count(&s->pending) && !pending; c++) {
 				const struct sess_cmd *pc = sess_pending_at(&s->pending, c);
 
 				pending = (pc->cmd == CMD_FETCH || pc->cmd == CMD_UID_FETCH) &&
-					  strcmp(p->tag, pc->tag) == 0;
+					  strcmp(p->tag, sess_cmd_tag(pc)) == 0;
 			}
 		}
 		if (pending) {
@@ -425,7 +425,7 @@ static int judge_fetch(struct session *s, struct sess_xdir *xd, const char *l, s
 		snprintf(xd->command, sizeof(xd->command), "%s",
 			 only->cmd == CMD_FETCH ? "FETCH" : "UID FETCH");
 		m->command = xd->command;
-		memcpy(xd->tag, only->tag, sizeof(xd->tag));
+		snprintf(xd->tag, sizeof(xd->tag), "%s", sess_cmd_tag(only));
 		m->tag = xd->tag;
 		m->tag_len = strlen(xd->tag);
 	} else {

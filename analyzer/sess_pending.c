@@ -33,16 +33,47 @@ static uint32_t tag_hash(const char *tag)
 	return (uint32_t)hash_bytes(0, tag, strlen(tag)) | 1;
 }
 
-void sess_cmd_release(struct sess_cmd *c)
+int sess_cmd_set_text(struct sess_cmd *c, const char *tag, size_t tl,
+		      const char *name)
 {
-	free(c->mailbox);
-	c->mailbox = NULL;
-	free(c->txn_args);
-	c->txn_args = NULL;
+	size_t nl = strnlen(name, SESS_NAME_MAX - 1);
+	char *t = c->in;
+	int rc = 0;
+
+	tl = strnlen(tag, tl);
+	if (tl + nl + 2 > sizeof(c->in)) {
+		if ((c->text = malloc(tl + nl + 2)) != NULL) {
+			t = c->text;
+		} else {
+			/* What fits: the tag first, it matches the result. */
+			rc = -1;
+			if (tl > sizeof(c->in) - 2)
+				tl = sizeof(c->in) - 2;
+			nl = sizeof(c->in) - 2 - tl;
+		}
+	}
+	memcpy(t, tag, tl);
+	t[tl] = '\0';
+	memcpy(t + tl + 1, name, nl);
+	t[tl + 1 + nl] = '\0';
+	c->tag_len = (uint8_t)tl;
+	return rc;
 }
 
-struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
-				  size_t *dropped_r)
+void sess_cmd_release(struct sess_cmd *c)
+{
+	free(c->text);
+	c->text = NULL;
+	free(c->mailbox);
+	c->mailbox = NULL;
+	if (c->txn != NULL)
+		free(c->txn->args);
+	free(c->txn);
+	c->txn = NULL;
+}
+
+struct sess_cmd *sess_pending_add(struct sess_pending *p, struct mem_slab *sl,
+				  size_t max, size_t *dropped_r)
 {
 	*dropped_r = 0;
 	if (p->n >= max && max > 0) {
@@ -57,8 +88,8 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
 		p->n -= drop;
 		*dropped_r = drop;
 	}
-	if (mem_grow(&p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
-		     SIZE_MAX) != 0)
+	if (mem_slab_grow(sl, &p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
+			  SIZE_MAX) != 0)
 		return NULL;
 	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
 	return &p->cmds[p->n++];
@@ -68,20 +99,18 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 				   size_t len)
 {
 	/* Cheap tests first: up to max-pending entries are scanned for
-	 * every command and result.  len <= SESS_TAG_MAX, so t[len] is in
-	 * the array. */
+	 * every command and result. */
 	for (size_t i = 0; i < p->n; i++) {
-		const char *t = p->cmds[i].tag;
+		const struct sess_cmd *c = &p->cmds[i];
 
-		if (t[len] == '\0' && (len == 0 || t[len - 1] == tag[len - 1]) &&
-		    memcmp(t, tag, len) == 0 && strlen(t) == len)
+		if (c->tag_len == len && memcmp(sess_cmd_tag(c), tag, len) == 0)
 			return &p->cmds[i];
 	}
 	return NULL;
 }
 
-void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
-			   struct sess_cmd *done_r)
+void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
+			   struct sess_cmd *c, struct sess_cmd *done_r)
 {
 	size_t i = (size_t)(c - p->cmds);
 
@@ -90,17 +119,17 @@ void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
 	p->n--;
 	if (p->n == 0) {
 		/* The session waits for its client: the list is given back. */
-		free(p->cmds);
+		mem_slab_put(sl, p->cmds, p->cap * sizeof(*p->cmds));
 		p->cmds = NULL;
 		p->cap = 0;
 	}
 	/* Slots are written in order until the ring is full, so it only
 	 * grows while nrecent < SESS_RECENT_TAGS. */
-	if (mem_grow(&p->recent, &p->recent_cap,
-		     (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
-		     8, SESS_RECENT_TAGS) != 0)
+	if (mem_slab_grow(sl, &p->recent, &p->recent_cap,
+			  (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
+			  8, SESS_RECENT_TAGS) != 0)
 		return;
-	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(done_r->tag);
+	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(sess_cmd_tag(done_r));
 }
 
 int sess_pending_tag_completed(const struct sess_pending *p, const char *tag)
@@ -131,7 +160,7 @@ struct sess_cmd *sess_pending_newest(struct sess_pending *p)
 
 const char *sess_pending_only_tag(const struct sess_pending *p)
 {
-	return p->n == 1 ? p->cmds[0].tag : NULL;
+	return p->n == 1 ? sess_cmd_tag(&p->cmds[0]) : NULL;
 }
 
 int sess_pending_has_msn(const struct sess_pending *p)
@@ -152,14 +181,14 @@ const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i)
 	return &p->cmds[i];
 }
 
-void sess_pending_free(struct sess_pending *p)
+void sess_pending_free(struct sess_pending *p, struct mem_slab *sl)
 {
 	for (size_t i = 0; i < p->n; i++)
 		sess_cmd_release(&p->cmds[i]);
-	free(p->cmds);
+	mem_slab_put(sl, p->cmds, p->cap * sizeof(*p->cmds));
 	p->cmds = NULL;
 	p->n = p->cap = 0;
-	free(p->recent);
+	mem_slab_put(sl, p->recent, p->recent_cap * sizeof(*p->recent));
 	p->recent = NULL;
 	p->recent_cap = 0;
 	p->nrecent = 0;

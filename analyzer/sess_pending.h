@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "imap_cmd.h"
+#include "mem_slab.h"
 
 #define SESS_TAG_MAX       64
 #define SESS_NAME_MAX      48
@@ -32,33 +33,66 @@ enum sess_status sess_status_of(const char *name);
 /* "OK", "NO", "BAD" or "other". */
 const char *sess_status_name(enum sess_status st);
 
+#define SESS_CMD_INLINE    24      /* "tag\0name\0" kept in the record */
+
+/* What a command's transaction record needs (sess_txn.h), only with
+ * --transactions. */
+struct sess_cmd_txn {
+	char *args;                      /* "args" members (owned), or NULL */
+	size_t args_len;
+	unsigned state;                  /* the state when it was sent */
+	uint64_t s2c;                    /* the server's stream offset then */
+	uint64_t untagged;               /* untagged responses before it */
+};
+
+/* An outstanding command.  Many sessions wait with one (IDLE), so the
+ * record is small: its tag and name are kept together as "tag\0name\0",
+ * in the record when they fit (most do), else on the heap; read them
+ * with sess_cmd_tag() and sess_cmd_name(). */
 struct sess_cmd {
-	char tag[SESS_TAG_MAX + 1];
-	char name[SESS_NAME_MAX];
-	enum imap_cmd cmd;
+	char *text;                      /* "tag\0name\0" (owned) when longer
+					    than SESS_CMD_INLINE, else NULL */
+	char in[SESS_CMD_INLINE];        /* "tag\0name\0" otherwise */
 	uint64_t frame;
 	int64_t ts_sec;
-	uint32_t ts_nsec;
 	uint64_t offset;
 	char *mailbox;                   /* SELECT/EXAMINE/COPY/APPEND target
 					    (owned, < SESS_MAILBOX_MAX), or NULL */
-	int msn_fetch;                   /* FETCH/STORE/SEARCH by number */
-	/* For its transaction record (sess_txn.h), only with
-	 * --transactions: */
-	char *txn_args;                  /* "args" members (owned), or NULL */
-	size_t txn_args_len;
-	unsigned txn_state;              /* the state when it was sent */
-	uint64_t txn_s2c;                /* the server's stream offset then */
-	uint64_t txn_untagged;           /* untagged responses before it */
+	struct sess_cmd_txn *txn;        /* owned, or NULL */
+	enum imap_cmd cmd;
+	uint32_t ts_nsec;
+	uint8_t tag_len;                 /* <= SESS_TAG_MAX */
+	uint8_t msn_fetch;               /* FETCH/STORE/SEARCH by number */
 };
 
-/* Frees what c owns (its mailbox, its transaction's args); c may be
+/* Sets the tag of c (a zeroed or released record) to tag[0..tl) up to
+ * its first NUL (tl <= SESS_TAG_MAX) and its name to name, cut to
+ * SESS_NAME_MAX - 1 bytes.  Returns 0, or -1 when out of memory (both
+ * are then cut to what the record holds). */
+int sess_cmd_set_text(struct sess_cmd *c, const char *tag, size_t tl,
+		      const char *name);
+
+/* The tag of c (NUL-terminated, sess_cmd_set_text()). */
+static inline const char *sess_cmd_tag(const struct sess_cmd *c)
+{
+	return c->text != NULL ? c->text : c->in;
+}
+
+/* The command name of c as the client sent it (NUL-terminated). */
+static inline const char *sess_cmd_name(const struct sess_cmd *c)
+{
+	return sess_cmd_tag(c) + c->tag_len + 1;
+}
+
+/* Frees what c owns (its text, mailbox, transaction's args); c may be
  * reused zeroed. */
 void sess_cmd_release(struct sess_cmd *c);
 
 /* Both arrays grow as they fill, the list from one command and the
  * tags from a few, and the list is freed whenever the last outstanding
- * command completes: a session that waits costs no command storage. */
+ * command completes: a session that waits costs no command storage.
+ * Both come from the slab the functions below are given (the engine's;
+ * NULL: the heap), always the same one for a list. */
 struct sess_pending {
 	struct sess_cmd *cmds;           /* outstanding, oldest first */
 	size_t n, cap;
@@ -71,8 +105,8 @@ struct sess_pending {
  * outstanding already, the oldest eighth are forgotten (and freed)
  * first and *dropped_r says how many (0 otherwise).  Returns NULL only when out of
  * memory. */
-struct sess_cmd *sess_pending_add(struct sess_pending *p, size_t max,
-				  size_t *dropped_r);
+struct sess_cmd *sess_pending_add(struct sess_pending *p, struct mem_slab *sl,
+				  size_t max, size_t *dropped_r);
 
 /* The outstanding command tagged tag[0..len) (len <= SESS_TAG_MAX), or
  * NULL. */
@@ -83,8 +117,8 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
  * as completed (out of memory, it is not remembered).  What done_r owns
  * belongs to the caller now (sess_cmd_release()).  Pointers into the list are invalid after
  * it. */
-void sess_pending_complete(struct sess_pending *p, struct sess_cmd *c,
-			   struct sess_cmd *done_r);
+void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
+			   struct sess_cmd *c, struct sess_cmd *done_r);
 
 /* True when tag belongs to a command that completed (among the last
  * SESS_RECENT_TAGS). */
@@ -110,6 +144,6 @@ size_t sess_pending_count(const struct sess_pending *p);
 const struct sess_cmd *sess_pending_at(const struct sess_pending *p, size_t i);
 
 /* Frees the list; the struct may be reused zeroed. */
-void sess_pending_free(struct sess_pending *p);
+void sess_pending_free(struct sess_pending *p, struct mem_slab *sl);
 
 #endif

@@ -128,6 +128,7 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	const char *mbox = sel != NULL ? sel->mailbox : sess_text(s->mailbox);
 	uint64_t h;
 	char detail[SESS_MAILBOX_MAX + 64];
+	size_t cap;
 
 	if (mbox[0] == '\0')
 		return;
@@ -149,9 +150,12 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	/* Slots are taken in order until all SESS_UIDV_SLOTS are used, so the
 	 * array only grows while uidv_next is below that.  Out of memory,
 	 * the mailbox is not remembered. */
-	if (mem_grow(&s->uidv, &s->uidv_cap, s->uidv_next % SESS_UIDV_SLOTS + 1,
-		     sizeof(*s->uidv), 2, SESS_UIDV_SLOTS) != 0)
+	cap = s->uidv_cap;
+	if (mem_slab_grow(&s->e->small, &s->uidv, &cap,
+			  s->uidv_next % SESS_UIDV_SLOTS + 1, sizeof(*s->uidv), 2,
+			  SESS_UIDV_SLOTS) != 0)
 		return;
+	s->uidv_cap = (uint8_t)cap;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].value = v;
 	s->uidv_next++;
@@ -176,7 +180,8 @@ static void unknown_response(struct session *s, const struct imap_element *el,
 		return;
 	/* Most sessions meet none: the slots come with the first. */
 	if (s->unknown_resp == NULL)
-		s->unknown_resp = calloc(SESS_UNKNOWN_RESP_SLOTS, sizeof(*s->unknown_resp));
+		s->unknown_resp = mem_slab_get(&s->e->small, SESS_UNKNOWN_RESP_SLOTS *
+					       sizeof(*s->unknown_resp));
 	if (s->unknown_resp != NULL)
 		s->unknown_resp[s->unknown_resp_n++] = h;
 	snprintf(detail, sizeof(detail), "%s %.*s", what, (int)(len < 64 ? len : 64), word);
@@ -455,7 +460,7 @@ static void server_continuation(struct session *s, const struct imap_element *el
 		s->lit_late = 0;
 		what = "literal";
 		if (sess_pending_newest(&s->pending) != NULL)
-			tag = sess_pending_newest(&s->pending)->tag;
+			tag = sess_cmd_tag(sess_pending_newest(&s->pending));
 	} else if (s->auth_active) {
 		what = "AUTHENTICATE";
 		imap_parser_set_mode(sess_parser(s, IMT_C2S), IMAP_MODE_LINE);
@@ -468,7 +473,7 @@ static void server_continuation(struct session *s, const struct imap_element *el
 								   waiting);
 
 		if (pc != NULL)
-			tag = pc->tag;
+			tag = sess_cmd_tag(pc);
 	}
 	sess_ev_str(ev, "text", el->text, el->text_len, s->e->cfg.lim.max_args_text);
 	if (what != NULL)
@@ -509,10 +514,10 @@ static void result_auth(struct session *s, struct sess_cmd *pc, enum sess_status
 		imap_parser_set_mode(sess_parser(s, IMT_C2S), IMAP_MODE_COMMAND);
 	}
 	if (st == SESS_OK) {
-		sess_state_set(s, ST_AUTH, pc->tag);
+		sess_state_set(s, ST_AUTH, sess_cmd_tag(pc));
 	} else if (st == SESS_NO) {
 		sess_finding(s, F_AUTH_FAILED, IMT_S2C, imap_parser_offset(sess_parser(s, IMT_S2C)),
-			     s->user, pc->tag);
+			     s->user, sess_cmd_tag(pc));
 		brute_failure(s);
 	}
 }
@@ -524,19 +529,19 @@ static void result_select(struct session *s, struct sess_cmd *pc, enum sess_stat
 			  const struct imap_element *el)
 {
 	if (st == SESS_OK) {
-		sess_text_set(&s->mailbox, sess_text(pc->mailbox),
+		sess_text_set(&s->mailbox, &s->e->small, sess_text(pc->mailbox),
 			      strlen(sess_text(pc->mailbox)), SESS_MAILBOX_MAX);
 		if (pc->cmd == CMD_EXAMINE || code_is(el, "READ-ONLY"))
 			s->read_only = 1;
 		else if (code_is(el, "READ-WRITE"))
 			s->read_only = 0;
-		sess_state_set(s, ST_SELECTED, pc->tag);
+		sess_state_set(s, ST_SELECTED, sess_cmd_tag(pc));
 		return;
 	}
-	sess_text_set(&s->mailbox, NULL, 0, 0);
+	sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
 	s->exists_known = 0;
 	if (sess_state_now(s) == ST_SELECTED)
-		sess_state_set(s, ST_AUTH, pc->tag);
+		sess_state_set(s, ST_AUTH, sess_cmd_tag(pc));
 }
 
 static int same_mailbox(const char *a, const char *b)
@@ -568,7 +573,7 @@ static void check_read_only_write(struct session *s, struct sess_cmd *pc,
 		break;
 	}
 	if (hit)
-		sess_finding(s, F_WRITE_ON_READ_ONLY, IMT_S2C, el->offset, pc->name, pc->tag);
+		sess_finding(s, F_WRITE_ON_READ_ONLY, IMT_S2C, el->offset, sess_cmd_name(pc), sess_cmd_tag(pc));
 }
 
 static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_status st,
@@ -591,9 +596,9 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 	case CMD_UNSELECT:
 		/* RFC 3501 §6.4.2, RFC 3691 §2: back to authenticated. */
 		if (st == SESS_OK) {
-			sess_text_set(&s->mailbox, NULL, 0, 0);
+			sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
 			s->exists_known = 0;
-			sess_state_set(s, ST_AUTH, pc->tag);
+			sess_state_set(s, ST_AUTH, sess_cmd_tag(pc));
 		}
 		return;
 	case CMD_LOGOUT:
@@ -601,8 +606,8 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 		if (st == SESS_OK) {
 			s->logout_done = 1;
 			if (!s->bye_seen)
-				sess_finding(s, F_LOGOUT_WITHOUT_BYE, IMT_S2C, el->offset, NULL, pc->tag);
-			sess_state_set(s, ST_LOGOUT, pc->tag);
+				sess_finding(s, F_LOGOUT_WITHOUT_BYE, IMT_S2C, el->offset, NULL, sess_cmd_tag(pc));
+			sess_state_set(s, ST_LOGOUT, sess_cmd_tag(pc));
 		} else {
 			/* Refused: the session goes on, and so may the client. */
 			s->logout_sent = 0;
@@ -615,23 +620,23 @@ static void result_effects(struct session *s, struct sess_cmd *pc, enum sess_sta
 			s->starttls_refused = 1;
 			if (s->starttls_offered) {
 				sess_finding(s, F_STARTTLS_REFUSED, IMT_S2C, el->offset, NULL,
-					     pc->tag);
+					     sess_cmd_tag(pc));
 				/* A server that offers STARTTLS and then refuses
 				 * it is what a stripping middlebox looks like. */
 				char why[96];
 
 				snprintf(why, sizeof(why), "STARTTLS answered %.16s by a "
 					 "server that advertised it", el->name);
-				starttls_stripped(s, el->offset, why, pc->tag);
+				starttls_stripped(s, el->offset, why, sess_cmd_tag(pc));
 			}
 		}
-		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, pc->tag);
+		sess_stream_result(&s->io, SESS_SWITCH_STARTTLS, st, sess_cmd_tag(pc));
 		if (st == SESS_OK)
 			sess_caps_forget(&s->caps, &s->e->caps);
 		return;
 	case CMD_COMPRESS:
 		/* RFC 4978 §3: DEFLATE starts right after the OK's CRLF. */
-		sess_stream_result(&s->io, SESS_SWITCH_COMPRESS, st, pc->tag);
+		sess_stream_result(&s->io, SESS_SWITCH_COMPRESS, st, sess_cmd_tag(pc));
 		return;
 	case CMD_IDLE:
 		/* RFC 2177 §3: the tagged result ends IDLE. */
@@ -670,7 +675,7 @@ static void emit_result(struct session *s, const struct imap_element *el,
 
 	event_cstring(ev, "tag", tag);
 	if (pc != NULL)
-		event_cstring(ev, "command", pc->name);
+		event_cstring(ev, "command", sess_cmd_name(pc));
 	else
 		event_null(ev, "command");
 	event_cstring(ev, "status", el->name);
@@ -729,7 +734,7 @@ static void server_tagged(struct session *s, const struct imap_element *el)
 	{
 		struct sess_cmd done;
 
-		sess_pending_complete(&s->pending, pc, &done);
+		sess_pending_complete(&s->pending, &s->e->small, pc, &done);
 		if (done.cmd != CMD_UNKNOWN)
 			result_effects(s, &done, st, el);
 		if (sess_txn_wanted(s))

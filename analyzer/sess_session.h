@@ -23,6 +23,7 @@
 #include "event.h"
 #include "imt_dir.h"
 #include "mem_pool.h"
+#include "mem_slab.h"
 #include "sess_caps.h"
 #include "sess_memory.h"
 #include "sess_pending.h"
@@ -33,6 +34,10 @@
 #define SESS_UIDV_SLOTS    32      /* mailboxes whose UIDVALIDITY is remembered */
 #define SESS_UNKNOWN_RESP_SLOTS 8  /* distinct unknown response names reported */
 #define SESS_EVENT_POOL    4       /* events being built at once */
+
+/* The session counts these in a byte. */
+_Static_assert(SESS_UIDV_SLOTS <= 255 && SESS_UNKNOWN_RESP_SLOTS <= 255,
+	       "slot counts must fit in uint8_t");
 
 enum sess_sasl_mech { SESS_SASL_NONE, SESS_SASL_PLAIN, SESS_SASL_LOGIN, SESS_SASL_OTHER };
 
@@ -46,7 +51,7 @@ struct sess_uidv {
 	uint64_t hash, value;
 };
 
-/* What a parser's callbacks are given: its session and direction. */
+/* Whose a parser's callbacks are: its session and direction. */
 struct sess_side {
 	struct session *s;
 	enum imt_dir d;
@@ -66,17 +71,15 @@ struct session {
 	struct sess_engine *e;
 	uint64_t id;
 	/* "session":N,"client":"...","server":"...","community_id":"..." of
-	 * every event, made once the session has its number (sess_ev_new);
-	 * on the heap at its length, NULL until then. */
+	 * every event, made by the first event (sess_ev_new) and again once
+	 * the session has its number; on the heap at its length, or NULL. */
 	char *ev_prefix;
-	size_t ev_prefix_len;
-	uint64_t ev_prefix_id;
+	uint32_t ev_prefix_len;
+	uint8_t midstream;
+	uint8_t how;                     /* enum tcp_orient */
 	struct ip_endpoint cl, sv;
-	int midstream;
-	enum tcp_orient how;
 	const char *recognized_by;
 	struct tcp_meta first, cur;
-	struct sess_side side[IMT_NDIRS];
 	struct sess_stream io;
 	struct sess_pending pending;
 	struct sess_caps caps;
@@ -102,11 +105,13 @@ struct session {
 	uint8_t uidnext_known;
 	uint8_t lit_waiting;             /* sync literal announced, no "+" yet */
 	uint8_t lit_late;                /* its data went early; a "+" may follow */
-	enum sess_sasl_mech auth_mech;
+	uint8_t auth_mech;               /* enum sess_sasl_mech */
+	uint8_t unknown_resp_n;          /* <= SESS_UNKNOWN_RESP_SLOTS */
+	uint8_t uidv_cap;                /* slots in uidv, <= SESS_UIDV_SLOTS */
 	int auth_step;                   /* client lines sent in the exchange */
+	unsigned uidv_next;              /* mailboxes remembered, ever */
 	uint64_t *unknown_resp;          /* unknown-response names reported, hashed:
 					    SESS_UNKNOWN_RESP_SLOTS from the first (owned) */
-	unsigned unknown_resp_n;
 	char *user;                      /* owned, or NULL (sess_text_set) */
 
 	/* Selected mailbox. */
@@ -116,8 +121,6 @@ struct session {
 	uint64_t uidnext_msgs;           /* message count when UIDNEXT was given */
 	uint64_t last_fetch_msn, last_fetch_uid;
 	struct sess_uidv *uidv;          /* owned; grows to SESS_UIDV_SLOTS */
-	size_t uidv_cap;
-	unsigned uidv_next;
 
 	/* Literal synchronisation (client side; and lit_waiting, lit_late). */
 	uint64_t lit_frame;
@@ -156,6 +159,8 @@ struct sess_engine {
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
+	struct mem_slab small;           /* what an open session keeps besides:
+					    names, event prefix, commands, tags */
 	struct imap_shelf *lines;        /* the parsers' line storage, shared */
 	struct sess_caps_store caps;     /* the capability lists sessions heard */
 	struct extract *x;               /* --extract, or NULL */
@@ -165,12 +170,16 @@ struct sess_engine {
 };
 
 /* Sets *dst to the text p[0..n) up to its first NUL, cut to max - 1
- * bytes and NUL-terminated, in storage of its size (owned), or to NULL
- * when that text is empty.  A session keeps its user and mailbox so: most
- * are short, and many sessions are open.  Out of memory, *dst is NULL. */
-static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max)
+ * bytes and NUL-terminated, in storage of its size from the slab sl
+ * (owned; NULL: the heap), or to NULL when that text is empty; what *dst
+ * held before goes back to sl.  A session keeps its user and mailbox so:
+ * most are short, and many sessions are open.  Out of memory, *dst is
+ * NULL. */
+static inline void sess_text_set(char **dst, struct mem_slab *sl, const char *p,
+				 size_t n, size_t max)
 {
-	free(*dst);
+	if (*dst != NULL)
+		mem_slab_put(sl, *dst, strlen(*dst) + 1);
 	*dst = NULL;
 	if (n >= max)
 		n = max > 0 ? max - 1 : 0;
@@ -178,7 +187,7 @@ static inline void sess_text_set(char **dst, const char *p, size_t n, size_t max
 		n = strnlen(p, n);
 	if (n == 0)
 		return;
-	if ((*dst = malloc(n + 1)) == NULL)
+	if ((*dst = mem_slab_get(sl, n + 1)) == NULL)
 		return;
 	memcpy(*dst, p, n);
 	(*dst)[n] = '\0';

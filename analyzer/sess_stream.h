@@ -125,17 +125,18 @@ struct sess_probe {
 	size_t probe_nolf;               /* held bytes known to hold no LF */
 };
 
+/* Two per open session: the small fields are a byte each. */
 struct sess_stream_dir {
-	enum sess_tls_layer tls;
-	enum sess_zip_layer zip;
-	int lost;                        /* not followed any more (or not IMAP) */
 	struct imap_parser *parser;      /* owned */
 	z_stream *z;                     /* with COMPRESS only (owned) */
-	int z_init;
 	struct sess_held hold;           /* client bytes in SESS_ZIP_HOLD */
 	struct sess_probe *pr;           /* from the first SESS_TLS_PROBE on (owned) */
 	uint64_t opaque_bytes;           /* TLS or lost bytes */
-	int decrypted;                   /* plaintext came out of the TLS layer */
+	uint8_t tls;                     /* enum sess_tls_layer */
+	uint8_t zip;                     /* enum sess_zip_layer */
+	uint8_t lost;                    /* not followed any more (or not IMAP) */
+	uint8_t z_init;
+	uint8_t decrypted;               /* plaintext came out of the TLS layer */
 };
 
 struct session;
@@ -146,18 +147,18 @@ struct sess_stream {
 	struct tcp_meta *clock;          /* the packet events are stamped with */
 	uint8_t *zbuf;                   /* SESS_ZBUF bytes, shared, not owned */
 	struct sess_stream_dir dir[IMT_NDIRS];
-	int tls;                         /* TLS active (STARTTLS or implicit) */
-	int compress;                    /* COMPRESS took effect */
-	int starttls_wait;               /* STARTTLS sent, result not yet seen */
-	int starttls_ok;                 /* the server accepted STARTTLS */
-	int plaintext_after_starttls;    /* ...and the session went on in plaintext */
+	uint8_t tls;                     /* TLS active (STARTTLS or implicit) */
+	uint8_t compress;                /* COMPRESS took effect */
+	uint8_t starttls_wait;           /* STARTTLS sent, result not yet seen */
+	uint8_t starttls_ok;             /* the server accepted STARTTLS */
+	uint8_t plaintext_after_starttls; /* ...and the session went on in plaintext */
+	uint8_t sniff;                   /* enum sess_sniff: implicit TLS on another port */
 	uint64_t probes;                 /* directions that held bytes so far */
 	char *starttls_tag;              /* at its length (owned), or NULL */
 	const struct tls_keys *keys;     /* not owned; NULL: TLS is only counted */
 	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
 	const char *layer;               /* "layer" of the events being made
 					    ("tls", "tls-record"), or NULL */
-	enum sess_sniff sniff;           /* implicit TLS on another port */
 	sess_sniff_fn sniff_fn;
 };
 

@@ -26,10 +26,14 @@ void sess_txn_begin(struct session *s, struct sess_cmd *pc,
 		    const struct imap_element *el, int redact_from)
 {
 	struct imt_event *ev = &s->e->txn_scratch;
+	struct sess_cmd_txn *t;
 
-	pc->txn_state = sess_state_now(s);
-	pc->txn_s2c = imap_parser_offset(sess_parser(s, IMT_S2C));
-	pc->txn_untagged = s->untagged;
+	/* Out of memory, the record says what it can without it. */
+	if ((t = pc->txn = calloc(1, sizeof(*t))) == NULL)
+		return;
+	t->state = sess_state_now(s);
+	t->s2c = imap_parser_offset(sess_parser(s, IMT_S2C));
+	t->untagged = s->untagged;
 	/* The arguments as the command event writes them (escaped,
 	 * redacted, cut) and the mailbox the command names or works in,
 	 * kept as members text without the braces. */
@@ -37,17 +41,17 @@ void sess_txn_begin(struct session *s, struct sess_cmd *pc,
 	sess_ev_tokens(ev, "args", el, s->e->cfg.lim.max_args_text, redact_from);
 	if (pc->mailbox != NULL)
 		event_cstring(ev, "mailbox", pc->mailbox);
-	else if (s->mailbox != NULL && pc->txn_state == ST_SELECTED)
+	else if (s->mailbox != NULL && t->state == ST_SELECTED)
 		event_cstring(ev, "mailbox", s->mailbox);
 	else
 		event_null(ev, "mailbox");
 	if (ev->failed || ev->len < 1)
 		return;
-	pc->txn_args = malloc(ev->len - 1);
-	if (pc->txn_args == NULL)
+	t->args = malloc(ev->len - 1);
+	if (t->args == NULL)
 		return;
-	memcpy(pc->txn_args, ev->text + 1, ev->len - 1);
-	pc->txn_args_len = ev->len - 1;
+	memcpy(t->args, ev->text + 1, ev->len - 1);
+	t->args_len = ev->len - 1;
 }
 
 static const char *state_name(unsigned st)
@@ -59,6 +63,8 @@ static const char *state_name(unsigned st)
 static void txn_write(struct session *s, const struct sess_cmd *pc,
 		      const struct imap_element *el)
 {
+	static const struct sess_cmd_txn none;
+	const struct sess_cmd_txn *t = pc->txn != NULL ? pc->txn : &none;
 	struct tcp_meta at = s->cur;
 	struct imt_event *ev;
 	uint64_t c2s = imap_parser_offset(sess_parser(s, IMT_C2S));
@@ -68,10 +74,10 @@ static void txn_write(struct session *s, const struct sess_cmd *pc,
 	at.ts_sec = pc->ts_sec;
 	at.ts_nsec = pc->ts_nsec;
 	ev = sess_ev_new_at(s, EV_TRANSACTION, IMT_C2S, pc->offset, &at);
-	event_cstring(ev, "tag", pc->tag);
-	event_cstring(ev, "command", pc->name);
-	if (pc->txn_args != NULL) {
-		event_raw(ev, pc->txn_args, pc->txn_args_len);
+	event_cstring(ev, "tag", sess_cmd_tag(pc));
+	event_cstring(ev, "command", sess_cmd_name(pc));
+	if (t->args != NULL) {
+		event_raw(ev, t->args, t->args_len);
 	} else {
 		event_null(ev, "args");
 		event_null(ev, "mailbox");
@@ -91,10 +97,10 @@ static void txn_write(struct session *s, const struct sess_cmd *pc,
 	}
 	event_object(ev, "bytes");
 	event_u64(ev, "c2s", c2s > pc->offset ? c2s - pc->offset : 0);
-	event_u64(ev, "s2c", s2c > pc->txn_s2c ? s2c - pc->txn_s2c : 0);
+	event_u64(ev, "s2c", s2c > t->s2c ? s2c - t->s2c : 0);
 	event_close(ev);
-	event_u64(ev, "untagged", s->untagged - pc->txn_untagged);
-	event_cstring(ev, "state_before", state_name(pc->txn_state));
+	event_u64(ev, "untagged", s->untagged - t->untagged);
+	event_cstring(ev, "state_before", state_name(t->state));
 	event_cstring(ev, "state_after", sess_state_name(s));
 	event_u64(ev, "command_frame", pc->frame);
 	if (el != NULL)
@@ -108,8 +114,10 @@ void sess_txn_result(struct session *s, struct sess_cmd *pc,
 		     const struct imap_element *el)
 {
 	txn_write(s, pc, el);
-	free(pc->txn_args);
-	pc->txn_args = NULL;
+	if (pc->txn != NULL) {
+		free(pc->txn->args);
+		pc->txn->args = NULL;
+	}
 }
 
 void sess_txn_unanswered(struct session *s, const struct sess_cmd *pc)

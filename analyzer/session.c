@@ -77,6 +77,7 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->out = out;
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
+	mem_slab_init(&e->small);
 	e->zbuf = malloc(SESS_ZBUF);
 	e->lines = imap_shelf_new();
 	sess_caps_store_init(&e->caps);
@@ -102,6 +103,7 @@ void sess_engine_free(struct sess_engine *e)
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
+	mem_slab_fini(&e->small);
 	imap_shelf_free(e->lines);
 	sess_caps_store_fini(&e->caps);
 	free(e);
@@ -117,9 +119,27 @@ static int port_in(uint16_t port, const uint16_t *ports, size_t n)
 
 /* ---- parser callbacks ------------------------------------------------ */
 
+/* A parser's user pointer is its session with the direction in the low
+ * bit (a session's address is even: it holds 8-byte fields), so that
+ * the record keeps no pair for each direction. */
+static void *side_user(struct session *s, enum imt_dir d)
+{
+	return (void *)((uintptr_t)s | (uintptr_t)d);
+}
+
+static struct sess_side side_of(void *user)
+{
+	struct sess_side sd = {
+		.s = (struct session *)((uintptr_t)user & ~(uintptr_t)1),
+		.d = (enum imt_dir)((uintptr_t)user & 1),
+	};
+
+	return sd;
+}
+
 static void on_element(void *user, const struct imap_element *el)
 {
-	struct sess_side *sd = user;
+	struct sess_side side = side_of(user), *sd = &side;
 
 	if (sd->s->x != NULL)
 		sess_x_element(sd->s, sd->d, el);
@@ -131,7 +151,7 @@ static void on_element(void *user, const struct imap_element *el)
 
 static void on_literal_begin(void *user, const struct imap_literal *lit)
 {
-	struct sess_side *sd = user;
+	struct sess_side side = side_of(user), *sd = &side;
 
 	if (sd->s->x != NULL)
 		sess_x_literal_begin(sd->s, sd->d, lit);
@@ -141,7 +161,7 @@ static void on_literal_begin(void *user, const struct imap_literal *lit)
 
 static void on_literal_data(void *user, uint64_t offset)
 {
-	struct sess_side *sd = user;
+	struct sess_side side = side_of(user), *sd = &side;
 
 	if (sd->s->x != NULL)
 		sess_x_literal_data(sd->s, sd->d);
@@ -153,14 +173,14 @@ static void on_literal_data(void *user, uint64_t offset)
  * data untouched. */
 static void on_literal_bytes(void *user, const uint8_t *p, size_t n)
 {
-	struct sess_side *sd = user;
+	struct sess_side side = side_of(user), *sd = &side;
 
 	sess_x_literal_bytes(sd->s, sd->d, p, n);
 }
 
 static void on_parser_finding(void *user, const struct imt_finding_report *f)
 {
-	struct sess_side *sd = user;
+	struct sess_side side = side_of(user), *sd = &side;
 	struct imt_finding_report r = *f;
 
 	r.dir = sd->d;
@@ -195,7 +215,7 @@ static struct session *session_new(struct sess_engine *e,
 	s->e = e;
 	s->cl = info->client;
 	s->sv = info->server;
-	s->midstream = info->midstream;
+	s->midstream = info->midstream != 0;
 	s->how = info->how;
 	s->first = info->first;
 	s->cur = info->first;
@@ -204,14 +224,12 @@ static struct session *session_new(struct sess_engine *e,
 		return NULL;
 	}
 	for (enum imt_dir d = IMT_C2S; d <= IMT_S2C; d++) {
-		s->side[d].s = s;
-		s->side[d].d = d;
 		parser[d] = imap_parser_init(session_parser_mem(s, d),
 					     d == IMT_C2S ? IMAP_SIDE_CLIENT :
 					     IMAP_SIDE_SERVER,
 					     &e->cfg.lim, e->x != NULL ?
 					     &parser_cb_extract : &parser_cb,
-					     &s->side[d]);
+					     side_user(s, d));
 		imap_parser_set_shelf(parser[d], e->lines);
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
@@ -225,13 +243,14 @@ static struct session *session_new(struct sess_engine *e,
 static void session_free(struct session *s)
 {
 	sess_stream_free(&s->io);
-	sess_pending_free(&s->pending);
+	sess_pending_free(&s->pending, &s->e->small);
 	sess_caps_free(&s->caps, &s->e->caps);
-	free(s->uidv);
-	free(s->unknown_resp);
-	free(s->user);
-	free(s->mailbox);
-	free(s->ev_prefix);
+	mem_slab_put(&s->e->small, s->uidv, s->uidv_cap * sizeof(*s->uidv));
+	mem_slab_put(&s->e->small, s->unknown_resp,
+		     SESS_UNKNOWN_RESP_SLOTS * sizeof(*s->unknown_resp));
+	sess_text_set(&s->user, &s->e->small, NULL, 0, 0);
+	sess_text_set(&s->mailbox, &s->e->small, NULL, 0, 0);
+	sess_ev_forget(s);
 	sess_x_free(s->x);
 	mem_pool_put(&s->e->session_pool, s);
 }
@@ -244,6 +263,8 @@ static void session_recognized(struct session *s, const char *how)
 	struct tcp_meta cur = s->cur;
 
 	s->id = e->next_id++;
+	/* Events before had no number: their prefix is made again. */
+	sess_ev_forget(s);
 	e->sessions++;
 	s->recognized_by = how;
 	s->cur = s->first;
@@ -464,7 +485,7 @@ static void session_end(struct session *s, const struct tcp_close_info *ci)
 			const struct sess_cmd *pc = sess_pending_at(&s->pending, i);
 
 			sess_finding(s, F_UNANSWERED_COMMAND, IMT_C2S, pc->offset,
-				     pc->name, pc->tag);
+				     sess_cmd_name(pc), sess_cmd_tag(pc));
 		}
 	}
 	if (sess_txn_wanted(s))
@@ -546,7 +567,7 @@ void sess_engine_global_finding(struct sess_engine *e,
 	s.cur.ts_nsec = ts_nsec;
 	s.cur.ts_nano = ts_nano;
 	sess_finding_report(&s, f);
-	free(s.ev_prefix);
+	sess_ev_forget(&s);
 }
 
 /* A cap of the extraction hit: a finding of the session it concerns

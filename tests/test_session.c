@@ -38,6 +38,7 @@ struct setup {
 	uint32_t max_pending;    /* 0: the default */
 	enum tcp_close_reason close;
 	int decrypted_upstream;
+	int transactions;        /* --transactions */
 	/* Called after each step with the flow (the session). */
 	void (*after)(void *flow, size_t step);
 };
@@ -48,7 +49,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 		       const struct setup *su)
 {
 	struct sess_config cfg;
-	struct out_options oo = { .format = OUT_NDJSON };
+	struct out_options oo = { .format = OUT_NDJSON, .transactions = su->transactions };
 	struct tcp_callbacks cb;
 	struct tcp_flow_info info;
 	struct tcp_close_info ci;
@@ -1057,6 +1058,29 @@ static void idle_after(void *flow, size_t step)
 	ck_assert_int_eq(imap_parser_idle(ps), 1);
 	ck_assert_ptr_nonnull(s->e->lines->free);
 	ck_assert_uint_le(s->e->lines->n, 2);
+	/* What the session keeps besides comes from the engine's slab as
+	 * it needs it: the event prefix from the greeting on, the user from
+	 * the LOGIN, the tags from the first result, the mailbox and its
+	 * UIDVALIDITY from the SELECT's. */
+	ck_assert_ptr_nonnull(s->ev_prefix);
+	ck_assert_uint_eq(s->ev_prefix_len, strlen(s->ev_prefix));
+	if (step < 1) {
+		ck_assert_ptr_null(s->user);
+	} else {
+		ck_assert_str_eq(s->user, "joe");
+		ck_assert_ptr_nonnull(s->e->small.cls[0].blocks);
+	}
+	if (step < 2)
+		ck_assert_ptr_null(s->pending.recent);
+	else
+		ck_assert_uint_eq(s->pending.recent_cap, 8);
+	if (step < 4) {
+		ck_assert_ptr_null(s->mailbox);
+		ck_assert_ptr_null(s->uidv);
+	} else {
+		ck_assert_str_eq(s->mailbox, "INBOX");
+		ck_assert_uint_eq(s->uidv_cap, 2);
+	}
 	switch (step) {
 	case 3:         /* SELECT outstanding, its result not yet come */
 	case 6:         /* "+ idling": IDLE outstanding, both sides wait */
@@ -1110,6 +1134,80 @@ START_TEST(idle_session_gives_buffers_back)
 	ck_assert_ptr_nonnull(strstr(t, "\"commands\":6"));
 	ck_assert_ptr_nonnull(strstr(t, "\"state\":\"selected\""));
 	free(t);
+}
+END_TEST
+
+/* An outstanding command's record keeps its tag and name in itself when
+ * they are short, on the heap when not, and its transaction's part only
+ * with --transactions; each goes with the command's result. */
+static void cmd_text_after(void *flow, size_t step)
+{
+	struct session *s = flow;
+	const struct sess_cmd *c = sess_pending_newest(&s->pending);
+	int txn = s->e->cfg.lim.max_pending == 1000;   /* the run with records */
+
+	switch (step) {
+	case 1:         /* short tag and name: in the record */
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_null(c->text);
+		ck_assert_str_eq(sess_cmd_tag(c), "a1");
+		ck_assert_str_eq(sess_cmd_name(c), "LOGIN");
+		ck_assert(txn ? c->txn != NULL : c->txn == NULL);
+		break;
+	case 3:         /* a tag too long for the record: on the heap */
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_nonnull(c->text);
+		ck_assert_str_eq(sess_cmd_tag(c), "t23456789012345678901234567890");
+		ck_assert_str_eq(sess_cmd_name(c), "SELECT");
+		ck_assert(txn ? c->txn != NULL && c->txn->args != NULL : c->txn == NULL);
+		break;
+	case 4:         /* a tag as long as a tag may be, a long name */
+		ck_assert_uint_eq(sess_pending_count(&s->pending), 2);
+		ck_assert_uint_eq(strlen(sess_cmd_tag(c)), SESS_TAG_MAX);
+		ck_assert_uint_eq(strlen(sess_cmd_name(c)), SESS_NAME_MAX - 1);
+		ck_assert_ptr_nonnull(sess_pending_find(&s->pending, sess_cmd_tag(c),
+							SESS_TAG_MAX));
+		ck_assert_ptr_null(sess_pending_find(&s->pending, sess_cmd_tag(c),
+						     SESS_TAG_MAX - 1));
+		break;
+	case 2:
+	case 5:         /* nothing outstanding */
+		ck_assert_ptr_null(c);
+		ck_assert_ptr_null(s->pending.cmds);
+		break;
+	default:
+		break;
+	}
+}
+
+START_TEST(command_record_text_and_txn)
+{
+	const struct step steps[] = {
+		{ S, "* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n", 0 },
+		{ C, "a1 LOGIN joe secret\r\n", 0 },
+		{ S, "a1 OK done\r\n", 0 },
+		{ C, "t23456789012345678901234567890 SELECT INBOX\r\n", 0 },
+		{ C, "T234567890123456789012345678901234567890123456789012345678901234567890 "
+		     "XVERYLONGCOMMANDNAME56789012345678901234567890123456789\r\n", 0 },
+		{ S, "t23456789012345678901234567890 OK [READ-WRITE] done\r\n"
+		     "T234567890123456789012345678901234567890123456789012345678901234 BAD no\r\n", 0 },
+	};
+	struct setup su = { .after = cmd_text_after, .close = TCP_CLOSE_FIN };
+	char *t;
+
+	for (int txn = 0; txn <= 1; txn++) {
+		su.transactions = txn;
+		su.max_pending = txn ? 1000 : 0;
+		t = run_both_setup(steps, sizeof(steps) / sizeof(steps[0]), &su);
+		ck_assert_int_eq(count(t, "\"tag\":\"t23456789012345678901234567890\",\"command\":\"SELECT\""),
+				 (txn ? 1 : 2));
+		/* The command and its result, or its record, with the name cut. */
+		ck_assert_int_eq(count(t, "\"command\":\"XVERYLONGCOMMANDNAME567890123456789012345678901\""),
+				 (txn ? 1 : 2));
+		ck_assert_int_eq(count(t, "\"type\":\"transaction\""), (txn ? 3 : 0));
+		ck_assert_int_eq(count(t, "\"state_before\":\"authenticated\""), (txn ? 2 : 0));
+		free(t);
+	}
 }
 END_TEST
 
@@ -1200,6 +1298,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, starttls_word_overwritten);
 	tcase_add_test(tc, unknown_response_names_and_codes);
 	tcase_add_test(tc, idle_session_gives_buffers_back);
+	tcase_add_test(tc, command_record_text_and_txn);
 	tcase_add_test(tc, caps_shared_between_sessions);
 	suite_add_tcase(s, tc);
 	return s;

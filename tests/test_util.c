@@ -15,6 +15,7 @@
 #include "ip.h"
 #include "mem.h"
 #include "mem_pool.h"
+#include "mem_slab.h"
 #include "scan8.h"
 
 #define PARSE(str, max, v) dec_parse_u64(str, strlen(str), max, v)
@@ -331,6 +332,61 @@ START_TEST(mem_pool_objects_are_zeroed_aligned_and_reused)
 }
 END_TEST
 
+/* Each size comes from its class, zeroed; a freed object serves the
+ * next of its class only; larger sizes and a NULL slab use the heap; an
+ * array grows as mem_grow() grows it, its elements kept, and past the
+ * slab's largest class moves to the heap. */
+START_TEST(mem_slab_classes_reuse_and_grow)
+{
+	struct mem_slab sl;
+	static const unsigned char zero[MEM_SLAB_MAX + 1];
+	unsigned char *a, *b, *c, *big;
+	uint32_t *arr = NULL;
+	size_t cap = 0;
+
+	mem_slab_init(&sl);
+	a = mem_slab_get(&sl, 6);
+	b = mem_slab_get(&sl, 16);
+	c = mem_slab_get(&sl, 17);
+	ck_assert(a != NULL && b != NULL && c != NULL);
+	ck_assert_uint_eq((uintptr_t)a % 16, 0);
+	ck_assert(memcmp(a, zero, 16) == 0 && memcmp(c, zero, 32) == 0);
+	ck_assert_ptr_eq(sl.cls[0].free, NULL);
+	memset(a, 0x55, 16);
+	mem_slab_put(&sl, a, 6);
+	ck_assert_ptr_eq(sl.cls[0].free, a);
+	c = mem_slab_get(&sl, 17 + 8);                    /* not a's class */
+	ck_assert_ptr_eq(c, sl.cls[1].next - 32);
+	ck_assert_ptr_eq(mem_slab_get(&sl, 1), a);       /* back, zeroed */
+	ck_assert(memcmp(a, zero, 16) == 0);
+	big = mem_slab_get(&sl, MEM_SLAB_MAX + 1);
+	ck_assert_ptr_nonnull(big);
+	ck_assert(memcmp(big, zero, MEM_SLAB_MAX + 1) == 0);
+	mem_slab_put(&sl, big, MEM_SLAB_MAX + 1);
+	big = mem_slab_get(NULL, 10);
+	ck_assert_ptr_nonnull(big);
+	mem_slab_put(NULL, big, 10);
+
+	for (uint32_t i = 0; i < 100; i++) {
+		ck_assert_int_eq(mem_slab_grow(&sl, &arr, &cap, i + 1, sizeof(*arr), 8, 100), 0);
+		ck_assert_uint_eq(cap, mem_grow_cap(cap, i + 1, 8, 100));
+		arr[i] = i * 7;
+	}
+	ck_assert_uint_eq(cap, 100);
+	for (uint32_t i = 0; i < 100; i++)
+		ck_assert_uint_eq(arr[i], i * 7);
+	ck_assert_int_eq(mem_slab_grow(&sl, &arr, &cap, 101, sizeof(*arr), 8, 100), -1);
+	ck_assert_uint_eq(cap, 100);
+	/* 8 then 16 elements came from the 32- and 64-byte classes. */
+	ck_assert_ptr_nonnull(sl.cls[1].free);
+	ck_assert_ptr_nonnull(sl.cls[3].free);
+	mem_slab_put(&sl, arr, cap * sizeof(*arr));
+	mem_slab_put(&sl, NULL, 16);
+	mem_slab_fini(&sl);
+	ck_assert_ptr_null(sl.cls[0].blocks);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -346,6 +402,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, mem_grow_refuses_byte_counts_that_overflow);
 	tcase_add_test(tc, mem_zero_zeroes);
 	tcase_add_test(tc, mem_pool_objects_are_zeroed_aligned_and_reused);
+	tcase_add_test(tc, mem_slab_classes_reuse_and_grow);
 	tcase_add_test(tc, hash_bytes_depends_on_seed_length_and_every_byte);
 	tcase_add_test(tc, hash_spreads_small_keys_over_buckets);
 	tcase_add_test(tc, scan8_finds_the_lowest_match_exactly);
