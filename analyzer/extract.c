@@ -41,7 +41,8 @@
  * (or at extract_close()), so the `message` events of a few objects
  * ended in between may be written although their records are not.
  * Without the thread (it could not be started), every command is carried
- * out at once on the calling thread.
+ * out at once on the calling thread.  The writer's side of the commands
+ * is extract_wside.c; what the two files share, extract_int.h.
  */
 #include "extract.h"
 
@@ -62,116 +63,21 @@
 
 #include "event.h"
 #include "dec.h"
+#include "extract_int.h"
 #include "extract_writer.h"
 #include "sha256.h"
 
-#define EXTRACT_BUF        (32u << 10)
-#define EXTRACT_MAX_RANGES 16
-#define EXTRACT_MANIFEST   "manifest.ndjson"
-/* Names tried after the first one is taken: NAME-1 ... NAME-999. */
-#define EXTRACT_NAME_TRIES 1000
-/* Wire text copied into the manifest, cut past these sizes. */
-#define EXTRACT_TAG_MAX     64
-#define EXTRACT_MAILBOX_MAX 1024
-#define EXTRACT_SECTION_MAX 256
-/* Characters of the section kept in a file name, and the whole name. */
-#define EXTRACT_NAME_SECTION 40
-#define EXTRACT_NAME_MAX     128
-/* Bytes the writer's queue holds (the caller waits past them). */
-#define EXTRACT_QUEUE        (4u << 20)
-/* Objects ended but not yet written out, past which the caller waits. */
-#define EXTRACT_INFLIGHT     32u
-
-/* The writer's commands. */
-enum { OP_OPEN, OP_DATA, OP_GAP, OP_END, OP_RECORD, OP_RECORD_END };
-
-struct extract_range {
-	uint64_t start, len;
-};
-
-struct extract_obj {
-	struct extract *x;
-	struct extract_obj *prev, *next;     /* x's open objects, or the free list */
-	int fd;                              /* the writer's once OP_OPEN is queued */
-	int cut;                             /* no more bytes are written */
-	enum extract_end_reason end_reason;
-	struct sha256 hash;
-	char sha[65];
-	uint64_t size;                       /* bytes of the object so far */
-	unsigned reasons;
-	struct extract_range ranges[EXTRACT_MAX_RANGES];
-	unsigned nranges;
-	int ranges_cut;
-	uint64_t session, msn, uid, partial_length, declared, first_frame,
-		 last_frame;
-	int dir, has_msn, has_uid, has_partial_length, whole;
-	enum extract_kind kind;
-	uint32_t index;
-	struct extract_section sec;
-	struct mime_scan *scan;              /* whole messages, when scanned */
-	size_t head_len;                     /* bytes in head */
-	char client[64], server[64], command[32], ts[48];
-	char tag[EXTRACT_TAG_MAX + 1];
-	char mailbox[EXTRACT_MAILBOX_MAX + 1];
-	char section[EXTRACT_SECTION_MAX + 1];
-	size_t tag_len, mailbox_len, section_len;
-	int tag_set, mailbox_set, section_set, mailbox_cut;
-	char name[EXTRACT_NAME_MAX];
-	/* writer: */
-	int dead;                            /* begun after an error: no file */
-	int hole_at_end;                     /* the file must be extended */
-	uint64_t wsize, wlast_frame;         /* size and last frame as written */
-	size_t blen;
-	unsigned char buf[EXTRACT_BUF];
-	unsigned char head[EXTRACT_HEAD];    /* with scan: the first bytes */
-};
-
-struct extract {
-	int dirfd;
-	int manifest_fd;
-	char *dir;
-	struct imt_limits lim;
-	extract_finding_fn on_finding;
-	void *user;
-	uint64_t total;                      /* bytes charged to max_extract_bytes */
-	uint64_t seq;                        /* objects started */
-	uint32_t nopen;
-	int exhausted;                       /* the total cap was hit */
-	/* Set once (extract_fail, writer_fail), err written before it, under mu. */
-	atomic_int failed;
-	int wfailed;                         /* writer: an error, in command order */
-	struct extract_writer *w;            /* NULL: commands carried out at once */
-	pthread_mutex_t mu;                  /* failed and err; free */
-	struct extract_obj *free;            /* objects the writer is done with */
-	uint32_t nobj;                       /* objects allocated */
-	int scan_whole;                      /* extract_scan_whole() */
-	int behind;                          /* extract_write_behind() */
-	int fresh;                           /* extract_dir_fresh(): the writer creates files */
-	/* An ended object's scan, kept for the next one (one message after
-	 * another, without a malloc and free of the scan's buffers each
-	 * time); objects are kept on the free list for the same reason. */
-	struct mime_scan *spare_scan;
-	struct extract_obj *objs;
-	struct imt_event rec;                /* writer: manifest record being built */
-	char *wrec;                          /* writer: a record of mime.c, in pieces */
-	size_t wrec_len, wrec_cap;
-	char path[EXTRACT_NAME_MAX];
-	unsigned char head[EXTRACT_HEAD];    /* extract_result.head */
-	char err[512];
-};
-
-static int writer_cmd(void *user, const struct extract_writer_cmd *c);
 static int extract_dir_fresh(int dirfd);
 static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
 		   size_t len);
 
-static const char *const kind_names[] = {
+const char *const extract_kind_names[] = {
 #define EXTRACT_KIND_NAME(e, name) name,
 	EXTRACT_KINDS(EXTRACT_KIND_NAME)
 #undef EXTRACT_KIND_NAME
 };
 
-static const char *const reason_names[] = {
+const char *const extract_reason_names[] = {
 #define EXTRACT_REASON_NAME(e, name, desc) name,
 	EXTRACT_REASONS(EXTRACT_REASON_NAME)
 #undef EXTRACT_REASON_NAME
@@ -181,7 +87,7 @@ const char *extract_reason_name(unsigned bit)
 {
 	if (bit >= EXTRACT_R__COUNT)
 		return "unknown";
-	return reason_names[bit];
+	return extract_reason_names[bit];
 }
 
 /* ---- the directory -------------------------------------------------------- */
@@ -229,7 +135,7 @@ struct extract *extract_open(const char *dir, const struct imt_limits *lim,
 			 dir, dir, EXTRACT_MANIFEST, strerror(errno));
 		goto fail;
 	}
-	x->w = extract_writer_new(EXTRACT_QUEUE, writer_cmd, x);
+	x->w = extract_writer_new(EXTRACT_QUEUE, extract_wr_cmd, x);
 	x->fresh = x->w != NULL && extract_dir_fresh(x->dirfd);
 	return x;
 fail:
@@ -268,7 +174,7 @@ const char *extract_error(const struct extract *x)
 
 /* Stops the extraction (the writer's side, or the caller's once the
  * writer is idle).  Returns -1. */
-static int writer_fail(struct extract *x, const char *path, int errnum)
+int extract_wr_fail(struct extract *x, const char *path, int errnum)
 {
 	pthread_mutex_lock(&x->mu);
 	if (!atomic_load(&x->failed)) {
@@ -298,7 +204,7 @@ int extract_fail(struct extract *x, const char *path, int errnum)
 {
 	/* What was queued before happened before the error. */
 	extract_sync(x);
-	return writer_fail(x, path, errnum);
+	return extract_wr_fail(x, path, errnum);
 }
 
 void extract_report(struct extract *x, uint64_t session,
@@ -344,7 +250,7 @@ int extract_write_all(int fd, const void *p, size_t n)
 
 /* Appends a record, even after an error stopped the extraction (the
  * record of the object that failed says so, if the disk takes it). */
-static int manifest_append(struct extract *x, const char *json, size_t len)
+int extract_manifest_append(struct extract *x, const char *json, size_t len)
 {
 	struct iovec iov[2] = {
 		{ .iov_base = (void *)json, .iov_len = len },
@@ -358,9 +264,9 @@ static int manifest_append(struct extract *x, const char *json, size_t len)
 		k = writev(x->manifest_fd, iov, 2);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
-		return writer_fail(x, EXTRACT_MANIFEST, errno);
+		return extract_wr_fail(x, EXTRACT_MANIFEST, errno);
 	if ((size_t)k != len + 1)
-		return writer_fail(x, EXTRACT_MANIFEST, ENOSPC);
+		return extract_wr_fail(x, EXTRACT_MANIFEST, ENOSPC);
 	return 0;
 }
 
@@ -377,7 +283,7 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len)
 		return extract_writer_push(x->w, OP_RECORD, NULL, 0, json, len) != 0 ||
 		       extract_writer_push(x->w, OP_RECORD_END, NULL, 0, NULL, 0) != 0 ?
 		       -1 : 0;
-	return writer_cmd(x, &c) != 0 || writer_cmd(x, &e) != 0 ? -1 : 0;
+	return extract_wr_cmd(x, &c) != 0 || extract_wr_cmd(x, &e) != 0 ? -1 : 0;
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -427,7 +333,7 @@ void extract_section_parse(const char *s, size_t len, struct extract_section *r)
 		    word_is(s, end, "BINARY.PEEK[]"));
 }
 
-static int extract_create_file(struct extract *x, const char *name)
+int extract_create_file(struct extract *x, const char *name)
 {
 	return openat(x->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		      0644);
@@ -473,7 +379,7 @@ static int extract_create(struct extract *x, struct extract_obj *o, int tries)
 		snprintf(sec, sizeof(sec), "%" PRIu32, o->index);
 	snprintf(base, sizeof(base), "s%" PRIu64 "-%06" PRIu64 "-%s-%s%s-%s",
 		     o->session, x->seq, o->dir == 0 ? "c2s" : "s2c",
-		     kind_names[o->kind], id, sec);
+		     extract_kind_names[o->kind], id, sec);
 	for (unsigned t = 0; t < EXTRACT_NAME_TRIES; t++) {
 		int fd;
 
@@ -524,7 +430,7 @@ static void scan_release(struct extract *x, struct mime_scan *sc)
 }
 
 /* Gives o back to the free list (either thread; not its scan). */
-static void obj_give_back(struct extract_obj *o)
+void extract_obj_give_back(struct extract_obj *o)
 {
 	struct extract *x = o->x;
 
@@ -614,7 +520,7 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 	o->whole = o->kind == EXTRACT_APPEND ||
 		   (o->kind == EXTRACT_FETCH && o->sec.whole && !o->has_partial_length);
 	if (sha256_init(&o->hash) != 0) {
-		obj_give_back(o);
+		extract_obj_give_back(o);
 		extract_fail(x, "(object)", ENOMEM);
 		return NULL;
 	}
@@ -635,7 +541,7 @@ struct extract_obj *extract_begin(struct extract *x, const struct extract_meta *
 		extract_fail(x, o->name, errno);
 		sha256_free(&o->hash);
 		scan_release(x, o->scan);
-		obj_give_back(o);
+		extract_obj_give_back(o);
 		return NULL;
 	}
 	obj_cmd(o, OP_OPEN, 0, NULL, 0);
@@ -786,74 +692,9 @@ void extract_json_names(struct imt_event *ev, const char *key, unsigned bits,
 	event_close(ev);
 }
 
-/* The manifest record of o (docs/extract.md, docs/extract-manifest.schema.json). */
-static int obj_record(struct extract_obj *o)
-{
-	struct imt_event *ev = &o->x->rec;
-
-	/* Not an event: the type given here is never written. */
-	event_begin(ev, EV_SESSION_START, 0);
-	event_ascii(ev, "record", "object", 6);
-	event_cstring(ev, "path", o->name);
-	event_u64(ev, "session", o->session);
-	event_cstring(ev, "client", o->client);
-	event_cstring(ev, "server", o->server);
-	event_ascii(ev, "dir", o->dir == 0 ? "c2s" : "s2c", 3);
-	event_cstring(ev, "kind", kind_names[o->kind]);
-	event_cstring(ev, "command", o->command);
-	extract_json_text(ev, "tag", o->tag_set ? o->tag : NULL, o->tag_len);
-	extract_json_text(ev, "mailbox", o->mailbox_set ? o->mailbox : NULL,
-			  o->mailbox_len);
-	if (o->mailbox_cut)
-		event_bool(ev, "mailbox_truncated", 1);
-	if (o->has_msn)
-		event_u64(ev, "msn", o->msn);
-	else
-		event_null(ev, "msn");
-	if (o->has_uid)
-		event_u64(ev, "uid", o->uid);
-	else
-		event_null(ev, "uid");
-	extract_json_text(ev, "section", o->section_set ? o->section : NULL,
-			  o->section_len);
-	event_u64(ev, "index", o->index);
-	if (o->sec.partial || o->has_partial_length) {
-		event_object(ev, "partial");
-		event_u64(ev, "origin", o->sec.origin);
-		if (o->has_partial_length)
-			event_u64(ev, "length", o->partial_length);
-		else
-			event_null(ev, "length");
-		event_close(ev);
-	} else {
-		event_null(ev, "partial");
-	}
-	event_bool(ev, "whole_message", o->whole);
-	event_u64(ev, "first_frame", o->first_frame);
-	event_u64(ev, "last_frame", o->wlast_frame);
-	event_cstring(ev, "ts", o->ts);
-	event_u64(ev, "declared_size", o->declared);
-	event_u64(ev, "size", o->wsize);
-	event_ascii(ev, "sha256", o->sha, 64);
-	event_bool(ev, "complete", o->reasons == 0);
-	extract_json_names(ev, "reasons", o->reasons, reason_names, EXTRACT_R__COUNT);
-	event_array(ev, "missing");
-	for (unsigned i = 0; i < o->nranges; i++) {
-		event_object(ev, NULL);
-		event_u64(ev, "offset", o->ranges[i].start);
-		event_u64(ev, "length", o->ranges[i].len);
-		event_close(ev);
-	}
-	event_close(ev);
-	event_bool(ev, "missing_truncated", o->ranges_cut);
-	if (event_end(ev) != 0)
-		return writer_fail(o->x, EXTRACT_MANIFEST, ENOMEM);
-	return manifest_append(o->x, ev->text, ev->len);
-}
-
 /* The reasons of an object ending: those of the caller's side, and those
  * that depend on what was written (writer). */
-static unsigned obj_end_reasons(const struct extract_obj *o, uint64_t size,
+unsigned extract_obj_end_reasons(const struct extract_obj *o, uint64_t size,
 				int failed)
 {
 	unsigned r = o->reasons;
@@ -893,7 +734,7 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 	sha256_final_hex(&o->hash, o->sha);
 	failed = atomic_load(&x->failed);
 	if (!failed && res_r != NULL) {
-		unsigned reasons = obj_end_reasons(o, o->size, 0);
+		unsigned reasons = extract_obj_end_reasons(o, o->size, 0);
 
 		memcpy(x->path, o->name, sizeof(x->path));
 		res_r->session = o->session;
@@ -925,143 +766,6 @@ int extract_end(struct extract_obj *o, enum extract_end_reason reason,
 	return failed ? -1 : 0;
 }
 
-/* ---- the writer's side ------------------------------------------------------ */
-
-static int obj_flush(struct extract_obj *o)
-{
-	if (o->blen == 0)
-		return 0;
-	if (extract_write_all(o->fd, o->buf, o->blen) != 0)
-		return writer_fail(o->x, o->name, errno);
-	o->blen = 0;
-	return 0;
-}
-
-static void writer_data(struct extract_obj *o, const unsigned char *p, size_t len,
-			uint64_t frame)
-{
-	o->wlast_frame = frame;
-	o->wsize += len;
-	o->hole_at_end = 0;
-	if (o->blen == 0 && len >= EXTRACT_BUF) {
-		if (extract_write_all(o->fd, p, len) != 0)
-			writer_fail(o->x, o->name, errno);
-		return;
-	}
-	while (len > 0) {
-		size_t k = EXTRACT_BUF - o->blen;
-
-		if (k > len)
-			k = len;
-		memcpy(o->buf + o->blen, p, k);
-		o->blen += k;
-		p += k;
-		len -= k;
-		if (o->blen == EXTRACT_BUF && obj_flush(o) != 0)
-			return;
-	}
-}
-
-static void writer_gap(struct extract_obj *o, uint64_t miss)
-{
-	if (obj_flush(o) != 0)
-		return;
-	if (lseek(o->fd, (off_t)miss, SEEK_CUR) == (off_t)-1) {
-		writer_fail(o->x, o->name, errno);
-		return;
-	}
-	o->wsize += miss;
-	o->hole_at_end = 1;
-}
-
-/* Closes the file, appends the record, gives the object back. */
-static void writer_end(struct extract *x, struct extract_obj *o)
-{
-	if (o->dead) {
-		/* Begun after the error: as if never begun (a file the engine
-		 * created is removed; one that could not be created is not
-		 * ours). */
-		if (o->fd >= 0) {
-			close(o->fd);
-			unlinkat(x->dirfd, o->name, 0);
-		}
-		obj_give_back(o);
-		return;
-	}
-	if (!x->wfailed && obj_flush(o) == 0 && o->hole_at_end &&
-	    ftruncate(o->fd, (off_t)o->wsize) != 0)
-		writer_fail(x, o->name, errno);
-	if (close(o->fd) != 0 && !x->wfailed)
-		writer_fail(x, o->name, errno);
-	o->reasons = obj_end_reasons(o, o->wsize, x->wfailed);
-	obj_record(o);
-	obj_give_back(o);
-}
-
-/* A piece of a record of mime.c. */
-static void writer_record(struct extract *x, const unsigned char *p, size_t len)
-{
-	if (len > x->wrec_cap - x->wrec_len) {
-		size_t cap = x->wrec_cap * 2 > x->wrec_len + len ?
-			     x->wrec_cap * 2 : x->wrec_len + len;
-		char *t = realloc(x->wrec, cap);
-
-		if (t == NULL) {
-			writer_fail(x, EXTRACT_MANIFEST, ENOMEM);
-			return;
-		}
-		x->wrec = t;
-		x->wrec_cap = cap;
-	}
-	memcpy(x->wrec + x->wrec_len, p, len);
-	x->wrec_len += len;
-}
-
-/* One command, on the writer's thread (or the caller's without it).
- * After an error only OP_END does anything: it closes the file and
- * writes the record that says so. */
-static int writer_cmd(void *user, const struct extract_writer_cmd *c)
-{
-	struct extract *x = user;
-	struct extract_obj *o = c->obj;
-
-	switch (c->op) {
-	case OP_OPEN:
-		o->dead = x->wfailed;
-		o->hole_at_end = 0;
-		o->wsize = 0;
-		o->wlast_frame = o->first_frame;
-		o->blen = 0;
-		if (!o->dead && o->fd < 0 && (o->fd = extract_create_file(x, o->name)) < 0) {
-			/* An existing name too: something else writes in DIR. */
-			writer_fail(x, o->name, errno);
-			o->dead = 1;
-		}
-		break;
-	case OP_DATA:
-		if (!o->dead && !x->wfailed)
-			writer_data(o, c->data, c->len, c->arg);
-		break;
-	case OP_GAP:
-		if (!o->dead && !x->wfailed)
-			writer_gap(o, c->arg);
-		break;
-	case OP_END:
-		writer_end(x, o);
-		break;
-	case OP_RECORD:
-		if (!x->wfailed)
-			writer_record(x, c->data, c->len);
-		break;
-	case OP_RECORD_END:
-		if (!x->wfailed)
-			manifest_append(x, x->wrec, x->wrec_len);
-		x->wrec_len = 0;
-		break;
-	}
-	return x->wfailed ? -1 : 0;
-}
-
 /* Hands a command to the writer.  Returns 0, or -1 once the writer has
  * met an error. */
 static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
@@ -1072,7 +776,7 @@ static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
 
 	if (x->w != NULL)
 		return extract_writer_push(x->w, op, o, arg, p, len);
-	return writer_cmd(x, &c);
+	return extract_wr_cmd(x, &c);
 }
 
 int extract_close(struct extract *x, char *err, size_t errsize)
@@ -1086,7 +790,7 @@ int extract_close(struct extract *x, char *err, size_t errsize)
 	extract_writer_free(x->w, NULL);
 	x->w = NULL;
 	if (x->manifest_fd >= 0 && close(x->manifest_fd) != 0)
-		writer_fail(x, EXTRACT_MANIFEST, errno);
+		extract_wr_fail(x, EXTRACT_MANIFEST, errno);
 	close(x->dirfd);
 	rc = atomic_load(&x->failed) ? -1 : 0;
 	if (rc != 0 && err != NULL && errsize > 0)
