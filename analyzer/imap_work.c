@@ -14,6 +14,21 @@
 #define IMAP_SHELF_MAX 64
 #define IMAP_SHELF_BUF 4096
 
+/* Frees the buffer *bufp of *alloc elements of elem bytes when it holds
+ * more than max bytes, so that the next line allocates its own. */
+static void work_drop_over(void *bufp, size_t *alloc, size_t elem, size_t max)
+{
+	void *buf;
+
+	if (*alloc <= max / elem)
+		return;
+	memcpy(&buf, bufp, sizeof(buf));
+	free(buf);
+	buf = NULL;
+	memcpy(bufp, &buf, sizeof(buf));
+	*alloc = 0;
+}
+
 /* Frees a line's storage and w itself. */
 void imap_work_free(struct imap_work *w)
 {
@@ -58,16 +73,8 @@ struct imap_work *imap_work_get(struct imap_parser *p)
 	w->toks.max_depth = p->lim.max_depth;
 	if (w->toks.alloc > w->toks.max || w->toks.salloc > w->toks.max_depth)
 		imap_toks_free(&w->toks);
-	if (w->line_alloc > p->buf_cap) {
-		free(w->line);
-		w->line = NULL;
-		w->line_alloc = 0;
-	}
-	if (w->pv_alloc > p->pv_cap) {
-		free(w->pv);
-		w->pv = NULL;
-		w->pv_alloc = 0;
-	}
+	work_drop_over(&w->line, &w->line_alloc, 1, p->buf_cap);
+	work_drop_over(&w->pv, &w->pv_alloc, 1, p->pv_cap);
 	w->lit_rec = IMAP_NO_REC;
 	return w;
 }
@@ -86,21 +93,9 @@ void imap_work_put(struct imap_parser *p)
 		imap_work_free(w);
 		return;
 	}
-	if (w->line_alloc > IMAP_SHELF_BUF) {
-		free(w->line);
-		w->line = NULL;
-		w->line_alloc = 0;
-	}
-	if (w->pv_alloc > IMAP_SHELF_BUF) {
-		free(w->pv);
-		w->pv = NULL;
-		w->pv_alloc = 0;
-	}
-	if (w->lits_alloc * sizeof(*w->lits) > IMAP_SHELF_BUF) {
-		free(w->lits);
-		w->lits = NULL;
-		w->lits_alloc = 0;
-	}
+	work_drop_over(&w->line, &w->line_alloc, 1, IMAP_SHELF_BUF);
+	work_drop_over(&w->pv, &w->pv_alloc, 1, IMAP_SHELF_BUF);
+	work_drop_over(&w->lits, &w->lits_alloc, sizeof(*w->lits), IMAP_SHELF_BUF);
 	if (w->toks.alloc * sizeof(*w->toks.tok) > IMAP_SHELF_BUF ||
 	    w->toks.salloc * sizeof(*w->toks.stack) > IMAP_SHELF_BUF)
 		imap_toks_free(&w->toks);
