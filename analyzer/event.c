@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dec.h"
 #include "event.h"
 #include "mem.h"
 #include "scan8.h"
@@ -285,36 +286,11 @@ void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
 
 /* ---- numbers and the rest ---------------------------------------------- */
 
-/* Writes v in decimal before end; returns the start.  Two digits a
- * step: frame numbers and offsets are most of an event's numbers. */
-static char *u64_text(char *end, uint64_t v)
-{
-	static const char pairs[] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
-
-	while (v >= 100) {
-		unsigned k = (unsigned)(v % 100) * 2;
-
-		v /= 100;
-		*--end = pairs[k + 1];
-		*--end = pairs[k];
-	}
-	if (v >= 10) {
-		*--end = pairs[v * 2 + 1];
-		*--end = pairs[v * 2];
-	} else {
-		*--end = (char)('0' + v);
-	}
-	return end;
-}
-
 static void put_number(struct imt_event *ev, const char *key, size_t klen,
 		       int neg, uint64_t mag)
 {
 	char buf[24];
-	char *p = u64_text(buf + sizeof(buf), mag);
+	char *p = dec_format_u64(buf + sizeof(buf), mag);
 
 	if (neg)
 		*--p = '-';
@@ -355,7 +331,7 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 {
 	static const char unknown[] = "\"type\":\"unknown\"";
 	char fbuf[24], obuf[24];
-	char *f = u64_text(fbuf + sizeof(fbuf), h->frame), *o = obuf + sizeof(obuf);
+	char *f = dec_format_u64(fbuf + sizeof(fbuf), h->frame), *o = obuf + sizeof(obuf);
 	size_t flen = (size_t)(fbuf + sizeof(fbuf) - f), olen = 0;
 	const char *type = unknown;
 	size_t tlen = sizeof(unknown) - 1, need;
@@ -366,7 +342,7 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 		tlen = type_members[ev->type].len;
 	}
 	if (h->dir != IMT_DIR_NONE) {
-		o = u64_text(o, h->offset);
+		o = dec_format_u64(o, h->offset);
 		olen = (size_t)(obuf + sizeof(obuf) - o);
 	}
 	/* "ts":"…", members, "type":…, "frame":N, "dir":"c2s","offset":N */
@@ -412,7 +388,7 @@ void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)
 		frac /= 10;
 	}
 	*--p = '.';
-	p = u64_text(p, mag / 1000000);
+	p = dec_format_u64(p, mag / 1000000);
 	if (ns < 0)
 		*--p = '-';
 	if (event_member(ev, key, klen, (size_t)(end - p)) == 0)

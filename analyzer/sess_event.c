@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dec.h"
 #include "sess_event.h"
 #include "sess_session.h"
 #include "sess_token.h"
@@ -131,27 +132,41 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 	if (s->ev_prefix == NULL) {
 		char cid[COMMUNITY_ID_STRLEN];
 		char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
-		char buf[SESS_EV_PREFIX_MAX];
-		char *np;
-		int n;
+		char buf[SESS_EV_PREFIX_MAX], num[DEC_U64_MAXLEN];
+		char *np, *id = dec_format_u64(num + sizeof(num), s->id);
+		size_t idlen = (size_t)(num + sizeof(num) - id), cl, sv, cidlen;
+		size_t n = 0;
 
 		/* Computed once per session: the flow's name in Zeek, Suricata
 		 * and Arkime records, so theirs and ours join on it. */
-		if (community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
-				    e->cfg.community_id_seed, cid, sizeof(cid)) == 0)
-			cid[0] = '\0';
+		cidlen = community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
+					 e->cfg.community_id_seed, cid, sizeof(cid));
 		sess_endpoints(s, client, server);
-		n = snprintf(buf, sizeof(buf),
-			     "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\""
-			     "%s%s%s",
-			     (unsigned long long)s->id, client, server,
-			     cid[0] != '\0' ? ",\"community_id\":\"" : "", cid,
-			     cid[0] != '\0' ? "\"" : "");
-		if (n < 0 || (size_t)n >= sizeof(buf))
-			n = 0;
+		cl = strlen(client);
+		sv = strlen(server);
+		/* "session":N,"client":"…","server":"…"[,"community_id":"…"] */
+#define PUT(p, len) (memcpy(buf + n, (p), (len)), n += (len))
+#define PUTS(lit) PUT(lit, sizeof(lit) - 1)
+		if (idlen + cl + sv + cidlen + 64 <= sizeof(buf)) {
+			PUTS("\"session\":");
+			PUT(id, idlen);
+			PUTS(",\"client\":\"");
+			PUT(client, cl);
+			PUTS("\",\"server\":\"");
+			PUT(server, sv);
+			PUTS("\"");
+			if (cidlen > 0) {
+				PUTS(",\"community_id\":\"");
+				PUT(cid, cidlen);
+				PUTS("\"");
+			}
+		}
+#undef PUTS
+#undef PUT
+		buf[n] = '\0';
 		/* Kept at its length: an open session holds only what it uses. */
-		if ((np = mem_slab_get(&e->small, (size_t)n + 1)) != NULL) {
-			memcpy(np, buf, (size_t)n + 1);
+		if ((np = mem_slab_get(&e->small, n + 1)) != NULL) {
+			memcpy(np, buf, n + 1);
 			s->ev_prefix = np;
 			s->ev_prefix_len = (uint32_t)n;
 		}
