@@ -23,38 +23,61 @@ static uint32_t be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* One 64-byte block into h (FIPS 180-4, 6.1.2). */
+/* One round: t = rol(a, 5) + f + e + k + w, then the registers move
+ * down one place (done by naming them in turn in the callers). */
+#define SHA1_ROUND(a, b, c, d, e, f, k, w)                        \
+	do {                                                      \
+		(e) += rol32((a), 5) + (f) + (k) + (w);           \
+		(b) = rol32((b), 30);                             \
+	} while (0)
+
+/* Word i of the schedule, from a rolling window of sixteen. */
+#define SHA1_W(w, i)                                                       \
+	((w)[(i) & 15] = rol32((w)[((i) + 13) & 15] ^ (w)[((i) + 8) & 15] ^  \
+			       (w)[((i) + 2) & 15] ^ (w)[(i) & 15], 1))
+
+/* One 64-byte block into h (FIPS 180-4, 6.1.2): four loops of twenty
+ * rounds, five rounds a step so the registers rotate by name. */
 static void sha1_block(uint32_t h[5], const uint8_t *blk)
 {
-	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	int i;
 
-	for (int i = 0; i < 16; i++)
+	for (i = 0; i < 16; i++)
 		w[i] = be32(blk + 4 * i);
-	for (int i = 16; i < 80; i++)
-		w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	for (int i = 0; i < 80; i++) {
-		uint32_t f, k, t;
-
-		if (i < 20) {
-			f = (b & c) | (~b & d);
-			k = 0x5a827999;
-		} else if (i < 40) {
-			f = b ^ c ^ d;
-			k = 0x6ed9eba1;
-		} else if (i < 60) {
-			f = (b & c) | (b & d) | (c & d);
-			k = 0x8f1bbcdc;
-		} else {
-			f = b ^ c ^ d;
-			k = 0xca62c1d6;
-		}
-		t = rol32(a, 5) + f + e + k + w[i];
-		e = d;
-		d = c;
-		c = rol32(b, 30);
-		b = a;
-		a = t;
-	}
+#define F1(b, c, d) (((b) & (c)) | (~(b) & (d)))
+#define F2(b, c, d) ((b) ^ (c) ^ (d))
+#define F3(b, c, d) (((b) & (c)) | ((b) & (d)) | ((c) & (d)))
+#define FIVE(F, k, W)                                                     \
+	do {                                                              \
+		SHA1_ROUND(a, b, c, d, e, F(b, c, d), k, W(i));           \
+		SHA1_ROUND(e, a, b, c, d, F(a, b, c), k, W(i + 1));       \
+		SHA1_ROUND(d, e, a, b, c, F(e, a, b), k, W(i + 2));       \
+		SHA1_ROUND(c, d, e, a, b, F(d, e, a), k, W(i + 3));       \
+		SHA1_ROUND(b, c, d, e, a, F(c, d, e), k, W(i + 4));       \
+	} while (0)
+#define W0(i) w[i]
+#define WN(i) SHA1_W(w, i)
+	for (i = 0; i < 15; i += 5)
+		FIVE(F1, 0x5a827999, W0);
+	/* Round 15 still reads w[15]; 16 to 19 extend the schedule. */
+	SHA1_ROUND(a, b, c, d, e, F1(b, c, d), 0x5a827999, w[15]);
+	SHA1_ROUND(e, a, b, c, d, F1(a, b, c), 0x5a827999, WN(16));
+	SHA1_ROUND(d, e, a, b, c, F1(e, a, b), 0x5a827999, WN(17));
+	SHA1_ROUND(c, d, e, a, b, F1(d, e, a), 0x5a827999, WN(18));
+	SHA1_ROUND(b, c, d, e, a, F1(c, d, e), 0x5a827999, WN(19));
+	for (i = 20; i < 40; i += 5)
+		FIVE(F2, 0x6ed9eba1, WN);
+	for (; i < 60; i += 5)
+		FIVE(F3, 0x8f1bbcdc, WN);
+	for (; i < 80; i += 5)
+		FIVE(F2, 0xca62c1d6, WN);
+#undef WN
+#undef W0
+#undef FIVE
+#undef F3
+#undef F2
+#undef F1
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;

@@ -74,7 +74,9 @@ void event_begin(struct imt_event *ev, enum imt_event_type type, int muted)
 	ev->depth = 1;
 	ev->has_member = 0;
 	ev->is_array = 0;
-	if (event_room(ev, 1) == 0)
+	/* muted itself, not ev->muted: reading back the flags just stored
+	 * as one word stalls the store forwarding, once per event. */
+	if (!muted && (ev->cap > 0 || event_grow(ev, 1) == 0))
 		ev->text[ev->len++] = '{';
 }
 

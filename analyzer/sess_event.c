@@ -79,20 +79,12 @@ int64_t sess_ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
 	return ds * 1000000000 + ((int64_t)n1 - (int64_t)n0);
 }
 
-static void ev_truncated(struct imt_event *ev, const char *key)
+void sess_ev_truncated(struct imt_event *ev, const char *key)
 {
 	char k[64];
 
 	snprintf(k, sizeof(k), "%s_truncated", key);
 	event_bool(ev, k, 1);
-}
-
-void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
-		 size_t len, size_t cap)
-{
-	event_string(ev, key, p, len < cap ? len : cap);
-	if (len > cap)
-		ev_truncated(ev, key);
 }
 
 size_t sess_ev_ts(const struct session *s, char *buf, size_t size)
@@ -287,7 +279,7 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 		n = el->tokens_text_len;
 		event_string(ev, key, el->tokens_text, n < cap ? n : cap);
 		if (n > cap)
-			ev_truncated(ev, key);
+			sess_ev_truncated(ev, key);
 		return;
 	}
 	buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
@@ -299,7 +291,7 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 	event_string(ev, key, buf, n < cap ? n : cap);
 	/* Cut here, or already cut by the parser's line or token caps. */
 	if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
-		ev_truncated(ev, key);
+		sess_ev_truncated(ev, key);
 	if (buf != stackbuf)
 		free(buf);
 }
