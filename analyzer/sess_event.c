@@ -18,7 +18,8 @@
 /*
  * Events come in capture order, so most share the second of the one
  * before: the text of the last second is kept and only the fraction is
- * written, instead of gmtime_r() and snprintf() for every event.
+ * written, instead of gmtime_r() and snprintf() for every event; and the
+ * events of one packet share the whole text, kept as well.
  */
 static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 {
@@ -26,6 +27,10 @@ static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano
 	static int have_last;
 	static char date[64];
 	static size_t date_len;
+	static char full[64];
+	static size_t full_len;
+	static uint32_t full_frac;
+	static int full_nano;
 	uint32_t frac = nano ? nsec : nsec / 1000;
 	size_t digits = nano ? 9 : 6;
 	struct tm tm;
@@ -41,18 +46,28 @@ static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano
 		date_len = n > 0 && (size_t)n < sizeof(date) ? (size_t)n : 0;
 		last_sec = sec;
 		have_last = 1;
+		full_len = 0;
 	}
 	if (date_len > 0 && frac < (nano ? 1000000000u : 1000000u) &&
-	    size >= date_len + digits + 3) {
-		memcpy(buf, date, date_len);
-		buf[date_len] = '.';
-		for (size_t i = digits; i > 0; i--) {
-			buf[date_len + i] = (char)('0' + frac % 10);
-			frac /= 10;
+	    size >= date_len + digits + 3 && sizeof(full) >= date_len + digits + 3) {
+		if (full_len == 0 || frac != full_frac || nano != full_nano) {
+			char num[DEC_U64_MAXLEN], *d = full + date_len + 1;
+			char *p = dec_format_u64(num + sizeof(num), frac);
+			size_t k = (size_t)(num + sizeof(num) - p);
+
+			/* The fraction with its leading zeros: digits wide. */
+			memcpy(full, date, date_len);
+			full[date_len] = '.';
+			memset(d, '0', digits - k);
+			memcpy(d + digits - k, p, k);
+			d[digits] = 'Z';
+			d[digits + 1] = '\0';
+			full_len = date_len + digits + 2;
+			full_frac = frac;
+			full_nano = nano;
 		}
-		buf[date_len + digits + 1] = 'Z';
-		buf[date_len + digits + 2] = '\0';
-		return date_len + digits + 2;
+		memcpy(buf, full, full_len + 1);
+		return full_len;
 	}
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));

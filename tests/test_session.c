@@ -1257,6 +1257,91 @@ START_TEST(caps_shared_between_sessions)
 }
 END_TEST
 
+/* The "ts" of every event: each packet's own time, whether the one
+ * before had the same second, the same fraction in the other resolution,
+ * the same packet time, or an earlier one; before 1970 too. */
+START_TEST(event_times)
+{
+	static const struct {
+		int64_t sec;
+		uint32_t nsec;
+		int nano;
+		const char *ts;
+	} t[] = {
+		{ 0, 0, 0, "1970-01-01T00:00:00.000000Z" },
+		{ 0, 999999999, 1, "1970-01-01T00:00:00.999999999Z" },
+		{ 0, 999999999, 0, "1970-01-01T00:00:00.999999Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+		{ 1767225600, 5, 1, "2026-01-01T00:00:00.000000005Z" },
+		{ 1767225600, 1999, 0, "2026-01-01T00:00:00.000001Z" },
+		{ 1767225600, 1999, 1, "2026-01-01T00:00:00.000001999Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+	};
+	const size_t n = sizeof(t) / sizeof(t[0]);
+	struct sess_config cfg;
+	struct out_options oo = { .format = OUT_NDJSON };
+	struct tcp_callbacks cb;
+	struct tcp_flow_info info;
+	struct tcp_close_info ci;
+	char *buf = NULL, *p;
+	size_t blen = 0, i = 0, off = 0;
+	FILE *fp = open_memstream(&buf, &blen);
+	struct output *out = out_new(fp, &oo);
+	struct sess_engine *e;
+	void *flow;
+
+	sess_config_default(&cfg);
+	e = sess_engine_new(&cfg, out);
+	sess_engine_tcp_callbacks(&cb);
+	memset(&info, 0, sizeof(info));
+	info.client.family = info.server.family = 4;
+	memcpy(info.client.addr, "\xc0\x00\x02\x0a", 4);
+	memcpy(info.server.addr, "\xc6\x33\x64\x14", 4);
+	info.client.port = 50000;
+	info.server.port = 143;
+	info.how = TCP_BY_SYN;
+	info.first.frame = 1;
+	info.first.ts_sec = t[0].sec;
+	info.first.ts_nsec = t[0].nsec;
+	info.first.ts_nano = t[0].nano;
+	flow = cb.on_open(e, &info);
+	ck_assert_ptr_nonnull(flow);
+	/* One event a packet: the greeting, then untagged OKs. */
+	for (size_t k = 1; k < n; k++) {
+		struct tcp_meta m = { .frame = k + 1, .ts_sec = t[k].sec,
+				      .ts_nsec = t[k].nsec, .ts_nano = t[k].nano };
+		static const char line[] = "* OK hi\r\n";
+
+		cb.on_data(flow, IMT_S2C, (const uint8_t *)line, sizeof(line) - 1, off, &m);
+		off += sizeof(line) - 1;
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.reason = TCP_CLOSE_FIN;
+	ci.last = info.first;
+	ci.last.frame = n + 1;
+	ci.bytes[1] = off;
+	ci.history = "S";
+	cb.on_close(flow, &ci);
+	out_finish(out);
+	out_free(out);
+	sess_engine_free(e);
+	fclose(fp);
+	/* session_start, then one event per packet, then session_end (at
+	 * the first packet's time again). */
+	for (p = strstr(buf, "\"ts\":\""); p != NULL; p = strstr(p + 1, "\"ts\":\"")) {
+		const char *want = i < n ? t[i].ts : t[0].ts;
+		size_t wl = strlen(want);
+
+		ck_assert_msg(strncmp(p + 6, want, wl) == 0 && p[6 + wl] == '"',
+			      "event %zu: want %s, got %.40s", i, want, p + 6);
+		i++;
+	}
+	ck_assert_uint_eq(i, n + 1);
+	free(buf);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -1300,6 +1385,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, idle_session_gives_buffers_back);
 	tcase_add_test(tc, command_record_text_and_txn);
 	tcase_add_test(tc, caps_shared_between_sessions);
+	tcase_add_test(tc, event_times);
 	suite_add_tcase(s, tc);
 	return s;
 }
