@@ -1257,6 +1257,108 @@ START_TEST(caps_shared_between_sessions)
 }
 END_TEST
 
+/* The list as the byte-at-a-time rule makes it: upper case, runs of
+ * spaces made one, a space at both ends, cut at SESS_CAPS_MAX. */
+static size_t caps_reference(const char *text, size_t len, char *list)
+{
+	size_t room = len < SESS_CAPS_MAX - 3 ? len + 3 : SESS_CAPS_MAX;
+	size_t o = 0;
+
+	list[o++] = ' ';
+	for (size_t i = 0; i < len && o + 2 < room; i++) {
+		char ch = text[i];
+
+		if (ch == ' ' && list[o - 1] == ' ')
+			continue;
+		list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	if (list[o - 1] != ' ')
+		list[o++] = ' ';
+	list[o] = '\0';
+	return o;
+}
+
+/* Eight bytes a step gives the same list as one at a time: every byte
+ * value next to letters, runs of spaces at every alignment, lists cut
+ * at the cap. */
+START_TEST(caps_set_matches_bytewise)
+{
+	static const char pick[] = "aAzZ@[`{ \x80\xff""0-=";
+	struct sess_caps_store cs;
+	struct sess_caps c;
+	static char text[SESS_CAPS_MAX + 100], want[SESS_CAPS_MAX + 8];
+	uint32_t r = 12345;
+
+	sess_caps_store_init(&cs);
+	memset(&c, 0, sizeof(c));
+	for (int round = 0; round < 3000; round++) {
+		size_t len = round < 2000 ? (size_t)(round % 40) + 1 :
+			     SESS_CAPS_MAX - 20 + (size_t)(round % 60);
+
+		for (size_t i = 0; i < len; i++) {
+			r = r * 1103515245u + 12345u;
+			text[i] = (r >> 16) % 4 == 0 ? (char)(r >> 8) :
+				  pick[(r >> 20) % (sizeof(pick) - 1)];
+		}
+		size_t wl = caps_reference(text, len, want);
+
+		sess_caps_set(&c, &cs, text, len);
+		ck_assert_ptr_nonnull(c.t);
+		ck_assert_msg(c.t->len == wl && memcmp(c.t->text, want, wl) == 0,
+			      "round %d", round);
+	}
+	sess_caps_free(&c, &cs);
+	sess_caps_store_fini(&cs);
+}
+END_TEST
+
+/* The list written as an array: the first time made, the next times
+ * copied, both the same; names escaped, cut at 256 bytes; an empty
+ * list is an empty array. */
+START_TEST(caps_written_as_array)
+{
+	struct sess_caps_store cs;
+	struct sess_caps a, b, none;
+	struct imt_event ev;
+	char text[400], want[600];
+	size_t n = 0;
+	int w;
+
+	n += (size_t)snprintf(text, sizeof(text), "imap4rev1 A\"B C\\D \xe9t\xc3\xa9 ");
+	memset(text + n, 'x', 300);
+	n += 300;
+	w = snprintf(want, sizeof(want),
+		     "{\"capabilities\":[\"IMAP4REV1\",\"A\\\"B\",\"C\\\\D\","
+		     "\"\\\\xE9T\xc3\xa9\",\"");
+	memset(want + w, 'X', 256);
+	memcpy(want + w + 256, "\"]}", 4);
+	sess_caps_store_init(&cs);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&none, 0, sizeof(none));
+	memset(&ev, 0, sizeof(ev));
+	sess_caps_set(&a, &cs, text, n);
+	sess_caps_set(&b, &cs, text, n);
+	ck_assert_ptr_eq(a.t, b.t);
+	for (int i = 0; i < 3; i++) {
+		event_begin(&ev, EV_GREETING, 0);
+		sess_caps_write(i == 0 ? &a : &b, &ev, "capabilities");
+		ck_assert_int_eq(event_end(&ev), 0);
+		ck_assert_uint_eq(ev.len, strlen(want));
+		ck_assert_mem_eq(ev.text, want, ev.len);
+	}
+	event_begin(&ev, EV_GREETING, 0);
+	sess_caps_write(&none, &ev, "capabilities");
+	event_end(&ev);
+	ck_assert_uint_eq(ev.len, strlen("{\"capabilities\":[]}"));
+	ck_assert_mem_eq(ev.text, "{\"capabilities\":[]}", ev.len);
+	event_release(&ev);
+	sess_caps_free(&a, &cs);
+	sess_caps_free(&b, &cs);
+	sess_caps_store_fini(&cs);
+}
+END_TEST
+
 /* The "ts" of every event: each packet's own time, whether the one
  * before had the same second, the same fraction in the other resolution,
  * the same packet time, or an earlier one; before 1970 too. */
@@ -1386,6 +1488,8 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, command_record_text_and_txn);
 	tcase_add_test(tc, caps_shared_between_sessions);
 	tcase_add_test(tc, event_times);
+	tcase_add_test(tc, caps_written_as_array);
+	tcase_add_test(tc, caps_set_matches_bytewise);
 	suite_add_tcase(s, tc);
 	return s;
 }
