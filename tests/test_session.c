@@ -43,6 +43,30 @@ struct setup {
 	void (*after)(void *flow, size_t step);
 };
 
+/* The flow every conversation runs on: 192.0.2.10:50000 to
+ * 198.51.100.20:port, seen from its SYN, first packet frame 1. */
+static void flow_info(struct tcp_flow_info *info, uint16_t port)
+{
+	memset(info, 0, sizeof(*info));
+	info->client.family = info->server.family = 4;
+	memcpy(info->client.addr, "\xc0\x00\x02\x0a", 4);
+	memcpy(info->server.addr, "\xc6\x33\x64\x14", 4);
+	info->client.port = 50000;
+	info->server.port = port;
+	info->how = TCP_BY_SYN;
+	info->first.frame = 1;
+}
+
+/* Ends a run: the output finished and freed, then the engine, then the
+ * memory stream (its text stays the caller's). */
+static void run_end(struct output *out, struct sess_engine *e, FILE *fp)
+{
+	out_finish(out);
+	out_free(out);
+	sess_engine_free(e);
+	fclose(fp);
+}
+
 /* Runs a conversation; split = 1 feeds every chunk byte by byte.
  * Returns the NDJSON text (caller frees). */
 static char *run_setup(const struct step *steps, size_t n, int split,
@@ -67,14 +91,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	cfg.decrypted_upstream = su->decrypted_upstream;
 	e = sess_engine_new(&cfg, out);
 	sess_engine_tcp_callbacks(&cb);
-	memset(&info, 0, sizeof(info));
-	info.client.family = info.server.family = 4;
-	memcpy(info.client.addr, "\xc0\x00\x02\x0a", 4);
-	memcpy(info.server.addr, "\xc6\x33\x64\x14", 4);
-	info.client.port = 50000;
-	info.server.port = su->port != 0 ? su->port : 143;
-	info.how = TCP_BY_SYN;
-	info.first.frame = 1;
+	flow_info(&info, su->port != 0 ? su->port : 143);
 	info.first.ts_sec = 1767225600;
 	flow = cb.on_open(e, &info);
 	ck_assert_ptr_nonnull(flow);
@@ -108,10 +125,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	ci.bytes[1] = off[1];
 	ci.history = "ShADadFf";
 	cb.on_close(flow, &ci);
-	out_finish(out);
-	out_free(out);
-	sess_engine_free(e);
-	fclose(fp);
+	run_end(out, e, fp);
 	return buf;
 }
 
@@ -1396,14 +1410,7 @@ START_TEST(event_times)
 	sess_config_default(&cfg);
 	e = sess_engine_new(&cfg, out);
 	sess_engine_tcp_callbacks(&cb);
-	memset(&info, 0, sizeof(info));
-	info.client.family = info.server.family = 4;
-	memcpy(info.client.addr, "\xc0\x00\x02\x0a", 4);
-	memcpy(info.server.addr, "\xc6\x33\x64\x14", 4);
-	info.client.port = 50000;
-	info.server.port = 143;
-	info.how = TCP_BY_SYN;
-	info.first.frame = 1;
+	flow_info(&info, 143);
 	info.first.ts_sec = t[0].sec;
 	info.first.ts_nsec = t[0].nsec;
 	info.first.ts_nano = t[0].nano;
@@ -1425,10 +1432,7 @@ START_TEST(event_times)
 	ci.bytes[1] = off;
 	ci.history = "S";
 	cb.on_close(flow, &ci);
-	out_finish(out);
-	out_free(out);
-	sess_engine_free(e);
-	fclose(fp);
+	run_end(out, e, fp);
 	/* session_start, then one event per packet, then session_end (at
 	 * the first packet's time again). */
 	for (p = strstr(buf, "\"ts\":\""); p != NULL; p = strstr(p + 1, "\"ts\":\"")) {
