@@ -92,7 +92,7 @@ fuzz:
 	@sh tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 # Each script prints its own table and targets; bench/lib.sh is what they share.
-BENCH_SCRIPTS = bench/run.sh bench/capture.sh bench/tls.sh bench/extract.sh bench/dashboards.sh bench/sessions.sh
+BENCH_SCRIPTS = bench/run.sh bench/capture.sh bench/tls.sh bench/extract.sh bench/dashboards.sh bench/sessions.sh bench/engspeed.sh
 bench: all
 	@for s in $(BENCH_SCRIPTS); do echo "== $$s"; sh $$s || exit 1; done
 

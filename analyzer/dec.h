@@ -1,6 +1,7 @@
 /*
  * dec.h - the one decimal number parser: IMAP numbers and literal sizes,
- * response-code arguments, command-line options.
+ * response-code arguments, command-line options; and the one writer of
+ * decimal numbers (event fields, endpoints, literal markers).
  *
  * Only ASCII digits: no sign, no white space, no base prefix.  Leading
  * zeros are allowed ("007" is 7), as RFC 3501's number and the command
@@ -46,5 +47,37 @@ static inline int dec_parse_u64(const char *s, size_t len, uint64_t max,
 /* The number of digits at the start of s[0, len): 0 when s[0] is not a
  * digit or len is 0. */
 size_t dec_span(const char *s, size_t len);
+
+/* Room dec_format_u64() needs at most: 2^64 - 1 has 20 digits. */
+#define DEC_U64_MAXLEN 20
+
+/*
+ * Writes v in decimal just before end (no NUL) and returns where the
+ * digits start: end - 1 for 0 to 9, end - 20 for UINT64_MAX.  At least
+ * DEC_U64_MAXLEN bytes must precede end.  Inline, two digits a step:
+ * frame numbers and offsets are most of an event's numbers.
+ */
+static inline char *dec_format_u64(char *end, uint64_t v)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+
+	while (v >= 100) {
+		unsigned k = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		*--end = pairs[k + 1];
+		*--end = pairs[k];
+	}
+	if (v >= 10) {
+		*--end = pairs[v * 2 + 1];
+		*--end = pairs[v * 2];
+	} else {
+		*--end = (char)('0' + v);
+	}
+	return end;
+}
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dec.h"
 #include "event.h"
 #include "mem.h"
 #include "scan8.h"
@@ -38,7 +39,7 @@ const char *event_type_name(enum imt_event_type t)
 /* A huge event should not pin its buffer for the rest of the run. */
 #define EVENT_KEEP_CAP (1u << 20)
 
-static int event_grow(struct imt_event *ev, size_t n)
+int event_grow_(struct imt_event *ev, size_t n)
 {
 	if (n > SIZE_MAX - ev->len ||
 	    mem_grow(&ev->text, &ev->cap, ev->len + n, 1, 4096, SIZE_MAX) != 0) {
@@ -55,7 +56,7 @@ static inline int event_room(struct imt_event *ev, size_t n)
 		return -1;
 	if (n <= ev->cap - ev->len)
 		return 0;
-	return event_grow(ev, n);
+	return event_grow_(ev, n);
 }
 
 void event_begin(struct imt_event *ev, enum imt_event_type type, int muted)
@@ -73,7 +74,9 @@ void event_begin(struct imt_event *ev, enum imt_event_type type, int muted)
 	ev->depth = 1;
 	ev->has_member = 0;
 	ev->is_array = 0;
-	if (event_room(ev, 1) == 0)
+	/* muted itself, not ev->muted: reading back the flags just stored
+	 * as one word stalls the store forwarding, once per event. */
+	if (!muted && (ev->cap > 0 || event_grow_(ev, 1) == 0))
 		ev->text[ev->len++] = '{';
 }
 
@@ -91,33 +94,6 @@ void event_release(struct imt_event *ev)
 	free(ev->text);
 	ev->text = NULL;
 	ev->len = ev->cap = 0;
-}
-
-/*
- * Starts a member: the comma, then "key": (objects) or nothing (arrays).
- * Returns 0 with room for `value` more bytes reserved, or -1.
- */
-static inline int event_member(struct imt_event *ev, const char *key,
-			       size_t klen, size_t value)
-{
-	uint32_t bit = 1u << (ev->depth & 31);
-	char *d;
-
-	if (ev->depth == 0 || event_room(ev, klen + 4 + value) != 0)
-		return -1;
-	d = ev->text + ev->len;
-	if (ev->has_member & bit)
-		*d++ = ',';
-	ev->has_member |= bit;
-	if (!(ev->is_array & bit) && key != NULL) {
-		*d++ = '"';
-		memcpy(d, key, klen);
-		d += klen;
-		*d++ = '"';
-		*d++ = ':';
-	}
-	ev->len = (size_t)(d - ev->text);
-	return 0;
 }
 
 static inline void put(struct imt_event *ev, const char *s, size_t n)
@@ -163,8 +139,9 @@ static size_t utf8_seq(const unsigned char *p, size_t left)
 }
 
 /* Writes s as a JSON string, quotes included; room is reserved. */
-static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
+void event_put_string_(struct imt_event *ev, const char *str, size_t n)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	static const char lower[] = "0123456789abcdef";
 	static const char upper[] = "0123456789ABCDEF";
 	char *d = ev->text + ev->len;
@@ -261,93 +238,22 @@ static void put_string(struct imt_event *ev, const unsigned char *s, size_t n)
 	ev->len = (size_t)(d - ev->text);
 }
 
-void event_string_k(struct imt_event *ev, const char *key, size_t klen,
-		    const char *p, size_t len)
-{
-	/* Worst case: every byte becomes six characters (\u00xx); the
-	 * quotes, and one more for put_string's last word. */
-	if (len > (SIZE_MAX - 16) / 6 ||
-	    event_member(ev, key, klen, len * 6 + 3) != 0)
-		return;
-	put_string(ev, (const unsigned char *)(p != NULL ? p : ""),
-		   p != NULL ? len : 0);
-}
-
-void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
-		   const char *s, size_t len)
-{
-	if (event_member(ev, key, klen, len + 2) != 0)
-		return;
-	ev->text[ev->len++] = '"';
-	put(ev, s, len);
-	ev->text[ev->len++] = '"';
-}
-
 /* ---- numbers and the rest ---------------------------------------------- */
 
-/* Writes v in decimal before end; returns the start.  Two digits a
- * step: frame numbers and offsets are most of an event's numbers. */
-static char *u64_text(char *end, uint64_t v)
+void event_put_number_(struct imt_event *ev, int neg, uint64_t mag)
 {
-	static const char pairs[] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
-
-	while (v >= 100) {
-		unsigned k = (unsigned)(v % 100) * 2;
-
-		v /= 100;
-		*--end = pairs[k + 1];
-		*--end = pairs[k];
-	}
-	if (v >= 10) {
-		*--end = pairs[v * 2 + 1];
-		*--end = pairs[v * 2];
-	} else {
-		*--end = (char)('0' + v);
-	}
-	return end;
-}
-
-static void put_number(struct imt_event *ev, const char *key, size_t klen,
-		       int neg, uint64_t mag)
-{
-	char buf[24];
-	char *p = u64_text(buf + sizeof(buf), mag);
+	char buf[EVENT_NUMBER_MAX];
+	char *p = dec_format_u64(buf + sizeof(buf), mag);
 
 	if (neg)
 		*--p = '-';
-	if (event_member(ev, key, klen, (size_t)(buf + sizeof(buf) - p)) == 0)
-		put(ev, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-void event_u64_k(struct imt_event *ev, const char *key, size_t klen, uint64_t v)
-{
-	put_number(ev, key, klen, 0, v);
-}
-
-void event_i64_k(struct imt_event *ev, const char *key, size_t klen, int64_t v)
-{
-	put_number(ev, key, klen, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
-}
-
-void event_bool_k(struct imt_event *ev, const char *key, size_t klen, int v)
-{
-	if (event_member(ev, key, klen, 5) == 0)
-		put(ev, v ? "true" : "false", v ? 4 : 5);
-}
-
-void event_null_k(struct imt_event *ev, const char *key, size_t klen)
-{
-	if (event_member(ev, key, klen, 4) == 0)
-		put(ev, "null", 4);
+	put(ev, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void event_raw(struct imt_event *ev, const char *members, size_t len)
 {
 	/* The members carry their own keys: none is written here. */
-	if (len > 0 && event_member(ev, NULL, 0, len) == 0)
+	if (len > 0 && event_member_(ev, NULL, 0, len) == 0)
 		put(ev, members, len);
 }
 
@@ -355,7 +261,7 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 {
 	static const char unknown[] = "\"type\":\"unknown\"";
 	char fbuf[24], obuf[24];
-	char *f = u64_text(fbuf + sizeof(fbuf), h->frame), *o = obuf + sizeof(obuf);
+	char *f = dec_format_u64(fbuf + sizeof(fbuf), h->frame), *o = obuf + sizeof(obuf);
 	size_t flen = (size_t)(fbuf + sizeof(fbuf) - f), olen = 0;
 	const char *type = unknown;
 	size_t tlen = sizeof(unknown) - 1, need;
@@ -366,13 +272,13 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 		tlen = type_members[ev->type].len;
 	}
 	if (h->dir != IMT_DIR_NONE) {
-		o = u64_text(o, h->offset);
+		o = dec_format_u64(o, h->offset);
 		olen = (size_t)(obuf + sizeof(obuf) - o);
 	}
 	/* "ts":"…", members, "type":…, "frame":N, "dir":"c2s","offset":N */
 	need = 8 + h->ts_len + 1 + h->members_len + 1 + tlen + 9 + flen +
 	       (h->dir != IMT_DIR_NONE ? 22 + olen : 0);
-	if (event_member(ev, NULL, 0, need) != 0)
+	if (event_member_(ev, NULL, 0, need) != 0)
 		return;
 	d = ev->text + ev->len;
 	memcpy(d, "\"ts\":\"", 6);
@@ -399,11 +305,11 @@ void event_head(struct imt_event *ev, const struct event_head *h)
 	ev->len = (size_t)(d - ev->text);
 }
 
-void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)
+void event_put_ms_(struct imt_event *ev, int64_t ns)
 {
 	uint64_t mag = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
 	uint64_t frac = mag % 1000000;
-	char buf[40];
+	char buf[EVENT_MS_MAX];
 	char *end = buf + sizeof(buf);
 	char *p = end;
 
@@ -412,11 +318,10 @@ void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns)
 		frac /= 10;
 	}
 	*--p = '.';
-	p = u64_text(p, mag / 1000000);
+	p = dec_format_u64(p, mag / 1000000);
 	if (ns < 0)
 		*--p = '-';
-	if (event_member(ev, key, klen, (size_t)(end - p)) == 0)
-		put(ev, p, (size_t)(end - p));
+	put(ev, p, (size_t)(end - p));
 }
 
 void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array)
@@ -430,7 +335,7 @@ void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array)
 	}
 	/* The depth is kept even when nothing is written (a muted or
 	 * failed event), so that every event_close() has its opening. */
-	if (event_member(ev, key, klen, 1) == 0)
+	if (event_member_(ev, key, klen, 1) == 0)
 		ev->text[ev->len++] = array ? '[' : '{';
 	ev->depth++;
 	bit = 1u << ev->depth;

@@ -209,17 +209,28 @@ static void imap_resp_text(struct imap_parser *p, struct imap_element *el,
 
 	i = imap_skip_sp(s, i, n);
 	if (i < n && s[i] == '[') {
-		size_t depth = 0, close = n, ne;
+		size_t depth = 1, close = n, ne, j = i + 1;
 
 		/* Not quote-aware: an unknown code's arguments are free text
-		 * up to ']' (RFC 3501 resp-text-code), quotes included. */
-		for (size_t j = i; j < n; j++) {
-			if (s[j] == '[') {
+		 * up to ']' (RFC 3501 resp-text-code), quotes included.  The
+		 * next ']' found by memchr(), then the '[' before it (rare)
+		 * counted in. */
+		while (j < n) {
+			const char *c = memchr(s + j, ']', n - j);
+			size_t end = c != NULL ? (size_t)(c - s) : n;
+			const char *o = s + j;
+
+			while ((o = memchr(o, '[', (size_t)(s + end - o))) != NULL) {
 				depth++;
-			} else if (s[j] == ']' && --depth == 0) {
-				close = j;
+				o++;
+			}
+			if (c == NULL)
+				break;
+			if (--depth == 0) {
+				close = end;
 				break;
 			}
+			j = end + 1;
 		}
 		ne = imap_word_end(s, i + 1, close, ']');
 		if (close < n && ne > i + 1) {

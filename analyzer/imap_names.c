@@ -6,17 +6,24 @@
 
 #include "imap_names.h"
 
-#define IMAP_RESP_ROW(name) name,
+struct imap_name_row {
+	const char *name;
+	size_t len;
+};
 
-static const char *const numbered_names[] = { IMAP_RESP_NUMBERED(IMAP_RESP_ROW) };
-static const char *const data_names[] = { IMAP_RESP_DATA(IMAP_RESP_ROW) };
-static const char *const code_names[] = { IMAP_RESP_CODES(IMAP_RESP_ROW) };
+#define IMAP_RESP_ROW(name) { name, sizeof(name) - 1 },
 
-/* True when word[0..len) is one of the n names, in any case. */
-static int in_table(const char *const *names, size_t n, const char *word, size_t len)
+static const struct imap_name_row numbered_names[] = { IMAP_RESP_NUMBERED(IMAP_RESP_ROW) };
+static const struct imap_name_row data_names[] = { IMAP_RESP_DATA(IMAP_RESP_ROW) };
+static const struct imap_name_row code_names[] = { IMAP_RESP_CODES(IMAP_RESP_ROW) };
+
+/* True when word[0..len) is one of the n names, in any case.  The lengths
+ * are compared first: most rows differ in length from the word. */
+static int in_table(const struct imap_name_row *names, size_t n, const char *word,
+		    size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strlen(names[i]) == len && strncasecmp(names[i], word, len) == 0)
+		if (names[i].len == len && strncasecmp(names[i].name, word, len) == 0)
 			return 1;
 	return 0;
 }

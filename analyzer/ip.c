@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dec.h"
 #include "hash.h"
 #include "ip.h"
 #include "mem.h"
@@ -830,19 +831,41 @@ void ip_decoder_free(struct ip_decoder *d)
 	free(d);
 }
 
+/* Without inet_ntop() and snprintf() for IPv4, the common case: every
+ * session names its two endpoints once. */
 char *ip_endpoint_format(const struct ip_endpoint *ep, char *buf, size_t size)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[IP_ENDPOINT_STRLEN], num[DEC_U64_MAXLEN];
+	char *d = a, *e = num + sizeof(num), *p;
+	size_t n;
 
 	if (size == 0)
 		return buf;
-	if (ep->family == 4 &&
-	    inet_ntop(AF_INET, ep->addr, a, sizeof(a)) != NULL)
-		snprintf(buf, size, "%s:%u", a, ep->port);
-	else if (ep->family == 6 &&
-		 inet_ntop(AF_INET6, ep->addr, a, sizeof(a)) != NULL)
-		snprintf(buf, size, "[%s]:%u", a, ep->port);
-	else
-		snprintf(buf, size, "?:%u", ep->port);
+	if (ep->family == 4) {
+		for (int i = 0; i < 4; i++) {
+			if (i > 0)
+				*d++ = '.';
+			p = dec_format_u64(e, ep->addr[i]);
+			memcpy(d, p, (size_t)(e - p));
+			d += e - p;
+		}
+	} else if (ep->family == 6 &&
+		   inet_ntop(AF_INET6, ep->addr, a + 1, INET6_ADDRSTRLEN) != NULL) {
+		a[0] = '[';
+		d = a + 1 + strlen(a + 1);
+		*d++ = ']';
+	} else {
+		*d++ = '?';
+	}
+	*d++ = ':';
+	p = dec_format_u64(e, ep->port);
+	memcpy(d, p, (size_t)(e - p));
+	d += e - p;
+	/* Cut to size as snprintf() would. */
+	n = (size_t)(d - a);
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(buf, a, n);
+	buf[n] = '\0';
 	return buf;
 }

@@ -6,7 +6,18 @@
 #include <string.h>
 
 #include "hash.h"
+#include "scan8.h"
 #include "sess_caps.h"
+
+/* The high bit of each byte of w that is a space, exactly. */
+static inline uint64_t caps_spaces8(uint64_t w)
+{
+	uint64_t x = w ^ (' ' * SCAN8_ONES);
+
+	/* A byte is zero when (x & 0x7f) + 0x7f leaves its high bit clear
+	 * and x's own high bit is clear. */
+	return ~(((x & ~SCAN8_HIGHS) + ~SCAN8_HIGHS) | x) & SCAN8_HIGHS;
+}
 
 /* The text of c's list, or NULL. */
 static const char *caps_list(const struct sess_caps *c)
@@ -27,6 +38,7 @@ void sess_caps_store_fini(struct sess_caps_store *cs)
 			struct sess_caps_text *t = cs->slots[i];
 
 			cs->slots[i] = t->next;
+			free(t->json);
 			free(t);
 		}
 	}
@@ -78,6 +90,8 @@ static struct sess_caps_text *caps_intern(struct sess_caps_store *cs,
 		return NULL;
 	t->hash = h;
 	t->refs = 1;
+	t->json = NULL;
+	t->json_len = 0;
 	t->len = len;
 	memcpy(t->text, text, len);
 	t->text[len] = '\0';
@@ -100,6 +114,7 @@ static void caps_release(struct sess_caps_store *cs, struct sess_caps_text *t)
 			cs->n--;
 			break;
 		}
+	free(t->json);
 	free(t);
 }
 
@@ -158,8 +173,30 @@ void sess_caps_set(struct sess_caps *c, struct sess_caps_store *cs,
 
 	list[o++] = ' ';
 	for (size_t i = 0; i < len && o + 2 < room; i++) {
-		char ch = text[i];
+		char ch;
 
+		/* Eight bytes a step while no two spaces meet and all eight
+		 * fit (the byte loop below writes while o + 2 < room). */
+		while (i + 8 <= len && o + 10 <= room) {
+			uint64_t w, sp, t, lower;
+
+			memcpy(&w, text + i, 8);
+			sp = caps_spaces8(w);
+			if ((sp & (sp << 8)) != 0 || ((sp & 0x80) && list[o - 1] == ' '))
+				break;
+			/* Exact per byte: t + 0x1f has its high bit from 'a' up,
+			 * t + 0x05 from '{' up (t < 0x80: no carry out). */
+			t = w & ~SCAN8_HIGHS;
+			lower = (t + 0x1f * SCAN8_ONES) & ~(t + 0x05 * SCAN8_ONES) &
+				~w & SCAN8_HIGHS;
+			w ^= lower >> 2;
+			memcpy(list + o, &w, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i >= len || o + 2 >= room)
+			break;
+		ch = text[i];
 		if (ch == ' ' && list[o - 1] == ' ')
 			continue;
 		list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
@@ -185,12 +222,10 @@ void sess_caps_free(struct sess_caps *c, struct sess_caps_store *cs)
 	sess_caps_forget(c, cs);
 }
 
-void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
-		     const char *key)
+/* Writes each name of the list p (" CAP1 CAP2 ") as a string element of
+ * the array open in ev, cut at 256 bytes. */
+static void caps_elements(struct imt_event *ev, const char *p)
 {
-	const char *p = caps_list(c) != NULL ? caps_list(c) : "";
-
-	event_array(ev, key);
 	while (*p != '\0') {
 		const char *e;
 
@@ -203,5 +238,39 @@ void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
 			event_string(ev, NULL, p, (size_t)(e - p) < 256 ? (size_t)(e - p) : 256);
 		p = e;
 	}
+}
+
+/* Makes t->json, the elements as caps_elements() writes them: the
+ * sessions that heard one list write it many times.  0, or -1 when out
+ * of memory. */
+static int caps_render(struct sess_caps_text *t)
+{
+	static const char head[] = "{\"c\":[";
+	struct imt_event tmp;
+	int rc = -1;
+
+	memset(&tmp, 0, sizeof(tmp));
+	event_begin(&tmp, EV_GREETING, 0);
+	event_array(&tmp, "c");
+	caps_elements(&tmp, t->text);
+	if (!tmp.failed && tmp.len >= sizeof(head) - 1 &&
+	    (t->json = malloc(tmp.len - (sizeof(head) - 1) + 1)) != NULL) {
+		t->json_len = tmp.len - (sizeof(head) - 1);
+		memcpy(t->json, tmp.text + sizeof(head) - 1, t->json_len);
+		t->json[t->json_len] = '\0';
+		rc = 0;
+	}
+	event_release(&tmp);
+	return rc;
+}
+
+void sess_caps_write(const struct sess_caps *c, struct imt_event *ev,
+		     const char *key)
+{
+	event_array(ev, key);
+	if (c->t != NULL && (c->t->json != NULL || caps_render(c->t) == 0))
+		event_raw(ev, c->t->json, c->t->json_len);
+	else
+		caps_elements(ev, caps_list(c) != NULL ? caps_list(c) : "");
 	event_close(ev);
 }

@@ -27,6 +27,10 @@ struct sess_caps_text {
 	struct sess_caps_text *next;     /* in its store bucket */
 	uint64_t hash;
 	size_t refs;                     /* sessions that refer to it */
+	char *json;                      /* the names as JSON array elements
+					    ("CAP1","CAP2"), made when first
+					    written (owned), or NULL */
+	size_t json_len;
 	size_t len;
 	char text[];                     /* " CAP1 CAP2 ", upper case */
 };

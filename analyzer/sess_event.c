@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dec.h"
 #include "sess_event.h"
 #include "sess_session.h"
 #include "sess_token.h"
@@ -17,7 +18,8 @@
 /*
  * Events come in capture order, so most share the second of the one
  * before: the text of the last second is kept and only the fraction is
- * written, instead of gmtime_r() and snprintf() for every event.
+ * written, instead of gmtime_r() and snprintf() for every event; and the
+ * events of one packet share the whole text, kept as well.
  */
 static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano)
 {
@@ -25,6 +27,10 @@ static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano
 	static int have_last;
 	static char date[64];
 	static size_t date_len;
+	static char full[64];
+	static size_t full_len;
+	static uint32_t full_frac;
+	static int full_nano;
 	uint32_t frac = nano ? nsec : nsec / 1000;
 	size_t digits = nano ? 9 : 6;
 	struct tm tm;
@@ -40,18 +46,28 @@ static size_t ev_ts(char *buf, size_t size, int64_t sec, uint32_t nsec, int nano
 		date_len = n > 0 && (size_t)n < sizeof(date) ? (size_t)n : 0;
 		last_sec = sec;
 		have_last = 1;
+		full_len = 0;
 	}
 	if (date_len > 0 && frac < (nano ? 1000000000u : 1000000u) &&
-	    size >= date_len + digits + 3) {
-		memcpy(buf, date, date_len);
-		buf[date_len] = '.';
-		for (size_t i = digits; i > 0; i--) {
-			buf[date_len + i] = (char)('0' + frac % 10);
-			frac /= 10;
+	    size >= date_len + digits + 3 && sizeof(full) >= date_len + digits + 3) {
+		if (full_len == 0 || frac != full_frac || nano != full_nano) {
+			char num[DEC_U64_MAXLEN], *d = full + date_len + 1;
+			char *p = dec_format_u64(num + sizeof(num), frac);
+			size_t k = (size_t)(num + sizeof(num) - p);
+
+			/* The fraction with its leading zeros: digits wide. */
+			memcpy(full, date, date_len);
+			full[date_len] = '.';
+			memset(d, '0', digits - k);
+			memcpy(d + digits - k, p, k);
+			d[digits] = 'Z';
+			d[digits + 1] = '\0';
+			full_len = date_len + digits + 2;
+			full_frac = frac;
+			full_nano = nano;
 		}
-		buf[date_len + digits + 1] = 'Z';
-		buf[date_len + digits + 2] = '\0';
-		return date_len + digits + 2;
+		memcpy(buf, full, full_len + 1);
+		return full_len;
 	}
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
@@ -78,20 +94,12 @@ int64_t sess_ts_diff_ns(int64_t s1, uint32_t n1, int64_t s0, uint32_t n0)
 	return ds * 1000000000 + ((int64_t)n1 - (int64_t)n0);
 }
 
-static void ev_truncated(struct imt_event *ev, const char *key)
+void sess_ev_truncated(struct imt_event *ev, const char *key)
 {
 	char k[64];
 
 	snprintf(k, sizeof(k), "%s_truncated", key);
 	event_bool(ev, k, 1);
-}
-
-void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
-		 size_t len, size_t cap)
-{
-	event_string(ev, key, p, len < cap ? len : cap);
-	if (len > cap)
-		ev_truncated(ev, key);
 }
 
 size_t sess_ev_ts(const struct session *s, char *buf, size_t size)
@@ -131,27 +139,41 @@ struct imt_event *sess_ev_new_at(struct session *s, enum imt_event_type type,
 	if (s->ev_prefix == NULL) {
 		char cid[COMMUNITY_ID_STRLEN];
 		char client[IP_ENDPOINT_STRLEN], server[IP_ENDPOINT_STRLEN];
-		char buf[SESS_EV_PREFIX_MAX];
-		char *np;
-		int n;
+		char buf[SESS_EV_PREFIX_MAX], num[DEC_U64_MAXLEN];
+		char *np, *id = dec_format_u64(num + sizeof(num), s->id);
+		size_t idlen = (size_t)(num + sizeof(num) - id), cl, sv, cidlen;
+		size_t n = 0;
 
 		/* Computed once per session: the flow's name in Zeek, Suricata
 		 * and Arkime records, so theirs and ours join on it. */
-		if (community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
-				    e->cfg.community_id_seed, cid, sizeof(cid)) == 0)
-			cid[0] = '\0';
+		cidlen = community_id_v1(&s->cl, &s->sv, COMMUNITY_ID_PROTO_TCP,
+					 e->cfg.community_id_seed, cid, sizeof(cid));
 		sess_endpoints(s, client, server);
-		n = snprintf(buf, sizeof(buf),
-			     "\"session\":%llu,\"client\":\"%s\",\"server\":\"%s\""
-			     "%s%s%s",
-			     (unsigned long long)s->id, client, server,
-			     cid[0] != '\0' ? ",\"community_id\":\"" : "", cid,
-			     cid[0] != '\0' ? "\"" : "");
-		if (n < 0 || (size_t)n >= sizeof(buf))
-			n = 0;
+		cl = strlen(client);
+		sv = strlen(server);
+		/* "session":N,"client":"…","server":"…"[,"community_id":"…"] */
+#define PUT(p, len) (memcpy(buf + n, (p), (len)), n += (len))
+#define PUTS(lit) PUT(lit, sizeof(lit) - 1)
+		if (idlen + cl + sv + cidlen + 64 <= sizeof(buf)) {
+			PUTS("\"session\":");
+			PUT(id, idlen);
+			PUTS(",\"client\":\"");
+			PUT(client, cl);
+			PUTS("\",\"server\":\"");
+			PUT(server, sv);
+			PUTS("\"");
+			if (cidlen > 0) {
+				PUTS(",\"community_id\":\"");
+				PUT(cid, cidlen);
+				PUTS("\"");
+			}
+		}
+#undef PUTS
+#undef PUT
+		buf[n] = '\0';
 		/* Kept at its length: an open session holds only what it uses. */
-		if ((np = mem_slab_get(&e->small, (size_t)n + 1)) != NULL) {
-			memcpy(np, buf, (size_t)n + 1);
+		if ((np = mem_slab_get(&e->small, n + 1)) != NULL) {
+			memcpy(np, buf, n + 1);
 			s->ev_prefix = np;
 			s->ev_prefix_len = (uint32_t)n;
 		}
@@ -272,7 +294,7 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 		n = el->tokens_text_len;
 		event_string(ev, key, el->tokens_text, n < cap ? n : cap);
 		if (n > cap)
-			ev_truncated(ev, key);
+			sess_ev_truncated(ev, key);
 		return;
 	}
 	buf = cap + 1 <= sizeof(stackbuf) ? stackbuf : malloc(cap + 1);
@@ -284,7 +306,7 @@ void sess_ev_tokens(struct imt_event *ev, const char *key,
 	event_string(ev, key, buf, n < cap ? n : cap);
 	/* Cut here, or already cut by the parser's line or token caps. */
 	if (n > cap || el->tokens_dropped > 0 || el->line_truncated)
-		ev_truncated(ev, key);
+		sess_ev_truncated(ev, key);
 	if (buf != stackbuf)
 		free(buf);
 }

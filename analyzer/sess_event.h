@@ -42,9 +42,18 @@ void sess_ev_emit(struct session *s, struct imt_event *ev);
  * again by the next event). */
 void sess_ev_forget(struct session *s);
 
-/* p[0..len) cut at cap bytes, with "<key>_truncated": true when cut. */
-void sess_ev_str(struct imt_event *ev, const char *key, const char *p,
-		 size_t len, size_t cap);
+/* Writes "<key>_truncated": true. */
+void sess_ev_truncated(struct imt_event *ev, const char *key);
+
+/* p[0..len) cut at cap bytes, with "<key>_truncated": true when cut.
+ * Inline, so that a literal key's length is known when compiling. */
+static inline void sess_ev_str(struct imt_event *ev, const char *key,
+			       const char *p, size_t len, size_t cap)
+{
+	event_string(ev, key, p, len < cap ? len : cap);
+	if (len > cap)
+		sess_ev_truncated(ev, key);
+}
 
 /* Writes el's tokens as readable text into ev[key], cut at cap, with
  * "<key>_truncated" when anything was cut; top-level arguments from

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "dec.h"
 #include "sess_token.h"
 
 size_t sess_token_text(const struct imap_element *el, const struct imap_token *t,
@@ -114,10 +115,7 @@ size_t sess_token_render(const struct imap_element *el, size_t from, size_t to,
 			*--d = '}';
 			if (t->flags & IMAP_TOKF_NONSYNC)
 				*--d = '+';
-			do {
-				*--d = (char)('0' + v % 10);
-				v /= 10;
-			} while (v != 0);
+			d = dec_format_u64(d, v);
 			*--d = '{';
 			if (t->flags & IMAP_TOKF_LITERAL8)
 				*--d = '~';

@@ -83,22 +83,125 @@ void event_release(struct imt_event *ev);
 /*
  * Field writers.  key is a member name (plain ASCII that needs no
  * escaping, kept as given) inside an object, or NULL for an element of
- * an array.  The _k forms take the key's length; the short forms are
- * inline so that a literal key's length is known when compiling.
+ * an array.  The _k forms take the key's length; they and the short forms
+ * are inline, so that a literal key's length is known when compiling and
+ * the key is copied without a call.  What takes a loop is done out of
+ * line by the event_put_*_() functions, which only these writers call.
  */
-void event_string_k(struct imt_event *ev, const char *key, size_t klen,
-		    const char *p, size_t len);
+
+/* Makes room for n more bytes of text: 0, or -1 when out of memory
+ * (ev has failed then). */
+int event_grow_(struct imt_event *ev, size_t n);
+
+/*
+ * Starts a member: the comma, then "key": (objects) or nothing (arrays).
+ * Returns 0 with room for `value` more bytes reserved, or -1 (a muted or
+ * failed event, nothing open, out of memory): then nothing is written.
+ */
+static inline int event_member_(struct imt_event *ev, const char *key,
+				size_t klen, size_t value)
+{
+	uint32_t bit = 1u << (ev->depth & 31);
+	char *d;
+
+	if (ev->depth == 0 || ev->muted || ev->failed)
+		return -1;
+	if (klen + 4 + value > ev->cap - ev->len &&
+	    event_grow_(ev, klen + 4 + value) != 0)
+		return -1;
+	d = ev->text + ev->len;
+	if (ev->has_member & bit)
+		*d++ = ',';
+	ev->has_member |= bit;
+	if (!(ev->is_array & bit) && key != NULL) {
+		*d++ = '"';
+		memcpy(d, key, klen);
+		d += klen;
+		*d++ = '"';
+		*d++ = ':';
+	}
+	ev->len = (size_t)(d - ev->text);
+	return 0;
+}
+
+/* After event_member_(), in the room it reserved: a string (len * 6 + 3
+ * bytes), a number (EVENT_NUMBER_MAX), a duration (EVENT_MS_MAX). */
+void event_put_string_(struct imt_event *ev, const char *p, size_t len);
+void event_put_number_(struct imt_event *ev, int neg, uint64_t mag);
+void event_put_ms_(struct imt_event *ev, int64_t ns);
+
+/* A sign and twenty digits. */
+#define EVENT_NUMBER_MAX 21
+/* A sign, thirteen digits, the point and six decimals. */
+#define EVENT_MS_MAX 21
+
+static inline void event_string_k(struct imt_event *ev, const char *key,
+				  size_t klen, const char *p, size_t len)
+{
+	/* Worst case: every byte becomes six characters (\u00xx); the
+	 * quotes, and one more for the string writer's last word. */
+	if (len <= (SIZE_MAX - 16) / 6 &&
+	    event_member_(ev, key, klen, len * 6 + 3) == 0)
+		event_put_string_(ev, p != NULL ? p : "", p != NULL ? len : 0);
+}
+
 /* s is trusted text: printable ASCII with no '"' or '\\' (names from the
  * code's tables, timestamps, addresses).  Written without a scan. */
-void event_ascii_k(struct imt_event *ev, const char *key, size_t klen,
-		   const char *s, size_t len);
-void event_u64_k(struct imt_event *ev, const char *key, size_t klen, uint64_t v);
-void event_i64_k(struct imt_event *ev, const char *key, size_t klen, int64_t v);
-void event_bool_k(struct imt_event *ev, const char *key, size_t klen, int v);
-void event_null_k(struct imt_event *ev, const char *key, size_t klen);
+static inline void event_ascii_k(struct imt_event *ev, const char *key,
+				 size_t klen, const char *s, size_t len)
+{
+	char *d;
+
+	if (event_member_(ev, key, klen, len + 2) != 0)
+		return;
+	d = ev->text + ev->len;
+	*d++ = '"';
+	memcpy(d, s, len);
+	d[len] = '"';
+	ev->len += len + 2;
+}
+
+static inline void event_u64_k(struct imt_event *ev, const char *key,
+			       size_t klen, uint64_t v)
+{
+	if (event_member_(ev, key, klen, EVENT_NUMBER_MAX) == 0)
+		event_put_number_(ev, 0, v);
+}
+
+static inline void event_i64_k(struct imt_event *ev, const char *key,
+			       size_t klen, int64_t v)
+{
+	if (event_member_(ev, key, klen, EVENT_NUMBER_MAX) == 0)
+		event_put_number_(ev, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
+static inline void event_bool_k(struct imt_event *ev, const char *key,
+				size_t klen, int v)
+{
+	if (event_member_(ev, key, klen, 5) != 0)
+		return;
+	memcpy(ev->text + ev->len, v ? "true" : "false", v ? 4 : 5);
+	ev->len += v ? 4 : 5;
+}
+
+static inline void event_null_k(struct imt_event *ev, const char *key,
+				size_t klen)
+{
+	if (event_member_(ev, key, klen, 4) != 0)
+		return;
+	memcpy(ev->text + ev->len, "null", 4);
+	ev->len += 4;
+}
+
 /* A duration given in nanoseconds, written in milliseconds with six
  * decimals (0.030000): nanosecond resolution, no binary rounding. */
-void event_ms_k(struct imt_event *ev, const char *key, size_t klen, int64_t ns);
+static inline void event_ms_k(struct imt_event *ev, const char *key,
+			      size_t klen, int64_t ns)
+{
+	if (event_member_(ev, key, klen, EVENT_MS_MAX) == 0)
+		event_put_ms_(ev, ns);
+}
+
 /* Opens a nested object or array under key; event_close() ends it. */
 void event_open_k(struct imt_event *ev, const char *key, size_t klen, int array);
 void event_close(struct imt_event *ev);

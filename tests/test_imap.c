@@ -222,6 +222,8 @@ START_TEST(test_status_codes)
 		"* ok\r\n* BYE   \r\n"
 		"* PREAUTH [CAPABILITY IMAP4rev1] Logged in as bob\r\n"
 		"* OK [no close bracket\r\n"
+		"* OK [XNEST [a [b] c] d] tail\r\n"
+		"* OK [XOPEN [a] never closed\r\n"
 		"* OK [READ-ONLY] \r\n");
 
 	HAS(t, "name=OK status code=\"CAPABILITY\" "
@@ -241,6 +243,9 @@ START_TEST(test_status_codes)
 	    "text=\"Logged in as bob\"\n");
 	HAS(t, "name=OK status text=\"[no close bracket\"\n");
 	HAS(t, "name=OK status code=\"READ-ONLY\" text=\"\"\n");
+	/* Brackets nest: the code ends at the ']' that closes its '['. */
+	HAS(t, "code=\"XNEST\" args=\"[a [b] c] d\" text=\"tail\"\n");
+	HAS(t, "name=OK status text=\"[XOPEN [a] never closed\"\n");
 	HASNT(t, "F ");
 	HASNT(t, "SYNTAX");
 	free(t);

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "check_main.h"
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,6 +840,41 @@ START_TEST(endpoint_format)
 	ep.family = 4;
 	ck_assert_str_eq(ip_endpoint_format(&ep, small, sizeof(small)),
 			 "255.255");
+	/* Every digit count of an octet and of a port, against
+	 * inet_ntop() and snprintf(). */
+	for (unsigned v = 0; v < 256; v++) {
+		char want[IP_ENDPOINT_STRLEN], a[INET_ADDRSTRLEN];
+		unsigned port = v * 257 + (v & 3);
+
+		ep.family = 4;
+		ep.addr[0] = (uint8_t)v;
+		ep.addr[1] = (uint8_t)(255 - v);
+		ep.addr[2] = (uint8_t)(v / 3);
+		ep.addr[3] = (uint8_t)(v * 7);
+		ep.port = (uint16_t)port;
+		ck_assert_ptr_nonnull(inet_ntop(AF_INET, ep.addr, a, sizeof(a)));
+		snprintf(want, sizeof(want), "%s:%u", a, (unsigned)ep.port);
+		ck_assert_str_eq(ip_endpoint_format(&ep, buf, sizeof(buf)), want);
+	}
+	memset(ep.addr, 0, 16);
+	ep.port = 0;
+	ck_assert_str_eq(ip_endpoint_format(&ep, buf, sizeof(buf)), "0.0.0.0:0");
+	memset(ep.addr, 0xff, 4);
+	ep.port = 65535;
+	ck_assert_str_eq(ip_endpoint_format(&ep, buf, sizeof(buf)),
+			 "255.255.255.255:65535");
+	/* Cut as snprintf() cuts: size - 1 characters and the NUL. */
+	ck_assert_str_eq(ip_endpoint_format(&ep, small, 1), "");
+	ck_assert_str_eq(ip_endpoint_format(&ep, small, 2), "2");
+	ep.family = 6;
+	memset(ep.addr, 0, 16);
+	ep.addr[10] = ep.addr[11] = 0xff;
+	memcpy(ep.addr + 12, "\xc0\x00\x02\x01", 4);
+	ep.port = 7;
+	ck_assert_str_eq(ip_endpoint_format(&ep, buf, sizeof(buf)),
+			 "[::ffff:192.0.2.1]:7");
+	ck_assert_str_eq(ip_endpoint_format(&ep, small, sizeof(small)),
+			 "[::ffff");
 	ip_decoder_free(NULL);
 }
 END_TEST

@@ -43,6 +43,30 @@ struct setup {
 	void (*after)(void *flow, size_t step);
 };
 
+/* The flow every conversation runs on: 192.0.2.10:50000 to
+ * 198.51.100.20:port, seen from its SYN, first packet frame 1. */
+static void flow_info(struct tcp_flow_info *info, uint16_t port)
+{
+	memset(info, 0, sizeof(*info));
+	info->client.family = info->server.family = 4;
+	memcpy(info->client.addr, "\xc0\x00\x02\x0a", 4);
+	memcpy(info->server.addr, "\xc6\x33\x64\x14", 4);
+	info->client.port = 50000;
+	info->server.port = port;
+	info->how = TCP_BY_SYN;
+	info->first.frame = 1;
+}
+
+/* Ends a run: the output finished and freed, then the engine, then the
+ * memory stream (its text stays the caller's). */
+static void run_end(struct output *out, struct sess_engine *e, FILE *fp)
+{
+	out_finish(out);
+	out_free(out);
+	sess_engine_free(e);
+	fclose(fp);
+}
+
 /* Runs a conversation; split = 1 feeds every chunk byte by byte.
  * Returns the NDJSON text (caller frees). */
 static char *run_setup(const struct step *steps, size_t n, int split,
@@ -67,14 +91,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	cfg.decrypted_upstream = su->decrypted_upstream;
 	e = sess_engine_new(&cfg, out);
 	sess_engine_tcp_callbacks(&cb);
-	memset(&info, 0, sizeof(info));
-	info.client.family = info.server.family = 4;
-	memcpy(info.client.addr, "\xc0\x00\x02\x0a", 4);
-	memcpy(info.server.addr, "\xc6\x33\x64\x14", 4);
-	info.client.port = 50000;
-	info.server.port = su->port != 0 ? su->port : 143;
-	info.how = TCP_BY_SYN;
-	info.first.frame = 1;
+	flow_info(&info, su->port != 0 ? su->port : 143);
 	info.first.ts_sec = 1767225600;
 	flow = cb.on_open(e, &info);
 	ck_assert_ptr_nonnull(flow);
@@ -108,10 +125,7 @@ static char *run_setup(const struct step *steps, size_t n, int split,
 	ci.bytes[1] = off[1];
 	ci.history = "ShADadFf";
 	cb.on_close(flow, &ci);
-	out_finish(out);
-	out_free(out);
-	sess_engine_free(e);
-	fclose(fp);
+	run_end(out, e, fp);
 	return buf;
 }
 
@@ -1257,6 +1271,183 @@ START_TEST(caps_shared_between_sessions)
 }
 END_TEST
 
+/* The list as the byte-at-a-time rule makes it: upper case, runs of
+ * spaces made one, a space at both ends, cut at SESS_CAPS_MAX. */
+static size_t caps_reference(const char *text, size_t len, char *list)
+{
+	size_t room = len < SESS_CAPS_MAX - 3 ? len + 3 : SESS_CAPS_MAX;
+	size_t o = 0;
+
+	list[o++] = ' ';
+	for (size_t i = 0; i < len && o + 2 < room; i++) {
+		char ch = text[i];
+
+		if (ch == ' ' && list[o - 1] == ' ')
+			continue;
+		list[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	if (list[o - 1] != ' ')
+		list[o++] = ' ';
+	list[o] = '\0';
+	return o;
+}
+
+/* Eight bytes a step gives the same list as one at a time: every byte
+ * value next to letters, runs of spaces at every alignment, lists cut
+ * at the cap. */
+START_TEST(caps_set_matches_bytewise)
+{
+	static const char pick[] = "aAzZ@[`{ \x80\xff""0-=";
+	struct sess_caps_store cs;
+	struct sess_caps c;
+	static char text[SESS_CAPS_MAX + 100], want[SESS_CAPS_MAX + 8];
+	uint32_t r = 12345;
+
+	sess_caps_store_init(&cs);
+	memset(&c, 0, sizeof(c));
+	for (int round = 0; round < 3000; round++) {
+		size_t len = round < 2000 ? (size_t)(round % 40) + 1 :
+			     SESS_CAPS_MAX - 20 + (size_t)(round % 60);
+
+		for (size_t i = 0; i < len; i++) {
+			r = r * 1103515245u + 12345u;
+			text[i] = (r >> 16) % 4 == 0 ? (char)(r >> 8) :
+				  pick[(r >> 20) % (sizeof(pick) - 1)];
+		}
+		size_t wl = caps_reference(text, len, want);
+
+		sess_caps_set(&c, &cs, text, len);
+		ck_assert_ptr_nonnull(c.t);
+		ck_assert_msg(c.t->len == wl && memcmp(c.t->text, want, wl) == 0,
+			      "round %d", round);
+	}
+	sess_caps_free(&c, &cs);
+	sess_caps_store_fini(&cs);
+}
+END_TEST
+
+/* The list written as an array: the first time made, the next times
+ * copied, both the same; names escaped, cut at 256 bytes; an empty
+ * list is an empty array. */
+START_TEST(caps_written_as_array)
+{
+	struct sess_caps_store cs;
+	struct sess_caps a, b, none;
+	struct imt_event ev;
+	char text[400], want[600];
+	size_t n = 0;
+	int w;
+
+	n += (size_t)snprintf(text, sizeof(text), "imap4rev1 A\"B C\\D \xe9t\xc3\xa9 ");
+	memset(text + n, 'x', 300);
+	n += 300;
+	w = snprintf(want, sizeof(want),
+		     "{\"capabilities\":[\"IMAP4REV1\",\"A\\\"B\",\"C\\\\D\","
+		     "\"\\\\xE9T\xc3\xa9\",\"");
+	memset(want + w, 'X', 256);
+	memcpy(want + w + 256, "\"]}", 4);
+	sess_caps_store_init(&cs);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&none, 0, sizeof(none));
+	memset(&ev, 0, sizeof(ev));
+	sess_caps_set(&a, &cs, text, n);
+	sess_caps_set(&b, &cs, text, n);
+	ck_assert_ptr_eq(a.t, b.t);
+	for (int i = 0; i < 3; i++) {
+		event_begin(&ev, EV_GREETING, 0);
+		sess_caps_write(i == 0 ? &a : &b, &ev, "capabilities");
+		ck_assert_int_eq(event_end(&ev), 0);
+		ck_assert_uint_eq(ev.len, strlen(want));
+		ck_assert_mem_eq(ev.text, want, ev.len);
+	}
+	event_begin(&ev, EV_GREETING, 0);
+	sess_caps_write(&none, &ev, "capabilities");
+	event_end(&ev);
+	ck_assert_uint_eq(ev.len, strlen("{\"capabilities\":[]}"));
+	ck_assert_mem_eq(ev.text, "{\"capabilities\":[]}", ev.len);
+	event_release(&ev);
+	sess_caps_free(&a, &cs);
+	sess_caps_free(&b, &cs);
+	sess_caps_store_fini(&cs);
+}
+END_TEST
+
+/* The "ts" of every event: each packet's own time, whether the one
+ * before had the same second, the same fraction in the other resolution,
+ * the same packet time, or an earlier one; before 1970 too. */
+START_TEST(event_times)
+{
+	static const struct {
+		int64_t sec;
+		uint32_t nsec;
+		int nano;
+		const char *ts;
+	} t[] = {
+		{ 0, 0, 0, "1970-01-01T00:00:00.000000Z" },
+		{ 0, 999999999, 1, "1970-01-01T00:00:00.999999999Z" },
+		{ 0, 999999999, 0, "1970-01-01T00:00:00.999999Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+		{ 1767225600, 5, 1, "2026-01-01T00:00:00.000000005Z" },
+		{ 1767225600, 1999, 0, "2026-01-01T00:00:00.000001Z" },
+		{ 1767225600, 1999, 1, "2026-01-01T00:00:00.000001999Z" },
+		{ -1, 1000, 0, "1969-12-31T23:59:59.000001Z" },
+	};
+	const size_t n = sizeof(t) / sizeof(t[0]);
+	struct sess_config cfg;
+	struct out_options oo = { .format = OUT_NDJSON };
+	struct tcp_callbacks cb;
+	struct tcp_flow_info info;
+	struct tcp_close_info ci;
+	char *buf = NULL, *p;
+	size_t blen = 0, i = 0, off = 0;
+	FILE *fp = open_memstream(&buf, &blen);
+	struct output *out = out_new(fp, &oo);
+	struct sess_engine *e;
+	void *flow;
+
+	sess_config_default(&cfg);
+	e = sess_engine_new(&cfg, out);
+	sess_engine_tcp_callbacks(&cb);
+	flow_info(&info, 143);
+	info.first.ts_sec = t[0].sec;
+	info.first.ts_nsec = t[0].nsec;
+	info.first.ts_nano = t[0].nano;
+	flow = cb.on_open(e, &info);
+	ck_assert_ptr_nonnull(flow);
+	/* One event a packet: the greeting, then untagged OKs. */
+	for (size_t k = 1; k < n; k++) {
+		struct tcp_meta m = { .frame = k + 1, .ts_sec = t[k].sec,
+				      .ts_nsec = t[k].nsec, .ts_nano = t[k].nano };
+		static const char line[] = "* OK hi\r\n";
+
+		cb.on_data(flow, IMT_S2C, (const uint8_t *)line, sizeof(line) - 1, off, &m);
+		off += sizeof(line) - 1;
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.reason = TCP_CLOSE_FIN;
+	ci.last = info.first;
+	ci.last.frame = n + 1;
+	ci.bytes[1] = off;
+	ci.history = "S";
+	cb.on_close(flow, &ci);
+	run_end(out, e, fp);
+	/* session_start, then one event per packet, then session_end (at
+	 * the first packet's time again). */
+	for (p = strstr(buf, "\"ts\":\""); p != NULL; p = strstr(p + 1, "\"ts\":\"")) {
+		const char *want = i < n ? t[i].ts : t[0].ts;
+		size_t wl = strlen(want);
+
+		ck_assert_msg(strncmp(p + 6, want, wl) == 0 && p[6 + wl] == '"',
+			      "event %zu: want %s, got %.40s", i, want, p + 6);
+		i++;
+	}
+	ck_assert_uint_eq(i, n + 1);
+	free(buf);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -1300,6 +1491,9 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, idle_session_gives_buffers_back);
 	tcase_add_test(tc, command_record_text_and_txn);
 	tcase_add_test(tc, caps_shared_between_sessions);
+	tcase_add_test(tc, event_times);
+	tcase_add_test(tc, caps_written_as_array);
+	tcase_add_test(tc, caps_set_matches_bytewise);
 	suite_add_tcase(s, tc);
 	return s;
 }

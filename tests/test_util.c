@@ -20,6 +20,45 @@
 
 #define PARSE(str, max, v) dec_parse_u64(str, strlen(str), max, v)
 
+/* The writer against snprintf() and back through the parser: 0, every
+ * power of ten and its neighbours, UINT64_MAX; nothing written past the
+ * digits' start. */
+START_TEST(dec_format_round_trips)
+{
+	char buf[8 + DEC_U64_MAXLEN], want[32];
+	char *end = buf + sizeof(buf), *p;
+	uint64_t tests[64], v;
+	size_t n = 0;
+
+	tests[n++] = 0;
+	tests[n++] = UINT64_MAX;
+	tests[n++] = UINT64_MAX - 1;
+	for (uint64_t t = 1; n + 3 <= sizeof(tests) / sizeof(tests[0]); t *= 10) {
+		tests[n++] = t - 1;
+		tests[n++] = t;
+		tests[n++] = t + 1;
+		if (t > UINT64_MAX / 10)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(buf, '#', sizeof(buf));
+		p = dec_format_u64(end, tests[i]);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)tests[i]);
+		ck_assert_uint_eq((size_t)(end - p), strlen(want));
+		ck_assert_mem_eq(p, want, strlen(want));
+		ck_assert_int_eq(p[-1], '#');
+		ck_assert_int_eq(dec_parse_u64(p, (size_t)(end - p), UINT64_MAX, &v), 0);
+		ck_assert_uint_eq(v, tests[i]);
+	}
+	p = dec_format_u64(end, UINT64_MAX);
+	ck_assert_uint_eq((size_t)(end - p), DEC_U64_MAXLEN);
+	ck_assert_mem_eq(p, "18446744073709551615", DEC_U64_MAXLEN);
+	p = dec_format_u64(end, 0);
+	ck_assert_uint_eq((size_t)(end - p), 1);
+	ck_assert_int_eq(*p, '0');
+}
+END_TEST
+
 START_TEST(dec_accepts_digits_and_leading_zeros)
 {
 	uint64_t v = 99;
@@ -393,6 +432,7 @@ static Suite *util_suite(void)
 	TCase *tc = tcase_create("util");
 
 	tcase_add_test(tc, dec_accepts_digits_and_leading_zeros);
+	tcase_add_test(tc, dec_format_round_trips);
 	tcase_add_test(tc, dec_rejects_empty_and_non_digits);
 	tcase_add_test(tc, dec_overflow_is_caught_at_every_width);
 	tcase_add_test(tc, dec_range_is_inclusive);
