@@ -33,12 +33,13 @@
  * give the same ID) for IP protocol proto into buf (NUL-terminated).
  * Ports are hashed for TCP, UDP and SCTP and left out otherwise.
  * Returns the length written (30), or 0 when a and b are not of one
- * address family (4 or 6) or size is below COMMUNITY_ID_STRLEN. */
+ * address family (4 or 6), size is below COMMUNITY_ID_STRLEN, or the
+ * hash could not be computed. */
 size_t community_id_v1(const struct ip_endpoint *a, const struct ip_endpoint *b,
 		       uint8_t proto, uint16_t seed, char *buf, size_t size);
 
-/* The SHA-1 digest of data[0..n) into md (any n; the IDs hash 40 bytes at
- * most).  Never fails. */
-void community_id_sha1(const void *data, size_t n, uint8_t md[20]);
+/* The SHA-1 digest of data[0..n) into md, through libcrypto.  Returns 0,
+ * or -1 when libcrypto could not compute it. */
+int community_id_sha1(const void *data, size_t n, uint8_t md[20]);
 
 #endif
