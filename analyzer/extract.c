@@ -71,6 +71,16 @@ static int extract_dir_fresh(int dirfd);
 static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
 		   size_t len);
 
+/* Without the writer thread: carries out c at once, and what the writer
+ * would do at the end of its batch. */
+static int wr_direct(struct extract *x, const struct extract_writer_cmd *c)
+{
+	static const struct extract_writer_cmd flush = { .op = EXTRACT_WRITER_FLUSH };
+	int rc = extract_wr_cmd(x, c);
+
+	return extract_wr_cmd(x, &flush) != 0 ? -1 : rc;
+}
+
 const char *const extract_kind_names[] = {
 #define EXTRACT_KIND_NAME(e, name) name,
 	EXTRACT_KINDS(EXTRACT_KIND_NAME)
@@ -135,7 +145,8 @@ struct extract *extract_open(const char *dir, const struct imt_limits *lim,
 			 dir, dir, EXTRACT_MANIFEST, strerror(errno));
 		goto fail;
 	}
-	x->w = extract_writer_new(EXTRACT_QUEUE, extract_wr_cmd, x);
+	/* The writer gets runs of an object's bytes in one command. */
+	x->w = extract_writer_new(EXTRACT_QUEUE, OP_DATA, extract_wr_cmd, x);
 	x->fresh = x->w != NULL && extract_dir_fresh(x->dirfd);
 	return x;
 fail:
@@ -226,12 +237,11 @@ static void extract_limit(struct extract *x, uint64_t session, int dir,
 	extract_report(x, session, &f);
 }
 
-int extract_write_all(int fd, const void *p, size_t n)
+int extract_write_iov(int fd, struct iovec *iov, int n)
 {
-	const char *s = p;
-
 	while (n > 0) {
-		ssize_t k = write(fd, s, n);
+		ssize_t k = writev(fd, iov, n);
+		size_t done;
 
 		if (k < 0) {
 			if (errno == EINTR)
@@ -242,30 +252,39 @@ int extract_write_all(int fd, const void *p, size_t n)
 			errno = ENOSPC;
 			return -1;
 		}
-		s += k;
-		n -= (size_t)k;
+		/* What a short write left: the rest of the vectors. */
+		for (done = (size_t)k; n > 0 && done >= iov->iov_len; iov++, n--)
+			done -= iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
 	}
 	return 0;
 }
 
-/* Appends a record, even after an error stopped the extraction (the
- * record of the object that failed says so, if the disk takes it). */
-int extract_manifest_append(struct extract *x, const char *json, size_t len)
+int extract_write_all(int fd, const void *p, size_t n)
 {
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)json, .iov_len = len },
-		{ .iov_base = "\n", .iov_len = 1 },
-	};
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
+
+	return extract_write_iov(fd, &iov, 1);
+}
+
+/* Appends whole records (each with its line end), even after an error
+ * stopped the extraction (the record of the object that failed says so,
+ * if the disk takes it). */
+int extract_manifest_append(struct extract *x, const char *lines, size_t len)
+{
 	ssize_t k;
 
-	/* One call, so that a record is never interleaved or half there
-	 * unless the disk filled in the middle of it. */
+	/* One call, so that records are never interleaved or half there
+	 * unless the disk filled in the middle of them. */
 	do
-		k = writev(x->manifest_fd, iov, 2);
+		k = write(x->manifest_fd, lines, len);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return extract_wr_fail(x, EXTRACT_MANIFEST, errno);
-	if ((size_t)k != len + 1)
+	if ((size_t)k != len)
 		return extract_wr_fail(x, EXTRACT_MANIFEST, ENOSPC);
 	return 0;
 }
@@ -283,7 +302,7 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len)
 		return extract_writer_push(x->w, OP_RECORD, NULL, 0, json, len) != 0 ||
 		       extract_writer_push(x->w, OP_RECORD_END, NULL, 0, NULL, 0) != 0 ?
 		       -1 : 0;
-	return extract_wr_cmd(x, &c) != 0 || extract_wr_cmd(x, &e) != 0 ? -1 : 0;
+	return wr_direct(x, &c) != 0 || wr_direct(x, &e) != 0 ? -1 : 0;
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -776,7 +795,7 @@ static int obj_cmd(struct extract_obj *o, int op, uint64_t arg, const void *p,
 
 	if (x->w != NULL)
 		return extract_writer_push(x->w, op, o, arg, p, len);
-	return extract_wr_cmd(x, &c);
+	return wr_direct(x, &c);
 }
 
 int extract_close(struct extract *x, char *err, size_t errsize)
@@ -797,6 +816,7 @@ int extract_close(struct extract *x, char *err, size_t errsize)
 		snprintf(err, errsize, "%s", x->err);
 	event_release(&x->rec);
 	free(x->wrec);
+	free(x->mbuf);
 	mime_scan_free(x->spare_scan);
 	while (x->free != NULL) {
 		struct extract_obj *o = x->free;

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "event.h"
 #include "extract.h"
@@ -19,6 +20,9 @@
 #include "sha256.h"
 
 #define EXTRACT_BUF        (32u << 10)
+/* Manifest records gathered by the writer past which they are written
+ * out before the end of its batch. */
+#define EXTRACT_MANIFEST_BATCH (64u << 10)
 #define EXTRACT_MAX_RANGES 16
 #define EXTRACT_MANIFEST   "manifest.ndjson"
 /* Names tried after the first one is taken: NAME-1 ... NAME-999. */
@@ -108,6 +112,8 @@ struct extract {
 	struct imt_event rec;                /* writer: manifest record being built */
 	char *wrec;                          /* writer: a record of mime.c, in pieces */
 	size_t wrec_len, wrec_cap;
+	char *mbuf;                          /* writer: whole records not yet written */
+	size_t mlen, mcap;
 	char path[EXTRACT_NAME_MAX];
 	unsigned char head[EXTRACT_HEAD];    /* extract_result.head */
 	char err[512];
@@ -122,7 +128,8 @@ int extract_wr_cmd(void *user, const struct extract_writer_cmd *c);
 
 /* The calling side's helpers the writer's side uses (extract.c). */
 int extract_wr_fail(struct extract *x, const char *path, int errnum);
-int extract_manifest_append(struct extract *x, const char *json, size_t len);
+int extract_manifest_append(struct extract *x, const char *lines, size_t len);
+int extract_write_iov(int fd, struct iovec *iov, int n);
 int extract_create_file(struct extract *x, const char *name);
 void extract_obj_give_back(struct extract_obj *o);
 unsigned extract_obj_end_reasons(const struct extract_obj *o, uint64_t size,

@@ -20,6 +20,7 @@
  * once per WRITER_WAKE bytes rather than once per TCP segment.  The
  * worker hands room back after each bounded batch.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct writer_slot {
 struct extract_writer {
 	extract_writer_fn fn;
 	void *user;
+	int merge_op;
 	pthread_t thread;
 	unsigned char *ring;
 	size_t cap, batch, wake;
@@ -70,8 +72,28 @@ static void writer_signal(struct extract_writer *w, pthread_cond_t *c)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Adds to c the commands from `end` on that continue it: the same op and
+ * obj, their bytes right after c's in the ring (not across its end).
+ * Returns the first command not taken; counts the bytes taken. */
+static uint64_t writer_merge(const struct extract_writer *w,
+			     struct extract_writer_cmd *c, uint64_t end,
+			     uint64_t head, uint64_t *bytes)
+{
+	for (; end < head && *bytes < w->batch; end++) {
+		const struct writer_slot *n = &w->slots[end % WRITER_SLOTS];
+
+		if (n->op != c->op || n->obj != c->obj || w->ring + n->off != c->data + c->len)
+			break;
+		c->len += n->len;
+		c->arg = n->arg;
+		*bytes += n->len;
+	}
+	return end;
+}
+
 static void *writer_main(void *arg)
 {
+	static const struct extract_writer_cmd flush = { .op = EXTRACT_WRITER_FLUSH };
 	struct extract_writer *w = arg;
 	uint64_t tail = atomic_load(&w->ctail);
 
@@ -93,17 +115,22 @@ static void *writer_main(void *arg)
 		}
 		/* A bounded batch, so that room comes back while the rest is
 		 * handled. */
-		for (end = tail; end < head && bytes < w->batch; end++) {
+		for (end = tail; end < head && bytes < w->batch;) {
 			const struct writer_slot *s = &w->slots[end % WRITER_SLOTS];
 			struct extract_writer_cmd c = {
 				.op = s->op, .obj = s->obj, .arg = s->arg,
 				.data = w->ring + s->off, .len = s->len,
 			};
 
+			bytes += s->len;
+			end++;
+			if (s->op == w->merge_op)
+				end = writer_merge(w, &c, end, head, &bytes);
 			if (w->fn(w->user, &c) != 0)
 				bad = 1;
-			bytes += s->len;
 		}
+		if (w->fn(w->user, &flush) != 0)
+			bad = 1;
 		if (bad)
 			atomic_store(&w->failed, 1);
 		w->bytes += bytes;
@@ -128,8 +155,8 @@ static void writer_destroy(struct extract_writer *w)
 	free(w);
 }
 
-struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
-					  void *user)
+struct extract_writer *extract_writer_new(size_t bytes, int merge_op,
+					  extract_writer_fn fn, void *user)
 {
 	/* aligned_alloc: the struct has cache-line-aligned members. */
 	struct extract_writer *w = aligned_alloc(_Alignof(struct extract_writer),
@@ -146,6 +173,7 @@ struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
 	w->wake = w->cap / 16;
 	w->fn = fn;
 	w->user = user;
+	w->merge_op = merge_op < 0 ? INT_MIN : merge_op;
 	w->ring = malloc(w->cap);
 	w->slots = calloc(WRITER_SLOTS, sizeof(*w->slots));
 	if (w->ring == NULL || w->slots == NULL || pthread_mutex_init(&w->mu, NULL) != 0) {

@@ -8,9 +8,47 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "extract_int.h"
+
+/* ---- the manifest ----------------------------------------------------------- */
+
+/* Writes out the records gathered (whole records, in one call). */
+static int manifest_flush(struct extract *x)
+{
+	int rc = 0;
+
+	/* Even after an error: the record of the object that failed says
+	 * so, if the disk takes it. */
+	if (x->mlen > 0)
+		rc = extract_manifest_append(x, x->mbuf, x->mlen);
+	x->mlen = 0;
+	return rc;
+}
+
+/* Adds a record and its line end to those gathered; they go out at the
+ * end of the writer's batch (EXTRACT_WRITER_FLUSH) or once
+ * EXTRACT_MANIFEST_BATCH bytes wait. */
+static int manifest_add(struct extract *x, const char *json, size_t len)
+{
+	if (len >= x->mcap - x->mlen) {
+		size_t cap = x->mcap * 2 > x->mlen + len + 1 ? x->mcap * 2 : x->mlen + len + 1;
+		char *t = realloc(x->mbuf, cap);
+
+		if (t == NULL) {
+			manifest_flush(x);
+			return extract_wr_fail(x, EXTRACT_MANIFEST, ENOMEM);
+		}
+		x->mbuf = t;
+		x->mcap = cap;
+	}
+	memcpy(x->mbuf + x->mlen, json, len);
+	x->mbuf[x->mlen + len] = '\n';
+	x->mlen += len + 1;
+	return x->mlen >= EXTRACT_MANIFEST_BATCH ? manifest_flush(x) : 0;
+}
 
 /* The manifest record of o (docs/extract.md, docs/extract-manifest.schema.json). */
 static int obj_record(struct extract_obj *o)
@@ -74,7 +112,7 @@ static int obj_record(struct extract_obj *o)
 	event_bool(ev, "missing_truncated", o->ranges_cut);
 	if (event_end(ev) != 0)
 		return extract_wr_fail(o->x, EXTRACT_MANIFEST, ENOMEM);
-	return extract_manifest_append(o->x, ev->text, ev->len);
+	return manifest_add(o->x, ev->text, ev->len);
 }
 
 /* ---- the writer's side ------------------------------------------------------ */
@@ -92,26 +130,27 @@ static int obj_flush(struct extract_obj *o)
 static void writer_data(struct extract_obj *o, const unsigned char *p, size_t len,
 			uint64_t frame)
 {
+	struct iovec iov[2] = {
+		{ .iov_base = o->buf, .iov_len = o->blen },
+		{ .iov_base = (void *)p, .iov_len = len },
+	};
+
 	o->wlast_frame = frame;
 	o->wsize += len;
 	o->hole_at_end = 0;
-	if (o->blen == 0 && len >= EXTRACT_BUF) {
-		if (extract_write_all(o->fd, p, len) != 0)
-			extract_wr_fail(o->x, o->name, errno);
+	if (len < EXTRACT_BUF - o->blen) {
+		memcpy(o->buf + o->blen, p, len);
+		o->blen += len;
 		return;
 	}
-	while (len > 0) {
-		size_t k = EXTRACT_BUF - o->blen;
-
-		if (k > len)
-			k = len;
-		memcpy(o->buf + o->blen, p, k);
-		o->blen += k;
-		p += k;
-		len -= k;
-		if (o->blen == EXTRACT_BUF && obj_flush(o) != 0)
-			return;
+	/* A buffer's worth or more: what the buffer holds and these bytes
+	 * (from the queue's ring, often many pushes merged) in one call,
+	 * without copying them. */
+	if (extract_write_iov(o->fd, iov, 2) != 0) {
+		extract_wr_fail(o->x, o->name, errno);
+		return;
 	}
+	o->blen = 0;
 }
 
 static void writer_gap(struct extract_obj *o, uint64_t miss)
@@ -207,8 +246,11 @@ int extract_wr_cmd(void *user, const struct extract_writer_cmd *c)
 		break;
 	case OP_RECORD_END:
 		if (!x->wfailed)
-			extract_manifest_append(x, x->wrec, x->wrec_len);
+			manifest_add(x, x->wrec, x->wrec_len);
 		x->wrec_len = 0;
+		break;
+	case EXTRACT_WRITER_FLUSH:
+		manifest_flush(x);
 		break;
 	}
 	return x->wfailed ? -1 : 0;

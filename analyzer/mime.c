@@ -25,12 +25,35 @@
 
 #include <gmime/gmime.h>
 
+#include "hash.h"
 #include "mem.h"
 #include "mime_scan.h"
 #include "sha256.h"
 
 #define MIME_ATT_DIR   "attachments"
 #define MIME_BLOCK     (64u << 10)
+
+/*
+ * The memo of field values (mime_fast): a mailbox's messages repeat a
+ * few address fields (its owner in To, the same correspondents) and
+ * content types, and GMime's field parsers build and free objects each
+ * time.  Direct-mapped, keyed by what the value is and its exact raw
+ * bytes; only parses GMime did not warn about are kept, and only values
+ * up to MIME_MEMO_KEY_MAX bytes: at most MIME_MEMO_SLOTS keys and
+ * results of that size.
+ */
+#define MIME_MEMO_SLOTS   128u
+#define MIME_MEMO_KEY_MAX 256u
+
+enum mime_memo_kind { MEMO_NONE, MEMO_ADDRESSES, MEMO_CONTENT_TYPE };
+
+struct mime_memo {
+	uint64_t hash;
+	enum mime_memo_kind kind;
+	size_t len;
+	char *key;               /* len bytes */
+	char *out;               /* the result (malloc'ed), or NULL for none */
+};
 
 struct mime {
 	struct extract *x;
@@ -41,6 +64,8 @@ struct mime {
 	uint32_t warnings;       /* of the parse in progress */
 	int fast;                /* plain header blocks without a GMimeMessage */
 	unsigned char *block;
+	uint64_t memo_seed;
+	struct mime_memo memo[MIME_MEMO_SLOTS];
 };
 
 /* Milliseconds of a monotonic clock, for the per-message time cap. */
@@ -90,6 +115,7 @@ struct mime *mime_new(struct extract *x)
 	m->x = x;
 	m->attfd = -1;
 	m->fast = 1;
+	m->memo_seed = hash_seed(m);
 	m->opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(m->opts, mime_warning, m);
 	m->parser = g_mime_parser_new();
@@ -112,6 +138,10 @@ void mime_free(struct mime *m)
 		close(m->attfd);
 	g_mime_parser_options_free(m->opts);
 	g_object_unref(m->parser);
+	for (unsigned i = 0; i < MIME_MEMO_SLOTS; i++) {
+		free(m->memo[i].key);
+		free(m->memo[i].out);
+	}
 	free(m->block);
 	free(m);
 	/* No g_mime_shutdown(): GMime 3.2 cannot be initialised again after
@@ -542,6 +572,53 @@ static int mime_fast_fields(const unsigned char *h, size_t n,
 	return nfields > 0 && i < n ? 0 : -1;
 }
 
+/* ---- the memo ---------------------------------------------------------------- */
+
+static struct mime_memo *memo_slot(struct mime *m, enum mime_memo_kind kind,
+				   const char *v, size_t len, uint64_t *h_r)
+{
+	*h_r = hash_bytes(m->memo_seed ^ (uint64_t)kind, v, len);
+	return &m->memo[*h_r % MIME_MEMO_SLOTS];
+}
+
+/* Whether the memo knows v (of kind); if so, *out_r is a copy of its
+ * result (NULL for none).  A copy that cannot be made is a miss. */
+static int memo_get(struct mime *m, enum mime_memo_kind kind, const char *v,
+		    size_t len, char **out_r)
+{
+	uint64_t h;
+	struct mime_memo *e = memo_slot(m, kind, v, len, &h);
+
+	if (e->kind != kind || e->hash != h || e->len != len || memcmp(e->key, v, len) != 0)
+		return 0;
+	*out_r = NULL;
+	if (e->out != NULL && (*out_r = strdup(e->out)) == NULL)
+		return 0;
+	return 1;
+}
+
+/* Keeps v's result out (NULL for none) in place of the slot's. */
+static void memo_put(struct mime *m, enum mime_memo_kind kind, const char *v,
+		     size_t len, const char *out)
+{
+	uint64_t h;
+	struct mime_memo *e;
+	char *key, *copy = NULL;
+
+	if (len > MIME_MEMO_KEY_MAX || (out != NULL && strlen(out) > MIME_MEMO_KEY_MAX))
+		return;
+	e = memo_slot(m, kind, v, len, &h);
+	key = malloc(len + 1);
+	if (key == NULL || (out != NULL && (copy = strdup(out)) == NULL)) {
+		free(key);
+		return;
+	}
+	memcpy(key, v, len);
+	free(e->key);
+	free(e->out);
+	*e = (struct mime_memo){ h, kind, len, key, copy };
+}
+
 /* A field's value as g_mime_header_get_value() gives it: unfolded,
  * decoded (a new string, or NULL for an absent field). */
 static char *mime_fast_value(struct mime *m, const char *v, size_t len)
@@ -563,16 +640,52 @@ static char *mime_fast_value(struct mime *m, const char *v, size_t len)
 static char *mime_fast_addresses(struct mime *m, const char *v, size_t len)
 {
 	InternetAddressList *l;
+	uint32_t warned = m->warnings;
 	char *raw, *t;
 
 	if (v == NULL)
 		return NULL;
+	if (memo_get(m, MEMO_ADDRESSES, v, len, &t))
+		return t;
 	raw = g_strndup(v, len);
 	l = internet_address_list_parse(m->opts, raw);
 	g_free(raw);
 	t = l != NULL ? mime_addresses(l) : NULL;
 	if (l != NULL)
 		g_object_unref(l);
+	if (m->warnings == warned)
+		memo_put(m, MEMO_ADDRESSES, v, len, t);
+	return t;
+}
+
+/* The top-level content type from a Content-Type value: NULL when it
+ * names a file (an attachment) or GMime cannot read it. */
+static char *mime_fast_type(struct mime *m, const char *v, size_t len)
+{
+	GMimeContentType *ct;
+	uint32_t warned = m->warnings;
+	char *g, *t = NULL;
+
+	if (v == NULL) {
+		ct = g_mime_content_type_new("text", "plain");
+	} else {
+		char *raw;
+
+		if (memo_get(m, MEMO_CONTENT_TYPE, v, len, &t) && t != NULL)
+			return t;
+		raw = g_strndup(v, len);
+		ct = g_mime_content_type_parse(m->opts, raw);
+		g_free(raw);
+	}
+	if (ct != NULL && g_mime_content_type_get_parameter(ct, "name") == NULL) {
+		g = g_mime_content_type_get_mime_type(ct);
+		t = mime_text(g, 1);
+		g_free(g);
+	}
+	if (ct != NULL)
+		g_object_unref(ct);
+	if (v != NULL && t != NULL && m->warnings == warned)
+		memo_put(m, MEMO_CONTENT_TYPE, v, len, t);
 	return t;
 }
 
@@ -589,7 +702,6 @@ static int mime_fast(struct mime *m, const unsigned char *h, size_t n,
 	const char *v[MF__COUNT];
 	size_t len[MF__COUNT];
 	struct mime_summary t;
-	GMimeContentType *ct = NULL;
 	char *g;
 
 	if (mime_fast_fields(h, n, v, len) != 0)
@@ -615,21 +727,7 @@ static int mime_fast(struct mime *m, const unsigned char *h, size_t n,
 		g_free(id);
 		g_free(g);
 	}
-	if (v[MF_CONTENT_TYPE] != NULL) {
-		char *raw = g_strndup(v[MF_CONTENT_TYPE], len[MF_CONTENT_TYPE]);
-
-		ct = g_mime_content_type_parse(m->opts, raw);
-		g_free(raw);
-	} else {
-		ct = g_mime_content_type_new("text", "plain");
-	}
-	if (ct != NULL && g_mime_content_type_get_parameter(ct, "name") == NULL) {
-		g = g_mime_content_type_get_mime_type(ct);
-		t.content_type = mime_text(g, 1);
-		g_free(g);
-	}
-	if (ct != NULL)
-		g_object_unref(ct);
+	t.content_type = mime_fast_type(m, v[MF_CONTENT_TYPE], len[MF_CONTENT_TYPE]);
 	if (t.content_type == NULL || m->warnings != 0) {
 		mime_summary_free(&t);
 		return -1;

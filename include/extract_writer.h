@@ -11,7 +11,17 @@
  * Bytes of one push may reach the handler as several consecutive
  * commands with the same op, obj and arg (at the ring's end, or when
  * they are more than the ring holds); a push of no bytes is one command
- * of length 0.
+ * of length 0.  The other way round, consecutive pushes of the op given
+ * as `merge_op` at creation, for the same obj, whose bytes lie one after
+ * the other in the ring, may reach the handler as one command carrying
+ * all their bytes and the arg of the last: a handler that writes them
+ * out gets them in large runs, straight from the ring.
+ *
+ * The worker takes the commands in bounded batches.  After each batch,
+ * before its room is given back, it calls the handler once more with op
+ * EXTRACT_WRITER_FLUSH (no obj, no bytes): what the handler gathers to
+ * write in bulk goes out then, so nothing waits once the queue is empty,
+ * and extract_writer_sync() returns only after it.
  *
  * The handler's answer: 0, or -1 for an error; the first error is kept
  * and every later push and sync returns -1 (the handler still gets the
@@ -23,6 +33,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The op of the handler's call after each batch (see above). */
+#define EXTRACT_WRITER_FLUSH (-1)
 
 struct extract_writer_cmd {
 	int op;
@@ -39,11 +52,12 @@ struct extract_writer;
 
 /*
  * Starts the worker with a data ring of `bytes` bytes, rounded up to a
- * power of two (at least 4 KiB).
+ * power of two (at least 4 KiB); pushes of merge_op may be merged (none
+ * when it is negative).
  * Returns NULL when out of memory or when the thread cannot be started.
  */
-struct extract_writer *extract_writer_new(size_t bytes, extract_writer_fn fn,
-					  void *user);
+struct extract_writer *extract_writer_new(size_t bytes, int merge_op,
+					  extract_writer_fn fn, void *user);
 
 /*
  * Queues a command with a copy of data[0, len) (data may be NULL when len

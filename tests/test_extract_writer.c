@@ -4,7 +4,9 @@
  * bytes intact however the ring wraps; a full ring makes the feeder wait
  * (and nothing grows); a handler's error reaches the feeder and the
  * handler still sees every later command; freeing the queue hands over
- * what is still queued, whatever is left open.
+ * what is still queued, whatever is left open; runs of one object's
+ * bytes come merged when asked, never across objects; a flush follows
+ * each batch, and a sync returns after it.
  */
 #include <check.h>
 
@@ -24,7 +26,7 @@
 struct seen_obj {
 	unsigned char *bytes;
 	size_t len, cap;
-	uint64_t commands;
+	uint64_t commands, data_commands, last_arg;
 	int opened, closed;
 };
 
@@ -34,6 +36,8 @@ struct seen {
 	int fail_at;                 /* the command that fails, or -1 */
 	atomic_int gate;             /* 0: the handler waits */
 	int slow;
+	int last_op;
+	uint64_t flushes;
 };
 
 enum { T_OPEN, T_DATA, T_CLOSE };
@@ -45,6 +49,13 @@ static int handler(void *user, const struct extract_writer_cmd *c)
 
 	while (!atomic_load(&s->gate))
 		usleep(1000);
+	s->last_op = c->op;
+	if (c->op == EXTRACT_WRITER_FLUSH) {
+		ck_assert_ptr_null(c->obj);
+		ck_assert_uint_eq(c->len, 0);
+		s->flushes++;
+		return 0;
+	}
 	/* Pieces of one push share their arg: the order holds per push. */
 	ck_assert_uint_ge(c->arg, s->next_arg);
 	s->next_arg = c->arg;
@@ -64,6 +75,8 @@ static int handler(void *user, const struct extract_writer_cmd *c)
 		if (c->len > 0)
 			memcpy(o->bytes + o->len, c->data, c->len);
 		o->len += c->len;
+		o->data_commands++;
+		o->last_arg = c->arg;
 		break;
 	case T_CLOSE:
 		ck_assert(o->opened && !o->closed);
@@ -93,7 +106,8 @@ START_TEST(order_and_bytes_through_wraparound)
 	struct seen_obj objs[NOBJ];
 	unsigned char *data[NOBJ];
 	size_t total[NOBJ] = { 0 };
-	struct extract_writer *w = extract_writer_new(RING, handler, &s);
+	/* Merging on: runs never cross the ring's end or another object. */
+	struct extract_writer *w = extract_writer_new(RING, T_DATA, handler, &s);
 	struct extract_writer_stats st;
 	uint64_t arg = 0;
 
@@ -123,6 +137,7 @@ START_TEST(order_and_bytes_through_wraparound)
 		ck_assert_mem_eq(objs[k].bytes, data[k], total[k]);
 	}
 	ck_assert_uint_eq(s.next_arg, arg - 1);
+	ck_assert_int_eq(s.last_op, EXTRACT_WRITER_FLUSH);
 	ck_assert_int_eq(extract_writer_failed(w), 0);
 	ck_assert_int_eq(extract_writer_free(w, &st), 0);
 	ck_assert_uint_eq(st.bytes, total[0] + total[1] + total[2]);
@@ -148,7 +163,7 @@ START_TEST(a_full_ring_makes_the_feeder_wait)
 {
 	struct seen s = { .fail_at = -1, .gate = 0 };
 	struct seen_obj o;
-	struct extract_writer *w = extract_writer_new(RING, handler, &s);
+	struct extract_writer *w = extract_writer_new(RING, -1, handler, &s);
 	struct extract_writer_stats st;
 	unsigned char *data = pattern(5 * RING, 9);
 	pthread_t t;
@@ -179,7 +194,7 @@ START_TEST(an_error_reaches_the_feeder)
 {
 	struct seen s = { .fail_at = 5, .gate = 1 };
 	struct seen_obj o;
-	struct extract_writer *w = extract_writer_new(RING, handler, &s);
+	struct extract_writer *w = extract_writer_new(RING, -1, handler, &s);
 	unsigned char b[10] = { 0 };
 	int rc = 0;
 
@@ -210,7 +225,7 @@ START_TEST(free_hands_over_what_is_queued)
 	enum { NOBJ = 50 };
 	struct seen s = { .fail_at = -1, .gate = 0 };
 	struct seen_obj objs[NOBJ];
-	struct extract_writer *w = extract_writer_new(1u << 20, handler, &s);
+	struct extract_writer *w = extract_writer_new(1u << 20, -1, handler, &s);
 	unsigned char b[100];
 	pthread_t t;
 
@@ -232,11 +247,82 @@ START_TEST(free_hands_over_what_is_queued)
 		free(objs[k].bytes);
 	}
 	/* An idle queue stops as well. */
-	w = extract_writer_new(RING, handler, &s);
+	w = extract_writer_new(RING, -1, handler, &s);
 	ck_assert_ptr_nonnull(w);
 	ck_assert_int_eq(extract_writer_sync(w), 0);
 	ck_assert_int_eq(extract_writer_free(w, NULL), 0);
 	ck_assert_int_eq(extract_writer_free(NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(runs_of_one_object_come_merged)
+{
+	enum { PIECE = 1000, RUN = 10 };
+	struct seen s = { .fail_at = -1, .gate = 1 };
+	struct seen_obj a, b;
+	struct extract_writer *w = extract_writer_new(1u << 20, T_DATA, handler, &s);
+	unsigned char *data = pattern(2 * RUN * PIECE, 5);
+	uint64_t arg = 1;
+
+	ck_assert_ptr_nonnull(w);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	/* Let the worker fall asleep: below its wake-up mark, the pushes
+	 * then wait for the sync and come to it in one batch. */
+	usleep(20 * 1000);
+	ck_assert_int_eq(extract_writer_push(w, T_OPEN, &a, 0, NULL, 0), 0);
+	ck_assert_int_eq(extract_writer_push(w, T_OPEN, &b, 0, NULL, 0), 0);
+	for (int i = 0; i < RUN; i++)
+		ck_assert_int_eq(extract_writer_push(w, T_DATA, &a, arg++,
+						     data + i * PIECE, PIECE), 0);
+	ck_assert_int_eq(extract_writer_push(w, T_DATA, &b, arg++, data, 500), 0);
+	for (int i = RUN; i < 2 * RUN; i++)
+		ck_assert_int_eq(extract_writer_push(w, T_DATA, &a, arg++,
+						     data + i * PIECE, PIECE), 0);
+	ck_assert_int_eq(extract_writer_push(w, T_CLOSE, &a, arg, NULL, 0), 0);
+	ck_assert_int_eq(extract_writer_push(w, T_CLOSE, &b, arg, NULL, 0), 0);
+	ck_assert_int_eq(extract_writer_sync(w), 0);
+	ck_assert_uint_eq(a.len, 2 * RUN * PIECE);
+	ck_assert_mem_eq(a.bytes, data, 2 * RUN * PIECE);
+	ck_assert_uint_eq(b.len, 500);
+	ck_assert_mem_eq(b.bytes, data, 500);
+	/* Two runs, split by b's push (a third piece at most, should the
+	 * worker have been awake at the first push), each with the arg of
+	 * its last push. */
+	ck_assert_uint_ge(a.data_commands, 2);
+	ck_assert_uint_le(a.data_commands, 3);
+	ck_assert_uint_eq(a.last_arg, arg - 1);
+	ck_assert_uint_eq(b.data_commands, 1);
+	ck_assert(a.closed && b.closed);
+	/* The sync came back after the batch's flush. */
+	ck_assert_int_eq(s.last_op, EXTRACT_WRITER_FLUSH);
+	ck_assert_uint_ge(s.flushes, 1);
+	ck_assert_int_eq(extract_writer_free(w, NULL), 0);
+	free(a.bytes);
+	free(b.bytes);
+	free(data);
+}
+END_TEST
+
+START_TEST(without_merging_every_push_comes_alone)
+{
+	enum { PIECE = 100, N = 50 };
+	struct seen s = { .fail_at = -1, .gate = 1 };
+	struct seen_obj a;
+	struct extract_writer *w = extract_writer_new(1u << 20, -1, handler, &s);
+	unsigned char *data = pattern(N * PIECE, 6);
+
+	ck_assert_ptr_nonnull(w);
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(extract_writer_push(w, T_OPEN, &a, 0, NULL, 0), 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(extract_writer_push(w, T_DATA, &a, 1, data + i * PIECE, PIECE), 0);
+	ck_assert_int_eq(extract_writer_sync(w), 0);
+	ck_assert_uint_eq(a.data_commands, N);
+	ck_assert_mem_eq(a.bytes, data, N * PIECE);
+	ck_assert_int_eq(extract_writer_free(w, NULL), 0);
+	free(a.bytes);
+	free(data);
 }
 END_TEST
 
@@ -250,6 +336,8 @@ static Suite *writer_suite(void)
 	tcase_add_test(tc, a_full_ring_makes_the_feeder_wait);
 	tcase_add_test(tc, an_error_reaches_the_feeder);
 	tcase_add_test(tc, free_hands_over_what_is_queued);
+	tcase_add_test(tc, runs_of_one_object_come_merged);
+	tcase_add_test(tc, without_merging_every_push_comes_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

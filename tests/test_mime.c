@@ -949,6 +949,34 @@ static void assert_same_text(const char *what, const char *a, const char *b, con
 		      b ? b : "(null)", msg);
 }
 
+/* Summarizes msg both ways in c: fast (mime_fast, with the memo as c has
+ * it) and through GMime's message; they must agree. */
+static void assert_fast_as_slow(struct ctx *c, const char *msg)
+{
+	struct mime_summary fast, slow;
+	size_t len = strlen(msg);
+
+	mime_set_fast(c->m, 1);
+	summarize(c, msg, len, 0, &fast);
+	mime_set_fast(c->m, 0);
+	summarize(c, msg, len, 3, &slow);
+	assert_same_text("from", fast.from, slow.from, msg);
+	assert_same_text("to", fast.to, slow.to, msg);
+	assert_same_text("cc", fast.cc, slow.cc, msg);
+	assert_same_text("subject", fast.subject, slow.subject, msg);
+	assert_same_text("date", fast.date, slow.date, msg);
+	assert_same_text("message_id", fast.message_id, slow.message_id, msg);
+	assert_same_text("content_type", fast.content_type, slow.content_type, msg);
+	ck_assert_msg(fast.warnings == slow.warnings, "warnings %u against %u for:\n%s",
+		      fast.warnings, slow.warnings, msg);
+	ck_assert_uint_eq(fast.natt, slow.natt);
+	ck_assert_uint_eq(fast.parts, slow.parts);
+	ck_assert_uint_eq(fast.parsed, slow.parsed);
+	ck_assert_uint_eq(fast.limits, slow.limits);
+	mime_summary_free(&fast);
+	mime_summary_free(&slow);
+}
+
 /* Header-only messages, plain and not: a plain one is read without a
  * GMimeMessage (mime_fast), every other one with it; both ways must give
  * the same summary. */
@@ -990,32 +1018,47 @@ START_TEST(plain_header_blocks_read_the_same)
 		"From: x@y.z\rSubject: s\r\n\r\nx\r\n",
 	};
 
-	for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
-		struct mime_summary fast, slow;
-		struct ctx c;
-		size_t len = strlen(msgs[i]);
+	size_t n = sizeof(msgs) / sizeof(*msgs);
+	struct ctx c;
 
+	/* One by one in a fresh context, then all of them twice in one, so
+	 * that the second round reads the fields from the memo. */
+	for (size_t i = 0; i < n; i++) {
 		ctx_open(&c, NULL);
-		summarize(&c, msgs[i], len, 0, &fast);
-		mime_set_fast(c.m, 0);
-		summarize(&c, msgs[i], len, 3, &slow);
-		assert_same_text("from", fast.from, slow.from, msgs[i]);
-		assert_same_text("to", fast.to, slow.to, msgs[i]);
-		assert_same_text("cc", fast.cc, slow.cc, msgs[i]);
-		assert_same_text("subject", fast.subject, slow.subject, msgs[i]);
-		assert_same_text("date", fast.date, slow.date, msgs[i]);
-		assert_same_text("message_id", fast.message_id, slow.message_id, msgs[i]);
-		assert_same_text("content_type", fast.content_type, slow.content_type, msgs[i]);
-		ck_assert_msg(fast.warnings == slow.warnings, "warnings %u against %u for:\n%s",
-			      fast.warnings, slow.warnings, msgs[i]);
-		ck_assert_uint_eq(fast.natt, slow.natt);
-		ck_assert_uint_eq(fast.parts, slow.parts);
-		ck_assert_uint_eq(fast.parsed, slow.parsed);
-		ck_assert_uint_eq(fast.limits, slow.limits);
-		mime_summary_free(&fast);
-		mime_summary_free(&slow);
+		assert_fast_as_slow(&c, msgs[i]);
 		ctx_close(&c);
 	}
+	ctx_open(&c, NULL);
+	for (size_t round = 0; round < 2; round++)
+		for (size_t i = 0; i < n; i++)
+			assert_fast_as_slow(&c, msgs[i]);
+	ctx_close(&c);
+}
+END_TEST
+
+/* More distinct values than the memo has slots, each seen twice (some
+ * evicted in between, some kept), long values (never kept) and a value
+ * GMime warns about between two that it does not: the summaries are
+ * always those of GMime's message. */
+START_TEST(memo_of_field_values_changes_nothing)
+{
+	static char msg[4096];
+	static char big[1200];
+	struct ctx c;
+
+	memset(big, 'a', sizeof(big) - 1);
+	ctx_open(&c, NULL);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++) {
+			snprintf(msg, sizeof(msg),
+				 "From: User %d <user%d@example.com>\r\nTo: owner@example.org\r\n"
+				 "Cc: %s\r\nContent-Type: text/plain; charset=\"x-%d\"\r\n"
+				 "Subject: %d\r\n\r\nbody\r\n",
+				 i % 150, i, i % 7 == 0 ? "@@@ <<>>" : i % 11 == 0 ? big : "",
+				 i % 40, i);
+			assert_fast_as_slow(&c, msg);
+		}
+	ctx_close(&c);
 }
 END_TEST
 
@@ -1041,6 +1084,7 @@ static Suite *mime_suite(void)
 	tcase_add_test(tc, scan_counts_what_gmime_builds);
 	tcase_add_test(tc, planted_attachments_link);
 	tcase_add_test(tc, plain_header_blocks_read_the_same);
+	tcase_add_test(tc, memo_of_field_values_changes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
