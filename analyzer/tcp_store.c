@@ -163,22 +163,40 @@ void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
 
 /* ---- recently delivered bytes ---- */
 
+/* Frees a ring of cap entries that tcp_ring_grow() made (NULL is
+ * accepted). */
+static void tcp_ring_free(void *ring, uint32_t cap, uint32_t first,
+			  struct mem_pool *pool)
+{
+	if (pool != NULL && cap == first)
+		mem_pool_put(pool, ring);
+	else
+		free(ring);
+}
+
 /* A ring of cap entries of `size` bytes, n of them in use ending before
  * *head, made twice as large (first entries when empty, never past max)
- * with the entries kept in order at its start.  Returns 0, or -1 when it
- * is at max or out of memory (the ring is unchanged). */
+ * with the entries kept in order at its start.  A ring of first entries
+ * comes from pool when there is one (objects of first * size bytes),
+ * larger ones from malloc().  Returns 0, or -1 when it is at max or out
+ * of memory (the ring is unchanged). */
 static int tcp_ring_grow(void *ringp, uint8_t *cap, uint8_t *head,
-			 uint32_t n, size_t size, uint32_t first, uint32_t max)
+			 uint32_t n, size_t size, uint32_t first, uint32_t max,
+			 struct mem_pool *pool)
 {
 	uint8_t *old = *(uint8_t **)ringp, *nw;
 	uint32_t ncap = *cap ? *cap * 2u : first;
 
-	if (*cap >= max || ncap > max || (nw = malloc((size_t)ncap * size)) == NULL)
+	if (*cap >= max || ncap > max)
+		return -1;
+	nw = pool != NULL && ncap == first ? mem_pool_get(pool) :
+	    malloc((size_t)ncap * size);
+	if (nw == NULL)
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		memcpy(nw + (size_t)i * size,
 		       old + (size_t)((*head + *cap - n + i) % *cap) * size, size);
-	free(old);
+	tcp_ring_free(old, *cap, first, pool);
 	*(uint8_t **)ringp = nw;
 	*cap = (uint8_t)ncap;
 	*head = (uint8_t)(n % ncap);
@@ -249,7 +267,7 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 		/* A full ring grows while it can, else the oldest goes. */
 		if (r->nrec == r->rec_cap &&
 		    tcp_ring_grow(&r->rec, &r->rec_cap, &r->rhead, r->nrec,
-				  sizeof(*r->rec), TCP_NLIST_FIRST, TCP_NREC) != 0 &&
+				  sizeof(*r->rec), TCP_NLIST_FIRST, TCP_NREC, NULL) != 0 &&
 		    r->rec_cap == 0)
 			return;
 		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
@@ -261,8 +279,9 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 
 /* Leased data is kept by reference: no copy; the oldest references go
  * once there are TCP_NREF or they cover more than TCP_RECENT_MAX. */
-static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
-			   uint64_t len, uint64_t off, uint64_t frame)
+static void tcp_recent_ref(struct tcp_reasm *t, struct tcp_recent *r,
+			   const uint8_t *data, uint64_t len, uint64_t off,
+			   uint64_t frame)
 {
 	if (len == 0)
 		return;
@@ -275,7 +294,8 @@ static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 		frame = ((uint64_t)1 << 48) - 1;
 	if (r->nref == r->ref_cap)
 		(void)tcp_ring_grow(&r->ref, &r->ref_cap, &r->refhead, r->nref,
-				    sizeof(*r->ref), TCP_NLIST_FIRST, TCP_NREF);
+				    sizeof(*r->ref), TCP_NREF_FIRST, TCP_NREF,
+				    &t->ref_pool);
 	while (r->nref > 0 && (r->nref == r->ref_cap ||
 			       r->ref_bytes + len > TCP_RECENT_MAX)) {
 		r->ref_bytes -= (uint32_t)tcp_ref_len(&r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap]);
@@ -336,10 +356,10 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    sd->recent->ref_cap == 0 &&
 		    tcp_ring_grow(&sd->recent->ref, &sd->recent->ref_cap,
 				  &sd->recent->refhead, 0, sizeof(struct tcp_ref),
-				  TCP_NLIST_FIRST, TCP_NREF) != 0) {
+				  TCP_NREF_FIRST, TCP_NREF, &t->ref_pool) != 0) {
 			tcp_recent_copy(t, sd, data, len, off);
 		} else if (sd->recent != NULL) {
-			tcp_recent_ref(sd->recent, data, len, off, frame);
+			tcp_recent_ref(t, sd->recent, data, len, off, frame);
 			return;
 		}
 	} else {
@@ -379,7 +399,7 @@ void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
 	if (r == NULL)
 		return;
 	free(r->rec);
-	free(r->ref);
+	tcp_ring_free(r->ref, r->ref_cap, TCP_NREF_FIRST, &t->ref_pool);
 	tcp_recent_put(t, r);
 	sd->recent = NULL;
 }
