@@ -424,7 +424,6 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 		t->cb = *cb;
 	t->user = user;
 	mem_pool_init(&t->flow_pool, sizeof(struct tcp_flow));
-	mem_pool_init(&t->recent_pool, sizeof(struct tcp_recent));
 	mem_pool_init(&t->ref_pool, TCP_NREF_FIRST * sizeof(struct tcp_ref));
 	if (cfg != NULL && cfg->nports > 0) {
 		t->ports = malloc(cfg->nports * sizeof(*t->ports));
@@ -476,7 +475,6 @@ void tcp_reasm_free(struct tcp_reasm *t)
 		}
 	}
 	mem_pool_fini(&t->flow_pool);
-	mem_pool_fini(&t->recent_pool);
 	mem_pool_fini(&t->ref_pool);
 	cap_lease_release(t->lease);
 	free(t->bucket);

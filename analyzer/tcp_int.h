@@ -108,22 +108,27 @@ static inline uint64_t tcp_ref_frame(const struct tcp_ref *f)
 /*
  * The most recently delivered bytes of a direction, for comparing a
  * retransmission with the first copy: leasable deliveries by reference
- * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes, each with its frame),
- * the others copied into the ring [end - fill, end), with records of the
- * frames that delivered them.  The two never hold the same offset, and
- * the references are always the newer (copies come first, or all at once
- * when the lease goes), so the records' offsets only grow.
+ * (struct tcp_refs, in the direction: the newest TCP_NREF, up to
+ * TCP_RECENT_MAX bytes, each with its frame), the others copied into the
+ * ring [end - fill, end), with records of the frames that delivered them
+ * (made at the first copy: a direction read from a mapped file has
+ * none).  The two never hold the same offset, and the references are
+ * always the newer (copies come first, or all at once when the lease
+ * goes), so the records' offsets only grow.
  */
 struct tcp_recent {
 	uint64_t end;
-	uint32_t cap;            /* a power of two, or 0 (nothing copied yet) */
+	uint32_t cap;            /* a power of two */
 	uint32_t fill;
 	struct tcp_rec *rec;     /* a ring of rec_cap (owned) */
-	struct tcp_ref *ref;     /* a ring of ref_cap (owned) */
-	uint32_t ref_bytes;      /* at most TCP_RECENT_MAX */
 	uint8_t nrec, rhead, rec_cap;   /* at most TCP_NREC */
-	uint8_t nref, refhead, ref_cap; /* at most TCP_NREF */
 	uint8_t buf[];
+};
+
+struct tcp_refs {
+	struct tcp_ref *ring;    /* of cap (owned), or NULL */
+	uint32_t bytes;          /* at most TCP_RECENT_MAX */
+	uint8_t n, head, cap;    /* at most TCP_NREF */
 };
 
 struct tcp_side {
@@ -134,6 +139,7 @@ struct tcp_side {
 	struct tcp_node *held;
 	uint64_t held_cost;
 	struct tcp_recent *recent;
+	struct tcp_refs refs;
 	uint64_t bytes, gap_bytes, packets;
 	unsigned has_base : 1, syn : 1, fin : 1, limit_told : 1,
 		 after_close_told : 1;
@@ -144,7 +150,7 @@ struct tcp_side {
 enum tcp_stamp_of { TS_FIRST, TS_LAST };
 
 /* Thousands of flows may be open: the fields are ordered, and the small
- * ones a byte, so that none pads another (336 bytes). */
+ * ones a byte, so that none pads another (368 bytes). */
 struct tcp_flow {
 	struct tcp_flow *hnext;
 	struct tcp_flow *prev, *next;
@@ -218,12 +224,11 @@ struct tcp_reasm {
 	size_t nports;
 	struct tcp_callbacks cb;
 	void *user;
-	/* Flows, and the record of each direction that carried data while
-	 * it keeps no bytes of its own, are cut from 2 MB blocks: a capture
-	 * with tens of thousands open pays neither the allocator's search
-	 * nor a page fault per 4 KB (mem_pool.h). */
+	/* Flows, and the first ring of references of each direction that
+	 * carried data, are cut from 2 MB blocks: a capture with tens of
+	 * thousands open pays neither the allocator's search nor a page
+	 * fault per 4 KB (mem_pool.h). */
 	struct mem_pool flow_pool;
-	struct mem_pool recent_pool;
 	struct mem_pool ref_pool;  /* rings of TCP_NREF_FIRST references */
 	struct tcp_flow **bucket;
 	uint32_t nbucket;        /* a power of two */
@@ -357,8 +362,8 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 /* Copies what the ring refers to into it: the lease goes. */
 void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd);
-uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
-int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
+uint64_t tcp_recent_frame(const struct tcp_side *sd, uint64_t off);
+int tcp_recent_differs(const struct tcp_side *sd, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);
 
 /* tcp_flow.c: the table and the lists */
