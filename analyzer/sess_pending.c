@@ -127,7 +127,7 @@ void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
 	 * grows while nrecent < SESS_RECENT_TAGS. */
 	if (mem_slab_grow(sl, &p->recent, &p->recent_cap,
 			  (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
-			  8, SESS_RECENT_TAGS) != 0)
+			  SESS_RECENT_FIRST, SESS_RECENT_TAGS) != 0)
 		return;
 	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(sess_cmd_tag(done_r));
 }
