@@ -64,11 +64,11 @@
  * leases on another thread (the relay) are normally less than
  * IMT_RELAY_QUEUE behind; pages are given back in steps of TRIM_STEP. */
 #define CAP_MAP_KEEP		(IMT_RELAY_QUEUE + (1u << 20))
-#define CAP_MAP_TRIM_STEP	(2u << 20)
+#define CAP_MAP_TRIM_STEP	(1u << 20)
 /* Page tables are filled this far ahead of the read position (twice
  * as far by cap_prefetch()), a step at a time: a step is short enough
  * for a thread that fills while it has nothing else to do. */
-#define CAP_MAP_AHEAD		(4u << 20)
+#define CAP_MAP_AHEAD		(2u << 20)
 #define CAP_MAP_FILL_STEP	(1u << 20)
 /* Mappings alive at once in the process (the registry's slots); a file
  * opened beyond that is read with read(2). */
