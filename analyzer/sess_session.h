@@ -149,7 +149,8 @@ struct sess_engine {
 	uint64_t next_id;
 	uint64_t sessions, ignored_flows;
 	uint64_t totals_violations[4];
-	uint8_t *zbuf;                   /* inflate output, SESS_ZBUF bytes */
+	struct sess_stream_env io;       /* what the sessions' streams share:
+					    the inflate output (owned), the keys */
 	struct sess_memory memory;
 	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
 	unsigned events_busy;
