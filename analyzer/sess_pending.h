@@ -100,10 +100,10 @@ void sess_cmd_release(struct sess_cmd *c);
  * NULL: the heap), always the same one for a list. */
 struct sess_pending {
 	struct sess_cmd *cmds;           /* outstanding, oldest first */
-	size_t n, cap;
 	uint32_t *recent;                /* hashes of completed tags (owned) */
-	size_t recent_cap;               /* slots allocated, SESS_RECENT_TAGS at most */
 	uint64_t nrecent;        /* tags ever remembered (slot = nrecent % SESS_RECENT_TAGS) */
+	uint32_t n, cap;                 /* UINT32_MAX at most */
+	uint32_t recent_cap;             /* slots allocated, SESS_RECENT_TAGS at most */
 };
 
 /* Appends a zeroed command.  When max (0: no limit) commands are
