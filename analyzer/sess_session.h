@@ -32,6 +32,8 @@
 
 #define SESS_USER_MAX      128
 #define SESS_UIDV_SLOTS    32      /* mailboxes whose UIDVALIDITY is remembered */
+#define SESS_UIDV_FIRST    1       /* ...in slots that start this many (most
+				      sessions select one mailbox) */
 #define SESS_UNKNOWN_RESP_SLOTS 8  /* distinct unknown response names reported */
 #define SESS_EVENT_POOL    4       /* events being built at once */
 

@@ -1085,7 +1085,7 @@ static void idle_after(void *flow, size_t step)
 		ck_assert_ptr_null(s->uidv);
 	} else {
 		ck_assert_str_eq(s->mailbox, "INBOX");
-		ck_assert_uint_eq(s->uidv_cap, 2);
+		ck_assert_uint_eq(s->uidv_cap, SESS_UIDV_FIRST);
 	}
 	switch (step) {
 	case 3:         /* SELECT outstanding, its result not yet come */
