@@ -736,6 +736,49 @@ START_TEST(test_flow_stamps)
 }
 END_TEST
 
+/* A flow whose frames count from f0 - 3 (its handshake) and the
+ * one-packet file of a pattern it was sent from, by big_on_packet(). */
+struct big {
+	struct tcp_reasm *t;
+	struct conn x;
+	char *pat;
+	uint8_t *img;
+	const char *path;
+};
+
+static void big_read(struct big *b, uint64_t f0, char first, int period,
+		     int whole)
+{
+	static const struct cap_callbacks ccb = { big_on_packet };
+	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
+	size_t size;
+
+	ck_assert_ptr_nonnull(cap);
+	b->t = mk(NULL, 1);
+	b->x = conn_mk(b->t, 40000, 143, 1000, 5000);
+	b->pat = malloc(BIG_LEN + 1);
+	ck_assert_ptr_nonnull(b->pat);
+	for (uint32_t i = 0; i < BIG_LEN; i++)
+		b->pat[i] = (char)(first + (int)(i % (uint32_t)period));
+	b->pat[BIG_LEN] = '\0';
+	b->img = big_image((const uint8_t *)b->pat, BIG_LEN, &size);
+	b->path = tmpfile_with(b->img, size);
+	b->x.frame = f0 - 4;
+	handshake(&b->x);
+	leased_conn = &b->x;
+	big_whole = whole;
+	ck_assert_int_eq(cap_read_file(cap, b->path), CAP_OK);
+	cap_reader_free(cap);
+}
+
+static void big_done(struct big *b)
+{
+	done(b->t);
+	unlink(b->path);
+	free(b->img);
+	free(b->pat);
+}
+
 START_TEST(test_refs_at_limits)
 {
 	/* The references of a direction read from a mapped file: the first
@@ -743,38 +786,21 @@ START_TEST(test_refs_at_limits)
 	 * many or past TCP_RECENT_MAX bytes, frames past 2^48 are told as
 	 * 2^48 - 1, and a delivery longer than TCP_RECENT_MAX is kept as its
 	 * last TCP_RECENT_MAX bytes. */
-	static const struct cap_callbacks ccb = { big_on_packet };
 	const uint64_t f0 = ((uint64_t)1 << 48) - 10;
-	struct tcp_reasm *t = mk(NULL, 1);
-	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
-	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
-	char *pat = malloc(BIG_LEN + 1), want[512];
 	const uint64_t end = 2 * (uint64_t)BIG_LEN, tail = end - TCP_RECENT_MAX;
-	size_t size;
-	uint8_t *img;
-	const char *path;
+	struct big b;
+	char want[512];
 
-	ck_assert_ptr_nonnull(pat);
-	for (uint32_t i = 0; i < BIG_LEN; i++)
-		pat[i] = (char)('A' + i % 23);
-	pat[BIG_LEN] = '\0';
-	img = big_image((const uint8_t *)pat, BIG_LEN, &size);
-	path = tmpfile_with(img, size);
-	x.frame = f0 - 4;
-	handshake(&x);
-	leased_conn = &x;
-	big_whole = 1;
-	ck_assert_int_eq(cap_read_file(cap, path), CAP_OK);
-	cap_reader_free(cap);
+	big_read(&b, f0, 'A', 23, 1);
 	/* Segment i came in frame f0 + i; the whole packet in f0 + 70.  Of
 	 * the segments, only the last ones are still kept: the whole packet
 	 * pushed the others out. */
-	big_resend(&x, pat, end, 69 * BIG_SEG, BIG_SEG, 5);      /* forgotten */
-	big_resend(&x, pat, end, BIG_LEN, 100, 100);             /* the same bytes */
-	big_resend(&x, pat, end, tail - 10, 20, 3);              /* before the kept tail */
-	big_resend(&x, pat, end, tail - 10, 20, 10);             /* its first byte */
-	big_resend(&x, pat, end, end - 1, 1, 0);                 /* its last byte */
-	tcp_reasm_finish(t);
+	big_resend(&b.x, b.pat, end, 69 * BIG_SEG, BIG_SEG, 5);    /* forgotten */
+	big_resend(&b.x, b.pat, end, BIG_LEN, 100, 100);           /* the same bytes */
+	big_resend(&b.x, b.pat, end, tail - 10, 20, 3);            /* before the kept tail */
+	big_resend(&b.x, b.pat, end, tail - 10, 20, 10);           /* its first byte */
+	big_resend(&b.x, b.pat, end, end - 1, 1, 0);               /* its last byte */
+	tcp_reasm_finish(b.t);
 	snprintf(want, sizeof(want),
 		 "tcp-overlap-mismatch d0 o%" PRIu64 " f%" PRIu64 " of%" PRIu64 ";"
 		 "tcp-overlap-mismatch d0 o%" PRIu64 " f%" PRIu64 " of%" PRIu64 ";",
@@ -782,10 +808,7 @@ START_TEST(test_refs_at_limits)
 		 end - 1, f0 + 75, ((uint64_t)1 << 48) - 1);
 	ck_assert_str_eq(flog(0), want);
 	ck_assert_uint_eq(R->f[0]->pos[0], end);
-	done(t);
-	unlink(path);
-	free(img);
-	free(pat);
+	big_done(&b);
 }
 END_TEST
 
@@ -794,34 +817,17 @@ START_TEST(test_refs_count_and_frames)
 	/* 70 references of 1000 bytes: TCP_NREF kept, the oldest six gone;
 	 * the frame of the first copy told as it was below 2^48 and as
 	 * 2^48 - 1 past it. */
-	static const struct cap_callbacks ccb = { big_on_packet };
 	const uint64_t f0 = ((uint64_t)1 << 48) - 10;
-	struct tcp_reasm *t = mk(NULL, 1);
-	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
-	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
-	char *pat = malloc(BIG_LEN + 1), want[512];
-	size_t size;
-	uint8_t *img;
-	const char *path;
+	struct big b;
+	char want[512];
 
-	ck_assert_ptr_nonnull(pat);
-	for (uint32_t i = 0; i < BIG_LEN; i++)
-		pat[i] = (char)('a' + i % 19);
-	pat[BIG_LEN] = '\0';
-	img = big_image((const uint8_t *)pat, BIG_LEN, &size);
-	path = tmpfile_with(img, size);
-	x.frame = f0 - 4;
-	handshake(&x);
-	leased_conn = &x;
-	big_whole = 0;
-	ck_assert_int_eq(cap_read_file(cap, path), CAP_OK);
-	cap_reader_free(cap);
+	big_read(&b, f0, 'a', 19, 0);
 	/* Segment i came in frame f0 + i. */
-	big_resend(&x, pat, BIG_LEN, 5 * BIG_SEG, BIG_SEG, 10);   /* forgotten */
-	big_resend(&x, pat, BIG_LEN, 6 * BIG_SEG, BIG_SEG, 10);   /* the oldest kept */
-	big_resend(&x, pat, BIG_LEN, 9 * BIG_SEG, 3 * BIG_SEG, 3 * BIG_SEG); /* the same */
-	big_resend(&x, pat, BIG_LEN, 69 * BIG_SEG + 990, 10, 9);  /* the newest */
-	tcp_reasm_finish(t);
+	big_resend(&b.x, b.pat, BIG_LEN, 5 * BIG_SEG, BIG_SEG, 10);  /* forgotten */
+	big_resend(&b.x, b.pat, BIG_LEN, 6 * BIG_SEG, BIG_SEG, 10);  /* the oldest kept */
+	big_resend(&b.x, b.pat, BIG_LEN, 9 * BIG_SEG, 3 * BIG_SEG, 3 * BIG_SEG); /* the same */
+	big_resend(&b.x, b.pat, BIG_LEN, 69 * BIG_SEG + 990, 10, 9); /* the newest */
+	tcp_reasm_finish(b.t);
 	snprintf(want, sizeof(want),
 		 "tcp-overlap-mismatch d0 o%u f%" PRIu64 " of%" PRIu64 ";"
 		 "tcp-overlap-mismatch d0 o%u f%" PRIu64 " of%" PRIu64 ";",
@@ -832,10 +838,7 @@ START_TEST(test_refs_count_and_frames)
 	/* The flow's first and last packets, frames past 2^48 as they are. */
 	ck_assert_uint_eq(R->f[0]->info.first.frame, f0 - 3);
 	ck_assert_uint_eq(R->f[0]->last_frame, f0 + 73);
-	done(t);
-	unlink(path);
-	free(img);
-	free(pat);
+	big_done(&b);
 }
 END_TEST
 
