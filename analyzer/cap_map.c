@@ -64,11 +64,14 @@
  * leases on another thread (the relay) are normally less than
  * IMT_RELAY_QUEUE behind; pages are given back in steps of TRIM_STEP. */
 #define CAP_MAP_KEEP		(IMT_RELAY_QUEUE + (1u << 20))
-#define CAP_MAP_TRIM_STEP	(2u << 20)
-/* Page tables are filled this far ahead of the read position (twice
- * as far by cap_prefetch()), a step at a time: a step is short enough
- * for a thread that fills while it has nothing else to do. */
-#define CAP_MAP_AHEAD		(4u << 20)
+#define CAP_MAP_TRIM_STEP	(1u << 20)
+/* Page tables are filled this far ahead of the read position by the
+ * reader, and PREFETCH far by cap_prefetch(), a step at a time: a step
+ * is short enough for a thread that fills while it has nothing else to
+ * do.  A reader that fills for itself has a busy consumer, one that
+ * keeps many sessions: it keeps its window small. */
+#define CAP_MAP_AHEAD		(2u << 20)
+#define CAP_MAP_PREFETCH	(8u << 20)
 #define CAP_MAP_FILL_STEP	(1u << 20)
 /* Mappings alive at once in the process (the registry's slots); a file
  * opened beyond that is read with read(2). */
@@ -478,7 +481,7 @@ int cap_prefetch(struct cap_reader *r)
 {
 	/* Further ahead than the reader fills for itself: while this
 	 * thread keeps up, the reader never has to. */
-	return cap_map_fill_step(&r->map, 2 * CAP_MAP_AHEAD);
+	return cap_map_fill_step(&r->map, CAP_MAP_PREFETCH);
 }
 
 /*

@@ -123,7 +123,7 @@ int sess_caps_has(const struct sess_caps *c, const char *name)
 	char key[64];
 	size_t n = strlen(name);
 
-	if (!c->known || caps_list(c) == NULL || n + 3 > sizeof(key))
+	if (caps_list(c) == NULL || n + 3 > sizeof(key))
 		return 0;
 	key[0] = ' ';
 	memcpy(key + 1, name, n);
@@ -138,7 +138,7 @@ int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
 	size_t n = strlen(name);
 	const char *p = caps_list(c);
 
-	if (!c->known || p == NULL || size == 0)
+	if (p == NULL || size == 0)
 		return 0;
 	while ((p = strchr(p, ' ')) != NULL && p[1] != '\0') {
 		const char *w = p + 1, *e = strchr(w, ' ');
@@ -159,7 +159,7 @@ int sess_caps_masked(const struct sess_caps *c, const char *name, char *word_r,
 
 int sess_caps_known(const struct sess_caps *c)
 {
-	return c->known;
+	return c->t != NULL;
 }
 
 void sess_caps_set(struct sess_caps *c, struct sess_caps_store *cs,
@@ -207,14 +207,12 @@ void sess_caps_set(struct sess_caps *c, struct sess_caps_store *cs,
 	t = caps_intern(cs, list, o);
 	caps_release(cs, c->t);
 	c->t = t;
-	c->known = t != NULL;
 }
 
 void sess_caps_forget(struct sess_caps *c, struct sess_caps_store *cs)
 {
 	caps_release(cs, c->t);
 	c->t = NULL;
-	c->known = 0;
 }
 
 void sess_caps_free(struct sess_caps *c, struct sess_caps_store *cs)

@@ -44,8 +44,8 @@ struct sess_caps_store {
 
 /* A session's view: the list it heard last, or none. */
 struct sess_caps {
-	struct sess_caps_text *t;        /* a reference into the store, or NULL */
-	int known;                       /* an announcement was seen */
+	struct sess_caps_text *t;        /* a reference into the store, or NULL
+					    (no announcement seen) */
 };
 
 /* An empty store; sess_caps_store_fini() frees every list left in it. */

@@ -88,9 +88,12 @@ struct sess_cmd *sess_pending_add(struct sess_pending *p, struct mem_slab *sl,
 		p->n -= drop;
 		*dropped_r = drop;
 	}
-	if (mem_slab_grow(sl, &p->cmds, &p->cap, p->n + 1, sizeof(*p->cmds), 1,
-			  SIZE_MAX) != 0)
+	size_t cap = p->cap;
+
+	if (mem_slab_grow(sl, &p->cmds, &cap, (size_t)p->n + 1, sizeof(*p->cmds), 1,
+			  UINT32_MAX) != 0)
 		return NULL;
+	p->cap = (uint32_t)cap;
 	mem_zero(&p->cmds[p->n], sizeof(p->cmds[0]));
 	return &p->cmds[p->n++];
 }
@@ -112,7 +115,7 @@ struct sess_cmd *sess_pending_find(struct sess_pending *p, const char *tag,
 void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
 			   struct sess_cmd *c, struct sess_cmd *done_r)
 {
-	size_t i = (size_t)(c - p->cmds);
+	size_t i = (size_t)(c - p->cmds), cap;
 
 	*done_r = *c;
 	memmove(&p->cmds[i], &p->cmds[i + 1], (p->n - i - 1) * sizeof(*c));
@@ -125,10 +128,12 @@ void sess_pending_complete(struct sess_pending *p, struct mem_slab *sl,
 	}
 	/* Slots are written in order until the ring is full, so it only
 	 * grows while nrecent < SESS_RECENT_TAGS. */
-	if (mem_slab_grow(sl, &p->recent, &p->recent_cap,
+	cap = p->recent_cap;
+	if (mem_slab_grow(sl, &p->recent, &cap,
 			  (size_t)(p->nrecent % SESS_RECENT_TAGS) + 1, sizeof(*p->recent),
-			  8, SESS_RECENT_TAGS) != 0)
+			  SESS_RECENT_FIRST, SESS_RECENT_TAGS) != 0)
 		return;
+	p->recent_cap = (uint32_t)cap;
 	p->recent[p->nrecent++ % SESS_RECENT_TAGS] = tag_hash(sess_cmd_tag(done_r));
 }
 

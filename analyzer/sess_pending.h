@@ -23,6 +23,9 @@
 #define SESS_NAME_MAX      48
 #define SESS_MAILBOX_MAX   256
 #define SESS_RECENT_TAGS   256     /* completed tags remembered for tag-reused */
+#define SESS_RECENT_FIRST  4       /* ...in a ring that starts this large (a
+				      session that logged in, selected and
+				      waits completed about three) */
 
 /* The status of a tagged result (RFC 3501 §7.1); anything else is
  * SESS_OTHER.  Indexes the per-status counters. */
@@ -59,11 +62,13 @@ struct sess_cmd {
 	char *mailbox;                   /* SELECT/EXAMINE/COPY/APPEND target
 					    (owned, < SESS_MAILBOX_MAX), or NULL */
 	struct sess_cmd_txn *txn;        /* owned, or NULL */
-	enum imap_cmd cmd;
 	uint32_t ts_nsec;
+	uint16_t cmd;                    /* enum imap_cmd: 80 bytes in all */
 	uint8_t tag_len;                 /* <= SESS_TAG_MAX */
 	uint8_t msn_fetch;               /* FETCH/STORE/SEARCH by number */
 };
+
+_Static_assert(CMD_UNKNOWN <= UINT16_MAX, "enum imap_cmd must fit in uint16_t");
 
 /* Sets the tag of c (a zeroed or released record) to tag[0..tl) up to
  * its first NUL (tl <= SESS_TAG_MAX) and its name to name, cut to
@@ -95,10 +100,10 @@ void sess_cmd_release(struct sess_cmd *c);
  * NULL: the heap), always the same one for a list. */
 struct sess_pending {
 	struct sess_cmd *cmds;           /* outstanding, oldest first */
-	size_t n, cap;
 	uint32_t *recent;                /* hashes of completed tags (owned) */
-	size_t recent_cap;               /* slots allocated, SESS_RECENT_TAGS at most */
 	uint64_t nrecent;        /* tags ever remembered (slot = nrecent % SESS_RECENT_TAGS) */
+	uint32_t n, cap;                 /* UINT32_MAX at most */
+	uint32_t recent_cap;             /* slots allocated, SESS_RECENT_TAGS at most */
 };
 
 /* Appends a zeroed command.  When max (0: no limit) commands are

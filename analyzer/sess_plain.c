@@ -42,7 +42,7 @@ static void zip_inflate(struct sess_stream *st, enum imt_dir d,
 			const uint8_t *data, size_t len)
 {
 	struct sess_stream_dir *sd = &st->dir[d];
-	uint8_t *out = st->zbuf;
+	uint8_t *out = st->env->zbuf;
 
 	sd->z->next_in = (Bytef *)(uintptr_t)data;
 	sd->z->avail_in = (uInt)len;

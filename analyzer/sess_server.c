@@ -152,8 +152,8 @@ static void uidvalidity_seen(struct session *s, uint64_t v)
 	 * the mailbox is not remembered. */
 	cap = s->uidv_cap;
 	if (mem_slab_grow(&s->e->small, &s->uidv, &cap,
-			  s->uidv_next % SESS_UIDV_SLOTS + 1, sizeof(*s->uidv), 2,
-			  SESS_UIDV_SLOTS) != 0)
+			  s->uidv_next % SESS_UIDV_SLOTS + 1, sizeof(*s->uidv),
+			  SESS_UIDV_FIRST, SESS_UIDV_SLOTS) != 0)
 		return;
 	s->uidv_cap = (uint8_t)cap;
 	s->uidv[s->uidv_next % SESS_UIDV_SLOTS].hash = h;

@@ -32,6 +32,8 @@
 
 #define SESS_USER_MAX      128
 #define SESS_UIDV_SLOTS    32      /* mailboxes whose UIDVALIDITY is remembered */
+#define SESS_UIDV_FIRST    1       /* ...in slots that start this many (most
+				      sessions select one mailbox) */
 #define SESS_UNKNOWN_RESP_SLOTS 8  /* distinct unknown response names reported */
 #define SESS_EVENT_POOL    4       /* events being built at once */
 
@@ -149,7 +151,8 @@ struct sess_engine {
 	uint64_t next_id;
 	uint64_t sessions, ignored_flows;
 	uint64_t totals_violations[4];
-	uint8_t *zbuf;                   /* inflate output, SESS_ZBUF bytes */
+	struct sess_stream_env io;       /* what the sessions' streams share:
+					    the inflate output (owned), the keys */
 	struct sess_memory memory;
 	struct imt_event events[SESS_EVENT_POOL];  /* reused, text kept */
 	unsigned events_busy;

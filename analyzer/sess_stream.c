@@ -44,16 +44,17 @@ struct sess_tls {
 	} found[SESS_SNIFF_FINDINGS];
 	unsigned nfound;
 	uint64_t found_dropped;
+	sess_sniff_fn sniff_fn;          /* decides on the first plaintext */
 };
 
 void sess_stream_init(struct sess_stream *st, struct session *owner,
 		      struct tcp_meta *clock, struct imap_parser *c2s,
-		      struct imap_parser *s2c, uint8_t *zbuf)
+		      struct imap_parser *s2c, const struct sess_stream_env *env)
 {
 	memset(st, 0, sizeof(*st));
 	st->owner = owner;
 	st->clock = clock;
-	st->zbuf = zbuf;
+	st->env = env;
 	st->dir[IMT_C2S].parser = c2s;
 	st->dir[IMT_S2C].parser = s2c;
 }
@@ -85,11 +86,6 @@ void sess_stream_free(struct sess_stream *st)
 		tls_conn_free(st->tl->conn);
 	free(st->tl);
 	st->tl = NULL;
-}
-
-void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys)
-{
-	st->keys = keys;
 }
 
 int sess_stream_keyless(const struct sess_stream *st,
@@ -147,14 +143,15 @@ int sess_stream_tls_sniff(struct sess_stream *st, const uint8_t *data, size_t le
 	/* A handshake record of any TLS version (RFC 8446 §5.1: the
 	 * ClientHello's record may say 0x0301). */
 	if (len < 2 || data[0] != TLS_CT_HANDSHAKE || data[1] != 3 ||
-	    st->keys == NULL || tls_keys_count(st->keys) == 0 || st->tl != NULL)
+	    st->env->keys == NULL || tls_keys_count(st->env->keys) == 0 ||
+	    st->tl != NULL)
 		return -1;
 	st->sniff = SESS_SNIFF_ACTIVE;
-	st->sniff_fn = recognize;
 	if (tls_layer_start(st, NULL) != 0) {
 		sess_stream_sniff_fail(st);
 		return -1;
 	}
+	st->tl->sniff_fn = recognize;
 	st->dir[IMT_C2S].tls = st->dir[IMT_S2C].tls = SESS_TLS_OPAQUE;
 	return 0;
 }
@@ -340,7 +337,7 @@ static int sniff_recognize(struct sess_stream *st, enum imt_dir d,
 	struct sess_tls *tl = st->tl;
 	struct tcp_meta now = *st->clock;
 
-	if (!st->sniff_fn(st->owner, d, data, len)) {
+	if (!tl->sniff_fn(st->owner, d, data, len)) {
 		st->sniff = SESS_SNIFF_FAILED;
 		return 0;
 	}
@@ -419,11 +416,11 @@ static int tls_layer_start(struct sess_stream *st, const char *after_tag)
 
 	int quiet;
 
-	if (st->keys == NULL || st->tl != NULL)
+	if (st->env->keys == NULL || st->tl != NULL)
 		return -1;
-	quiet = tls_keys_count(st->keys) == 0;
+	quiet = tls_keys_count(st->env->keys) == 0;
 	tl = calloc(1, sizeof(*tl));
-	if (tl == NULL || (tl->conn = tls_conn_new(st->keys, &cb, st)) == NULL) {
+	if (tl == NULL || (tl->conn = tls_conn_new(st->env->keys, &cb, st)) == NULL) {
 		free(tl);
 		if (!quiet && st->sniff != SESS_SNIFF_ACTIVE)
 			sess_finding(st->owner, F_LIMIT_REACHED, IMT_DIR_NONE, 0,

@@ -13,7 +13,7 @@
  * §6.2.1: TLS negotiation begins right after the CRLF of the tagged OK)
  * or, on an implicit-TLS port, with the first byte.  Without keys it
  * counts TLS records opaquely: nothing comes out of it.  With a key store
- * (sess_stream_set_keys) the wire bytes of both directions go, in the
+ * (sess_stream_env) the wire bytes of both directions go, in the
  * order they came, to one tls_conn (tls.h), and the plaintext it
  * decrypts takes the same inner path as cleartext (stream_plain() in
  * sess_stream.c): IMAP inside TLS is parsed by the same parser, and
@@ -142,10 +142,18 @@ struct sess_stream_dir {
 struct session;
 struct sess_tls;
 
+/* What the streams of an engine share (not owned by them). */
+struct sess_stream_env {
+	uint8_t *zbuf;                   /* SESS_ZBUF bytes of inflate output */
+	const struct tls_keys *keys;     /* the key store TLS records are
+					    decrypted with; NULL, or empty when
+					    TLS starts: they are only counted */
+};
+
 struct sess_stream {
 	struct session *owner;           /* whose events these are */
 	struct tcp_meta *clock;          /* the packet events are stamped with */
-	uint8_t *zbuf;                   /* SESS_ZBUF bytes, shared, not owned */
+	const struct sess_stream_env *env;
 	struct sess_stream_dir dir[IMT_NDIRS];
 	uint8_t tls;                     /* TLS active (STARTTLS or implicit) */
 	uint8_t compress;                /* COMPRESS took effect */
@@ -155,21 +163,19 @@ struct sess_stream {
 	uint8_t sniff;                   /* enum sess_sniff: implicit TLS on another port */
 	uint64_t probes;                 /* directions that held bytes so far */
 	char *starttls_tag;              /* at its length (owned), or NULL */
-	const struct tls_keys *keys;     /* not owned; NULL: TLS is only counted */
 	struct sess_tls *tl;             /* owned: the TLS layer, with keys */
 	const char *layer;               /* "layer" of the events being made
 					    ("tls", "tls-record"), or NULL */
-	sess_sniff_fn sniff_fn;
 };
 
 /* Sets st up with the two directions' parsers (ended by sess_stream_free
  * with imap_parser_fini: their memory stays the caller's), the owner's current packet (events are stamped
- * with it; held bytes are read back with the time they came at) and a
- * shared inflate buffer of SESS_ZBUF bytes.  Both directions start as
- * cleartext IMAP. */
+ * with it; held bytes are read back with the time they came at) and what
+ * it shares with the engine's other streams (env, which outlives st).
+ * Both directions start as cleartext IMAP. */
 void sess_stream_init(struct sess_stream *st, struct session *owner,
 		      struct tcp_meta *clock, struct imap_parser *c2s,
-		      struct imap_parser *s2c, uint8_t *zbuf);
+		      struct imap_parser *s2c, const struct sess_stream_env *env);
 
 /* Ends the parsers, frees inflate states and held bytes; accepts a zeroed st. */
 void sess_stream_free(struct sess_stream *st);
@@ -203,11 +209,6 @@ enum sess_sniff sess_stream_sniff_state(const struct sess_stream *st);
 
 /* Sniffing gives up (a gap before the flow was known to be IMAP). */
 void sess_stream_sniff_fail(struct sess_stream *st);
-
-/* The key store TLS records are decrypted with (not owned; NULL, the
- * default, or an empty store when TLS starts: TLS records are only
- * counted). */
-void sess_stream_set_keys(struct sess_stream *st, const struct tls_keys *keys);
 
 /* With keys: 1 when the TLS layer was active and its records were
  * decrypted, 0 when it was active and they were not; -1 without keys

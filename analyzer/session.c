@@ -78,10 +78,11 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
 	mem_slab_init(&e->small);
-	e->zbuf = malloc(SESS_ZBUF);
+	e->io.zbuf = malloc(SESS_ZBUF);
+	e->io.keys = cfg->keys;
 	e->lines = imap_shelf_new();
 	sess_caps_store_init(&e->caps);
-	if (e->zbuf == NULL || e->lines == NULL ||
+	if (e->io.zbuf == NULL || e->lines == NULL ||
 	    sess_memory_init(&e->memory, cfg->brute_failures, cfg->brute_window) != 0) {
 		sess_engine_free(e);
 		return NULL;
@@ -97,7 +98,7 @@ void sess_engine_free(struct sess_engine *e)
 		event_release(&e->events[i]);
 	event_release(&e->event_spill);
 	event_release(&e->txn_scratch);
-	free(e->zbuf);
+	free(e->io.zbuf);
 	free(e->keyless);
 	mime_free(e->xm);
 	extract_close(e->x, NULL, 0);
@@ -234,8 +235,7 @@ static struct session *session_new(struct sess_engine *e,
 		if (s->midstream)
 			imap_parser_set_midstream(parser[d]);
 	}
-	sess_stream_init(&s->io, s, &s->cur, parser[IMT_C2S], parser[IMT_S2C], e->zbuf);
-	sess_stream_set_keys(&s->io, e->cfg.keys);
+	sess_stream_init(&s->io, s, &s->cur, parser[IMT_C2S], parser[IMT_S2C], &e->io);
 	sess_state_init(s, s->midstream ? 0 : ST_NOTAUTH);
 	return s;
 }

@@ -129,7 +129,7 @@ static void tcp_open(struct tcp_reasm *t, struct tcp_flow *f)
 	struct tcp_flow_info info = {
 		.client = f->ep[f->client_side],
 		.server = f->ep[!f->client_side],
-		.how = f->how, .midstream = !f->saw_syn, .first = f->first,
+		.how = f->how, .midstream = !f->saw_syn, .first = tcp_stamp(f, TS_FIRST),
 	};
 
 	f->opened = 1;
@@ -251,7 +251,7 @@ void tcp_packet_now(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	struct tcp_cur c = { .m = m, .frame = m->frame, .lessor = seg->lessor };
 
 	f->s[s].packets++;
-	f->last = *m;
+	tcp_stamp_set(f, TS_LAST, m);
 	tcp_touch(t, f, f->list);
 	tcp_hist_packet(f, s, seg);
 	tcp_orient(t, f, s, seg);
@@ -400,7 +400,7 @@ void tcp_reasm_finish(struct tcp_reasm *t)
 	struct tcp_flow *f;
 
 	while ((f = t->lru[TL_OPEN].head) != NULL) {
-		tcp_close(t, f, TCP_CLOSE_END, &f->last);
+		tcp_close(t, f, TCP_CLOSE_END, NULL);
 		tcp_flow_free(t, f);
 	}
 	for (int l = 0; l < TL__COUNT; l++)
@@ -424,7 +424,7 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 		t->cb = *cb;
 	t->user = user;
 	mem_pool_init(&t->flow_pool, sizeof(struct tcp_flow));
-	mem_pool_init(&t->recent_pool, sizeof(struct tcp_recent));
+	mem_pool_init(&t->ref_pool, TCP_NREF_FIRST * sizeof(struct tcp_ref));
 	if (cfg != NULL && cfg->nports > 0) {
 		t->ports = malloc(cfg->nports * sizeof(*t->ports));
 		if (t->ports == NULL)
@@ -475,7 +475,7 @@ void tcp_reasm_free(struct tcp_reasm *t)
 		}
 	}
 	mem_pool_fini(&t->flow_pool);
-	mem_pool_fini(&t->recent_pool);
+	mem_pool_fini(&t->ref_pool);
 	cap_lease_release(t->lease);
 	free(t->bucket);
 	free(t->ports);

@@ -103,11 +103,18 @@ void tcp_count_truncated(struct tcp_flow *f, int s, const struct ip_segment *seg
 void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
 	       enum tcp_close_reason why, const struct tcp_meta *m)
 {
-	struct tcp_close_info ci = { .reason = why, .last = *m };
+	struct tcp_close_info ci = {
+		.reason = why, .last = m != NULL ? *m : tcp_stamp(f, TS_LAST),
+	};
+	struct tcp_meta last;
 	char hist[TCP_HIST_MAX + 1];
 
 	/* The packets held back come first; they may close the flow. */
 	tcp_reorder_release(t, f);
+	if (m == NULL) {
+		last = tcp_stamp(f, TS_LAST);
+		m = &last;
+	}
 	if (f->opened && f->list == TL_OPEN) {
 		for (int s = 0; s < 2; s++)
 			tcp_flush_all(t, f, s, m);
@@ -167,7 +174,7 @@ void tcp_expire(struct tcp_reasm *t)
 		while ((f = t->lru[l].head) != NULL &&
 		       t->now_ns - f->last_ns > ttl) {
 			if (l == TL_OPEN)
-				tcp_close(t, f, TCP_CLOSE_TIMEOUT, &f->last);
+				tcp_close(t, f, TCP_CLOSE_TIMEOUT, NULL);
 			tcp_flow_free(t, f);
 		}
 		from = f != NULL ? f->last_ns : t->now_ns;
@@ -201,7 +208,7 @@ static void tcp_evict(struct tcp_reasm *t, const struct tcp_meta *m)
 		rep.detail = "flows that never got past SYN "
 			     "(a scan or a flood?) were dropped";
 	} else if ((f = t->lru[TL_OPEN].head) != NULL) {
-		tcp_close(t, f, TCP_CLOSE_EVICTED, &f->last);
+		tcp_close(t, f, TCP_CLOSE_EVICTED, NULL);
 		tcp_flow_free(t, f);
 		t->st.flows_evicted++;
 		rep.detail = "the least recently active flow was closed early";
@@ -228,7 +235,8 @@ struct tcp_flow *tcp_flow_new(struct tcp_reasm *t,
 	f->ep[0] = *src;
 	f->ep[1] = *dst;
 	f->hash = tcp_flow_hash(t, src, dst);
-	f->first = f->last = *m;
+	tcp_stamp_set(f, TS_FIRST, m);
+	tcp_stamp_set(f, TS_LAST, m);
 	f->hnext = t->bucket[f->hash & (t->nbucket - 1)];
 	t->bucket[f->hash & (t->nbucket - 1)] = f;
 	t->nflows++;

@@ -32,8 +32,11 @@ enum tcp_hist {
  * direction, instead of copied into the ring (at most 128, as above). */
 #define TCP_NREF 64
 /* Both lists start with this many entries and double up to the above, so
- * that a direction that sent a few lines holds a few records. */
+ * that a direction that sent a few lines holds a few records; the
+ * references' first ring is cut from a pool (no allocator header), and
+ * is as large as a direction that logged in and waits needs. */
 #define TCP_NLIST_FIRST 2u
+#define TCP_NREF_FIRST 4u
 /* Longest life of a tombstone, like TIME_WAIT (2 MSL). */
 #define TCP_TOMB_SECS 120
 /* An ACK that jumps further than this is taken as bogus, not as loss. */
@@ -105,22 +108,27 @@ static inline uint64_t tcp_ref_frame(const struct tcp_ref *f)
 /*
  * The most recently delivered bytes of a direction, for comparing a
  * retransmission with the first copy: leasable deliveries by reference
- * (the newest TCP_NREF, up to TCP_RECENT_MAX bytes, each with its frame),
- * the others copied into the ring [end - fill, end), with records of the
- * frames that delivered them.  The two never hold the same offset, and
- * the references are always the newer (copies come first, or all at once
- * when the lease goes), so the records' offsets only grow.
+ * (struct tcp_refs, in the direction: the newest TCP_NREF, up to
+ * TCP_RECENT_MAX bytes, each with its frame), the others copied into the
+ * ring [end - fill, end), with records of the frames that delivered them
+ * (made at the first copy: a direction read from a mapped file has
+ * none).  The two never hold the same offset, and the references are
+ * always the newer (copies come first, or all at once when the lease
+ * goes), so the records' offsets only grow.
  */
 struct tcp_recent {
 	uint64_t end;
-	uint32_t cap;            /* a power of two, or 0 (nothing copied yet) */
+	uint32_t cap;            /* a power of two */
 	uint32_t fill;
 	struct tcp_rec *rec;     /* a ring of rec_cap (owned) */
-	struct tcp_ref *ref;     /* a ring of ref_cap (owned) */
-	uint32_t ref_bytes;      /* at most TCP_RECENT_MAX */
 	uint8_t nrec, rhead, rec_cap;   /* at most TCP_NREC */
-	uint8_t nref, refhead, ref_cap; /* at most TCP_NREF */
 	uint8_t buf[];
+};
+
+struct tcp_refs {
+	struct tcp_ref *ring;    /* of cap (owned), or NULL */
+	uint32_t bytes;          /* at most TCP_RECENT_MAX */
+	uint8_t n, head, cap;    /* at most TCP_NREF */
 };
 
 struct tcp_side {
@@ -131,35 +139,65 @@ struct tcp_side {
 	struct tcp_node *held;
 	uint64_t held_cost;
 	struct tcp_recent *recent;
+	struct tcp_refs refs;
 	uint64_t bytes, gap_bytes, packets;
 	unsigned has_base : 1, syn : 1, fin : 1, limit_told : 1,
 		 after_close_told : 1;
 	uint16_t hist;           /* history letters recorded (bit set) */
 };
 
+/* Which packet of the flow a stamp is (tcp_stamp_set(), tcp_stamp()). */
+enum tcp_stamp_of { TS_FIRST, TS_LAST };
+
+/* Thousands of flows may be open: the fields are ordered, and the small
+ * ones a byte, so that none pads another (368 bytes). */
 struct tcp_flow {
 	struct tcp_flow *hnext;
 	struct tcp_flow *prev, *next;
 	struct ip_endpoint ep[2]; /* ep[0] sent the first packet */
 	uint64_t hash;
 	int64_t last_ns;
-	int list;
-	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1,
-		 replaying : 1;
-	int client_side;
-	enum tcp_orient how;
-	struct tcp_meta first, last;
+	/* The first and the last packet's meta (enum tcp_stamp_of), kept
+	 * without the lessor, which is NULL in both. */
+	uint64_t st_frame[2];
+	int64_t st_sec[2];
+	uint32_t st_nsec[2];
 	void *handle;
 	struct tcp_side s[2];
-	uint8_t hist[TCP_HIST_MAX];
-	uint8_t nhist;
 	/* Both are rare, so a flow holds only a pointer to each (an open
 	 * flow's size bounds a flood of them): the reorder window's packets
 	 * held back (tcp_reorder.c), and the packets the snapshot length
 	 * cut, told once at the close.  NULL until needed. */
 	struct tcp_hold *hold;
 	struct tcp_trunc *trunc;
+	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1,
+		 replaying : 1;
+	uint8_t list;            /* enum tcp_list */
+	uint8_t client_side;
+	uint8_t how;             /* enum tcp_orient */
+	uint8_t st_nano[2];
+	uint8_t nhist;
+	uint8_t hist[TCP_HIST_MAX];
 };
+
+static inline void tcp_stamp_set(struct tcp_flow *f, enum tcp_stamp_of i,
+				 const struct tcp_meta *m)
+{
+	f->st_frame[i] = m->frame;
+	f->st_sec[i] = m->ts_sec;
+	f->st_nsec[i] = m->ts_nsec;
+	f->st_nano[i] = (uint8_t)m->ts_nano;
+}
+
+/* The meta of the flow's first or last packet. */
+static inline struct tcp_meta tcp_stamp(const struct tcp_flow *f,
+					enum tcp_stamp_of i)
+{
+	return (struct tcp_meta){
+		.frame = f->st_frame[i], .ts_sec = f->st_sec[i],
+		.ts_nsec = f->st_nsec[i], .ts_nano = f->st_nano[i],
+	};
+}
 
 /* Packets held back, in capture order, while side hole lacks bytes
  * below upto. */
@@ -186,12 +224,12 @@ struct tcp_reasm {
 	size_t nports;
 	struct tcp_callbacks cb;
 	void *user;
-	/* Flows, and the record of each direction that carried data while
-	 * it keeps no bytes of its own, are cut from 2 MB blocks: a capture
-	 * with tens of thousands open pays neither the allocator's search
-	 * nor a page fault per 4 KB (mem_pool.h). */
+	/* Flows, and the first ring of references of each direction that
+	 * carried data, are cut from 2 MB blocks: a capture with tens of
+	 * thousands open pays neither the allocator's search nor a page
+	 * fault per 4 KB (mem_pool.h). */
 	struct mem_pool flow_pool;
-	struct mem_pool recent_pool;
+	struct mem_pool ref_pool;  /* rings of TCP_NREF_FIRST references */
 	struct tcp_flow **bucket;
 	uint32_t nbucket;        /* a power of two */
 	uint32_t nflows;         /* in the table, tombstones included */
@@ -288,8 +326,9 @@ void tcp_count_truncated(struct tcp_flow *f, int s, const struct ip_segment *seg
 			 const struct tcp_meta *m);
 /* Takes f out of the table and its list and frees it. */
 void tcp_flow_free(struct tcp_reasm *t, struct tcp_flow *f);
-/* Flushes both sides and tells the consumer the flow closed; the flow
- * stays in the table. */
+/* Flushes both sides and tells the consumer the flow closed, m the
+ * closing packet (NULL: the flow's last packet, after those the reorder
+ * window held back); the flow stays in the table. */
 void tcp_close(struct tcp_reasm *t, struct tcp_flow *f,
 	       enum tcp_close_reason why, const struct tcp_meta *m);
 /* Closes f and keeps it as a tombstone without buffers. */
@@ -323,8 +362,8 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 /* Copies what the ring refers to into it: the lease goes. */
 void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd);
 void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd);
-uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off);
-int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
+uint64_t tcp_recent_frame(const struct tcp_side *sd, uint64_t off);
+int tcp_recent_differs(const struct tcp_side *sd, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r);
 
 /* tcp_flow.c: the table and the lists */

@@ -163,55 +163,66 @@ void tcp_node_trim(struct tcp_reasm *t, struct tcp_node *n, uint64_t k)
 
 /* ---- recently delivered bytes ---- */
 
+/* Frees a ring of cap entries that tcp_ring_grow() made (NULL is
+ * accepted). */
+static void tcp_ring_free(void *ring, uint32_t cap, uint32_t first,
+			  struct mem_pool *pool)
+{
+	if (pool != NULL && cap == first)
+		mem_pool_put(pool, ring);
+	else
+		free(ring);
+}
+
 /* A ring of cap entries of `size` bytes, n of them in use ending before
  * *head, made twice as large (first entries when empty, never past max)
- * with the entries kept in order at its start.  Returns 0, or -1 when it
- * is at max or out of memory (the ring is unchanged). */
+ * with the entries kept in order at its start.  A ring of first entries
+ * comes from pool when there is one (objects of first * size bytes),
+ * larger ones from malloc().  Returns 0, or -1 when it is at max or out
+ * of memory (the ring is unchanged). */
 static int tcp_ring_grow(void *ringp, uint8_t *cap, uint8_t *head,
-			 uint32_t n, size_t size, uint32_t first, uint32_t max)
+			 uint32_t n, size_t size, uint32_t first, uint32_t max,
+			 struct mem_pool *pool)
 {
 	uint8_t *old = *(uint8_t **)ringp, *nw;
 	uint32_t ncap = *cap ? *cap * 2u : first;
 
-	if (*cap >= max || ncap > max || (nw = malloc((size_t)ncap * size)) == NULL)
+	if (*cap >= max || ncap > max)
+		return -1;
+	nw = pool != NULL && ncap == first ? mem_pool_get(pool) :
+	    malloc((size_t)ncap * size);
+	if (nw == NULL)
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		memcpy(nw + (size_t)i * size,
 		       old + (size_t)((*head + *cap - n + i) % *cap) * size, size);
-	free(old);
+	tcp_ring_free(old, *cap, first, pool);
 	*(uint8_t **)ringp = nw;
 	*cap = (uint8_t)ncap;
 	*head = (uint8_t)(n % ncap);
 	return 0;
 }
 
-/* A record without bytes (cap 0) is from the pool; one with a ring of
- * bytes, whose size varies, from malloc(). */
 static void tcp_recent_put(struct tcp_reasm *t, struct tcp_recent *r)
 {
 	t->recent_bytes -= r->cap;
-	if (r->cap == 0)
-		mem_pool_put(&t->recent_pool, r);
-	else
-		free(r);
+	free(r);
 }
 
-/* want 0: a ring with no bytes, for the lists alone. */
+/* r (NULL: none yet) with room for want bytes (> 0), or r as it is when
+ * the budget or the memory is short. */
 static struct tcp_recent *tcp_recent_grow(struct tcp_reasm *t,
 					  struct tcp_recent *r, uint32_t want)
 {
 	/* Powers of two from TCP_RECENT_MIN up to TCP_RECENT_MAX, as the
 	 * ring masks offsets: a ring already that large stays as it is. */
 	uint64_t need = tcp_min64(want, TCP_RECENT_MAX);
-	uint32_t cap = need == 0 ? 0 :
-	    (uint32_t)mem_grow_cap(r ? r->cap : 0, (size_t)need,
-				   TCP_RECENT_MIN, TCP_RECENT_MAX);
+	uint32_t cap = (uint32_t)mem_grow_cap(r ? r->cap : 0, (size_t)need,
+					      TCP_RECENT_MIN, TCP_RECENT_MAX);
 	struct tcp_recent *n;
 
 	if (r != NULL && cap <= r->cap)
 		return r;
-	if (r == NULL && cap == 0)
-		return mem_pool_get(&t->recent_pool);
 	if (BUDGET_EXCEEDED(t->recent_bytes, (uint64_t)cap - (r ? r->cap : 0),
 			    t->lim.max_total_buffer))
 		return r;
@@ -249,7 +260,7 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 		/* A full ring grows while it can, else the oldest goes. */
 		if (r->nrec == r->rec_cap &&
 		    tcp_ring_grow(&r->rec, &r->rec_cap, &r->rhead, r->nrec,
-				  sizeof(*r->rec), TCP_NLIST_FIRST, TCP_NREC) != 0 &&
+				  sizeof(*r->rec), TCP_NLIST_FIRST, TCP_NREC, NULL) != 0 &&
 		    r->rec_cap == 0)
 			return;
 		r->rec[r->rhead] = (struct tcp_rec){ off, frame };
@@ -259,10 +270,18 @@ static void tcp_recent_rec(struct tcp_recent *r, uint64_t off, uint64_t frame)
 	}
 }
 
+/* The i-th newest reference of rf (0: the newest; i < rf->n). */
+static inline const struct tcp_ref *tcp_refs_at(const struct tcp_refs *rf,
+						uint32_t i)
+{
+	return &rf->ring[(rf->head + rf->cap - 1 - i) % rf->cap];
+}
+
 /* Leased data is kept by reference: no copy; the oldest references go
  * once there are TCP_NREF or they cover more than TCP_RECENT_MAX. */
-static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
-			   uint64_t len, uint64_t off, uint64_t frame)
+static void tcp_recent_ref(struct tcp_reasm *t, struct tcp_refs *rf,
+			   const uint8_t *data, uint64_t len, uint64_t off,
+			   uint64_t frame)
 {
 	if (len == 0)
 		return;
@@ -273,21 +292,22 @@ static void tcp_recent_ref(struct tcp_recent *r, const uint8_t *data,
 	}
 	if (frame >> 48)
 		frame = ((uint64_t)1 << 48) - 1;
-	if (r->nref == r->ref_cap)
-		(void)tcp_ring_grow(&r->ref, &r->ref_cap, &r->refhead, r->nref,
-				    sizeof(*r->ref), TCP_NLIST_FIRST, TCP_NREF);
-	while (r->nref > 0 && (r->nref == r->ref_cap ||
-			       r->ref_bytes + len > TCP_RECENT_MAX)) {
-		r->ref_bytes -= (uint32_t)tcp_ref_len(&r->ref[(r->refhead + r->ref_cap - r->nref) % r->ref_cap]);
-		r->nref--;
+	if (rf->n == rf->cap)
+		(void)tcp_ring_grow(&rf->ring, &rf->cap, &rf->head, rf->n,
+				    sizeof(*rf->ring), TCP_NREF_FIRST, TCP_NREF,
+				    &t->ref_pool);
+	while (rf->n > 0 && (rf->n == rf->cap ||
+			     rf->bytes + len > TCP_RECENT_MAX)) {
+		rf->bytes -= (uint32_t)tcp_ref_len(tcp_refs_at(rf, rf->n - 1u));
+		rf->n--;
 	}
-	r->ref[r->refhead] = (struct tcp_ref){
+	rf->ring[rf->head] = (struct tcp_ref){
 		.off = off, .p = data, .frame_lo = (uint32_t)frame,
 		.frame_hi = (uint16_t)(frame >> 32), .len_m1 = (uint16_t)(len - 1),
 	};
-	r->refhead = (uint8_t)((r->refhead + 1) % r->ref_cap);
-	r->nref++;
-	r->ref_bytes += (uint32_t)len;
+	rf->head = (uint8_t)((rf->head + 1) % rf->cap);
+	rf->n++;
+	rf->bytes += (uint32_t)len;
 }
 
 /* Copies [off, off + len) into the ring (growing it within the budget). */
@@ -323,23 +343,21 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 		    const uint8_t *data, uint64_t len, uint64_t off,
 		    uint64_t frame, struct cap_reader *lessor)
 {
+	struct tcp_refs *rf = &sd->refs;
+
 	/* By reference under the stage's one lease; bytes it cannot cover
 	 * (another file's, until tcp_reasm_drop_lease()) are copied. */
 	if (lessor != NULL &&
 	    (t->lease != NULL ? cap_lease_extend(t->lease, data, (size_t)len, SIZE_MAX) :
 	     (t->lease = cap_lease_take(lessor, data, (size_t)len)) != NULL)) {
-		/* Bytes by reference need no ring: none until some are
-		 * copied. */
-		if (sd->recent == NULL)
-			sd->recent = tcp_recent_grow(t, NULL, 0);
-		if (sd->recent != NULL && sd->recent->nref == 0 &&
-		    sd->recent->ref_cap == 0 &&
-		    tcp_ring_grow(&sd->recent->ref, &sd->recent->ref_cap,
-				  &sd->recent->refhead, 0, sizeof(struct tcp_ref),
-				  TCP_NLIST_FIRST, TCP_NREF) != 0) {
+		/* Bytes by reference need no ring of bytes. */
+		if (rf->n == 0 && rf->cap == 0 &&
+		    tcp_ring_grow(&rf->ring, &rf->cap, &rf->head, 0,
+				  sizeof(*rf->ring), TCP_NREF_FIRST, TCP_NREF,
+				  &t->ref_pool) != 0) {
 			tcp_recent_copy(t, sd, data, len, off);
-		} else if (sd->recent != NULL) {
-			tcp_recent_ref(sd->recent, data, len, off, frame);
+		} else {
+			tcp_recent_ref(t, rf, data, len, off, frame);
 			return;
 		}
 	} else {
@@ -351,17 +369,17 @@ void tcp_recent_add(struct tcp_reasm *t, struct tcp_side *sd,
 
 void tcp_recent_unstable(struct tcp_reasm *t, struct tcp_side *sd)
 {
-	struct tcp_recent *r = sd->recent;
+	struct tcp_refs *rf = &sd->refs;
 	struct tcp_ref refs[TCP_NREF];
 	uint32_t n;
 
-	if (r == NULL || r->nref == 0)
+	if (rf->n == 0)
 		return;
-	n = r->nref;
+	n = rf->n;
 	for (uint32_t i = 0; i < n; i++)
-		refs[i] = r->ref[(r->refhead + r->ref_cap - n + i) % r->ref_cap];
-	r->nref = 0;
-	r->ref_bytes = 0;
+		refs[i] = *tcp_refs_at(rf, n - 1 - i);
+	rf->n = 0;
+	rf->bytes = 0;
 	/* Oldest first, so that the ring ends with the newest bytes and the
 	 * frame records stay in offset order.  The ring may move as it
 	 * grows. */
@@ -376,20 +394,22 @@ void tcp_recent_free(struct tcp_reasm *t, struct tcp_side *sd)
 {
 	struct tcp_recent *r = sd->recent;
 
+	tcp_ring_free(sd->refs.ring, sd->refs.cap, TCP_NREF_FIRST, &t->ref_pool);
+	memset(&sd->refs, 0, sizeof(sd->refs));
 	if (r == NULL)
 		return;
 	free(r->rec);
-	free(r->ref);
 	tcp_recent_put(t, r);
 	sd->recent = NULL;
 }
 
 /* The frame that delivered the byte at off, or 0 when forgotten. */
-uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
+uint64_t tcp_recent_frame(const struct tcp_side *sd, uint64_t off)
 {
-	for (uint32_t i = 1; r != NULL && i <= r->nref; i++) {
-		const struct tcp_ref *f =
-		    &r->ref[(r->refhead + r->ref_cap - i) % r->ref_cap];
+	const struct tcp_recent *r = sd->recent;
+
+	for (uint32_t i = 0; i < sd->refs.n; i++) {
+		const struct tcp_ref *f = tcp_refs_at(&sd->refs, i);
 
 		if (f->off <= off && off - f->off < tcp_ref_len(f))
 			return tcp_ref_frame(f);
@@ -406,17 +426,16 @@ uint64_t tcp_recent_frame(const struct tcp_recent *r, uint64_t off)
 
 /*
  * Compares bytes q[0..len) at stream offset off with what was delivered,
- * as far as the ring remembers.  Returns 1 and the first differing offset
- * in *at_r, or 0.
+ * as far as the ring and the references remember.  Returns 1 and the
+ * first differing offset in *at_r, or 0.
  */
-int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
+int tcp_recent_differs(const struct tcp_side *sd, uint64_t off,
 		       const uint8_t *q, uint64_t len, uint64_t *at_r)
 {
+	const struct tcp_recent *r = sd->recent;
 	uint64_t first = UINT64_MAX, lo, hi;
 
-	if (r == NULL)
-		return 0;
-	if (r->fill > 0) {
+	if (r != NULL && r->fill > 0) {
 		lo = off > r->end - r->fill ? off : r->end - r->fill;
 		hi = tcp_min64(off + len, r->end);
 		for (uint64_t o = lo; o < hi; o++) {
@@ -426,8 +445,8 @@ int tcp_recent_differs(const struct tcp_recent *r, uint64_t off,
 			}
 		}
 	}
-	for (uint32_t i = 0; i < r->nref; i++) {
-		const struct tcp_ref *f = &r->ref[(r->refhead + r->ref_cap - 1 - i) % r->ref_cap];
+	for (uint32_t i = 0; i < sd->refs.n; i++) {
+		const struct tcp_ref *f = tcp_refs_at(&sd->refs, i);
 
 		lo = off > f->off ? off : f->off;
 		hi = tcp_min64(tcp_min64(off + len, f->off + tcp_ref_len(f)), first);

@@ -294,9 +294,9 @@ static void tcp_old_bytes(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	if (len == 0)
 		return;
 	tcp_count_retrans(t, f, s, c);
-	if (tcp_recent_differs(sd->recent, start, p, len, &at))
+	if (tcp_recent_differs(sd, start, p, len, &at))
 		tcp_report_mismatch(t, f, s, c, at,
-		    tcp_recent_frame(sd->recent, at),
+		    tcp_recent_frame(sd, at),
 		    tcp_min64(start + len, sd->off) - start);
 }
 

@@ -91,8 +91,8 @@ BEGIN {
 	printf "\nmarginal cost of an open session: peak RSS %.1f MB on %d sessions, %.1f MB on %d: %.0f bytes each\n",
 	       rh / 1024, nh, r / 1024, n, m
 	printf "\ntargets:\n"
-	printf "  %-4s at most 2048 bytes resident per open idle session (%.0f above one session; %.0f marginal)\n",
-	       (b <= 2048 ? "PASS" : "MISS"), b, m
+	printf "  %-4s at most 2048 bytes resident per open idle session, both ways (%.0f above one session; %.0f marginal)\n",
+	       (b <= 2048 && m <= 2048 ? "PASS" : "MISS"), b, m
 	printf "  %-4s at most 0.7 us per packet (%.2f)\n", (us <= 0.7 ? "PASS" : "MISS"), us
 }'
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -639,6 +639,209 @@ START_TEST(test_overlap_mismatch_leased)
 }
 END_TEST
 
+/* A one-packet pcap file of plen bytes (up to its snapshot length of
+ * 256 KiB: more than a delivery's reference can cover). */
+static uint8_t *big_image(const uint8_t *data, uint32_t plen, size_t *size_r)
+{
+	static const uint8_t hdr[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0 };
+	uint8_t *img = calloc(1, 24 + 16 + (size_t)plen);
+
+	ck_assert_ptr_nonnull(img);
+	memcpy(img, hdr, sizeof(hdr));
+	for (int i = 0; i < 4; i++)
+		img[24 + 8 + i] = img[24 + 12 + i] = (uint8_t)(plen >> (8 * i));
+	memcpy(img + 24 + 16, data, plen);
+	*size_r = 24 + 16 + (size_t)plen;
+	return img;
+}
+
+#define BIG_LEN 70000u
+#define BIG_SEG 1000u
+
+static int big_whole;
+
+/* Delivers the packet by reference: BIG_LEN / BIG_SEG segments of
+ * BIG_SEG bytes, then, when big_whole is set, the whole packet again as
+ * one segment. */
+static int big_on_packet(void *user, const struct cap_packet *pkt)
+{
+	(void)user;
+	feed_lessor = pkt->lessor;
+	leased_at = pkt->data;
+	ck_assert_ptr_nonnull(feed_lessor);
+	ck_assert_uint_eq(pkt->caplen, BIG_LEN);
+	for (uint32_t i = 0; i < BIG_LEN / BIG_SEG; i++) {
+		/* The packet's own bytes, so that they are kept by
+		 * reference. */
+		feed(leased_conn->t, ++leased_conn->frame, leased_conn->ts,
+		     leased_conn->c, leased_conn->s, leased_conn->cs,
+		     leased_conn->ss, AP, pkt->data + i * BIG_SEG, BIG_SEG, 0);
+		leased_conn->cs += BIG_SEG;
+	}
+	if (big_whole) {
+		feed(leased_conn->t, ++leased_conn->frame, leased_conn->ts,
+		     leased_conn->c, leased_conn->s, leased_conn->cs,
+		     leased_conn->ss, AP, pkt->data, BIG_LEN, 0);
+		leased_conn->cs += BIG_LEN;
+	}
+	feed_lessor = NULL;
+	return 0;
+}
+
+/* Retransmits [off, off + len) of the stream big_on_packet() sent, which
+ * is now at offset now, with the byte at off + at changed (at >= len:
+ * none). */
+static void big_resend(struct conn *x, const char *pat, uint64_t now,
+		       uint64_t off, uint32_t len, uint32_t at)
+{
+	char *d = malloc(len + 1);
+
+	ck_assert_ptr_nonnull(d);
+	memcpy(d, pat + off % BIG_LEN, len);
+	d[len] = '\0';
+	if (at < len)
+		d[at] = '#';
+	snd_at(x, 0, (uint32_t)(off - now), AP, d);
+	free(d);
+}
+
+START_TEST(test_flow_stamps)
+{
+	/* A flow keeps its first and last packet's meta in parts: every
+	 * value comes back whole, at the ends of its range. */
+	static const struct tcp_meta m[] = {
+		{ UINT64_MAX, INT64_MIN, 999999999u, 1, NULL },
+		{ ((uint64_t)1 << 48) + 1, INT64_MAX, 0, 0, NULL },
+		{ 1, -1, UINT32_MAX, 1, NULL },
+	};
+	struct tcp_flow *f = calloc(1, sizeof(*f));
+
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i + 1 < sizeof(m) / sizeof(m[0]); i++) {
+		tcp_stamp_set(f, TS_FIRST, &m[i]);
+		tcp_stamp_set(f, TS_LAST, &m[i + 1]);
+		for (int k = 0; k < 2; k++) {
+			struct tcp_meta got = tcp_stamp(f, k ? TS_LAST : TS_FIRST);
+			const struct tcp_meta *w = &m[i + (size_t)k];
+
+			ck_assert_uint_eq(got.frame, w->frame);
+			ck_assert_int_eq(got.ts_sec, w->ts_sec);
+			ck_assert_uint_eq(got.ts_nsec, w->ts_nsec);
+			ck_assert_int_eq(got.ts_nano, w->ts_nano);
+			ck_assert_ptr_null(got.lessor);
+		}
+	}
+	free(f);
+}
+END_TEST
+
+/* A flow whose frames count from f0 - 3 (its handshake) and the
+ * one-packet file of a pattern it was sent from, by big_on_packet(). */
+struct big {
+	struct tcp_reasm *t;
+	struct conn x;
+	char *pat;
+	uint8_t *img;
+	const char *path;
+};
+
+static void big_read(struct big *b, uint64_t f0, char first, int period,
+		     int whole)
+{
+	static const struct cap_callbacks ccb = { big_on_packet };
+	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
+	size_t size;
+
+	ck_assert_ptr_nonnull(cap);
+	b->t = mk(NULL, 1);
+	b->x = conn_mk(b->t, 40000, 143, 1000, 5000);
+	b->pat = malloc(BIG_LEN + 1);
+	ck_assert_ptr_nonnull(b->pat);
+	for (uint32_t i = 0; i < BIG_LEN; i++)
+		b->pat[i] = (char)(first + (int)(i % (uint32_t)period));
+	b->pat[BIG_LEN] = '\0';
+	b->img = big_image((const uint8_t *)b->pat, BIG_LEN, &size);
+	b->path = tmpfile_with(b->img, size);
+	b->x.frame = f0 - 4;
+	handshake(&b->x);
+	leased_conn = &b->x;
+	big_whole = whole;
+	ck_assert_int_eq(cap_read_file(cap, b->path), CAP_OK);
+	cap_reader_free(cap);
+}
+
+static void big_done(struct big *b)
+{
+	done(b->t);
+	unlink(b->path);
+	free(b->img);
+	free(b->pat);
+}
+
+START_TEST(test_refs_at_limits)
+{
+	/* The references of a direction read from a mapped file: the first
+	 * ring of TCP_NREF_FIRST grows to TCP_NREF, the oldest go past that
+	 * many or past TCP_RECENT_MAX bytes, frames past 2^48 are told as
+	 * 2^48 - 1, and a delivery longer than TCP_RECENT_MAX is kept as its
+	 * last TCP_RECENT_MAX bytes. */
+	const uint64_t f0 = ((uint64_t)1 << 48) - 10;
+	const uint64_t end = 2 * (uint64_t)BIG_LEN, tail = end - TCP_RECENT_MAX;
+	struct big b;
+	char want[512];
+
+	big_read(&b, f0, 'A', 23, 1);
+	/* Segment i came in frame f0 + i; the whole packet in f0 + 70.  Of
+	 * the segments, only the last ones are still kept: the whole packet
+	 * pushed the others out. */
+	big_resend(&b.x, b.pat, end, 69 * BIG_SEG, BIG_SEG, 5);    /* forgotten */
+	big_resend(&b.x, b.pat, end, BIG_LEN, 100, 100);           /* the same bytes */
+	big_resend(&b.x, b.pat, end, tail - 10, 20, 3);            /* before the kept tail */
+	big_resend(&b.x, b.pat, end, tail - 10, 20, 10);           /* its first byte */
+	big_resend(&b.x, b.pat, end, end - 1, 1, 0);               /* its last byte */
+	tcp_reasm_finish(b.t);
+	snprintf(want, sizeof(want),
+		 "tcp-overlap-mismatch d0 o%" PRIu64 " f%" PRIu64 " of%" PRIu64 ";"
+		 "tcp-overlap-mismatch d0 o%" PRIu64 " f%" PRIu64 " of%" PRIu64 ";",
+		 tail, f0 + 74, ((uint64_t)1 << 48) - 1,
+		 end - 1, f0 + 75, ((uint64_t)1 << 48) - 1);
+	ck_assert_str_eq(flog(0), want);
+	ck_assert_uint_eq(R->f[0]->pos[0], end);
+	big_done(&b);
+}
+END_TEST
+
+START_TEST(test_refs_count_and_frames)
+{
+	/* 70 references of 1000 bytes: TCP_NREF kept, the oldest six gone;
+	 * the frame of the first copy told as it was below 2^48 and as
+	 * 2^48 - 1 past it. */
+	const uint64_t f0 = ((uint64_t)1 << 48) - 10;
+	struct big b;
+	char want[512];
+
+	big_read(&b, f0, 'a', 19, 0);
+	/* Segment i came in frame f0 + i. */
+	big_resend(&b.x, b.pat, BIG_LEN, 5 * BIG_SEG, BIG_SEG, 10);  /* forgotten */
+	big_resend(&b.x, b.pat, BIG_LEN, 6 * BIG_SEG, BIG_SEG, 10);  /* the oldest kept */
+	big_resend(&b.x, b.pat, BIG_LEN, 9 * BIG_SEG, 3 * BIG_SEG, 3 * BIG_SEG); /* the same */
+	big_resend(&b.x, b.pat, BIG_LEN, 69 * BIG_SEG + 990, 10, 9); /* the newest */
+	tcp_reasm_finish(b.t);
+	snprintf(want, sizeof(want),
+		 "tcp-overlap-mismatch d0 o%u f%" PRIu64 " of%" PRIu64 ";"
+		 "tcp-overlap-mismatch d0 o%u f%" PRIu64 " of%" PRIu64 ";",
+		 6 * BIG_SEG + 10, f0 + 71, f0 + 6,
+		 BIG_LEN - 1, f0 + 73, ((uint64_t)1 << 48) - 1);
+	ck_assert_str_eq(flog(0), want);
+	ck_assert_str_eq(R->f[0]->history, "ShADTO");
+	/* The flow's first and last packets, frames past 2^48 as they are. */
+	ck_assert_uint_eq(R->f[0]->info.first.frame, f0 - 3);
+	ck_assert_uint_eq(R->f[0]->last_frame, f0 + 73);
+	big_done(&b);
+}
+END_TEST
+
 START_TEST(test_overlap_mismatch_held)
 {
 	struct tcp_reasm *t = mk(NULL, 1);
@@ -1506,6 +1709,9 @@ static Suite *tcp_suite(void)
 	tcase_add_test(c, test_overlap_mismatch_delivered);
 	tcase_add_test(c, test_overlap_mismatch_held);
 	tcase_add_test(c, test_overlap_mismatch_leased);
+	tcase_add_test(c, test_refs_at_limits);
+	tcase_add_test(c, test_flow_stamps);
+	tcase_add_test(c, test_refs_count_and_frames);
 	tcase_add_test(c, test_gap_by_ack);
 	tcase_add_test(c, test_ack_before_own_data);
 	tcase_add_test(c, test_ack_before_segment);
