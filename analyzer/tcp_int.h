@@ -152,10 +152,13 @@ enum tcp_stamp_of { TS_FIRST, TS_LAST };
 /* Thousands of flows may be open: the fields are ordered, and the small
  * ones a byte, so that none pads another (368 bytes). */
 struct tcp_flow {
+	/* What a lookup reads first: a chain's next flow and the hash (a
+	 * flow of another hash is passed over on this line alone), then
+	 * the endpoints. */
 	struct tcp_flow *hnext;
-	struct tcp_flow *prev, *next;
-	struct ip_endpoint ep[2]; /* ep[0] sent the first packet */
 	uint64_t hash;
+	struct ip_endpoint ep[2]; /* ep[0] sent the first packet */
+	struct tcp_flow *prev, *next;
 	int64_t last_ns;
 	/* The first and the last packet's meta (enum tcp_stamp_of), kept
 	 * without the lessor, which is NULL in both. */
