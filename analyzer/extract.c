@@ -5,15 +5,18 @@
  * extract_begin() (wire text cut to fixed sizes), an open descriptor of
  * the object's file, a SHA-256 context, the missing ranges (a few; past
  * EXTRACT_MAX_RANGES only a flag) and one write buffer of EXTRACT_BUF
- * bytes.  Data passes through the buffer to the file: chunks at least as
- * large as the buffer go straight to write(2).  Missing bytes become a
+ * bytes.  Data passes through the buffer to the file: a run of chunks
+ * that does not fit in what is left of it goes to the file straight from
+ * the writer's queue, after the buffer's bytes, in one writev(2).  Missing
+ * bytes become a
  * hole (lseek past them), so offsets in the file are the literal's
  * offsets and the file has the declared size even when bytes are lost.
  *
  * A manifest record is built with the event writer (event.h) for its
  * escaping and UTF-8 repair; it is not an event, so no event head is
- * written.  Each record goes to the manifest in one writev(2) on an
- * O_APPEND descriptor.
+ * written.  Records are gathered by the writer and go to the manifest,
+ * whole, in one write(2) on an O_APPEND descriptor at the end of each of
+ * its batches (extract_writer.h: EXTRACT_WRITER_FLUSH).
  *
  * The writing runs on a second thread (extract_writer.h).  The calling
  * thread (the session engine) names each file, so that its name is known

@@ -18,7 +18,10 @@
  * WRITER_WAKE bytes or WRITER_SLOTS / 4 commands wait (at a sync, or
  * when the feeder itself must wait, at once): the worker is woken about
  * once per WRITER_WAKE bytes rather than once per TCP segment.  The
- * worker hands room back after each bounded batch.
+ * worker hands room back after each bounded batch, once the handler has
+ * had the batch's flush; within a batch, consecutive commands of the
+ * merging op for one object whose bytes follow each other in the ring
+ * reach the handler as one (writer_merge()).
  */
 #include <limits.h>
 #include <pthread.h>
