@@ -61,7 +61,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -238,39 +237,6 @@ static void extract_limit(struct extract *x, uint64_t session, int dir,
 	};
 
 	extract_report(x, session, &f);
-}
-
-int extract_write_iov(int fd, struct iovec *iov, int n)
-{
-	while (n > 0) {
-		ssize_t k = writev(fd, iov, n);
-		size_t done;
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (k == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		/* What a short write left: the rest of the vectors. */
-		for (done = (size_t)k; n > 0 && done >= iov->iov_len; iov++, n--)
-			done -= iov->iov_len;
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + done;
-			iov->iov_len -= done;
-		}
-	}
-	return 0;
-}
-
-int extract_write_all(int fd, const void *p, size_t n)
-{
-	struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
-
-	return extract_write_iov(fd, &iov, 1);
 }
 
 /* Appends whole records (each with its line end), even after an error

@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/uio.h>
 
 #include "event.h"
 #include "extract.h"
@@ -129,7 +128,6 @@ int extract_wr_cmd(void *user, const struct extract_writer_cmd *c);
 /* The calling side's helpers the writer's side uses (extract.c). */
 int extract_wr_fail(struct extract *x, const char *path, int errnum);
 int extract_manifest_append(struct extract *x, const char *lines, size_t len);
-int extract_write_iov(int fd, struct iovec *iov, int n);
 int extract_create_file(struct extract *x, const char *name);
 void extract_obj_give_back(struct extract_obj *o);
 unsigned extract_obj_end_reasons(const struct extract_obj *o, uint64_t size,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "extract_int.h"
+#include "fd_write.h"
 
 /* ---- the manifest ----------------------------------------------------------- */
 
@@ -121,7 +122,7 @@ static int obj_flush(struct extract_obj *o)
 {
 	if (o->blen == 0)
 		return 0;
-	if (extract_write_all(o->fd, o->buf, o->blen) != 0)
+	if (fd_write_all(o->fd, o->buf, o->blen) != 0)
 		return extract_wr_fail(o->x, o->name, errno);
 	o->blen = 0;
 	return 0;
@@ -146,7 +147,7 @@ static void writer_data(struct extract_obj *o, const unsigned char *p, size_t le
 	/* A buffer's worth or more: what the buffer holds and these bytes
 	 * (from the queue's ring, often many pushes merged) in one call,
 	 * without copying them. */
-	if (extract_write_iov(o->fd, iov, 2) != 0) {
+	if (fd_writev_all(o->fd, iov, 2) != 0) {
 		extract_wr_fail(o->x, o->name, errno);
 		return;
 	}

@@ -25,6 +25,7 @@
 
 #include <gmime/gmime.h>
 
+#include "fd_write.h"
 #include "hash.h"
 #include "mem.h"
 #include "mime_scan.h"
@@ -286,7 +287,7 @@ static int mime_store(struct mime *m, GMimePart *part, uint64_t deadline,
 		}
 		sha256_update(&h, m->block, (size_t)k);
 		a->size += (uint64_t)k;
-		if (extract_write_all(fd, m->block, (size_t)k) != 0) {
+		if (fd_write_all(fd, m->block, (size_t)k) != 0) {
 			rc = extract_fail(m->x, tpath, errno);
 			break;
 		}
@@ -574,6 +575,7 @@ static int mime_fast_fields(const unsigned char *h, size_t n,
 
 /* ---- the memo ---------------------------------------------------------------- */
 
+/* The memo's slot for v (of kind), and v's hash in *h_r. */
 static struct mime_memo *memo_slot(struct mime *m, enum mime_memo_kind kind,
 				   const char *v, size_t len, uint64_t *h_r)
 {
@@ -581,14 +583,11 @@ static struct mime_memo *memo_slot(struct mime *m, enum mime_memo_kind kind,
 	return &m->memo[*h_r % MIME_MEMO_SLOTS];
 }
 
-/* Whether the memo knows v (of kind); if so, *out_r is a copy of its
- * result (NULL for none).  A copy that cannot be made is a miss. */
-static int memo_get(struct mime *m, enum mime_memo_kind kind, const char *v,
-		    size_t len, char **out_r)
+/* Whether slot e holds v (of kind, hash h); if so, *out_r is a copy of
+ * its result (NULL for none).  A copy that cannot be made is a miss. */
+static int memo_get(const struct mime_memo *e, enum mime_memo_kind kind, uint64_t h,
+		    const char *v, size_t len, char **out_r)
 {
-	uint64_t h;
-	struct mime_memo *e = memo_slot(m, kind, v, len, &h);
-
 	if (e->kind != kind || e->hash != h || e->len != len || memcmp(e->key, v, len) != 0)
 		return 0;
 	*out_r = NULL;
@@ -597,17 +596,14 @@ static int memo_get(struct mime *m, enum mime_memo_kind kind, const char *v,
 	return 1;
 }
 
-/* Keeps v's result out (NULL for none) in place of the slot's. */
-static void memo_put(struct mime *m, enum mime_memo_kind kind, const char *v,
-		     size_t len, const char *out)
+/* Keeps v's result out (NULL for none) in slot e, in place of its own. */
+static void memo_put(struct mime_memo *e, enum mime_memo_kind kind, uint64_t h,
+		     const char *v, size_t len, const char *out)
 {
-	uint64_t h;
-	struct mime_memo *e;
 	char *key, *copy = NULL;
 
 	if (len > MIME_MEMO_KEY_MAX || (out != NULL && strlen(out) > MIME_MEMO_KEY_MAX))
 		return;
-	e = memo_slot(m, kind, v, len, &h);
 	key = malloc(len + 1);
 	if (key == NULL || (out != NULL && (copy = strdup(out)) == NULL)) {
 		free(key);
@@ -641,11 +637,14 @@ static char *mime_fast_addresses(struct mime *m, const char *v, size_t len)
 {
 	InternetAddressList *l;
 	uint32_t warned = m->warnings;
+	struct mime_memo *e;
+	uint64_t h;
 	char *raw, *t;
 
 	if (v == NULL)
 		return NULL;
-	if (memo_get(m, MEMO_ADDRESSES, v, len, &t))
+	e = memo_slot(m, MEMO_ADDRESSES, v, len, &h);
+	if (memo_get(e, MEMO_ADDRESSES, h, v, len, &t))
 		return t;
 	raw = g_strndup(v, len);
 	l = internet_address_list_parse(m->opts, raw);
@@ -654,7 +653,7 @@ static char *mime_fast_addresses(struct mime *m, const char *v, size_t len)
 	if (l != NULL)
 		g_object_unref(l);
 	if (m->warnings == warned)
-		memo_put(m, MEMO_ADDRESSES, v, len, t);
+		memo_put(e, MEMO_ADDRESSES, h, v, len, t);
 	return t;
 }
 
@@ -664,6 +663,8 @@ static char *mime_fast_type(struct mime *m, const char *v, size_t len)
 {
 	GMimeContentType *ct;
 	uint32_t warned = m->warnings;
+	struct mime_memo *e = NULL;
+	uint64_t h = 0;
 	char *g, *t = NULL;
 
 	if (v == NULL) {
@@ -671,7 +672,9 @@ static char *mime_fast_type(struct mime *m, const char *v, size_t len)
 	} else {
 		char *raw;
 
-		if (memo_get(m, MEMO_CONTENT_TYPE, v, len, &t) && t != NULL)
+		/* Only types that are not attachments are kept: a hit is one. */
+		e = memo_slot(m, MEMO_CONTENT_TYPE, v, len, &h);
+		if (memo_get(e, MEMO_CONTENT_TYPE, h, v, len, &t))
 			return t;
 		raw = g_strndup(v, len);
 		ct = g_mime_content_type_parse(m->opts, raw);
@@ -684,8 +687,8 @@ static char *mime_fast_type(struct mime *m, const char *v, size_t len)
 	}
 	if (ct != NULL)
 		g_object_unref(ct);
-	if (v != NULL && t != NULL && m->warnings == warned)
-		memo_put(m, MEMO_CONTENT_TYPE, v, len, t);
+	if (e != NULL && t != NULL && m->warnings == warned)
+		memo_put(e, MEMO_CONTENT_TYPE, h, v, len, t);
 	return t;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd_write.h"
 #include "out_int.h"
 
 /* NDJSON lines are gathered and written in blocks: one write(2) per
@@ -137,7 +138,6 @@ int out_wants(const struct output *o, enum imt_event_type type)
 	return 1;
 }
 
-/* Writes the gathered lines out. */
 /* Writes p[0..n) to the stream's descriptor, behind what stdio holds;
  * to the stream itself when it has none (a memory stream).  0 or -1. */
 static int out_write(FILE *fp, const char *p, size_t n)
@@ -148,19 +148,10 @@ static int out_write(FILE *fp, const char *p, size_t n)
 		return fwrite(p, 1, n, fp) == n ? 0 : -1;
 	if (fflush(fp) != 0)
 		return -1;
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return fd_write_all(fd, p, n);
 }
 
+/* Writes the gathered lines out. */
 static void flush_lines(struct output *o)
 {
 	if (o->line_len > 0 && out_write(o->fp, o->line_buf, o->line_len) != 0)

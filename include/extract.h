@@ -25,8 +25,7 @@
  * in between are carried out as they would have been after the error:
  * objects begun after it leave no file and no record).
  *
- * All calls but extract_write_all() are for one thread, the one that
- * opened x.
+ * All calls are for one thread, the one that opened x.
  */
 #ifndef IMT_EXTRACT_H
 #define IMT_EXTRACT_H
@@ -250,9 +249,6 @@ int extract_manifest_write(struct extract *x, const char *json, size_t len);
  * the first error is kept.  Waits for the writer first (extract_sync).
  * Returns -1. */
 int extract_fail(struct extract *x, const char *path, int errnum);
-/* write(2) of all n bytes, retrying short writes and EINTR.  Returns 0,
- * or -1 with errno set (ENOSPC when the file system takes nothing). */
-int extract_write_all(int fd, const void *p, size_t n);
 /* Reports a finding through x's callback. */
 void extract_report(struct extract *x, uint64_t session,
 		    const struct imt_finding_report *f);
