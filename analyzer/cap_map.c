@@ -360,6 +360,11 @@ void cap_map_read_at(struct cap_map *m, size_t pos)
 	m->direct_pos = pos;
 }
 
+void cap_map_read_stream(struct cap_map *m)
+{
+	m->direct = 0;
+}
+
 /* ---- leases ------------------------------------------------------------- */
 
 /* Whether [a, a + len) lies in [lo, hi). */

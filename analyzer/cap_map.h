@@ -51,6 +51,9 @@ const uint8_t *cap_map_bytes(const struct cap_map *m, size_t *len_r);
 /* Tells m where such a reader is, for cap_map_step(); from then on the
  * stream's own position is not looked at. */
 void cap_map_read_at(struct cap_map *m, size_t pos);
+/* Undoes cap_map_read_at(): the stream's position is the read position
+ * again (a reader that hands the rest of the file to the stream). */
+void cap_map_read_stream(struct cap_map *m);
 
 /* Called between packets, every few hundred: looks for a writer waiting
  * for the file, gives back the pages behind the read position and fills

@@ -2,22 +2,34 @@
  * cap_pcap.c - pcap files through libpcap, for the capture stage (see
  * cap_int.h).
  *
- * pcap (any byte order, microsecond or nanosecond) is read by libpcap: a
- * plain regular file is handed to it as its FILE, rewound; any other
+ * pcap (any byte order, microsecond or nanosecond) is opened by libpcap:
+ * a plain regular file is handed to it as its FILE, rewound; any other
  * source through a FILE that first replays the peeked bytes and then
- * reads from zlib (cap_src_stream()).  In a mapped file (cap_map.c) each
- * packet is found again where it lies in the mapping and handed on from
- * there, leasable; the first packet is compared whole and the others at
- * both ends, so that a reader that lost track falls back on libpcap's
- * copy at once.
+ * reads from zlib (cap_src_stream()).
  *
- * Layout: magics; the packet loop; opening the file with libpcap.
+ * A mapped file (cap_map.c) in this machine's byte order, version 2.4,
+ * is walked in place: each 16-byte record header is read where it lies
+ * and the packet handed on from there, leasable, with no copy (libpcap's
+ * fread of every header and packet was a third of the reading thread's
+ * work).  The walk takes only records libpcap would hand on unchanged
+ * (captured length within the snapshot length and libpcap's sanity
+ * bound); at the first other record libpcap reads on from there, so
+ * that it decides what such a record is.  The end of the file, and a
+ * file cut within a record, are told in libpcap's words.  Records
+ * libpcap reads are found again in the
+ * mapping and handed on from there, leasable; the first is compared
+ * whole and the others at both ends, so that a reader that lost track
+ * falls back on libpcap's copy at once.
+ *
+ * Layout: magics; the walk in place; the packet loop; opening the file
+ * with libpcap.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cap_int.h"
+#include "wire.h"
 
 /* The size of a record header of the pcap file with magic m (16, or 24
  * for the "modified" format), or 0 when m is no pcap magic. */
@@ -46,6 +58,139 @@ static int cap_pcap_is_nano(const uint8_t *m)
 	       (m[0] == 0x4d && m[1] == 0x3c && m[2] == 0xb2 && m[3] == 0xa1);
 }
 
+/* libpcap's bound on a captured length for most link types (its
+ * max_snaplen_for_dlt()); larger records are left to it. */
+#define CAP_PCAP_SANE_CAPLEN	262144u
+
+/* Whether the walk in place may read src: a mapped file whose header
+ * says this machine's byte order (libpcap swaps some link types' pseudo
+ * headers otherwise) and version 2.4 (earlier versions may have the two
+ * lengths swapped). */
+static int cap_pcap_walkable(const struct cap_src *src)
+{
+	static const uint32_t magic_us = 0xa1b2c3d4, magic_ns = 0xa1b23c4d;
+	uint32_t magic;
+	uint16_t major, minor;
+
+	if (src->map == NULL)
+		return 0;
+	memcpy(&magic, src->peek, 4);
+	memcpy(&major, src->peek + 4, 2);
+	memcpy(&minor, src->peek + 6, 2);
+	return (magic == magic_us || magic == magic_ns) && major == 2 && minor >= 4;
+}
+
+/* The end of a file that is cut within a record (want bytes of what,
+ * got of them) or that shrank (want 0), in libpcap's words. */
+static enum cap_error cap_pcap_cut(struct cap_reader *r, struct cap_src *src,
+				   const char *what, uint32_t want, size_t got)
+{
+	char msg[128];
+
+	if (want == 0)
+		snprintf(msg, sizeof(msg), "error reading dump file: %s", strerror(EIO));
+	else
+		snprintf(msg, sizeof(msg), "truncated dump file; tried to read %u %s "
+			 "bytes, only got %zu", want, what, got);
+	return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s", r->name,
+			(unsigned long long)r->st.frames + 1, cap_src_error(src, msg));
+}
+
+/*
+ * Hands on the records of the mapped file from *pos_r (a record header)
+ * where they lie, as long as they are plain (see the top of the file),
+ * up to the end of the file; leaves *pos_r at the first record it did
+ * not take.  *end_r: the file ended (cleanly, or cut, which is an error
+ * in libpcap's words).  libpcap's conversions are kept: the timestamp
+ * fields are signed 32-bit numbers, microseconds are scaled to
+ * nanoseconds.
+ */
+static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
+				    struct cap_src *src, struct cap_raw *raw,
+				    uint64_t *pos_r, int *end_r)
+{
+	size_t len;
+	const uint8_t *base = cap_map_bytes(src->map, &len);
+	uint32_t snap = (uint32_t)pcap_snapshot(p);
+	uint64_t pos = *pos_r;
+	enum cap_error err = CAP_OK;
+
+	*end_r = 0;
+	for (;;) {
+		int32_t sec, frac;
+		uint32_t caplen, wirelen;
+
+		if (!WIRE_HAS(len, pos, 16)) {
+			*end_r = 1;
+			if (pos == len && !cap_map_shrank(src->map))
+				err = cap_src_eof(r, src);
+			else if (pos == len)
+				err = cap_pcap_cut(r, src, "", 0, 0);
+			else
+				err = cap_pcap_cut(r, src, "header", 16, len - (size_t)pos);
+			break;
+		}
+		memcpy(&sec, base + pos, 4);
+		memcpy(&frac, base + pos + 4, 4);
+		memcpy(&caplen, base + pos + 8, 4);
+		memcpy(&wirelen, base + pos + 12, 4);
+		if (caplen > snap || caplen > CAP_PCAP_SANE_CAPLEN)
+			break;
+		if (!WIRE_HAS(len, pos + 16, caplen)) {
+			*end_r = 1;
+			err = cap_pcap_cut(r, src, "captured", caplen, len - (size_t)pos - 16);
+			break;
+		}
+		if ((r->st.frames & 511) == 0) {
+			cap_map_read_at(src->map, (size_t)pos);
+			cap_map_step(src->map);
+		}
+		/* As for libpcap's reads: a packet read after the file
+		 * changed is not used. */
+		if (cap_map_lost(src->map)) {
+			*end_r = 1;
+			err = cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
+				       r->name, (unsigned long long)r->st.frames + 1,
+				       cap_src_error(src, "read error"));
+			break;
+		}
+		raw->sec = sec;
+		raw->nsec = raw->nano ? (uint32_t)frac : (uint32_t)((int64_t)frac * 1000);
+		raw->data = base + pos + 16;
+		raw->caplen = caplen;
+		raw->len = wirelen;
+		raw->leasable = 1;
+		pos += 16 + (uint64_t)caplen;
+		err = cap_deliver(r, raw);
+		if (err != CAP_OK) {
+			*end_r = 1;
+			break;
+		}
+	}
+	cap_map_read_stream(src->map);
+	*pos_r = pos;
+	return err;
+}
+
+/*
+ * Brings libpcap's stream to the record at pos, after its `frames`
+ * records (it has read the file header only): stdio reads this stream
+ * into the mapping itself, from its start, so the stream is not sought
+ * but read through; this happens only at a record the walk leaves to
+ * libpcap, a rare one.
+ */
+static int cap_pcap_skip(pcap_t *p, uint64_t frames, uint64_t pos)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	FILE *f = pcap_file(p);
+
+	for (uint64_t i = 0; i < frames; i++)
+		if (pcap_next_ex(p, &h, &data) != 1)
+			return -1;
+	return ftello(f) == (off_t)pos ? 0 : -1;
+}
+
 static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 				    struct cap_src *src, struct cap_raw *raw)
 {
@@ -62,6 +207,20 @@ static enum cap_error cap_pcap_loop(struct cap_reader *r, pcap_t *p,
 			      src->map : NULL;
 	uint64_t pos = CAP_PEEK;
 	int checked = 0;
+
+	if (cap_pcap_walkable(src)) {
+		uint64_t first = r->st.frames;
+		int end;
+
+		err = cap_pcap_walk(r, p, src, raw, &pos, &end);
+		if (end)
+			return err;
+		/* libpcap reads on from the first record not taken. */
+		if (cap_pcap_skip(p, r->st.frames - first, pos) != 0)
+			return cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
+					r->name, (unsigned long long)r->st.frames + 1,
+					cap_src_error(src, "read error"));
+	}
 
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		if (src->map != NULL && (r->st.frames & 511) == 0)

@@ -103,3 +103,59 @@ cat "$tmp/multi.pcapng" | "$IMAPTRACE" -q -F ndjson - >"$tmp/m2"
 check "multi-section pcapng from a pipe: the same events" 0 $? "$(same "$tmp/m1" "$tmp/m2")"
 zstd -q -c "$tmp/multi.pcapng" | "$IMAPTRACE" -q -F ndjson - >"$tmp/m2"
 check "multi-section pcapng, zstd from a pipe: the same events" 0 $? "$(same "$tmp/m1" "$tmp/m2")"
+
+# pcap read in place from the mapping gives what libpcap reading the same
+# bytes from a pipe gives, for every kind of record header: timestamps
+# with the high bit set and out of range, nanosecond files, captured
+# lengths over the snapshot length (libpcap cuts them) and over its
+# sanity bound (an error), a captured length over the wire length,
+# versions 2.3 (lengths maybe swapped) and the other byte order, a file
+# cut within a record header or its data, a file of just its header.
+/usr/bin/python3 - "$S" "$tmp" <<'PY'
+import struct, sys
+src = open(sys.argv[1], 'rb').read()
+hdr, recs, pos = src[:24], [], 24
+while pos + 16 <= len(src):
+    sec, frac, cl, wl = struct.unpack('<IIII', src[pos:pos + 16])
+    recs.append([sec, frac, cl, wl, src[pos + 16:pos + 16 + cl]])
+    pos += 16 + cl
+
+def put(name, h, rs, order='<', tail=b''):
+    out = bytearray(h)
+    for sec, frac, cl, wl, d in rs:
+        out += struct.pack(order + 'IIII', sec, frac, cl, wl) + d
+    open('%s/walk-%s.pcap' % (sys.argv[2], name), 'wb').write(out + tail)
+
+def with_hdr(off, fmt, v):
+    h = bytearray(hdr)
+    struct.pack_into(fmt, h, off, v)
+    return bytes(h)
+
+def change(i, field, v):
+    rs = [list(r) for r in recs]
+    rs[i][field] = v
+    return rs
+
+put('snap100', with_hdr(16, '<I', 100), recs)
+put('snap300', with_hdr(16, '<I', 300), recs)
+rs = change(2, 1, 0xfffffff0); rs[3][0] = 0x90000000; rs[5][1] = 1500000
+put('ts', hdr, rs)
+put('nano', with_hdr(0, '<I', 0xa1b23c4d), change(2, 1, 0xffffffff))
+put('v23', with_hdr(6, '<H', 3), change(3, 3, 10))
+put('caplen-over-len', hdr, change(3, 3, 5))
+put('over-bound', with_hdr(16, '<I', 0x7fffffff), change(4, 2, 300000))
+put('big-endian', struct.pack('>IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1), recs, '>')
+put('cut-header', hdr, recs, tail=b'abc')
+put('cut-data', hdr, recs, tail=struct.pack('<IIII', 1, 2, 100, 100) + b'x' * 40)
+put('header-only', hdr, [])
+PY
+for f in "$tmp"/walk-*.pcap; do
+	n=$(basename "$f" .pcap)
+	"$IMAPTRACE" -q -F ndjson "$f" >"$tmp/o" 2>"$tmp/e"
+	a=$?
+	"$IMAPTRACE" -q -F ndjson - <"$f" >"$tmp/o2" 2>"$tmp/e2"
+	b=$?
+	sed "s|<stdin>|$f|" "$tmp/e2" >"$tmp/e3"
+	check "$n: read in place as libpcap reads it from a pipe (exit $b, the same events and error)" \
+		"$b" "$a" "$(cmp -s "$tmp/o" "$tmp/o2" && cmp -s "$tmp/e" "$tmp/e3"; echo $?)"
+done
