@@ -80,6 +80,23 @@ static int cap_pcap_walkable(const struct cap_src *src)
 	return (magic == magic_us || magic == magic_ns) && major == 2 && minor >= 4;
 }
 
+/* Whether libpcap hands on a record of captured length caplen as it is. */
+static int cap_pcap_sane(uint32_t caplen, uint32_t snap)
+{
+	return caplen <= snap && caplen <= CAP_PCAP_SANE_CAPLEN;
+}
+
+/* Whether the whole record at pos is in the file and plain; sets
+ * *caplen_r. */
+static int cap_pcap_plain(const uint8_t *base, size_t len, uint64_t pos,
+			  uint32_t snap, uint32_t *caplen_r)
+{
+	if (!WIRE_HAS(len, pos, 16))
+		return 0;
+	memcpy(caplen_r, base + pos + 8, 4);
+	return cap_pcap_sane(*caplen_r, snap) && WIRE_HAS(len, pos + 16, *caplen_r);
+}
+
 /* The end of a file that is cut within a record (want bytes of what,
  * got of them) or that shrank (want 0), in libpcap's words. */
 static enum cap_error cap_pcap_cut(struct cap_reader *r, struct cap_src *src,
@@ -113,12 +130,23 @@ static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
 	const uint8_t *base = cap_map_bytes(src->map, &len);
 	uint32_t snap = (uint32_t)pcap_snapshot(p);
 	uint64_t pos = *pos_r;
+	/* Hints run ahead: the records in [pos, ahead), n of them, have
+	 * been shown to on_ahead. */
+	uint64_t ahead = pos;
+	unsigned n = 0;
 	enum cap_error err = CAP_OK;
 
 	*end_r = 0;
 	for (;;) {
 		int32_t sec, frac;
 		uint32_t caplen, wirelen;
+
+		while (r->cb.on_ahead != NULL && n <= CAP_AHEAD &&
+		       cap_pcap_plain(base, len, ahead, snap, &caplen)) {
+			r->cb.on_ahead(r->user, raw->linktype, base + ahead + 16, caplen);
+			ahead += 16 + (uint64_t)caplen;
+			n++;
+		}
 
 		if (!WIRE_HAS(len, pos, 16)) {
 			*end_r = 1;
@@ -134,7 +162,7 @@ static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
 		memcpy(&frac, base + pos + 4, 4);
 		memcpy(&caplen, base + pos + 8, 4);
 		memcpy(&wirelen, base + pos + 12, 4);
-		if (caplen > snap || caplen > CAP_PCAP_SANE_CAPLEN)
+		if (!cap_pcap_sane(caplen, snap))
 			break;
 		if (!WIRE_HAS(len, pos + 16, caplen)) {
 			*end_r = 1;
@@ -161,6 +189,7 @@ static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
 		raw->len = wirelen;
 		raw->leasable = 1;
 		pos += 16 + (uint64_t)caplen;
+		n -= n > 0;
 		err = cap_deliver(r, raw);
 		if (err != CAP_OK) {
 			*end_r = 1;

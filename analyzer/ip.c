@@ -783,6 +783,35 @@ int ip_decoder_feed(struct ip_decoder *d, const struct cap_packet *pkt)
 	return 0;
 }
 
+int ip_peek_tcp(int linktype, const uint8_t *data, size_t caplen,
+		struct ip_endpoint *src, struct ip_endpoint *dst)
+{
+	size_t off, have, ihl;
+	const uint8_t *p;
+	int v = ip_link(linktype, data, caplen, &off);
+
+	if ((v != 4 && v != 6) || off > caplen)
+		return 0;
+	p = data + off;
+	have = caplen - off;
+	if (v == 4) {
+		if (!WIRE_HAS(have, 0, 20) || (p[0] >> 4) != 4 || p[9] != 6 ||
+		    (wire_be16(p + 6) & 0x3fff) != 0)
+			return 0;
+		ihl = (size_t)(p[0] & 0x0f) * 4;
+		if (ihl < 20 || !WIRE_HAS(have, ihl, 4))
+			return 0;
+		ip_endpoint_set(src, 4, p + 12, wire_be16(p + ihl));
+		ip_endpoint_set(dst, 4, p + 16, wire_be16(p + ihl + 2));
+		return 1;
+	}
+	if (!WIRE_HAS(have, 0, 44) || (p[0] >> 4) != 6 || p[6] != 6)
+		return 0;
+	ip_endpoint_set(src, 6, p + 8, wire_be16(p + 40));
+	ip_endpoint_set(dst, 6, p + 24, wire_be16(p + 42));
+	return 1;
+}
+
 /* ---- lifecycle ---------------------------------------------------- */
 
 struct ip_decoder *ip_decoder_new(const struct imt_limits *lim,

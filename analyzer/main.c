@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,10 @@ struct pipeline {
 	struct tcp_reasm *tcp;
 	struct sess_engine *eng;
 	struct relay *relay;     /* the engine's thread, or NULL */
+	/* Flows the TCP stage holds that are not open yet, as the reading
+	 * thread last saw them: for the engine's thread, which prepares
+	 * their sessions' memory while it has nothing else to do. */
+	atomic_uint_least64_t flows_coming;
 	struct relay_stats relay_st;
 	int threaded;
 	struct cap_reader *cap;
@@ -271,6 +276,13 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		pl->linktype_error = 1;
 		return 1;
 	}
+	if (pl->relay != NULL && (pkt->frame & 255) == 0) {
+		struct tcp_stats ts;
+
+		tcp_reasm_stats(pl->tcp, &ts);
+		atomic_store_explicit(&pl->flows_coming, ts.flows_waiting,
+				      memory_order_relaxed);
+	}
 	if (pl->progress && (pkt->frame & 0xffff) == 0) {
 		time_t now = time(NULL);
 
@@ -280,6 +292,17 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		}
 	}
 	return 0;
+}
+
+/* A packet the reader will hand on a few packets later: the TCP stage
+ * fetches its flow's memory ahead (include/tcp.h). */
+static void on_ahead(void *user, int linktype, const uint8_t *data, uint32_t caplen)
+{
+	struct pipeline *pl = user;
+	struct ip_endpoint src, dst;
+
+	if (ip_peek_tcp(linktype, data, caplen, &src, &dst))
+		tcp_reasm_hint(pl->tcp, &src, &dst);
 }
 
 /* A pcapng Decryption Secrets Block: its NSS key log lines join the key
@@ -319,9 +342,16 @@ static void on_late_keys(void *user, uint64_t session, const char *client,
 
 /* The engine's thread, when it has caught up with the reader, fills the
  * reader's page tables ahead: the reader is then the less busy one. */
+/* The engine's thread has nothing queued: it fills the page tables of
+ * the file ahead of the reader, then prepares memory for the sessions
+ * the reader has seen coming. */
 static int on_engine_idle(void *user)
 {
-	return cap_prefetch(user);
+	struct pipeline *pl = user;
+
+	return cap_prefetch(pl->cap) ||
+	       sess_engine_prepare(pl->eng, atomic_load_explicit(&pl->flows_coming,
+								  memory_order_relaxed));
 }
 
 static void print_stats(struct pipeline *pl)
@@ -593,7 +623,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	struct output *out;
 	struct ip_callbacks ipcb = { on_segment, on_ip_finding };
 	struct tcp_callbacks tcb;
-	struct cap_callbacks ccb = { on_packet };
+	struct cap_callbacks ccb = { .on_packet = on_packet, .on_ahead = on_ahead };
 	struct tcp_config tcfg = { cli->cfg.ports, cli->cfg.nports };
 	void *tcp_user;
 	int status = 0;
@@ -643,7 +673,7 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	cap_reader_on_secrets(pl.cap, on_secrets);
 	cap_reader_prescan_secrets(pl.cap, 1);
 	if (pl.relay != NULL)
-		relay_set_idle_work(pl.relay, on_engine_idle, pl.cap);
+		relay_set_idle_work(pl.relay, on_engine_idle, &pl);
 	for (int i = 0; i < nfiles; i++) {
 		enum cap_error err = cap_read_file(pl.cap, files[i]);
 		const char *msg = NULL;

@@ -49,6 +49,82 @@ static void *block_map(int huge)
 	return b;
 }
 
+/* A block from the pool's reserve, or a new one; *huge_r: its pages
+ * come whole (a huge page, or a reserve block's, touched already). */
+static struct mem_pool_block *block_take(struct mem_pool *p, int *huge_r)
+{
+	struct mem_reserve *r = p->reserve;
+	void *b;
+
+	/* A pool's first block takes pages as they are used (see
+	 * mem_pool_get()): only a pool that has objects enough to fill blocks
+	 * draws on the reserve. */
+	*huge_r = p->blocks != NULL && !p->small;
+	if (r == NULL || r->blocks == NULL || !*huge_r)
+		return block_map(*huge_r);
+	b = r->blocks;
+	memcpy(&r->blocks, b, sizeof(void *));
+	r->n--;
+	memset(b, 0, sizeof(void *));
+	return b;
+}
+
+int mem_reserve_fill(struct mem_reserve *r, size_t want)
+{
+	char *b;
+
+	if (r->n >= want || (b = block_map(1)) == NULL)
+		return 0;
+	/* One write per 4 KB page: one fault for a huge page, or one per
+	 * page without. */
+	for (size_t at = 0; at < MEM_POOL_BLOCK; at += 4096)
+		b[at] = 0;
+	memcpy(b, &r->blocks, sizeof(void *));
+	r->blocks = b;
+	r->n++;
+	return 1;
+}
+
+void mem_reserve_fini(struct mem_reserve *r)
+{
+	while (r->blocks != NULL) {
+		void *b = r->blocks;
+
+		memcpy(&r->blocks, b, sizeof(void *));
+		munmap(b, MEM_POOL_BLOCK);
+	}
+	r->n = 0;
+}
+
+/* Pages of a block without huge pages are backed this many bytes at a
+ * time, in one call, instead of one page fault per 4 KB: a fault costs
+ * far more than the page (in a virtual machine, several microseconds),
+ * and the memory backed ahead of use stays under this much per pool. */
+#define MEM_POOL_READY_STEP ((size_t)64 << 10)
+
+/* Backs the pages of the newest block that [obj, obj + size) reaches
+ * into, a step at a time. */
+static void pool_ready(struct mem_pool *p, char *obj)
+{
+#ifdef MADV_POPULATE_WRITE
+	char *upto = obj + p->size;
+
+	if (upto <= p->ready)
+		return;
+	upto = p->ready + MEM_POOL_READY_STEP;
+	if (upto < obj + p->size)
+		upto = obj + p->size;
+	if (upto > p->end)
+		upto = p->end;
+	/* Advice: where the kernel cannot, pages come by faults. */
+	(void)madvise(p->ready, (size_t)(upto - p->ready), MADV_POPULATE_WRITE);
+	p->ready = upto;
+#else
+	(void)p;
+	(void)obj;
+#endif
+}
+
 void *mem_pool_get(struct mem_pool *p)
 {
 	void *obj;
@@ -65,7 +141,8 @@ void *mem_pool_get(struct mem_pool *p)
 		/* The first block takes pages as they are touched: a run
 		 * with few objects stays small; from the second on, the
 		 * objects are many and fill the blocks. */
-		struct mem_pool_block *b = block_map(p->blocks != NULL && !p->small);
+		int huge;
+		struct mem_pool_block *b = block_take(p, &huge);
 
 		if (b == NULL)
 			return NULL;
@@ -73,11 +150,20 @@ void *mem_pool_get(struct mem_pool *p)
 		p->blocks = b;
 		p->next = (char *)(b + 1);
 		p->end = (char *)b + MEM_POOL_BLOCK;
+		p->ready = huge ? p->end : (char *)b;
 	}
 	/* Fresh mapped memory is zero. */
 	obj = p->next;
+	pool_ready(p, obj);
 	p->next += p->size;
 	return obj;
+}
+
+size_t mem_pool_room(const struct mem_pool *p)
+{
+	if (p->blocks == NULL)
+		return (MEM_POOL_BLOCK - sizeof(struct mem_pool_block)) / p->size;
+	return (size_t)(p->end - p->next) / p->size;
 }
 
 void mem_pool_put(struct mem_pool *p, void *obj)

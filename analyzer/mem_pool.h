@@ -15,11 +15,33 @@
 
 #define MEM_POOL_BLOCK ((size_t)2 << 20)   /* bytes per block */
 
+/*
+ * Blocks made ahead of need, when a thread has nothing else to do, for
+ * the pools that draw on it: a pool that takes one pays no page fault
+ * (the kernel zeroes a page when it is first touched: with tens of
+ * thousands of sessions opening, most of the engine's page faults).
+ */
+struct mem_reserve {
+	void *blocks;         /* linked through their first bytes */
+	size_t n;
+};
+
+/* Makes one block, its pages touched, when r holds fewer than `want`:
+ * returns 1 when it made one (call again), 0 when r has enough or no
+ * memory is left. */
+int mem_reserve_fill(struct mem_reserve *r, size_t want);
+
+/* Returns the blocks not taken to the system. */
+void mem_reserve_fini(struct mem_reserve *r);
+
 struct mem_pool {
 	size_t size;          /* object size, a multiple of 16, <= a block */
+	struct mem_reserve *reserve;   /* drawn on before a block is mapped,
+					  or NULL (set after mem_pool_init()) */
 	void *free;           /* freed objects, linked through their first bytes */
 	struct mem_pool_block *blocks;
 	char *next, *end;     /* unused room in the newest block */
+	char *ready;          /* its pages up to here are backed (below) */
 	int small;            /* no huge pages: set after mem_pool_init() for a
 				 pool whose objects fill few blocks */
 };
@@ -30,6 +52,11 @@ void mem_pool_init(struct mem_pool *p, size_t size);
 
 /* A zeroed object aligned on 16 bytes, or NULL when out of memory. */
 void *mem_pool_get(struct mem_pool *p);
+
+/* How many objects p gives before it needs a block it does not take from
+ * its reserve: the rest of its newest block, or a whole block before its
+ * first (which is never drawn from the reserve). */
+size_t mem_pool_room(const struct mem_pool *p);
 
 /* Gives obj (from mem_pool_get() on this pool, or NULL) back. */
 void mem_pool_put(struct mem_pool *p, void *obj);

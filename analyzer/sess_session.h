@@ -162,6 +162,7 @@ struct sess_engine {
 	uint64_t keyless_total;          /* ever */
 	struct imt_event txn_scratch;    /* a command's args for its transaction */
 	struct mem_pool session_pool;    /* open sessions with their parsers */
+	struct mem_reserve reserve;      /* its blocks made ahead (prepare) */
 	struct mem_slab small;           /* what an open session keeps besides:
 					    names, event prefix, commands, tags */
 	struct imap_shelf *lines;        /* the parsers' line storage, shared */

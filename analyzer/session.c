@@ -77,6 +77,7 @@ struct sess_engine *sess_engine_new(const struct sess_config *cfg,
 	e->out = out;
 	e->next_id = 1;
 	mem_pool_init(&e->session_pool, session_obj_size());
+	e->session_pool.reserve = &e->reserve;
 	mem_slab_init(&e->small);
 	e->io.zbuf = malloc(SESS_ZBUF);
 	e->io.keys = cfg->keys;
@@ -104,6 +105,7 @@ void sess_engine_free(struct sess_engine *e)
 	extract_close(e->x, NULL, 0);
 	sess_memory_free(&e->memory);
 	mem_pool_fini(&e->session_pool);
+	mem_reserve_fini(&e->reserve);
 	mem_slab_fini(&e->small);
 	imap_shelf_free(e->lines);
 	sess_caps_store_fini(&e->caps);
@@ -541,6 +543,32 @@ static void tcp_on_global_finding(void *user, const struct imt_finding_report *f
 	sess_engine_global_finding(user, f, m->ts_sec, m->ts_nsec, m->ts_nano);
 }
 
+int sess_engine_prepare(struct sess_engine *e, uint64_t coming)
+{
+	size_t per_block = MEM_POOL_BLOCK / session_obj_size();
+	size_t room = mem_pool_room(&e->session_pool);
+	uint64_t want;
+
+	coming = coming > room ? coming - room : 0;
+	want = (coming + per_block - 1) / per_block;
+
+	if (want > SESS_PREPARE_MAX / MEM_POOL_BLOCK)
+		want = SESS_PREPARE_MAX / MEM_POOL_BLOCK;
+	return mem_reserve_fill(&e->reserve, (size_t)want);
+}
+
+/* With tens of thousands of sessions open, each one's object is out of
+ * the cache when its data comes; a callback of most kinds reads most of
+ * its lines. */
+static void tcp_on_ahead(void *flow)
+{
+	const char *o = flow;
+	size_t size = session_obj_size();
+
+	for (size_t at = 0; at < size; at += 64)
+		__builtin_prefetch(o + at, 1);
+}
+
 void sess_engine_tcp_callbacks(struct tcp_callbacks *cb)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -551,6 +579,7 @@ void sess_engine_tcp_callbacks(struct tcp_callbacks *cb)
 	cb->on_close = tcp_on_close;
 	cb->on_global_finding = tcp_on_global_finding;
 	cb->classify = imap_classify;
+	cb->on_ahead = tcp_on_ahead;
 }
 
 void sess_engine_global_finding(struct sess_engine *e,

@@ -460,6 +460,7 @@ void tcp_reasm_drop_lease(struct tcp_reasm *t)
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r)
 {
 	*st_r = t->st;
+	st_r->flows_waiting = t->lru[TL_EMBRYO].n;
 }
 
 void tcp_reasm_free(struct tcp_reasm *t)

@@ -300,6 +300,7 @@ void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)
 {
 	struct tcp_lru *l = &t->lru[f->list];
 
+	l->n--;
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -315,6 +316,7 @@ void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
 {
 	struct tcp_lru *l = &t->lru[list];
 
+	l->n++;
 	f->list = list;
 	f->prev = l->tail;
 	f->next = NULL;
@@ -353,6 +355,47 @@ void tcp_rehash(struct tcp_reasm *t)
 	free(t->bucket);
 	t->bucket = b;
 	t->nbucket = n;
+}
+
+/* The first flow of hash h's bucket if it is h's: the bucket's line is
+ * in the cache when this is called (an earlier hint fetched it). */
+static struct tcp_flow *tcp_hinted(const struct tcp_reasm *t, uint64_t h)
+{
+	return h != 0 ? t->bucket[h & (t->nbucket - 1)] : NULL;
+}
+
+void tcp_reasm_hint(struct tcp_reasm *t, const struct ip_endpoint *src,
+		    const struct ip_endpoint *dst)
+{
+	uint64_t h = tcp_flow_hash(t, src, dst);
+	unsigned at = (t->hint_at + 1) % TCP_HINT_DEPTH;
+	struct tcp_flow *f;
+
+	/* Step 1, this packet: its bucket. */
+	__builtin_prefetch(&t->bucket[h & (t->nbucket - 1)]);
+	/* Step 2, the packet hinted before: its flow, whose lines the
+	 * packet's handling reads (the first two: the lookup and the
+	 * lists; the sides: the stream state). */
+	if ((f = tcp_hinted(t, t->hint[t->hint_at])) != NULL)
+	{
+		for (size_t o = 0; o < sizeof(*f); o += 64)
+			__builtin_prefetch((const char *)f + o, 1);
+		__builtin_prefetch((const char *)f + sizeof(*f) - 1, 1);
+	}
+	/* Step 3, the packet hinted before that: its flow is in the cache
+	 * now; what it points to is fetched, if the flow is the one. */
+	f = tcp_hinted(t, t->hint[at]);
+	if (f != NULL && f->hash == t->hint[at]) {
+		__builtin_prefetch(f->prev, 1);
+		__builtin_prefetch(f->next, 1);
+		__builtin_prefetch(f->handle);
+		for (int s = 0; s < 2; s++) {
+			__builtin_prefetch(f->s[s].recent, 1);
+			__builtin_prefetch(f->s[s].refs.ring, 1);
+		}
+	}
+	t->hint[at] = h;
+	t->hint_at = at;
 }
 
 struct tcp_flow *tcp_lookup(struct tcp_reasm *t,

@@ -219,6 +219,7 @@ struct tcp_trunc {
 
 struct tcp_lru {
 	struct tcp_flow *head, *tail;
+	uint32_t n;
 };
 
 struct tcp_reasm {
@@ -235,6 +236,10 @@ struct tcp_reasm {
 	struct mem_pool ref_pool;  /* rings of TCP_NREF_FIRST references */
 	struct tcp_flow **bucket;
 	uint32_t nbucket;        /* a power of two */
+	/* The hashes of the last hints, newest at hint_at (tcp_reasm_hint);
+	 * zero: none. */
+	uint64_t hint[TCP_HINT_DEPTH];
+	unsigned hint_at;
 	uint32_t nflows;         /* in the table, tombstones included */
 	uint64_t seed;
 	struct tcp_lru lru[TL__COUNT];

@@ -92,7 +92,17 @@ struct cap_callbacks {
 	 * continue, non-zero to stop reading (cap_read_file then returns
 	 * CAP_ERR_STOPPED). */
 	int (*on_packet)(void *user, const struct cap_packet *pkt);
+	/* Optional: a packet that on_packet will get CAP_AHEAD packets
+	 * later (fewer near the end), for a reader that sees it already
+	 * (a mapped pcap file), given before it is checked or filtered:
+	 * for hints only, such as fetching memory ahead; nothing may
+	 * depend on it.  data lives as long as the file is read. */
+	void (*on_ahead)(void *user, int linktype, const uint8_t *data,
+			 uint32_t caplen);
 };
+
+/* How far ahead on_ahead runs: the next stages' hint pipeline's depth. */
+#define CAP_AHEAD 3
 
 /* A pcapng Decryption Secrets Block, in file order among the packets:
  * its secrets type (CAP_SECRETS_TLS_KEYLOG...) and data, which live only

@@ -72,6 +72,17 @@ struct ip_decoder *ip_decoder_new(const struct imt_limits *lim,
  */
 int ip_decoder_feed(struct ip_decoder *d, const struct cap_packet *pkt);
 
+/*
+ * The endpoints of a packet that is plainly TCP (over IPv4 not
+ * fragmented, or IPv6 without extension headers), read from its headers
+ * without decoding it: for hints about packets still to come, such as
+ * which flow's memory to fetch ahead.  Counts nothing and tells nothing;
+ * returns 1 and sets *src and *dst (normalized: unused bytes zero), or 0
+ * for any other packet.
+ */
+int ip_peek_tcp(int linktype, const uint8_t *data, size_t caplen,
+		struct ip_endpoint *src, struct ip_endpoint *dst);
+
 /* Counters. */
 struct ip_stats {
 	uint64_t tcp_segments;

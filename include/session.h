@@ -67,6 +67,18 @@ int sess_engine_extract(struct sess_engine *e, const char *dir,
  * it on standard error already).  Accepts an engine without one. */
 int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize);
 
+/*
+ * Work for a thread that has nothing else to do (the engine's, while the
+ * reading thread goes through handshakes): `coming` flows are known to
+ * the TCP stage and not open yet, each a session to be; memory for them
+ * is made ready, at most SESS_PREPARE_MAX bytes, one 2 MB block per
+ * call.  Returns 1 when it made a block (call again), 0 when there is
+ * nothing (more) to do.  Changes nothing that can be seen but the
+ * resident size.
+ */
+#define SESS_PREPARE_MAX ((size_t)64 << 20)
+int sess_engine_prepare(struct sess_engine *e, uint64_t coming);
+
 /* Writes the capture-wide totals to the output. */
 void sess_engine_totals(struct sess_engine *e);
 

@@ -134,6 +134,12 @@ struct tcp_callbacks {
 	 * sender is then taken as the client).  May be NULL.
 	 */
 	int (*classify)(const uint8_t *data, size_t len);
+	/*
+	 * Optional: a callback of this flow comes soon (a stage that queues
+	 * callbacks, relay.h, sees it coming): the consumer may fetch the
+	 * flow's memory ahead.  Must change nothing that can be seen.
+	 */
+	void (*on_ahead)(void *flow);
 };
 
 struct tcp_config {
@@ -151,6 +157,18 @@ struct tcp_reasm *tcp_reasm_new(const struct imt_limits *lim,
 /* Processes one segment (and expires idle flows by its timestamp). */
 void tcp_reasm_feed(struct tcp_reasm *t, const struct ip_segment *seg);
 
+/*
+ * A packet still to come, between src and dst (ip_peek_tcp()): its
+ * flow's memory is fetched ahead, in a pipeline of TCP_HINT_DEPTH steps
+ * (the table's bucket, the flow, what the flow points to), one step per
+ * hint.  Hints pay when they run that many packets ahead of
+ * tcp_reasm_feed(): a capture with tens of thousands of flows open finds
+ * each flow out of the cache.  Changes nothing that can be seen.
+ */
+#define TCP_HINT_DEPTH 3
+void tcp_reasm_hint(struct tcp_reasm *t, const struct ip_endpoint *src,
+		    const struct ip_endpoint *dst);
+
 /* Copies the bytes the stage keeps under its lease (to compare
  * retransmissions with) and releases the lease: call it once a file is
  * read, so that the file can go.  The stage takes a new lease when it
@@ -164,6 +182,7 @@ void tcp_reasm_finish(struct tcp_reasm *t);
 struct tcp_stats {
 	uint64_t flows_opened;
 	uint64_t flows_open;     /* now */
+	uint64_t flows_waiting;  /* now: seen, not opened yet (a handshake) */
 	uint64_t flows_evicted;
 	uint64_t held_bytes;     /* out-of-order bytes held now */
 	uint64_t held_bytes_peak;

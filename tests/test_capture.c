@@ -72,7 +72,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return c->stop_after != 0 && c->n >= c->stop_after;
 }
 
-static const struct cap_callbacks cbs = { on_packet };
+static const struct cap_callbacks cbs = { .on_packet = on_packet };
 
 /* Reads `path` into a fresh collector; returns the reader's result. */
 static enum cap_error read_one(const char *filter, const char *path,
@@ -893,7 +893,7 @@ static void seen_file(struct seen *s, const struct cap_callbacks *cb,
 	ck_assert_ptr_nonnull(s->r);
 }
 
-static const struct cap_callbacks seen_cb = { seen_on_packet };
+static const struct cap_callbacks seen_cb = { .on_packet = seen_on_packet };
 
 /* Reads s's file, which must stop because it changed, with every packet
  * handed on before intact. */
@@ -1029,7 +1029,7 @@ START_TEST(a_lease_outlives_the_file_and_the_reader)
 	/* Leased bytes stay readable after the file is read and after the
 	 * reader is freed; the file is held until the last lease goes, and
 	 * a lease gives back the pages that reading it late brought back. */
-	static const struct cap_callbacks cb = { span_on_packet };
+	static const struct cap_callbacks cb = { .on_packet = span_on_packet };
 	struct seen s;
 	size_t npkt = 40000, plen = 1000, nspan;
 	long rss0, rss1, rss2;

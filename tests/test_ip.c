@@ -111,7 +111,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	return 0;
 }
 
-static const struct cap_callbacks ccbs = { on_packet };
+static const struct cap_callbacks ccbs = { .on_packet = on_packet };
 
 /* Decodes a whole capture file into c (reset first). */
 static void decode_file(const char *path, const struct imt_limits *lim,
@@ -157,7 +157,7 @@ static int on_grab(void *user, const struct cap_packet *pkt)
 static size_t first_packet(const char *path, uint8_t *buf, size_t size,
 			   int *linktype_r)
 {
-	static const struct cap_callbacks gcbs = { on_grab };
+	static const struct cap_callbacks gcbs = { .on_packet = on_grab };
 	struct grab g = { buf, size, 0, 0, 0 };
 	struct cap_reader *r = cap_reader_new(NULL, &gcbs, &g);
 
@@ -812,6 +812,58 @@ START_TEST(every_byte_mutated)
 }
 END_TEST
 
+/*
+ * ip_peek_tcp() against the decoder, on every cut and every mutated
+ * byte of each packet: whenever both give endpoints they are the same
+ * (an exact-size copy: a read past caplen is an ASan error), and a whole
+ * plain TCP packet is always peeked (a tunnel's outer header or an IPv6
+ * extension header is not: the peek reads only plain TCP).
+ */
+static int peek_check(int lt, const uint8_t *pkt, size_t cut, size_t full)
+{
+	uint8_t *copy = malloc(cut ? cut : 1);
+	struct ip_endpoint src, dst;
+	char s[IP_ENDPOINT_STRLEN], d[IP_ENDPOINT_STRLEN];
+	struct coll *c = new_coll(NULL);
+	int peeked;
+
+	memcpy(copy, pkt, cut);
+	peeked = ip_peek_tcp(lt, copy, cut, &src, &dst);
+	free(copy);
+	feed(c->d, lt, 0, 1, pkt, cut, full);
+	if (peeked && c->n == 1) {
+		ck_assert_str_eq(ip_endpoint_format(&src, s, sizeof(s)), c->s[0].src);
+		ck_assert_str_eq(ip_endpoint_format(&dst, d, sizeof(d)), c->s[0].dst);
+	}
+	ip_decoder_free(c->d);
+	return peeked;
+}
+
+START_TEST(peek_agrees_with_the_decoder)
+{
+	static uint8_t pkt[2048];
+	static const uint8_t vals[] = { 0x00, 0xff, 0x0f, 0x40, 0x60, 0x2c, 0x06 };
+	int lt;
+	size_t full = first_packet(cut_cases[_i].file, pkt, sizeof(pkt), &lt);
+	const char *f = cut_cases[_i].file;
+	int plain = strstr(f, "tunnel") == NULL && strstr(f, "ext") == NULL &&
+		    strstr(f, "frag") == NULL;
+
+	ck_assert_int_eq(peek_check(lt, pkt, full, full), plain);
+	for (size_t cut = 0; cut < full; cut++)
+		peek_check(lt, pkt, cut, full);
+	for (size_t i = 0; i < full; i++) {
+		for (size_t v = 0; v < sizeof(vals); v++) {
+			uint8_t save = pkt[i];
+
+			pkt[i] = vals[v];
+			peek_check(lt, pkt, full, full);
+			pkt[i] = save;
+		}
+	}
+}
+END_TEST
+
 /* ---- endpoint format ------------------------------------------- */
 
 START_TEST(endpoint_format)
@@ -961,6 +1013,8 @@ static Suite *ip_suite(void)
 	tcase_add_loop_test(cut, every_truncation, 0,
 			    sizeof(cut_cases) / sizeof(cut_cases[0]));
 	tcase_add_loop_test(cut, every_byte_mutated, 0,
+			    sizeof(cut_cases) / sizeof(cut_cases[0]));
+	tcase_add_loop_test(cut, peek_agrees_with_the_decoder, 0,
 			    sizeof(cut_cases) / sizeof(cut_cases[0]));
 	tcase_set_timeout(cut, 120);
 	suite_add_tcase(s, cut);

@@ -609,7 +609,7 @@ START_TEST(test_overlap_mismatch_leased)
 	 * after tcp_reasm_drop_lease() is compared with the bytes as they
 	 * were, though the file is gone. */
 	static const char pkt[] = "a1 LOGIN u p\r\n\0abcdef";
-	static const struct cap_callbacks ccb = { leased_on_packet };
+	static const struct cap_callbacks ccb = { .on_packet = leased_on_packet };
 	struct tcp_reasm *t = mk(NULL, 1);
 	struct conn x = conn_mk(t, 40000, 143, 1000, 5000);
 	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
@@ -749,7 +749,7 @@ struct big {
 static void big_read(struct big *b, uint64_t f0, char first, int period,
 		     int whole)
 {
-	static const struct cap_callbacks ccb = { big_on_packet };
+	static const struct cap_callbacks ccb = { .on_packet = big_on_packet };
 	struct cap_reader *cap = cap_reader_new(NULL, &ccb, NULL);
 	size_t size;
 
@@ -1637,20 +1637,56 @@ END_TEST
  * nothing after close, everything delivered before on_close); the
  * sanitizers check the memory.
  */
-START_TEST(test_random_chaos)
+/* Everything a run recorded, in one text: each flow's data, findings
+ * and close, the global findings and the order of the calls. */
+static char *rec_dump(const struct rec *r)
 {
-	/* Round 0: all flags.  Round 1: no SYN or RST, so that flows live
-	 * long and the hold queues and caps get the work. */
-	int round = _i;
+	struct buf b = { 0 };
+
+	for (int i = 0; i < r->n; i++) {
+		const struct rflow *f = r->f[i];
+
+		buf_printf(&b, "flow %d closed %d reason %d history %s last %llu "
+			   "bytes %llu/%llu gaps %llu/%llu packets %llu/%llu\n",
+			   i, f->closed, (int)f->reason, f->history,
+			   (unsigned long long)f->last_frame,
+			   (unsigned long long)f->bytes[0], (unsigned long long)f->bytes[1],
+			   (unsigned long long)f->gap_bytes[0],
+			   (unsigned long long)f->gap_bytes[1],
+			   (unsigned long long)f->packets[0],
+			   (unsigned long long)f->packets[1]);
+		for (int d = 0; d < 2; d++)
+			buf_add(&b, f->view[d].p, f->view[d].len);
+		buf_add(&b, f->log.p, f->log.len);
+	}
+	buf_add(&b, r->glog.p, r->glog.len);
+	buf_add(&b, r->order.p, r->order.len);
+	buf_add(&b, "", 1);
+	return b.p;
+}
+
+/* How a chaos run hints the flows to come (tcp_reasm_hint). */
+enum chaos_hints { HINT_NONE, HINT_AHEAD, HINT_GARBAGE };
+
+/*
+ * 30,000 random segments over six tuples.  Round 0: all flags.  Round 1:
+ * no SYN or RST, so that flows live long and the hold queues and caps
+ * get the work.  Returns what the run recorded (rec_dump()).
+ */
+static char *chaos(int round, enum chaos_hints hints)
+{
 	static const uint8_t flagset[] = {
 		TCPF_SYN, TCPF_SYN | TCPF_ACK, TCPF_ACK, AP, AP, AP, TCPF_PSH,
 		TCPF_FIN | TCPF_ACK, TCPF_RST, AP | TCPF_FIN,
 	};
+	enum { N = 30000, AHEAD = 3 };
+	static struct ip_segment segs[N];
 	uint8_t payload[300];
 	struct imt_limits lim;
 	struct tcp_reasm *t;
 	struct tcp_stats st;
 	int64_t ts = 1000;
+	char *dump;
 
 	imt_limits_default(&lim);
 	lim.max_flows = round == 0 ? 4 : 16;
@@ -1662,7 +1698,8 @@ START_TEST(test_random_chaos)
 	rng_state = 99 + (uint64_t)round;
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)rng();
-	for (uint32_t i = 0; i < 30000; i++) {
+	for (uint32_t i = 0; i < N; i++) {
+		struct ip_segment *s = &segs[i];
 		uint32_t r = rng();
 		int who = r & 1, tuple = (int)(r >> 1) % 6;
 		struct ip_endpoint c = ep4(1, (uint16_t)(40000 + tuple));
@@ -1677,18 +1714,98 @@ START_TEST(test_random_chaos)
 		ts += (int64_t)(rng() % 5) - (rng() % 50 == 0 ? 60 : 0);
 		if (rng() % 500 == 0)
 			ts += 40;
-		feed(t, i + 1, ts, who ? sv : c, who ? c : sv, seq,
-		     (who ? 1000u : 0xFFFFF000u) + rng() % 3000, fl,
-		     payload + rng() % 100, len, miss);
+		memset(s, 0, sizeof(*s));
+		s->frame = i + 1;
+		s->ts_sec = ts;
+		s->src = who ? sv : c;
+		s->dst = who ? c : sv;
+		s->seq = seq;
+		s->ack = (who ? 1000u : 0xFFFFF000u) + rng() % 3000;
+		s->flags = fl;
+		s->payload = payload + rng() % 100;
+		s->payload_len = len;
+		s->payload_missing = miss;
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		if (hints == HINT_AHEAD && i + AHEAD < N)
+			tcp_reasm_hint(t, &segs[i + AHEAD].src, &segs[i + AHEAD].dst);
+		if (hints == HINT_GARBAGE) {
+			struct ip_endpoint a = ep4((uint8_t)rng(), (uint16_t)rng());
+
+			tcp_reasm_hint(t, &a, &segs[i].dst);
+		}
+		tcp_reasm_feed(t, &segs[i]);
 	}
 	tcp_reasm_finish(t);
 	tcp_reasm_stats(t, &st);
 	ck_assert_uint_eq(st.flows_open, 0);
+	ck_assert_uint_eq(st.flows_waiting, 0);
 	ck_assert_uint_eq(st.held_bytes, 0);
 	ck_assert_uint_gt(st.flows_opened, 10);
 	ck_assert_uint_gt(st.retransmissions, 0);
 	for (int i = 0; i < R->n; i++)
 		ck_assert(R->f[i]->closed);
+	dump = rec_dump(R);
+	done(t);
+	return dump;
+}
+
+START_TEST(test_random_chaos)
+{
+	free(chaos(_i, HINT_NONE));
+}
+END_TEST
+
+/* Hints fetch memory ahead and change nothing: the packets to come, or
+ * endpoints no flow has, the same record as without. */
+START_TEST(test_hints_change_nothing)
+{
+	char *plain = chaos(_i, HINT_NONE);
+	char *ahead = chaos(_i, HINT_AHEAD);
+	char *garbage = chaos(_i, HINT_GARBAGE);
+
+	ck_assert_uint_gt(strlen(plain), 1000);
+	ck_assert_str_eq(ahead, plain);
+	ck_assert_str_eq(garbage, plain);
+	free(plain);
+	free(ahead);
+	free(garbage);
+}
+END_TEST
+
+/* Flows not open yet are counted: SYN-only flows wait, the ones that
+ * open leave the count, and the cap on flows bounds it. */
+START_TEST(test_flows_waiting)
+{
+	struct imt_limits lim;
+	struct tcp_reasm *t;
+	struct tcp_stats st;
+	struct conn x;
+
+	imt_limits_default(&lim);
+	lim.max_flows = 100;
+	t = mk(&lim, 1);
+	for (uint32_t i = 0; i < 50; i++)
+		feed(t, i + 1, 100, ep4(9, (uint16_t)(1024 + i)), ep4(2, 143),
+		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 50);
+	x = conn_mk(t, 40000, 143, 1000, 5000);
+	x.frame = 1000;
+	snd(&x, 0, TCPF_SYN, NULL);
+	snd(&x, 1, TCPF_SYN | TCPF_ACK, NULL);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 51);
+	snd(&x, 0, TCPF_ACK, NULL);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 50);
+	ck_assert_uint_eq(st.flows_open, 1);
+	for (uint32_t i = 0; i < 1000; i++)
+		feed(t, 2000 + i, 100, ep4(8, (uint16_t)(1024 + i)), ep4(2, 143),
+		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 99);
+	tcp_reasm_finish(t);
 	done(t);
 }
 END_TEST
@@ -1735,11 +1852,13 @@ static Suite *tcp_suite(void)
 	tcase_add_test(c, test_syn_flood);
 	tcase_add_test(c, test_ignored_and_stopped);
 	tcase_add_test(c, test_names);
+	tcase_add_test(c, test_flows_waiting);
 	tcase_add_test(v, test_permutations);
 	tcase_add_test(v, test_million_one_byte);
 	tcase_add_test(v, test_100k_reversed);
 	tcase_add_test(v, test_100k_random);
 	tcase_add_loop_test(v, test_random_chaos, 0, 2);
+	tcase_add_loop_test(v, test_hints_change_nothing, 0, 2);
 	/* Correctness only; generous for sanitizer builds. */
 	tcase_set_timeout(v, 300);
 	suite_add_tcase(s, c);

@@ -962,9 +962,9 @@ static void read_sample(struct run *rn, const struct sample *sm, const struct tl
 	static const uint16_t ports[] = { 10144, 10993 };
 	struct imt_limits lim;
 	struct ip_callbacks icb = { s_segment, s_ip_finding };
-	struct cap_callbacks ccb = { s_packet };
-	struct tcp_callbacks tcb = { s_open, s_data, s_gap, s_tcp_finding, s_close,
-				     NULL, NULL };
+	struct cap_callbacks ccb = { .on_packet = s_packet };
+	struct tcp_callbacks tcb = { .on_open = s_open, .on_data = s_data, .on_gap = s_gap,
+				     .on_finding = s_tcp_finding, .on_close = s_close };
 	struct tcp_config tcfg = { ports, 2 };
 	struct cap_reader *cap;
 	char path[256];

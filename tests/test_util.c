@@ -371,6 +371,53 @@ START_TEST(mem_pool_objects_are_zeroed_aligned_and_reused)
 }
 END_TEST
 
+/* A reserve holds the blocks it was asked for, no more; a pool's first
+ * block is its own, the next come from the reserve while it has any,
+ * then new ones; objects stay zeroed and apart; the room counts down. */
+START_TEST(mem_pool_draws_on_its_reserve)
+{
+	struct mem_reserve r = { 0 };
+	struct mem_pool p;
+	size_t per_block = (MEM_POOL_BLOCK - 16) / 4096;
+	static unsigned char zero[4096];
+	unsigned char *first, *o;
+
+	while (mem_reserve_fill(&r, 2))
+		;
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_int_eq(mem_reserve_fill(&r, 1), 0);
+	mem_pool_init(&p, 4096);
+	p.reserve = &r;
+	ck_assert_uint_eq(mem_pool_room(&p), per_block);
+	first = mem_pool_get(&p);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq(mem_pool_room(&p), per_block - 1);
+	memset(first, 1, 4096);
+	for (size_t i = 1; i < per_block; i++) {
+		o = mem_pool_get(&p);
+		ck_assert(memcmp(o, zero, sizeof(zero)) == 0);
+		memset(o, 2, 4096);
+	}
+	ck_assert_uint_eq(mem_pool_room(&p), 0);
+	ck_assert_uint_eq(r.n, 2);
+	for (size_t b = 0; b < 3; b++) {
+		for (size_t i = 0; i < per_block; i++) {
+			o = mem_pool_get(&p);
+			ck_assert_ptr_nonnull(o);
+			ck_assert(memcmp(o, zero, sizeof(zero)) == 0);
+			memset(o, 3, 4096);
+		}
+		ck_assert_uint_eq(r.n, b < 2 ? 1 - b : 0);
+	}
+	ck_assert_uint_eq(first[0], 1);
+	ck_assert_uint_eq(first[4095], 1);
+	mem_pool_fini(&p);
+	mem_reserve_fini(&r);
+	ck_assert_ptr_null(r.blocks);
+	ck_assert_uint_eq(r.n, 0);
+}
+END_TEST
+
 /* Each size comes from its class, zeroed; a freed object serves the
  * next of its class only; larger sizes and a NULL slab use the heap; an
  * array grows as mem_grow() grows it, its elements kept, and past the
@@ -442,6 +489,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, mem_grow_refuses_byte_counts_that_overflow);
 	tcase_add_test(tc, mem_zero_zeroes);
 	tcase_add_test(tc, mem_pool_objects_are_zeroed_aligned_and_reused);
+	tcase_add_test(tc, mem_pool_draws_on_its_reserve);
 	tcase_add_test(tc, mem_slab_classes_reuse_and_grow);
 	tcase_add_test(tc, hash_bytes_depends_on_seed_length_and_every_byte);
 	tcase_add_test(tc, hash_spreads_small_keys_over_buckets);

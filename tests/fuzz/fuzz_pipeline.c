@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct out_options oo;
 	struct fz_pipe pl;
 	struct ip_callbacks ipcb = { fz_on_segment, fz_on_ip_finding };
-	struct cap_callbacks ccb = { fz_on_packet };
+	struct cap_callbacks ccb = { .on_packet = fz_on_packet };
 	struct tcp_callbacks tcb;
 	struct tcp_config tcfg;
 	struct cap_reader *cap;

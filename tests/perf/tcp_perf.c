@@ -74,7 +74,8 @@ static void p_global(void *user, const struct imt_finding_report *f,
 }
 
 static const struct tcp_callbacks cbs = {
-	p_open, p_data, p_gap, p_finding, p_close, p_global, NULL,
+	.on_open = p_open, .on_data = p_data, .on_gap = p_gap, .on_finding = p_finding,
+	.on_close = p_close, .on_global_finding = p_global,
 };
 
 static uint64_t frame;
