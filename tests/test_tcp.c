@@ -1386,19 +1386,32 @@ START_TEST(test_syn_only_evicted_first)
 }
 END_TEST
 
-START_TEST(test_syn_flood)
+/* A stage with the IMAP port and at most max_flows flows. */
+static struct tcp_reasm *mk_capped(uint32_t max_flows)
 {
 	struct imt_limits lim;
-	struct tcp_reasm *t;
+
+	imt_limits_default(&lim);
+	lim.max_flows = max_flows;
+	return mk(&lim, 1);
+}
+
+/* n SYNs to port 143 from host 10.0.0.`host`, each from its own port,
+ * frames from frame0 on. */
+static void syns(struct tcp_reasm *t, uint64_t frame0, uint8_t host, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		feed(t, frame0 + i, 100, ep4(host, (uint16_t)(1024 + i)), ep4(2, 143),
+		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+}
+
+START_TEST(test_syn_flood)
+{
+	struct tcp_reasm *t = mk_capped(100);
 	struct tcp_stats st;
 	struct conn x;
 
-	imt_limits_default(&lim);
-	lim.max_flows = 100;
-	t = mk(&lim, 1);
-	for (uint32_t i = 0; i < 10000; i++)
-		feed(t, i + 1, 100, ep4(9, (uint16_t)(1024 + i)), ep4(2, 143),
-		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	syns(t, 1, 9, 10000);
 	ck_assert_int_eq(R->n, 0);
 	ck_assert_int_eq(R->nglobal, 1);
 	tcp_reasm_stats(t, &st);
@@ -1777,17 +1790,11 @@ END_TEST
  * open leave the count, and the cap on flows bounds it. */
 START_TEST(test_flows_waiting)
 {
-	struct imt_limits lim;
-	struct tcp_reasm *t;
+	struct tcp_reasm *t = mk_capped(100);
 	struct tcp_stats st;
 	struct conn x;
 
-	imt_limits_default(&lim);
-	lim.max_flows = 100;
-	t = mk(&lim, 1);
-	for (uint32_t i = 0; i < 50; i++)
-		feed(t, i + 1, 100, ep4(9, (uint16_t)(1024 + i)), ep4(2, 143),
-		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	syns(t, 1, 9, 50);
 	tcp_reasm_stats(t, &st);
 	ck_assert_uint_eq(st.flows_waiting, 50);
 	x = conn_mk(t, 40000, 143, 1000, 5000);
@@ -1800,9 +1807,7 @@ START_TEST(test_flows_waiting)
 	tcp_reasm_stats(t, &st);
 	ck_assert_uint_eq(st.flows_waiting, 50);
 	ck_assert_uint_eq(st.flows_open, 1);
-	for (uint32_t i = 0; i < 1000; i++)
-		feed(t, 2000 + i, 100, ep4(8, (uint16_t)(1024 + i)), ep4(2, 143),
-		     i * 7919u, 0, TCPF_SYN, NULL, 0, 0);
+	syns(t, 2000, 8, 1000);
 	tcp_reasm_stats(t, &st);
 	ck_assert_uint_eq(st.flows_waiting, 99);
 	tcp_reasm_finish(t);
