@@ -97,6 +97,11 @@ struct cap_reader {
 	const uint8_t *ng_map;   /* NULL: blocks are copied into blk */
 	size_t ng_map_len;
 	size_t ng_pos;
+	/* Hints run ahead in a mapped file (cap_callbacks.on_ahead): the
+	 * blocks after the one being read up to ng_ahead, ng_ahead_n of them,
+	 * have been looked at. */
+	size_t ng_ahead;
+	unsigned ng_ahead_n;
 };
 
 /* A packet as the two readers hand it to cap_deliver(). */

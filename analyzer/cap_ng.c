@@ -360,6 +360,38 @@ static enum cap_error cap_ng_dsb(struct cap_reader *r, const uint8_t *b, size_t 
 	return CAP_OK;
 }
 
+/*
+ * Shows on_ahead the packets of the enhanced packet blocks up to
+ * CAP_AHEAD blocks after the one being read, which ends at next.  The
+ * look stops at a block that changes the interfaces (a section header,
+ * an interface block: what follows is not known yet) or at a damaged
+ * one, and goes on once the reader has passed it; the reader checks
+ * every block again as it reads it.
+ */
+static void cap_ng_ahead(struct cap_reader *r, size_t next)
+{
+	if (r->ng_ahead < next) {
+		r->ng_ahead = next;
+		r->ng_ahead_n = 0;
+	}
+	while (r->ng_ahead_n < CAP_AHEAD && WIRE_HAS(r->ng_map_len, r->ng_ahead, 12)) {
+		const uint8_t *b = r->ng_map + r->ng_ahead;
+		uint32_t type = cap_ng32(r, b), len = cap_ng32(r, b + 4), id, caplen;
+
+		if (type == CAP_NG_SHB || type == CAP_NG_IDB || len < 12 || len % 4 != 0 ||
+		    !WIRE_HAS(r->ng_map_len, r->ng_ahead, len))
+			return;
+		if (type == CAP_NG_EPB && len >= 32) {
+			id = cap_ng32(r, b + 8);
+			caplen = cap_ng32(r, b + 20);
+			if (id < r->nifs && r->ifs[id].supported && WIRE_HAS(len - 12, 20, caplen))
+				r->cb.on_ahead(r->user, r->ifs[id].linktype, b + 28, caplen);
+		}
+		r->ng_ahead += len;
+		r->ng_ahead_n++;
+	}
+}
+
 enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 {
 	enum cap_error err;
@@ -370,6 +402,8 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 	r->in_section = 0;
 	r->ng_map = NULL;
 	r->ng_pos = 0;
+	r->ng_ahead = 0;
+	r->ng_ahead_n = 0;
 	if (src->map != NULL)
 		r->ng_map = cap_map_bytes(src->map, &r->ng_map_len);
 	for (;;) {
@@ -392,6 +426,8 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 			err = cap_ng_corrupt(r, cap_src_error(src, "read error"));
 			break;
 		}
+		if (r->ng_map != NULL && r->cb.on_ahead != NULL)
+			cap_ng_ahead(r, r->ng_pos + len);
 		body = blk + 8;
 		blen = len - 12;
 		switch (type) {
@@ -418,6 +454,7 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 		if (err != CAP_OK)
 			break;
 		r->ng_pos += len;
+		r->ng_ahead_n -= r->ng_ahead_n > 0;
 	}
 	r->ng_map = NULL;
 	return err;

@@ -1352,6 +1352,86 @@ END_TEST
 
 /* ---- public captures -------------------------------------------- */
 
+/* ---- packets shown ahead --------------------------------------------- */
+
+#define AHEAD_MAX 4096
+
+struct ahead_log {
+	const uint8_t *hint[AHEAD_MAX];
+	uint32_t hint_len[AHEAD_MAX];
+	int hint_lt[AHEAD_MAX];
+	size_t hint_at[AHEAD_MAX];     /* packets delivered before the hint */
+	size_t nhint;
+	const uint8_t *pkt[AHEAD_MAX];
+	uint32_t pkt_len[AHEAD_MAX];
+	int pkt_lt[AHEAD_MAX];
+	size_t npkt;
+};
+
+static int ahead_packet(void *user, const struct cap_packet *pkt)
+{
+	struct ahead_log *a = user;
+
+	ck_assert_uint_lt(a->npkt, AHEAD_MAX);
+	a->pkt[a->npkt] = pkt->data;
+	a->pkt_len[a->npkt] = pkt->caplen;
+	a->pkt_lt[a->npkt++] = pkt->linktype;
+	return 0;
+}
+
+static void ahead_hint(void *user, int linktype, const uint8_t *data, uint32_t caplen)
+{
+	struct ahead_log *a = user;
+
+	ck_assert_uint_lt(a->nhint, AHEAD_MAX);
+	a->hint[a->nhint] = data;
+	a->hint_len[a->nhint] = caplen;
+	a->hint_lt[a->nhint] = linktype;
+	a->hint_at[a->nhint++] = a->npkt;
+}
+
+/*
+ * on_ahead, for mapped pcap and pcapng files: each packet it shows is
+ * the one on_packet gets 1 to CAP_AHEAD + 1 packets later (the same
+ * place in the mapping, length and link type), and in a file of one
+ * interface it shows all but the first (pcapng: it does not look past
+ * an interface block it has not read, so the small files of several
+ * show few).
+ */
+static const char *const ahead_files[] = {
+	"samples/dovecot-imaplib-session.pcap", CAPS "mixed.pcapng",
+	CAPS "be.pcapng", CAPS "eth.pcap",
+};
+
+START_TEST(packets_are_shown_ahead)
+{
+	static const struct cap_callbacks cb = { .on_packet = ahead_packet,
+						 .on_ahead = ahead_hint };
+	static struct ahead_log a;
+	struct cap_reader *r;
+
+	memset(&a, 0, sizeof(a));
+	r = cap_reader_new(NULL, &cb, &a);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(cap_read_file(r, ahead_files[_i]), CAP_OK);
+	cap_reader_free(r);
+	ck_assert_uint_gt(a.npkt, 0);
+	if (a.npkt >= 20)
+		ck_assert_uint_ge(a.nhint, a.npkt - CAP_AHEAD);
+	for (size_t k = 0; k < a.nhint; k++) {
+		size_t lo = a.hint_at[k], hi = lo + CAP_AHEAD, j;
+
+		for (j = lo; j <= hi && j < a.npkt; j++)
+			if (a.pkt[j] == a.hint[k])
+				break;
+		ck_assert_msg(j <= hi && j < a.npkt, "hint %zu: no packet %zu to %zu at it",
+			      k, lo + 1, hi + 1);
+		ck_assert_uint_eq(a.pkt_len[j], a.hint_len[k]);
+		ck_assert_int_eq(a.pkt_lt[j], a.hint_lt[k]);
+	}
+}
+END_TEST
+
 START_TEST(public_corrupt_peafowl)
 {
 	static struct coll c;
@@ -1567,6 +1647,8 @@ static Suite *capture_suite(void)
 	tcase_add_test(tc, two_readers_at_once);
 	tcase_add_test(tc, a_vanished_page_stops_its_reader_only);
 	tcase_add_test(tc, free_null);
+	tcase_add_loop_test(tc, packets_are_shown_ahead, 0,
+			    sizeof(ahead_files) / sizeof(ahead_files[0]));
 	suite_add_tcase(s, tc);
 	tcase_add_test(slow, every_prefix);
 	tcase_add_test(slow, gzip_truncated);
