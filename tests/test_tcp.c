@@ -39,7 +39,9 @@ static void buf_add(struct buf *b, const void *data, size_t len)
 		ck_assert_ptr_nonnull(b->p);
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, data, len);
+	/* An empty buffer's bytes may be NULL. */
+	if (len > 0)
+		memcpy(b->p + b->len, data, len);
 	b->len += len;
 	b->p[b->len] = '\0';
 }
