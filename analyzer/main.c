@@ -40,6 +40,10 @@ struct pipeline {
 	 * thread last saw them: for the engine's thread, which prepares
 	 * their sessions' memory while it has nothing else to do. */
 	atomic_uint_least64_t flows_coming;
+	/* Whether the TCP stage holds flows enough that fetching their
+	 * memory ahead pays (on_ahead): with a few, they stay in the cache
+	 * and the hints would only cost. */
+	int hints;
 	struct relay_stats relay_st;
 	int threaded;
 	struct cap_reader *cap;
@@ -276,10 +280,11 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		pl->linktype_error = 1;
 		return 1;
 	}
-	if (pl->relay != NULL && (pkt->frame & 255) == 0) {
+	if ((pkt->frame & 255) == 0) {
 		struct tcp_stats ts;
 
 		tcp_reasm_stats(pl->tcp, &ts);
+		pl->hints = ts.flows_open + ts.flows_waiting >= TCP_HINT_MIN_FLOWS;
 		atomic_store_explicit(&pl->flows_coming, ts.flows_waiting,
 				      memory_order_relaxed);
 	}
@@ -301,7 +306,7 @@ static void on_ahead(void *user, int linktype, const uint8_t *data, uint32_t cap
 	struct pipeline *pl = user;
 	struct ip_endpoint src, dst;
 
-	if (ip_peek_tcp(linktype, data, caplen, &src, &dst))
+	if (pl->hints && ip_peek_tcp(linktype, data, caplen, &src, &dst))
 		tcp_reasm_hint(pl->tcp, &src, &dst);
 }
 

@@ -166,6 +166,8 @@ void tcp_reasm_feed(struct tcp_reasm *t, const struct ip_segment *seg);
  * each flow out of the cache.  Changes nothing that can be seen.
  */
 #define TCP_HINT_DEPTH 3
+/* Flows (open or not yet) from which hints pay: fewer stay in the cache. */
+#define TCP_HINT_MIN_FLOWS 4096
 void tcp_reasm_hint(struct tcp_reasm *t, const struct ip_endpoint *src,
 		    const struct ip_endpoint *dst);
 
