@@ -76,6 +76,7 @@ struct cap_reader {
 	struct cap_callbacks cb;
 	cap_secrets_fn on_secrets;   /* or NULL */
 	int prescan;             /* cap_reader_prescan_secrets() */
+	int ahead_off;           /* cap_reader_ahead(r, 0) */
 	uint64_t dsb_skip;       /* DSBs of this file the pre-scan handed on */
 	void *user;
 	struct cap_stats st;

@@ -426,7 +426,7 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 			err = cap_ng_corrupt(r, cap_src_error(src, "read error"));
 			break;
 		}
-		if (r->ng_map != NULL && r->cb.on_ahead != NULL)
+		if (r->ng_map != NULL && r->cb.on_ahead != NULL && !r->ahead_off)
 			cap_ng_ahead(r, r->ng_pos + len);
 		body = blk + 8;
 		blen = len - 12;

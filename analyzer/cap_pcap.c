@@ -141,7 +141,11 @@ static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
 		int32_t sec, frac;
 		uint32_t caplen, wirelen;
 
-		while (r->cb.on_ahead != NULL && n <= CAP_AHEAD &&
+		if (ahead < pos) {       /* the look was off */
+			ahead = pos;
+			n = 0;
+		}
+		while (r->cb.on_ahead != NULL && !r->ahead_off && n <= CAP_AHEAD &&
 		       cap_pcap_plain(base, len, ahead, snap, &caplen)) {
 			r->cb.on_ahead(r->user, raw->linktype, base + ahead + 16, caplen);
 			ahead += 16 + (uint64_t)caplen;

@@ -258,6 +258,11 @@ void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn)
 	r->on_secrets = fn;
 }
 
+void cap_reader_ahead(struct cap_reader *r, int on)
+{
+	r->ahead_off = !on;
+}
+
 void cap_reader_prescan_secrets(struct cap_reader *r, int on)
 {
 	r->prescan = on;

@@ -284,7 +284,11 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		struct tcp_stats ts;
 
 		tcp_reasm_stats(pl->tcp, &ts);
-		pl->hints = ts.flows_open + ts.flows_waiting >= TCP_HINT_MIN_FLOWS;
+		int hints = ts.flows_open + ts.flows_waiting >= TCP_HINT_MIN_FLOWS;
+
+		if (hints != pl->hints)
+			cap_reader_ahead(pl->cap, hints);
+		pl->hints = hints;
 		atomic_store_explicit(&pl->flows_coming, ts.flows_waiting,
 				      memory_order_relaxed);
 	}
@@ -306,7 +310,7 @@ static void on_ahead(void *user, int linktype, const uint8_t *data, uint32_t cap
 	struct pipeline *pl = user;
 	struct ip_endpoint src, dst;
 
-	if (pl->hints && ip_peek_tcp(linktype, data, caplen, &src, &dst))
+	if (ip_peek_tcp(linktype, data, caplen, &src, &dst))
 		tcp_reasm_hint(pl->tcp, &src, &dst);
 }
 
@@ -677,6 +681,8 @@ static int run(struct cli *cli, char **files, int nfiles, FILE *out_fp)
 	}
 	cap_reader_on_secrets(pl.cap, on_secrets);
 	cap_reader_prescan_secrets(pl.cap, 1);
+	/* No hints until the TCP stage holds flows enough (on_packet). */
+	cap_reader_ahead(pl.cap, 0);
 	if (pl.relay != NULL)
 		relay_set_idle_work(pl.relay, on_engine_idle, &pl);
 	for (int i = 0; i < nfiles; i++) {

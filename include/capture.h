@@ -139,6 +139,12 @@ void cap_reader_on_secrets(struct cap_reader *r, cap_secrets_fn fn);
  */
 void cap_reader_prescan_secrets(struct cap_reader *r, int on);
 
+/* Turns the on_ahead calls off (on 0) or on again (the default): a
+ * consumer with no use for hints now spares the reader the look ahead.
+ * Takes effect from the next packet; on the reading thread only (from
+ * on_packet, say). */
+void cap_reader_ahead(struct cap_reader *r, int on);
+
 /*
  * Reads one whole file ("-" is standard input) and pushes its packets.
  * A gzip, zstd or lz4 (frame format) file, told by its first bytes, is
