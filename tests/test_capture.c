@@ -1396,7 +1396,7 @@ static void ahead_hint(void *user, int linktype, const uint8_t *data, uint32_t c
  * place in the mapping, length and link type), and in a file of one
  * interface it shows all but the first (pcapng: it does not look past
  * an interface block it has not read, so the small files of several
- * show few).
+ * show few); turned off (cap_reader_ahead()), it shows none.
  */
 static const char *const ahead_files[] = {
 	"samples/dovecot-imaplib-session.pcap", CAPS "mixed.pcapng",
@@ -1418,6 +1418,7 @@ START_TEST(packets_are_shown_ahead)
 	ck_assert_uint_gt(a.npkt, 0);
 	if (a.npkt >= 20)
 		ck_assert_uint_ge(a.nhint, a.npkt - CAP_AHEAD);
+
 	for (size_t k = 0; k < a.nhint; k++) {
 		size_t lo = a.hint_at[k], hi = lo + CAP_AHEAD, j;
 
@@ -1429,6 +1430,16 @@ START_TEST(packets_are_shown_ahead)
 		ck_assert_uint_eq(a.pkt_len[j], a.hint_len[k]);
 		ck_assert_int_eq(a.pkt_lt[j], a.hint_lt[k]);
 	}
+
+	/* Turned off, the reader shows nothing ahead. */
+	memset(&a, 0, sizeof(a));
+	r = cap_reader_new(NULL, &cb, &a);
+	ck_assert_ptr_nonnull(r);
+	cap_reader_ahead(r, 0);
+	ck_assert_int_eq(cap_read_file(r, ahead_files[_i]), CAP_OK);
+	cap_reader_free(r);
+	ck_assert_uint_gt(a.npkt, 0);
+	ck_assert_uint_eq(a.nhint, 0);
 }
 END_TEST
 
