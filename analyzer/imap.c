@@ -136,25 +136,11 @@ struct imap_parser *imap_parser_init(void *mem, enum imap_side side,
 	struct imap_parser *p = mem;
 
 	p->side = side;
-	p->lim.max_literal = lim->max_literal;
-	p->lim.max_line = lim->max_line;
-	p->lim.oversized_arg = lim->oversized_arg;
-	p->lim.max_depth = lim->max_depth;
-	p->lim.max_tokens = lim->max_tokens;
-	p->lim.max_tag = lim->max_tag;
-	p->lim.literal_preview = lim->literal_preview;
+	p->lim = lim;
 	p->cb = cb != NULL ? cb : &imap_no_callbacks;
 	p->user = user;
 	p->mode = IMAP_MODE_COMMAND;
 	p->state = IMAP_S_LINE;
-	/* Room for every preview of a line, at least one full preview;
-	 * token offsets are 32-bit, so line + previews must fit in them. */
-	p->pv_cap = p->lim.max_line;
-	if (p->pv_cap < p->lim.literal_preview)
-		p->pv_cap = p->lim.literal_preview;
-	if (p->pv_cap > UINT32_MAX - (size_t)p->lim.max_line)
-		p->pv_cap = UINT32_MAX - (size_t)p->lim.max_line;
-	p->buf_cap = (size_t)p->lim.max_line + p->pv_cap;
 	return p;
 }
 
@@ -336,11 +322,11 @@ static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 		size_t seg = p->w->seg_total < p->w->line_len ? (size_t)p->w->seg_total :
 			     p->w->line_len;   /* all stored so far */
 
-		k = p->lim.max_line - p->w->line_len;
+		k = p->lim->max_line - p->w->line_len;
 		if (k > n)
 			k = n;
 		if (k > 0 && mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + k,
-				      1, IMAP_BUF_FIRST, p->buf_cap) != 0)
+				      1, IMAP_BUF_FIRST, imap_buf_cap(p)) != 0)
 			k = 0;
 		if (k > 0)
 			memcpy(p->w->line + p->w->line_len, s, k);
@@ -362,12 +348,12 @@ static void imap_line_bytes(struct imap_parser *p, const uint8_t *s, size_t n,
 	}
 	p->w->line_total += n;
 	p->w->seg_total += n;
-	if (p->w->line_total > p->lim.max_line)
-		imap_raise(p, FB_TOO_LONG, before >= p->lim.max_line ? off :
-			   off + (p->lim.max_line - before));
-	if (p->w->line_total > p->lim.oversized_arg)
-		imap_raise(p, FB_OVERSIZED, before >= p->lim.oversized_arg ? off :
-			   off + (p->lim.oversized_arg - before));
+	if (p->w->line_total > p->lim->max_line)
+		imap_raise(p, FB_TOO_LONG, before >= p->lim->max_line ? off :
+			   off + (p->lim->max_line - before));
+	if (p->w->line_total > p->lim->oversized_arg)
+		imap_raise(p, FB_OVERSIZED, before >= p->lim->oversized_arg ? off :
+			   off + (p->lim->oversized_arg - before));
 }
 
 /*
@@ -448,10 +434,10 @@ static size_t imap_lit_record(struct imap_parser *p,
 {
 	if (mark_off + r->mark_len > p->w->line_len || p->w->line_trunc)
 		return IMAP_NO_REC;	/* not in the stored text */
-	if (p->w->nlits >= p->lim.max_tokens)
+	if (p->w->nlits >= p->lim->max_tokens)
 		return IMAP_NO_REC;	/* its token could not be stored */
 	if (mem_grow(&p->w->lits, &p->w->lits_alloc, p->w->nlits + 1, sizeof(*p->w->lits),
-		     8, p->lim.max_tokens) != 0)
+		     8, p->lim->max_tokens) != 0)
 		return IMAP_NO_REC;
 	p->w->lits[p->w->nlits] = *r;
 	p->w->lits[p->w->nlits].mark_off = (uint32_t)mark_off;
@@ -474,12 +460,12 @@ static void imap_literal_start(struct imap_parser *p,
 	p->w->lit_want = 0;
 	if (p->w->lit_rec != IMAP_NO_REC) {
 		/* Reserve the preview now so data chunks never allocate. */
-		want = r->size < p->lim.literal_preview ? r->size :
-		       p->lim.literal_preview;
-		if (want > p->pv_cap - p->w->pv_len)
-			want = p->pv_cap - p->w->pv_len;
+		want = r->size < p->lim->literal_preview ? r->size :
+		       p->lim->literal_preview;
+		if (want > imap_pv_cap(p) - p->w->pv_len)
+			want = imap_pv_cap(p) - p->w->pv_len;
 		if (want > 0 && mem_grow(&p->w->pv, &p->w->pv_alloc, p->w->pv_len + want,
-					 1, IMAP_BUF_FIRST, p->pv_cap) != 0)
+					 1, IMAP_BUF_FIRST, imap_pv_cap(p)) != 0)
 			want = 0;
 		p->w->lit_want = (uint32_t)want;
 		p->w->pv_len += want;
@@ -491,7 +477,7 @@ static void imap_literal_start(struct imap_parser *p,
 	p->w->q_escape = 0;
 	if (!p->resync) {
 		imap_flush_framing(p);
-		if (r->size > p->lim.max_literal)
+		if (r->size > p->lim->max_literal)
 			imap_report(p, F_LITERAL_TOO_LARGE, p->offset, NULL,
 				    r->size, NULL);
 		if (p->cb->on_literal_begin != NULL) {
@@ -570,7 +556,7 @@ static void imap_deliver_as(struct imap_parser *p, int partial)
 	 * base; the buffer was sized for both at creation's caps. */
 	if (p->w->pv_len > 0 &&
 	    mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + p->w->pv_len, 1,
-		     IMAP_BUF_FIRST, p->buf_cap) == 0)
+		     IMAP_BUF_FIRST, imap_buf_cap(p)) == 0)
 		memcpy(p->w->line + p->w->line_len, p->w->pv, p->w->pv_len);
 	else
 		for (size_t i = 0; i < p->w->nlits; i++)
@@ -849,9 +835,9 @@ int imap_parser_finish(struct imap_parser *p)
 		/* A CR at the very end may be half a CRLF the capture cut:
 		 * it is kept in the line but not called bare. */
 		if (p->w->pending_cr && !p->w->line_trunc &&
-		    p->w->line_len < p->lim.max_line &&
+		    p->w->line_len < p->lim->max_line &&
 		    mem_grow(&p->w->line, &p->w->line_alloc, p->w->line_len + 1, 1,
-			     IMAP_BUF_FIRST, p->buf_cap) == 0)
+			     IMAP_BUF_FIRST, imap_buf_cap(p)) == 0)
 			p->w->line[p->w->line_len++] = '\r';
 		imap_flush_framing(p);
 		imap_el_fill(p, &el);

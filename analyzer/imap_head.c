@@ -189,8 +189,8 @@ static void imap_set_tag(struct imap_parser *p, struct imap_element *el,
 {
 	el->tag = p->w->line;
 	el->tag_len = len;
-	if (len > p->lim.max_tag) {
-		el->tag_len = p->lim.max_tag;
+	if (len > p->lim->max_tag) {
+		el->tag_len = p->lim->max_tag;
 		p->w->pf |= PF_TAG_CUT;
 	}
 }
@@ -431,14 +431,14 @@ void imap_head_report(struct imap_parser *p, const struct imap_element *el)
 	if (p->w->pf & PF_INVALID_TAG)
 		imap_report(p, F_INVALID_TAG, off, NULL, 0, NULL);
 	if (p->w->pf & PF_TAG_CUT)
-		imap_report(p, F_LIMIT_REACHED, off, "max-tag", p->lim.max_tag,
+		imap_report(p, F_LIMIT_REACHED, off, "max-tag", p->lim->max_tag,
 			    "tag cut");
 	if (p->w->pf & PF_TOKENS)
 		imap_report(p, F_LIMIT_REACHED, off, "max-tokens",
-			    p->lim.max_tokens, "tokens past the cap not kept");
+			    p->lim->max_tokens, "tokens past the cap not kept");
 	if (p->w->pf & PF_DEPTH)
 		imap_report(p, F_LIMIT_REACHED, off, "max-depth",
-			    p->lim.max_depth, "lists nested deeper not kept");
+			    p->lim->max_depth, "lists nested deeper not kept");
 	if (p->w->pf & PF_SYNTAX)
 		imap_report(p, F_SYNTAX_ERROR, off, NULL, 0, p->w->syntax_why);
 }

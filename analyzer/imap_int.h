@@ -32,18 +32,6 @@ enum imap_fbit {
 /* Bytes of the current line segment kept to find a literal marker when
  * the line itself was cut: "~{" + 20 digits + "+}" fits easily. */
 #define IMAP_TAIL 48
-/* The limits the parser reads, from struct imt_limits: a parser is made
- * per direction of every session, so it keeps these alone. */
-struct imap_limits {
-	uint64_t max_literal;
-	uint32_t max_line;
-	uint32_t oversized_arg;
-	uint32_t max_depth;
-	uint32_t max_tokens;
-	uint32_t max_tag;
-	uint32_t literal_preview;
-};
-
 /*
  * What a line in progress needs: its text, literal records and previews,
  * tokens, and the framing findings raised on it.  A parser holds one only
@@ -102,15 +90,14 @@ struct imap_shelf {
 	size_t n;
 };
 
-/* Two per open session, thousands of sessions: the small fields are a
- * byte each (96 bytes in all). */
+/* Two per open session, thousands of sessions: the limits are the
+ * caller's, what follows from them is computed when needed (below), and
+ * the small fields are a byte each (56 bytes in all). */
 struct imap_parser {
-	struct imap_limits lim;
+	const struct imt_limits *lim;    /* the caller's, outliving the parser */
 	const struct imap_callbacks *cb; /* the caller's (never NULL) */
 	void *user;
 	uint64_t offset;         /* stream offset of the next byte */
-	size_t buf_cap;          /* lim.max_line + pv_cap */
-	size_t pv_cap;           /* room for a line's literal previews */
 	struct imap_work *w;     /* the line in progress, or NULL between lines */
 	struct imap_shelf *shelf;        /* not owned, or NULL */
 	uint8_t side;            /* enum imap_side */
@@ -121,6 +108,26 @@ struct imap_parser {
 	uint8_t paused;          /* a callback asked the feed to return */
 	uint8_t resync;          /* drop lines silently until one parses */
 };
+
+/* Room for a line's literal previews: at least a line's worth and one
+ * full preview; token offsets are 32-bit, so line + previews must fit in
+ * them. */
+static inline size_t imap_pv_cap(const struct imap_parser *p)
+{
+	size_t cap = p->lim->max_line;
+
+	if (cap < p->lim->literal_preview)
+		cap = p->lim->literal_preview;
+	if (cap > UINT32_MAX - (size_t)p->lim->max_line)
+		cap = UINT32_MAX - (size_t)p->lim->max_line;
+	return cap;
+}
+
+/* Room for a line and its previews. */
+static inline size_t imap_buf_cap(const struct imap_parser *p)
+{
+	return (size_t)p->lim->max_line + imap_pv_cap(p);
+}
 
 /* A literal without a record (imap_lit_record() could not keep one). */
 #define IMAP_NO_REC SIZE_MAX

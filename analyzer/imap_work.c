@@ -65,12 +65,12 @@ struct imap_work *imap_work_get(struct imap_parser *p)
 	}
 	/* The caps may differ between the parsers that share a shelf; a
 	 * kept buffer larger than this parser's cap is never grown. */
-	w->toks.max = p->lim.max_tokens;
-	w->toks.max_depth = p->lim.max_depth;
+	w->toks.max = p->lim->max_tokens;
+	w->toks.max_depth = p->lim->max_depth;
 	if (w->toks.alloc > w->toks.max || w->toks.salloc > w->toks.max_depth)
 		imap_toks_free(&w->toks);
-	work_drop_over(&w->line, &w->line_alloc, 1, p->buf_cap);
-	work_drop_over(&w->pv, &w->pv_alloc, 1, p->pv_cap);
+	work_drop_over(&w->line, &w->line_alloc, 1, imap_buf_cap(p));
+	work_drop_over(&w->pv, &w->pv_alloc, 1, imap_pv_cap(p));
 	w->lit_rec = IMAP_NO_REC;
 	return w;
 }

@@ -190,8 +190,9 @@ struct imap_callbacks {
 
 struct imap_parser;
 
-/* Creates a parser for one direction; copies *lim, and keeps cb (NULL:
- * none), which must outlive the parser.  NULL only when out of memory. */
+/* Creates a parser for one direction; keeps lim and cb (NULL: none),
+ * which must outlive the parser (a parser is made per direction of every
+ * session: it keeps no copy).  NULL only when out of memory. */
 struct imap_parser *imap_parser_new(enum imap_side side,
 				    const struct imt_limits *lim,
 				    const struct imap_callbacks *cb, void *user);
