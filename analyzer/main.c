@@ -36,7 +36,7 @@ struct pipeline {
 	struct tcp_reasm *tcp;
 	struct sess_engine *eng;
 	struct relay *relay;     /* the engine's thread, or NULL */
-	/* Flows the TCP stage holds that are not open yet, as the reading
+	/* Flows in their handshake (tcp_stats.flows_waiting), as the reading
 	 * thread last saw them: for the engine's thread, which prepares
 	 * their sessions' memory while it has nothing else to do. */
 	atomic_uint_least64_t flows_coming;
@@ -284,7 +284,7 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 		struct tcp_stats ts;
 
 		tcp_reasm_stats(pl->tcp, &ts);
-		int hints = ts.flows_open + ts.flows_waiting >= TCP_HINT_MIN_FLOWS;
+		int hints = ts.flows_held >= TCP_HINT_MIN_FLOWS;
 
 		if (hints != pl->hints)
 			cap_reader_ahead(pl->cap, hints);
@@ -349,11 +349,10 @@ static void on_late_keys(void *user, uint64_t session, const char *client,
 		(unsigned long long)session, client, server);
 }
 
-/* The engine's thread, when it has caught up with the reader, fills the
- * reader's page tables ahead: the reader is then the less busy one. */
-/* The engine's thread has nothing queued: it fills the page tables of
- * the file ahead of the reader, then prepares memory for the sessions
- * the reader has seen coming. */
+/* The engine's thread has nothing queued (it has caught up with the
+ * reader, the less busy one then): it fills the page tables of the file
+ * ahead of the reader, then prepares memory for the sessions whose
+ * handshakes the reader has seen. */
 static int on_engine_idle(void *user)
 {
 	struct pipeline *pl = user;

@@ -256,6 +256,7 @@ void tcp_packet_now(struct tcp_reasm *t, struct tcp_flow *f, int s,
 	tcp_hist_packet(f, s, seg);
 	tcp_orient(t, f, s, seg);
 	tcp_syn(f, s, seg);
+	tcp_shaking_update(t, f);
 	if (f->oriented && !f->opened && tcp_substantive(seg))
 		tcp_open(t, f);
 	if (seg->flags & TCPF_RST) {
@@ -460,7 +461,8 @@ void tcp_reasm_drop_lease(struct tcp_reasm *t)
 void tcp_reasm_stats(const struct tcp_reasm *t, struct tcp_stats *st_r)
 {
 	*st_r = t->st;
-	st_r->flows_waiting = t->lru[TL_EMBRYO].n;
+	st_r->flows_held = t->nflows;
+	st_r->flows_waiting = t->nshaking;
 }
 
 void tcp_reasm_free(struct tcp_reasm *t)

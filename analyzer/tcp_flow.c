@@ -300,7 +300,10 @@ void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)
 {
 	struct tcp_lru *l = &t->lru[f->list];
 
-	l->n--;
+	if (f->shaking) {
+		f->shaking = 0;
+		t->nshaking--;
+	}
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -316,7 +319,6 @@ void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
 {
 	struct tcp_lru *l = &t->lru[list];
 
-	l->n++;
 	f->list = list;
 	f->prev = l->tail;
 	f->next = NULL;
@@ -325,6 +327,20 @@ void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
 	else
 		l->head = f;
 	l->tail = f;
+	tcp_shaking_update(t, f);
+}
+
+void tcp_shaking_update(struct tcp_reasm *t, struct tcp_flow *f)
+{
+	unsigned now = f->list == TL_EMBRYO && f->s[0].syn && f->s[1].syn;
+
+	if (now == f->shaking)
+		return;
+	f->shaking = now;
+	if (now)
+		t->nshaking++;
+	else
+		t->nshaking--;
 }
 
 /* Marks activity now and moves the flow to its list's recent end. */

@@ -174,7 +174,8 @@ struct tcp_flow {
 	struct tcp_hold *hold;
 	struct tcp_trunc *trunc;
 	unsigned oriented : 1, opened : 1, stopped : 1, saw_syn : 1,
-		 replaying : 1;
+		 replaying : 1,
+		 shaking : 1;    /* counted in nshaking (tcp_shaking_update) */
 	uint8_t list;            /* enum tcp_list */
 	uint8_t client_side;
 	uint8_t how;             /* enum tcp_orient */
@@ -219,7 +220,6 @@ struct tcp_trunc {
 
 struct tcp_lru {
 	struct tcp_flow *head, *tail;
-	uint32_t n;
 };
 
 struct tcp_reasm {
@@ -241,6 +241,7 @@ struct tcp_reasm {
 	uint64_t hint[TCP_HINT_DEPTH];
 	unsigned hint_at;
 	uint32_t nflows;         /* in the table, tombstones included */
+	uint32_t nshaking;       /* not open, both SYNs seen: sessions to come */
 	uint64_t seed;
 	struct tcp_lru lru[TL__COUNT];
 	int64_t now_ns;
@@ -381,6 +382,9 @@ uint64_t tcp_flow_hash(const struct tcp_reasm *t,
 void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src);
 void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f);
 void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list);
+/* Counts f in t->nshaking while it is on the embryo list with both SYNs
+ * seen, a handshake under way; called where either changes. */
+void tcp_shaking_update(struct tcp_reasm *t, struct tcp_flow *f);
 void tcp_touch(struct tcp_reasm *t, struct tcp_flow *f, int list);
 void tcp_rehash(struct tcp_reasm *t);
 struct tcp_flow *tcp_lookup(struct tcp_reasm *t,

@@ -69,8 +69,8 @@ int sess_engine_extract_close(struct sess_engine *e, char *err, size_t errsize);
 
 /*
  * Work for a thread that has nothing else to do (the engine's, while the
- * reading thread goes through handshakes): `coming` flows are known to
- * the TCP stage and not open yet, each a session to be; memory for them
+ * reading thread goes through handshakes): `coming` flows are in their
+ * handshake (tcp_stats.flows_waiting), each a session to be; memory for them
  * is made ready, at most SESS_PREPARE_MAX bytes, one 2 MB block per
  * call.  Returns 1 when it made a block (call again), 0 when there is
  * nothing (more) to do.  Changes nothing that can be seen but the

@@ -166,7 +166,8 @@ void tcp_reasm_feed(struct tcp_reasm *t, const struct ip_segment *seg);
  * each flow out of the cache.  Changes nothing that can be seen.
  */
 #define TCP_HINT_DEPTH 3
-/* Flows (open or not yet) from which hints pay: fewer stay in the cache. */
+/* Flows in the table (tcp_stats.flows_held) from which hints pay: fewer
+ * stay in the cache. */
 #define TCP_HINT_MIN_FLOWS 4096
 void tcp_reasm_hint(struct tcp_reasm *t, const struct ip_endpoint *src,
 		    const struct ip_endpoint *dst);
@@ -184,7 +185,10 @@ void tcp_reasm_finish(struct tcp_reasm *t);
 struct tcp_stats {
 	uint64_t flows_opened;
 	uint64_t flows_open;     /* now */
-	uint64_t flows_waiting;  /* now: seen, not opened yet (a handshake) */
+	uint64_t flows_held;     /* now: in the table, open or not, closed ones
+				    kept a while included */
+	uint64_t flows_waiting;  /* now: not open, both SYNs seen (a handshake
+				    under way: a session to come) */
 	uint64_t flows_evicted;
 	uint64_t held_bytes;     /* out-of-order bytes held now */
 	uint64_t held_bytes_peak;

@@ -1788,8 +1788,9 @@ START_TEST(test_hints_change_nothing)
 }
 END_TEST
 
-/* Flows not open yet are counted: SYN-only flows wait, the ones that
- * open leave the count, and the cap on flows bounds it. */
+/* Handshakes under way are counted: SYN-only flows are not (a SYN flood
+ * is no sessions to come), a flow that got its SYN-ACK is until it opens;
+ * every flow in the table is held. */
 START_TEST(test_flows_waiting)
 {
 	struct tcp_reasm *t = mk_capped(100);
@@ -1798,21 +1799,31 @@ START_TEST(test_flows_waiting)
 
 	syns(t, 1, 9, 50);
 	tcp_reasm_stats(t, &st);
-	ck_assert_uint_eq(st.flows_waiting, 50);
+	ck_assert_uint_eq(st.flows_waiting, 0);
+	ck_assert_uint_eq(st.flows_held, 50);
 	x = conn_mk(t, 40000, 143, 1000, 5000);
 	x.frame = 1000;
 	snd(&x, 0, TCPF_SYN, NULL);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 0);
 	snd(&x, 1, TCPF_SYN | TCPF_ACK, NULL);
 	tcp_reasm_stats(t, &st);
-	ck_assert_uint_eq(st.flows_waiting, 51);
+	ck_assert_uint_eq(st.flows_waiting, 1);
+	snd(&x, 1, TCPF_SYN | TCPF_ACK, NULL);   /* a retransmitted SYN-ACK */
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 1);
 	snd(&x, 0, TCPF_ACK, NULL);
 	tcp_reasm_stats(t, &st);
-	ck_assert_uint_eq(st.flows_waiting, 50);
+	ck_assert_uint_eq(st.flows_waiting, 0);
 	ck_assert_uint_eq(st.flows_open, 1);
+	ck_assert_uint_eq(st.flows_held, 51);
 	syns(t, 2000, 8, 1000);
 	tcp_reasm_stats(t, &st);
-	ck_assert_uint_eq(st.flows_waiting, 99);
+	ck_assert_uint_eq(st.flows_waiting, 0);
+	ck_assert_uint_eq(st.flows_held, 100);
 	tcp_reasm_finish(t);
+	tcp_reasm_stats(t, &st);
+	ck_assert_uint_eq(st.flows_waiting, 0);
 	done(t);
 }
 END_TEST
