@@ -94,9 +94,11 @@ struct cap_callbacks {
 	int (*on_packet)(void *user, const struct cap_packet *pkt);
 	/* Optional: a packet that on_packet will get CAP_AHEAD packets
 	 * later (fewer near the end), for a reader that sees it already
-	 * (a mapped pcap file), given before it is checked or filtered:
-	 * for hints only, such as fetching memory ahead; nothing may
-	 * depend on it.  data lives as long as the file is read. */
+	 * (a mapped pcap file; in a mapped pcapng file, the enhanced packet
+	 * blocks up to CAP_AHEAD blocks on), given before it is checked or
+	 * filtered: for hints only, such as fetching memory ahead; nothing
+	 * may depend on it.  data lives as long as the file is read.
+	 * cap_reader_ahead() turns the calls off and on. */
 	void (*on_ahead)(void *user, int linktype, const uint8_t *data,
 			 uint32_t caplen);
 };
