@@ -365,6 +365,15 @@ void cap_map_read_stream(struct cap_map *m)
 	m->direct = 0;
 }
 
+int cap_map_walk(struct cap_map *m, size_t pos, uint64_t n)
+{
+	if ((n & 511) == 0) {
+		cap_map_read_at(m, pos);
+		cap_map_step(m);
+	}
+	return cap_map_lost(m);
+}
+
 /* ---- leases ------------------------------------------------------------- */
 
 /* Whether [a, a + len) lies in [lo, hi). */

@@ -54,6 +54,13 @@ void cap_map_read_at(struct cap_map *m, size_t pos);
 /* Undoes cap_map_read_at(): the stream's position is the read position
  * again (a reader that hands the rest of the file to the stream). */
 void cap_map_read_stream(struct cap_map *m);
+/*
+ * For a reader walking m itself, at pos before its n-th record or block:
+ * every 512 of them, tells m where the reader is and steps
+ * (cap_map_read_at(), cap_map_step()).  Returns cap_map_lost(): what was
+ * read after the file changed is not to be used.
+ */
+int cap_map_walk(struct cap_map *m, size_t pos, uint64_t n);
 
 /* Called between packets, every few hundred: looks for a writer waiting
  * for the file, gives back the pages behind the read position and fills

@@ -417,12 +417,8 @@ enum cap_error cap_read_pcapng(struct cap_reader *r, struct cap_src *src)
 			err = cap_src_eof(r, src);
 			break;
 		}
-		if (src->map != NULL && (++nblocks & 511) == 0) {
-			cap_map_read_at(src->map, r->ng_pos);
-			cap_map_step(src->map);
-		}
 		/* As for pcap: a block read after the file changed is not used. */
-		if (src->map != NULL && cap_map_lost(src->map)) {
+		if (src->map != NULL && cap_map_walk(src->map, r->ng_pos, ++nblocks)) {
 			err = cap_ng_corrupt(r, cap_src_error(src, "read error"));
 			break;
 		}

@@ -173,13 +173,9 @@ static enum cap_error cap_pcap_walk(struct cap_reader *r, pcap_t *p,
 			err = cap_pcap_cut(r, src, "captured", caplen, len - (size_t)pos - 16);
 			break;
 		}
-		if ((r->st.frames & 511) == 0) {
-			cap_map_read_at(src->map, (size_t)pos);
-			cap_map_step(src->map);
-		}
 		/* As for libpcap's reads: a packet read after the file
 		 * changed is not used. */
-		if (cap_map_lost(src->map)) {
+		if (cap_map_walk(src->map, (size_t)pos, r->st.frames)) {
 			*end_r = 1;
 			err = cap_fail(r, CAP_ERR_CORRUPT, "%s: frame %llu: %s",
 				       r->name, (unsigned long long)r->st.frames + 1,

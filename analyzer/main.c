@@ -282,10 +282,10 @@ static int on_packet(void *user, const struct cap_packet *pkt)
 	}
 	if ((pkt->frame & 255) == 0) {
 		struct tcp_stats ts;
+		int hints;
 
 		tcp_reasm_stats(pl->tcp, &ts);
-		int hints = ts.flows_held >= TCP_HINT_MIN_FLOWS;
-
+		hints = ts.flows_held >= TCP_HINT_MIN_FLOWS;
 		if (hints != pl->hints)
 			cap_reader_ahead(pl->cap, hints);
 		pl->hints = hints;

@@ -159,10 +159,15 @@ void *mem_pool_get(struct mem_pool *p)
 	return obj;
 }
 
+size_t mem_pool_per_block(const struct mem_pool *p)
+{
+	return (MEM_POOL_BLOCK - sizeof(struct mem_pool_block)) / p->size;
+}
+
 size_t mem_pool_room(const struct mem_pool *p)
 {
 	if (p->blocks == NULL)
-		return (MEM_POOL_BLOCK - sizeof(struct mem_pool_block)) / p->size;
+		return mem_pool_per_block(p);
 	return (size_t)(p->end - p->next) / p->size;
 }
 

@@ -53,6 +53,9 @@ void mem_pool_init(struct mem_pool *p, size_t size);
 /* A zeroed object aligned on 16 bytes, or NULL when out of memory. */
 void *mem_pool_get(struct mem_pool *p);
 
+/* Objects of p one block holds. */
+size_t mem_pool_per_block(const struct mem_pool *p);
+
 /* How many objects p gives before it needs a block it does not take from
  * its reserve: the rest of its newest block, or a whole block before its
  * first (which is never drawn from the reserve). */

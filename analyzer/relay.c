@@ -196,8 +196,8 @@ static void relay_replay(struct relay *r, struct relay_rec *rec)
 	}
 }
 
-/* Records replayed ahead of the one replayed: their memory is fetched in
- * two steps, a record apart (relay_ahead). */
+/* Records looked at ahead of the one replayed: their memory is fetched
+ * in two steps, a record apart (relay_ahead). */
 #define RELAY_AHEAD 4
 
 /*
@@ -213,8 +213,10 @@ static void relay_ahead(const struct relay *r, const struct relay_rec *rec,
 	__builtin_prefetch(rec->flow);
 	if (rec->kind == R_DATA && rec->u.data.ref != NULL)
 		__builtin_prefetch(rec->u.data.ref);
-	if (prev != NULL && prev->kind != R_OPEN && prev->kind != R_GLOBAL &&
-	    prev->flow->inner != NULL && r->inner.on_ahead != NULL)
+	/* A global finding has no flow; a flow whose open is not replayed
+	 * yet has no consumer. */
+	if (prev != NULL && prev->flow != NULL && prev->flow->inner != NULL &&
+	    r->inner.on_ahead != NULL)
 		r->inner.on_ahead(prev->flow->inner);
 }
 

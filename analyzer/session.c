@@ -545,13 +545,12 @@ static void tcp_on_global_finding(void *user, const struct imt_finding_report *f
 
 int sess_engine_prepare(struct sess_engine *e, uint64_t coming)
 {
-	size_t per_block = MEM_POOL_BLOCK / session_obj_size();
+	size_t per_block = mem_pool_per_block(&e->session_pool);
 	size_t room = mem_pool_room(&e->session_pool);
 	uint64_t want;
 
 	coming = coming > room ? coming - room : 0;
 	want = (coming + per_block - 1) / per_block;
-
 	if (want > SESS_PREPARE_MAX / MEM_POOL_BLOCK)
 		want = SESS_PREPARE_MAX / MEM_POOL_BLOCK;
 	return mem_reserve_fill(&e->reserve, (size_t)want);

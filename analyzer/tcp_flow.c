@@ -296,14 +296,23 @@ void tcp_ep_norm(struct ip_endpoint *dst, const struct ip_endpoint *src)
 		memcpy(dst->addr, src->addr, sizeof(dst->addr));
 }
 
+/* Counts f in t->nshaking (on 1) or not (on 0). */
+static void tcp_shaking_set(struct tcp_reasm *t, struct tcp_flow *f, unsigned on)
+{
+	if (on == f->shaking)
+		return;
+	f->shaking = on;
+	if (on)
+		t->nshaking++;
+	else
+		t->nshaking--;
+}
+
 void tcp_lru_unlink(struct tcp_reasm *t, struct tcp_flow *f)
 {
 	struct tcp_lru *l = &t->lru[f->list];
 
-	if (f->shaking) {
-		f->shaking = 0;
-		t->nshaking--;
-	}
+	tcp_shaking_set(t, f, 0);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -332,15 +341,7 @@ void tcp_lru_append(struct tcp_reasm *t, struct tcp_flow *f, int list)
 
 void tcp_shaking_update(struct tcp_reasm *t, struct tcp_flow *f)
 {
-	unsigned now = f->list == TL_EMBRYO && f->s[0].syn && f->s[1].syn;
-
-	if (now == f->shaking)
-		return;
-	f->shaking = now;
-	if (now)
-		t->nshaking++;
-	else
-		t->nshaking--;
+	tcp_shaking_set(t, f, f->list == TL_EMBRYO && f->s[0].syn && f->s[1].syn);
 }
 
 /* Marks activity now and moves the flow to its list's recent end. */
@@ -373,8 +374,9 @@ void tcp_rehash(struct tcp_reasm *t)
 	t->nbucket = n;
 }
 
-/* The first flow of hash h's bucket if it is h's: the bucket's line is
- * in the cache when this is called (an earlier hint fetched it). */
+/* The first flow of hash h's bucket (NULL for no hint, h 0): the
+ * bucket's line is in the cache when this is called (an earlier hint
+ * fetched it).  It may be another flow of the bucket: a fetch in vain. */
 static struct tcp_flow *tcp_hinted(const struct tcp_reasm *t, uint64_t h)
 {
 	return h != 0 ? t->bucket[h & (t->nbucket - 1)] : NULL;
@@ -392,8 +394,7 @@ void tcp_reasm_hint(struct tcp_reasm *t, const struct ip_endpoint *src,
 	/* Step 2, the packet hinted before: its flow, whose lines the
 	 * packet's handling reads (the first two: the lookup and the
 	 * lists; the sides: the stream state). */
-	if ((f = tcp_hinted(t, t->hint[t->hint_at])) != NULL)
-	{
+	if ((f = tcp_hinted(t, t->hint[t->hint_at])) != NULL) {
 		for (size_t o = 0; o < sizeof(*f); o += 64)
 			__builtin_prefetch((const char *)f + o, 1);
 		__builtin_prefetch((const char *)f + sizeof(*f) - 1, 1);
